@@ -94,16 +94,43 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY,
-		name TEXT NOT NULL,
-		applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	if err := db.ensureMigrationsTable(ctx); err != nil {
+		return err
 	}
 	for _, step := range steps {
 		if err := db.applyStep(ctx, step); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func (db *DB) ensureMigrationsTable(ctx context.Context) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if err := db.lockMigrations(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return tx.Commit()
+}
+
+// lockMigrations serialises concurrent migrators (several replicas starting
+// at once) on PostgreSQL; SQLite's write lock already does.
+func (db *DB) lockMigrations(ctx context.Context, tx *sql.Tx) error {
+	if db.Dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7263514)`); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
 	}
 	return nil
 }
@@ -143,11 +170,8 @@ func (db *DB) applyStep(ctx context.Context, step migrationStep) error {
 		return fmt.Errorf("migrate %s: %w", step.name, err)
 	}
 	defer tx.Rollback()
-	if db.Dialect == Postgres {
-		// Serialise concurrent migrators (several replicas starting at once).
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7263514)`); err != nil {
-			return fmt.Errorf("migrate %s: %w", step.name, err)
-		}
+	if err := db.lockMigrations(ctx, tx); err != nil {
+		return err
 	}
 	var done int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, step.version).Scan(&done); err != nil {

@@ -1,0 +1,51 @@
+# reportgate — `make run` starts everything offline; `make test` checks everything.
+GO      ?= go
+PKGS    ?= ./...
+TIMEOUT ?= 15m
+
+.PHONY: run build test vet generate check-generated browser bench clean
+
+## run: the whole product offline (local Logto + Permit stand-ins, SQLite under ./data)
+run:
+	$(GO) run ./cmd/reportgate dev
+
+## build: the binary, in ./bin
+build:
+	$(GO) build -o bin/reportgate ./cmd/reportgate
+
+## generate: regenerate templ components
+generate:
+	$(GO) tool templ generate
+
+## check-generated: fail when committed *_templ.go files are not what templ generates
+check-generated:
+	@before=$$(find . -name '*_templ.go' -not -path './data/*' | sort | xargs sha256sum); \
+	$(GO) tool templ generate >/dev/null 2>&1 || { echo "templ generate failed"; exit 1; }; \
+	after=$$(find . -name '*_templ.go' -not -path './data/*' | sort | xargs sha256sum); \
+	if [ "$$before" != "$$after" ]; then \
+		echo "generated templ files were stale; they have been regenerated — commit them"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+## browser: install Debian's chromium for the browser tests when missing (root only)
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium not found and cannot install it (not root or no apt-get); browser tests will skip unless CI is set"; \
+	fi
+
+## test: vet, generated-file check, and every test with the race detector
+test: browser vet check-generated
+	$(GO) test -race -timeout $(TIMEOUT) $(PKGS)
+
+## bench: benchmarks that print figures (session store, pages, webhook ingest)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(PKGS)
+
+clean:
+	rm -rf bin data

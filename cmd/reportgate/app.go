@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"reportgate/handlers"
+	"reportgate/internal/auth"
+	"reportgate/internal/config"
+	"reportgate/internal/database"
+	"reportgate/internal/reqid"
+	"reportgate/internal/session"
+	"reportgate/static"
+)
+
+// app is a running reportgate web app.
+type app struct {
+	db     *database.DB
+	server *http.Server
+	done   chan error
+}
+
+// startApp opens the database, applies migrations and serves the app on ln
+// until ctx ends or stop is called.
+func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln net.Listener) (*app, error) {
+	db, err := database.Open(ctx, s.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	store, err := session.NewStore(db, session.Options{
+		Secret:          s.SessionSecret,
+		Secure:          s.SecureCookies(),
+		IdleTimeout:     s.SessionIdleTimeout,
+		AbsoluteTimeout: s.SessionMaxAge,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	logto := auth.New(auth.Config{
+		Endpoint:       s.Logto.Endpoint,
+		AppID:          s.Logto.AppID,
+		AppSecret:      s.Logto.AppSecret,
+		CallbackURL:    s.CallbackURL(),
+		PostSignOutURL: s.PostSignOutURL(),
+		Timeout:        s.Logto.Timeout,
+	})
+	handler := handlers.New(handlers.Deps{
+		Logger:      logger,
+		BaseURL:     s.BaseURL,
+		Auth:        logto,
+		Sessions:    store,
+		DB:          db,
+		Assets:      static.New(),
+		LogtoOrigin: origin(s.Logto.Endpoint),
+	})
+	a := &app{
+		db: db,
+		server: &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		},
+		done: make(chan error, 1),
+	}
+	go func() {
+		err := a.server.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		a.done <- err
+	}()
+	go a.sweepSessions(ctx, store, logger)
+	return a, nil
+}
+
+// sweepSessions deletes expired session rows now and then; expiry itself is
+// enforced on every load, this only reclaims space.
+func (a *app) sweepSessions(ctx context.Context, store *session.Store, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := store.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("delete expired sessions", "err", err)
+		} else if n > 0 {
+			logger.Info("deleted expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// shutdown drains in-flight requests for up to 10 s, then closes the database.
+func (a *app) shutdown() error {
+	err := drain(a.server, 10*time.Second)
+	if serveErr := <-a.done; err == nil {
+		err = serveErr
+	}
+	if closeErr := a.db.Close(); err == nil {
+		err = closeErr
+	}
+	return err
+}
+
+// drain stops srv gracefully; connections still open after grace (for
+// example a browser's pre-opened sockets that never send a request) are
+// closed rather than reported as a failed shutdown.
+func drain(srv *http.Server, grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return srv.Close()
+	}
+	return err
+}
+
+func newLogger(w io.Writer, level string, json bool) *slog.Logger {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if json {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(reqid.Handler{Handler: h})
+}
+
+// loadDotEnv reads ./.env when present.
+func loadDotEnv() (map[string]string, error) {
+	data, err := os.ReadFile(".env")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return config.ParseDotEnv(string(data))
+}
+
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("serve takes no arguments; it reads its settings from the environment (see README)")
+	}
+	dotenv, err := loadDotEnv()
+	if err != nil {
+		return fmt.Errorf("read .env: %w", err)
+	}
+	settings, err := config.Load(config.Layered(config.FromGetenv(getenv), config.FromMap(dotenv)))
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, settings.LogLevel, true)
+	ln, err := net.Listen("tcp", settings.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	a, err := startApp(ctx, settings, logger, ln)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	logger.Info("reportgate serving", "addr", ln.Addr().String(), "base_url", settings.BaseURL.String())
+	select {
+	case <-ctx.Done():
+	case err := <-a.done:
+		a.done <- err
+	}
+	logger.Info("shutting down")
+	return a.shutdown()
+}

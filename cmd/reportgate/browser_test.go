@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// newBrowser starts headless Chromium. Browser tests skip only on a
+// developer machine without a browser; in CI a missing browser fails.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	found := false
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if _, err := exec.LookPath(name); err == nil {
+			found = true
+		}
+	}
+	if !found {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no Chromium found in CI (make test installs Debian's chromium)")
+		}
+		t.Skip("no Chromium on this machine; `make browser` installs it")
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromedp.DefaultExecAllocatorOptions[:]...)
+	browserCtx, cancelCtx := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	// The first Run starts the browser; it must not carry the test's
+	// deadline, which is applied to the later steps only.
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("start browser: %v", err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(browserCtx, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+func testid(id string) chromedp.CSS { return chromedp.CSS(`[data-testid="` + id + `"]`) }
+
+// text reads an element's visible text, trimmed.
+func text(ctx context.Context, t *testing.T, sel chromedp.CSS) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(sel))
+	if err != nil {
+		t.Fatalf("read %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func TestBrowserSignUpReloadSignOut(t *testing.T) {
+	ctx := newBrowser(t)
+	d := startDev(t, t.TempDir())
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(d.appURL+"/"),
+		chromedp.Click(testid("sign-up")),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="name"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), "Katherine Johnson"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "katherine@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "orbital-2-mechanics"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(testid("user-name")),
+	)
+	if err != nil {
+		t.Fatalf("sign up: %v", err)
+	}
+	if name := text(ctx, t, testid("user-name")); name != "Katherine Johnson" {
+		t.Fatalf("signed-in name %q", name)
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(testid("user-name"))); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if name := text(ctx, t, testid("user-name")); name != "Katherine Johnson" {
+		t.Fatalf("after reload: name %q", name)
+	}
+	cookies, err := chromedp.Run(ctx, chromedp.Action[*network.GetCookiesResult](func(ctx context.Context, tg *chromedp.Target) (*network.GetCookiesResult, error) {
+		res, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{d.appURL}})
+		return &res, err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessionValue := ""
+	for _, c := range cookies.Cookies {
+		if c.Name == "reportgate_session" {
+			sessionValue = c.Value
+		}
+	}
+	if sessionValue == "" {
+		t.Fatal("no session cookie in the browser")
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Click(testid("sign-out")), chromedp.WaitVisible(testid("sign-in"))); err != nil {
+		t.Fatalf("sign out: %v", err)
+	}
+	location, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil || location != d.appURL+"/" {
+		t.Errorf("after sign-out at %s (%v), want %s/", location, err, d.appURL)
+	}
+	userNames, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="user-name"]').length`))
+	if err != nil || userNames != 0 {
+		t.Errorf("signed-out page shows a user (%d, %v)", userNames, err)
+	}
+
+	// The old cookie must be dead server-side, not just deleted in the browser.
+	req, _ := http.NewRequest(http.MethodGet, d.appURL+"/", nil)
+	req.AddCookie(&http.Cookie{Name: "reportgate_session", Value: sessionValue})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(body), `data-testid="user-name"`) {
+		t.Fatal("the pre-sign-out session cookie still signs the person in")
+	}
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"reportgate/internal/config"
+	"reportgate/internal/devstack/logto"
+)
+
+// demoPassword is the password of every seeded demo account.
+const demoPassword = "demo-password"
+
+type demoAccount struct {
+	Email, Name, Role string
+}
+
+var demoAccounts = []demoAccount{
+	{"admin@example.com", "Ada Admin", "admin"},
+	{"analyst@example.com", "Ana Analyst", "analyst"},
+	{"viewer@example.com", "Vic Viewer", "viewer"},
+	{"norole@example.com", "Nora Norole", ""},
+}
+
+// devSecrets are generated once per data directory and kept there, so a
+// restart keeps sessions, accounts and webhook signatures valid.
+type devSecrets struct {
+	SessionSecret     string `json:"session_secret"`
+	AppID             string `json:"app_id"`
+	AppSecret         string `json:"app_secret"`
+	M2MAppID          string `json:"m2m_app_id"`
+	M2MAppSecret      string `json:"m2m_app_secret"`
+	WebhookSigningKey string `json:"webhook_signing_key"`
+	PermitAPIKey      string `json:"permit_api_key"`
+}
+
+func loadDevSecrets(dataDir string) (devSecrets, error) {
+	path := filepath.Join(dataDir, "dev-secrets.json")
+	var s devSecrets
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(data, &s); err != nil {
+			return s, fmt.Errorf("read %s: %w", path, err)
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return s, err
+	}
+	changed := false
+	fill := func(field *string, prefix string, n int) {
+		if *field == "" {
+			*field = prefix + randomAlnum(n)
+			changed = true
+		}
+	}
+	fill(&s.SessionSecret, "", 48)
+	fill(&s.AppID, "", 21)
+	fill(&s.AppSecret, "", 32)
+	fill(&s.M2MAppID, "m2m", 18)
+	fill(&s.M2MAppSecret, "", 32)
+	fill(&s.WebhookSigningKey, "", 32)
+	fill(&s.PermitAPIKey, "permit_key_", 40)
+	if !changed {
+		return s, nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return s, err
+	}
+	data, _ = json.MarshalIndent(s, "", "  ")
+	return s, os.WriteFile(path, data, 0o600)
+}
+
+// randomAlnum returns n characters of [0-9a-z], like Logto's generated ids
+// and secrets.
+func randomAlnum(n int) string {
+	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func (s devSecrets) settings(dataDir, baseURL, logtoURL string) map[string]string {
+	return map[string]string{
+		"REPORTGATE_BASE_URL":       baseURL,
+		"REPORTGATE_SESSION_SECRET": s.SessionSecret,
+		"REPORTGATE_DATABASE_URL":   "sqlite:" + filepath.Join(dataDir, "reportgate.db"),
+		"LOGTO_ENDPOINT":            logtoURL,
+		"LOGTO_APP_ID":              s.AppID,
+		"LOGTO_APP_SECRET":          s.AppSecret,
+		"LOGTO_WEBHOOK_SIGNING_KEY": s.WebhookSigningKey,
+		"LOGTO_M2M_APP_ID":          s.M2MAppID,
+		"LOGTO_M2M_APP_SECRET":      s.M2MAppSecret,
+	}
+}
+
+// standins are the local Logto (and later Permit) servers.
+type standins struct {
+	logto     *logto.Server
+	logtoHTTP *http.Server
+	done      chan error
+}
+
+type standinOptions struct {
+	dataDir        string
+	logtoListener  net.Listener
+	logtoURL       string
+	appBaseURLs    []string
+	webhookURL     string
+	webhookRetries bool
+	settings       config.Settings
+	seedDemo       bool
+}
+
+func startStandins(opts standinOptions, logger *slog.Logger) (*standins, error) {
+	s := opts.settings
+	var redirects, postLogout []string
+	for _, base := range opts.appBaseURLs {
+		base = strings.TrimRight(base, "/")
+		redirects = append(redirects, base+"/callback")
+		postLogout = append(postLogout, base+"/")
+	}
+	var seed []logto.SeedUser
+	if opts.seedDemo {
+		for _, a := range demoAccounts {
+			seed = append(seed, logto.SeedUser{Email: a.Email, Password: demoPassword, Name: a.Name})
+		}
+	}
+	lt, err := logto.New(logto.Config{
+		Endpoint: opts.logtoURL,
+		DataDir:  opts.dataDir,
+		Apps: []logto.App{
+			{ID: s.Logto.AppID, Secret: s.Logto.AppSecret, Type: "Traditional", RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout},
+			{ID: s.Logto.M2MAppID, Secret: s.Logto.M2MAppSecret, Type: "MachineToMachine"},
+		},
+		SeedUsers:         seed,
+		WebhookURL:        opts.webhookURL,
+		WebhookSigningKey: s.Logto.WebhookSigningKey,
+		WebhookRetries:    opts.webhookRetries,
+		Logger:            logger.With("component", "logto-standin"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start Logto stand-in: %w", err)
+	}
+	st := &standins{
+		logto:     lt,
+		logtoHTTP: &http.Server{Handler: lt.Handler(), ReadHeaderTimeout: 10 * time.Second},
+		done:      make(chan error, 1),
+	}
+	go func() {
+		err := st.logtoHTTP.Serve(opts.logtoListener)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		st.done <- err
+	}()
+	return st, nil
+}
+
+func (st *standins) shutdown() error {
+	err := drain(st.logtoHTTP, 5*time.Second)
+	<-st.done
+	if closeErr := st.logto.Close(); err == nil {
+		err = closeErr
+	}
+	return err
+}
+
+func listenURL(addr string) (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, "http://" + ln.Addr().String(), nil
+}
+
+func dev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "app listen address")
+	logtoAddr := fs.String("logto-addr", "127.0.0.1:3001", "Logto stand-in listen address")
+	fs.String("permit-addr", "127.0.0.1:7766", "Permit stand-in listen address")
+	dataDir := fs.String("data", "./data", "directory for the SQLite database, stand-in state and generated secrets")
+	webhookRetries := fs.Bool("webhook-retries", false, "make the Logto stand-in retry webhooks 3 times on 5xx (newer Logto) instead of sending once")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	secrets, err := loadDevSecrets(*dataDir)
+	if err != nil {
+		return err
+	}
+	appLn, appURL, err := listenURL(*addr)
+	if err != nil {
+		return err
+	}
+	defer appLn.Close()
+	logtoLn, logtoURL, err := listenURL(*logtoAddr)
+	if err != nil {
+		return err
+	}
+	defer logtoLn.Close()
+
+	dotenv, err := loadDotEnv()
+	if err != nil {
+		return fmt.Errorf("read .env: %w", err)
+	}
+	settings, err := config.Load(config.Layered(
+		config.FromGetenv(getenv), config.FromMap(dotenv), config.FromMap(secrets.settings(*dataDir, appURL, logtoURL))))
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, settings.LogLevel, false)
+	st, err := startStandins(standinOptions{
+		dataDir:        *dataDir,
+		logtoListener:  logtoLn,
+		logtoURL:       logtoURL,
+		appBaseURLs:    []string{settings.BaseURL.String()},
+		webhookURL:     settings.BaseURL.JoinPath("webhooks/logto").String(),
+		webhookRetries: *webhookRetries,
+		settings:       settings,
+		seedDemo:       true,
+	}, logger)
+	if err != nil {
+		return err
+	}
+	a, err := startApp(ctx, settings, logger, appLn)
+	if err != nil {
+		st.shutdown()
+		return err
+	}
+	printDevBanner(stdout, settings, logtoURL)
+	select {
+	case <-ctx.Done():
+	case err := <-a.done:
+		a.done <- err
+	}
+	err = a.shutdown()
+	if stErr := st.shutdown(); err == nil {
+		err = stErr
+	}
+	return err
+}
+
+func printDevBanner(w io.Writer, s config.Settings, logtoURL string) {
+	fmt.Fprintf(w, "reportgate dev is running (offline: local Logto stand-in, SQLite)\n\n")
+	fmt.Fprintf(w, "  App:    %s\n", s.BaseURL)
+	fmt.Fprintf(w, "  Logto:  %s (stand-in)\n", logtoURL)
+	fmt.Fprintf(w, "  Data:   %s\n\n", strings.TrimPrefix(s.DatabaseURL, "sqlite:"))
+	fmt.Fprintf(w, "Demo accounts (password %q):\n", demoPassword)
+	for _, a := range demoAccounts {
+		role := a.Role
+		if role == "" {
+			role = "no role"
+		}
+		fmt.Fprintf(w, "  %-22s %-12s %s\n", a.Email, a.Name, role)
+	}
+	fmt.Fprintf(w, "\nPress Ctrl+C to stop.\n")
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+
+	"reportgate/internal/config"
+)
+
+// devstack runs only the stand-ins, for a `reportgate serve` (or a
+// debugger) started separately, and prints the settings that serve needs.
+func devstack(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	logtoAddr := fs.String("logto-addr", "127.0.0.1:3001", "Logto stand-in listen address")
+	fs.String("permit-addr", "127.0.0.1:7766", "Permit stand-in listen address")
+	dataDir := fs.String("data", "./data", "directory for stand-in state and generated secrets")
+	webhookURL := fs.String("webhook-url", "http://127.0.0.1:8080/webhooks/logto", "where the Logto stand-in sends webhooks; its origin is also the app's base URL for redirects")
+	webhookRetries := fs.Bool("webhook-retries", false, "retry webhooks 3 times on 5xx (newer Logto) instead of sending once")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	hook, err := url.Parse(*webhookURL)
+	if err != nil || hook.Scheme == "" || hook.Host == "" {
+		return fmt.Errorf("--webhook-url must be an absolute URL, not %q", *webhookURL)
+	}
+	appURL := hook.Scheme + "://" + hook.Host
+	secrets, err := loadDevSecrets(*dataDir)
+	if err != nil {
+		return err
+	}
+	logtoLn, logtoURL, err := listenURL(*logtoAddr)
+	if err != nil {
+		return err
+	}
+	defer logtoLn.Close()
+	env := secrets.settings(*dataDir, appURL, logtoURL)
+	settings, err := config.Load(config.Layered(config.FromGetenv(getenv), config.FromMap(env)))
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, settings.LogLevel, false)
+	st, err := startStandins(standinOptions{
+		dataDir:        *dataDir,
+		logtoListener:  logtoLn,
+		logtoURL:       logtoURL,
+		appBaseURLs:    []string{appURL},
+		webhookURL:     *webhookURL,
+		webhookRetries: *webhookRetries,
+		settings:       settings,
+		seedDemo:       true,
+	}, logger)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "# Stand-ins running. Settings for `reportgate serve`:\n")
+	for _, kv := range [][2]string{
+		{"REPORTGATE_BASE_URL", settings.BaseURL.String()},
+		{"REPORTGATE_SESSION_SECRET", string(settings.SessionSecret)},
+		{"REPORTGATE_DATABASE_URL", settings.DatabaseURL},
+		{"LOGTO_ENDPOINT", settings.Logto.Endpoint},
+		{"LOGTO_APP_ID", settings.Logto.AppID},
+		{"LOGTO_APP_SECRET", settings.Logto.AppSecret},
+		{"LOGTO_WEBHOOK_SIGNING_KEY", settings.Logto.WebhookSigningKey},
+		{"LOGTO_M2M_APP_ID", settings.Logto.M2MAppID},
+		{"LOGTO_M2M_APP_SECRET", settings.Logto.M2MAppSecret},
+	} {
+		fmt.Fprintf(stdout, "%s=%s\n", kv[0], kv[1])
+	}
+	fmt.Fprintf(stdout, "# Demo accounts: %s (password %q)\n", demoEmails(), demoPassword)
+	<-ctx.Done()
+	return st.shutdown()
+}
+
+func demoEmails() string {
+	s := ""
+	for i, a := range demoAccounts {
+		if i > 0 {
+			s += ", "
+		}
+		s += a.Email
+	}
+	return s
+}

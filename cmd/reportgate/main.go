@@ -1,0 +1,73 @@
+// Command reportgate is the whole product in one binary: the web app
+// (serve), the offline development setup with local Logto and Permit
+// stand-ins (dev), the stand-ins alone (devstack), and operator tools.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reportgate:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `reportgate — sign-in with Logto, reports gated by Permit.io
+
+Usage:
+  reportgate serve      run the app (production; settings from the environment and .env)
+  reportgate dev        run the app with local Logto and Permit stand-ins, offline
+  reportgate devstack   run only the local stand-ins and print the settings serve needs
+  reportgate version    print the version
+
+Run "reportgate <command> -h" for a command's flags.
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "dev":
+		return dev(ctx, args[1:], getenv, stdout, stderr)
+	case "devstack":
+		return devstack(ctx, args[1:], getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func versionString() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "reportgate (unknown version)"
+	}
+	version := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			version += " " + s.Value[:12]
+		}
+	}
+	return fmt.Sprintf("reportgate %s (%s)", version, info.GoVersion)
+}

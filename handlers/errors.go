@@ -1,0 +1,111 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/a-h/templ"
+
+	"reportgate/internal/auth"
+	"reportgate/internal/reqid"
+	"reportgate/static"
+	"reportgate/views"
+)
+
+// pageRenderer renders full pages and is the one place where an error
+// becomes a status code and an error view.
+type pageRenderer struct {
+	assets *static.Assets
+	logger *slog.Logger
+}
+
+func (p *pageRenderer) page(r *http.Request, title string, who *auth.Identity) views.Page {
+	page := views.Page{
+		Title:   title,
+		CSSURL:  p.assets.URL("app.css"),
+		LogoURL: p.assets.URL("logo.svg"),
+		Path:    r.URL.Path,
+	}
+	if who != nil {
+		page.User = &views.User{Name: who.Name, Email: who.Email}
+	}
+	return page
+}
+
+func (p *pageRenderer) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := c.Render(r.Context(), w); err != nil {
+		p.logger.ErrorContext(r.Context(), "render page", "err", err)
+	}
+}
+
+// fail maps err to a status and a helpful page. Internal details are
+// logged, never shown.
+func (p *pageRenderer) fail(w http.ResponseWriter, r *http.Request, who *auth.Identity, err error) {
+	view := errorView(err)
+	view.RequestID = reqid.From(r.Context())
+	level := slog.LevelWarn
+	if view.Status >= 500 {
+		level = slog.LevelError
+	}
+	p.logger.Log(r.Context(), level, "request failed", "status", view.Status, "err", err)
+	p.render(w, r, view.Status, views.ErrorPage(p.page(r, view.Title, who), view))
+}
+
+func (p *pageRenderer) notFound(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusNotFound, views.ErrorPage(p.page(r, "Page not found", nil), views.ErrorView{
+		Status:    http.StatusNotFound,
+		Title:     "Page not found",
+		Message:   "There is nothing at this address. It may have moved, or the link may be mistyped.",
+		RequestID: reqid.From(r.Context()),
+	}))
+}
+
+func errorView(err error) views.ErrorView {
+	var denied *auth.CallbackError
+	switch {
+	case errors.As(err, &denied) && denied.Code == "access_denied":
+		return views.ErrorView{
+			Status:  http.StatusBadRequest,
+			Title:   "Sign-in was cancelled",
+			Message: "You did not finish signing in, so nothing changed. You can try again whenever you are ready.",
+			Action:  &views.Link{Href: "/sign-in", Label: "Sign in"},
+		}
+	case errors.As(err, &denied):
+		return views.ErrorView{
+			Status:  http.StatusBadRequest,
+			Title:   "Sign-in did not complete",
+			Message: "The sign-in service reported a problem (" + denied.Code + "). Please try again.",
+			Action:  &views.Link{Href: "/sign-in", Label: "Try signing in again"},
+		}
+	case errors.Is(err, auth.ErrBadCallback):
+		return views.ErrorView{
+			Status:  http.StatusBadRequest,
+			Title:   "This sign-in link is no longer valid",
+			Message: "It was already used, has expired, or was started in another browser window. Start a fresh sign-in.",
+			Action:  &views.Link{Href: "/sign-in", Label: "Sign in"},
+		}
+	case errors.Is(err, auth.ErrUnavailable):
+		return views.ErrorView{
+			Status:  http.StatusBadGateway,
+			Title:   "The sign-in service is not answering",
+			Message: "We could not reach Logto, which handles sign-in. Please try again in a minute.",
+			Action:  &views.Link{Href: "/", Label: "Back to home"},
+		}
+	case errors.Is(err, errCrossOrigin):
+		return views.ErrorView{
+			Status:  http.StatusForbidden,
+			Title:   "Request refused",
+			Message: "This form was sent from another site, so it was not accepted. Use the buttons on reportgate itself.",
+		}
+	default:
+		return views.ErrorView{
+			Status:  http.StatusInternalServerError,
+			Title:   "Something went wrong",
+			Message: "An unexpected error stopped this page. It has been logged; please try again.",
+		}
+	}
+}

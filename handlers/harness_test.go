@@ -1,0 +1,284 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"reportgate/handlers"
+	"reportgate/internal/auth"
+	"reportgate/internal/database"
+	"reportgate/internal/database/databasetest"
+	"reportgate/internal/devstack/logto"
+	"reportgate/internal/session"
+	"reportgate/static"
+)
+
+const (
+	appID     = "testapp0000000000000"
+	appSecret = "testsecret000000000000000000000"
+)
+
+// clock is a settable time shared by the app and the Logto stand-in.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// countingTransport counts requests to Logto's token endpoint.
+type countingTransport struct {
+	base       http.RoundTripper
+	tokenCalls atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/oidc/token") {
+		c.tokenCalls.Add(1)
+	}
+	return c.base.RoundTrip(r)
+}
+
+type env struct {
+	t        *testing.T
+	app      *httptest.Server
+	logto    *logto.Server
+	logtoURL string
+	clock    *clock
+	logtoRT  *countingTransport
+	store    *session.Store
+	db       *database.DB
+}
+
+type envOptions struct {
+	logtoDown bool // point the app at a Logto that refuses connections
+}
+
+func newEnv(t *testing.T, opts envOptions) *env {
+	t.Helper()
+	e := &env{t: t, clock: &clock{now: time.Now()}}
+	appSrv := httptest.NewUnstartedServer(nil)
+	logtoSrv := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + appSrv.Listener.Addr().String()
+	e.logtoURL = "http://" + logtoSrv.Listener.Addr().String()
+
+	lt, err := logto.New(logto.Config{
+		Endpoint: e.logtoURL,
+		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional",
+			RedirectURIs: []string{appURL + "/callback"}, PostLogoutRedirectURIs: []string{appURL + "/"}}},
+		SeedUsers: []logto.SeedUser{{Email: "viewer@example.com", Password: "demo-password", Name: "Vic Viewer"}},
+		// Rotating on every refresh makes a duplicate refresh fatal (Logto
+		// revokes the grant), which is what the app must never cause.
+		RotateRefreshTokenAlways: true,
+		// Short ID tokens let tests step the shared clock past expiry while
+		// staying within the SDK's ±60 s iat check against the real clock
+		// (logto.md §3.3 #6).
+		IDTokenTTL: 20 * time.Second,
+		Now:        e.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.logto = lt
+	logtoSrv.Config.Handler = lt.Handler()
+	logtoSrv.Start()
+	t.Cleanup(func() { logtoSrv.Close(); lt.Close() })
+
+	endpoint := e.logtoURL
+	if opts.logtoDown {
+		dead := httptest.NewServer(nil)
+		endpoint = dead.URL
+		dead.Close()
+	}
+	e.db = databasetest.Open(t, database.SQLite)
+	e.store, err = session.NewStore(e.db, session.Options{Secret: []byte(strings.Repeat("k", 32)), Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.logtoRT = &countingTransport{base: http.DefaultTransport}
+	base, _ := url.Parse(appURL)
+	appSrv.Config.Handler = handlers.New(handlers.Deps{
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BaseURL: base,
+		Auth: auth.New(auth.Config{
+			Endpoint: endpoint, AppID: appID, AppSecret: appSecret,
+			CallbackURL: appURL + "/callback", PostSignOutURL: appURL + "/",
+			Timeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.logtoRT}, Now: e.clock.Now,
+		}),
+		Sessions:    e.store,
+		DB:          e.db,
+		Assets:      static.New(),
+		LogtoOrigin: e.logtoURL,
+	})
+	appSrv.Start()
+	t.Cleanup(appSrv.Close)
+	e.app = appSrv
+	return e
+}
+
+// browser is a person's cookie jar and an HTTP client that follows
+// redirects like a browser.
+type browser struct {
+	t      *testing.T
+	client *http.Client
+	jar    *cookiejar.Jar
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: e.t, jar: jar, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+// noFollow returns a client sharing the jar that stops at redirects.
+func (b *browser) noFollow() *http.Client {
+	return &http.Client{Jar: b.jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type page struct {
+	status int
+	url    *url.URL
+	doc    *goquery.Document
+	header http.Header
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return page{status: resp.StatusCode, url: resp.Request.URL, doc: doc, header: resp.Header}
+}
+
+func (b *browser) get(rawURL string) page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
+	return b.do(req)
+}
+
+// submit fills the first form that has every named field and posts it,
+// keeping hidden fields, as a browser would.
+func (b *browser) submit(p page, fields map[string]string) page {
+	b.t.Helper()
+	var form *goquery.Selection
+	p.doc.Find("form").EachWithBreak(func(_ int, f *goquery.Selection) bool {
+		for name := range fields {
+			if f.Find(`[name="`+name+`"]`).Length() == 0 {
+				return true
+			}
+		}
+		form = f
+		return false
+	})
+	if form == nil {
+		html, _ := p.doc.Html()
+		b.t.Fatalf("no form with fields %v on %s:\n%s", fields, p.url, html)
+	}
+	values := url.Values{}
+	form.Find("input").Each(func(_ int, in *goquery.Selection) {
+		name, _ := in.Attr("name")
+		value, _ := in.Attr("value")
+		if name != "" {
+			values.Set(name, value)
+		}
+	})
+	for k, v := range fields {
+		values.Set(k, v)
+	}
+	action, _ := form.Attr("action")
+	target, err := p.url.Parse(action)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	method := strings.ToUpper(form.AttrOr("method", "GET"))
+	req, _ := http.NewRequest(method, target.String(), strings.NewReader(values.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// Browsers send Origin on form posts; the app's cross-origin check
+	// relies on it (or on Sec-Fetch-Site).
+	req.Header.Set("Origin", target.Scheme+"://"+target.Host)
+	return b.do(req)
+}
+
+// signIn goes through the stand-in's hosted sign-in page.
+func (b *browser) signIn(e *env, returnTo, email, password string) page {
+	b.t.Helper()
+	start := e.app.URL + "/sign-in"
+	if returnTo != "" {
+		start += "?return_to=" + url.QueryEscape(returnTo)
+	}
+	login := b.get(start)
+	if login.status != http.StatusOK {
+		b.t.Fatalf("sign-in page: status %d at %s", login.status, login.url)
+	}
+	return b.submit(login, map[string]string{"email": email, "password": password})
+}
+
+func (b *browser) signUp(e *env, name, email, password string) page {
+	b.t.Helper()
+	form := b.get(e.app.URL + "/sign-up")
+	if form.status != http.StatusOK {
+		b.t.Fatalf("sign-up page: status %d at %s", form.status, form.url)
+	}
+	return b.submit(form, map[string]string{"name": name, "email": email, "password": password})
+}
+
+// signOut posts the header's sign-out form from page p.
+func (b *browser) signOut(e *env) *http.Response {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.app.URL+"/sign-out", nil)
+	req.Header.Set("Origin", e.app.URL)
+	resp, err := b.noFollow().Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func (b *browser) sessionCookie(e *env) *http.Cookie {
+	u, _ := url.Parse(e.app.URL)
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == "reportgate_session" {
+			return c
+		}
+	}
+	return nil
+}
+
+func testid(p page, id string) *goquery.Selection {
+	return p.doc.Find(`[data-testid="` + id + `"]`)
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}

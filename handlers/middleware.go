@@ -1,0 +1,90 @@
+package handlers
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"reportgate/internal/reqid"
+)
+
+// logRequests gives each request an id (adopting a sane X-Request-ID from
+// a proxy) and logs one line per request.
+func logRequests(next http.Handler, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !reqid.Valid(id) {
+			id = reqid.New()
+		}
+		ctx := reqid.With(r.Context(), id)
+		w.Header().Set("X-Request-ID", id)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		logger.LogAttrs(ctx, slog.LevelInfo, "http",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func recoverPanics(next http.Handler, pages *pageRenderer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				pages.fail(w, r, nil, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// canonicalHost redirects requests that arrive under another host name
+// (localhost vs 127.0.0.1, a bare IP) to the public base URL, so cookies
+// and the Logto callback always live on one origin. Health probes are
+// answered on any host.
+func canonicalHost(next http.Handler, base *url.URL) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host != base.Host && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
+			target := *base
+			target.Path = r.URL.Path
+			target.RawQuery = r.URL.RawQuery
+			http.Redirect(w, r, target.String(), http.StatusPermanentRedirect)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler, logtoOrigin string) http.Handler {
+	// form-action must allow Logto: sign-out posts a form whose response
+	// redirects there, and browsers apply form-action to that redirect.
+	csp := "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
+		"form-action 'self' " + logtoOrigin + "; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}

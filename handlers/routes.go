@@ -1,0 +1,22 @@
+package handlers
+
+import "net/http"
+
+// addRoutes is the whole URL surface of reportgate.
+func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signedIn) {
+	home := &homeHandler{signedIn: signedIn, pages: pages}
+	authn := &authHandler{auth: d.Auth, sessions: d.Sessions, pages: pages, onSignIn: d.SignInHook, logger: d.Logger}
+	health := &healthHandler{db: d.DB}
+
+	mux.Handle("GET /{$}", http.HandlerFunc(home.show))
+	mux.Handle("GET /sign-in", http.HandlerFunc(authn.signIn))
+	mux.Handle("GET /sign-up", http.HandlerFunc(authn.signUp))
+	mux.Handle("GET /callback", http.HandlerFunc(authn.callback))
+	mux.Handle("POST /sign-out", http.HandlerFunc(authn.signOut))
+
+	mux.Handle("GET /healthz", http.HandlerFunc(health.live))
+	mux.Handle("GET /readyz", http.HandlerFunc(health.ready))
+	mux.Handle("GET /static/", d.Assets)
+
+	mux.Handle("/", http.HandlerFunc(pages.notFound))
+}

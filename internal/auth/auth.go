@@ -1,0 +1,527 @@
+// Package auth signs people in with Logto through the official Go SDK
+// (github.com/logto-io/go/v2) and wraps the gaps of its v2.0.0 release that
+// a production app cannot live with (reference/logto.md §3.3):
+//
+//   - network steps go through the SDK's core functions with our own
+//     *http.Client, so every Logto call has a deadline (the client package
+//     uses an unexported http.Client without a timeout);
+//   - a LogtoClient is built per request from a private copy of the config,
+//     because NewLogtoClient mutates the config it is given;
+//   - ID-token expiry is honoured (IsAuthenticated ignores it), refreshing
+//     at most once at a time per grant so Logto's refresh-token rotation never
+//     sees a reused token;
+//   - sign-out revokes the refresh token with client authentication, which
+//     the SDK omits, before sending the browser to end-session;
+//   - discovery and JWKS are cached instead of fetched on every call.
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/logto-io/go/v2/client"
+	"github.com/logto-io/go/v2/core"
+	"golang.org/x/sync/singleflight"
+)
+
+// Errors callers map to responses.
+var (
+	// ErrUnavailable: Logto could not be reached or answered unexpectedly (502).
+	ErrUnavailable = errors.New("logto unavailable")
+	// ErrBadCallback: a callback that does not belong to a sign-in in
+	// progress (state mismatch, replay, tampered or expired code) (400).
+	ErrBadCallback = errors.New("invalid sign-in callback")
+	// ErrSignedOut: no valid sign-in in this session (or it ended at Logto).
+	ErrSignedOut = errors.New("not signed in")
+)
+
+// CallbackError is Logto sending the person back with ?error=… (for
+// example access_denied when they cancelled).
+type CallbackError struct {
+	Code        string
+	Description string
+}
+
+func (e *CallbackError) Error() string {
+	return fmt.Sprintf("sign-in callback error %s: %s", e.Code, e.Description)
+}
+
+func (e *CallbackError) Unwrap() error { return ErrBadCallback }
+
+// Scopes the app asks for. offline_access gives a refresh token, which
+// Logto only issues with prompt=consent (logto.md §2.3).
+var defaultScopes = []string{core.ReservedScopeOpenId, core.ReservedScopeOfflineAccess, core.UserScopeProfile, core.UserScopeEmail}
+
+// Config configures a Logto client.
+type Config struct {
+	Endpoint       string
+	AppID          string
+	AppSecret      string
+	CallbackURL    string
+	PostSignOutURL string
+	// Timeout bounds each call to Logto.
+	Timeout time.Duration
+	// HTTPClient overrides the client used for Logto calls (tests); its
+	// Timeout is set to Timeout when zero.
+	HTTPClient *http.Client
+	Now        func() time.Time
+}
+
+// Identity is the signed-in person as the ID token describes them.
+type Identity struct {
+	Subject   string
+	Name      string
+	Email     string
+	Username  string
+	ExpiresAt time.Time
+	// RegisteredAt is when the account was created at Logto (zero when the
+	// token does not say).
+	RegisteredAt time.Time
+}
+
+// Logto talks to one Logto tenant on behalf of one app.
+type Logto struct {
+	cfg    Config
+	http   *http.Client
+	now    func() time.Time
+	sdkCfg client.LogtoConfig
+
+	discoveryMu sync.Mutex
+	discovery   core.OidcConfigResponse
+	discoveryAt time.Time
+
+	jwksMu sync.Mutex
+	jwks   *jose.JSONWebKeySet
+
+	refreshes singleflight.Group
+	refreshMu sync.Mutex
+	// refreshed remembers, for a short while, what a refresh token was
+	// exchanged for, so a request that loaded the session before another
+	// request's refresh was saved reuses that result instead of presenting
+	// the consumed token again (which makes Logto revoke the grant).
+	refreshed map[[32]byte]refreshResult
+}
+
+type refreshResult struct {
+	tokens core.RefreshTokenResponse
+	at     time.Time
+}
+
+const (
+	discoveryTTL = 5 * time.Minute
+	// recentRefreshTTL is how long a refresh result is shared with
+	// requests still holding the old refresh token.
+	recentRefreshTTL = time.Minute
+)
+
+// New returns a Logto client for cfg.
+func New(cfg Config) *Logto {
+	httpClient := cfg.HTTPClient
+	if httpClient == nil {
+		httpClient = &http.Client{}
+	}
+	if httpClient.Timeout == 0 {
+		c := *httpClient
+		c.Timeout = cfg.Timeout
+		httpClient = &c
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	include := true
+	return &Logto{
+		cfg:  cfg,
+		http: httpClient,
+		now:  now,
+		sdkCfg: client.LogtoConfig{
+			Endpoint:              cfg.Endpoint,
+			AppId:                 cfg.AppID,
+			AppSecret:             cfg.AppSecret,
+			Scopes:                defaultScopes,
+			Prompt:                core.PromptConsent,
+			IncludeReservedScopes: &include,
+		},
+		refreshed: map[[32]byte]refreshResult{},
+	}
+}
+
+// Client builds the SDK client for one request over that request's
+// session storage. The config is a private copy, slices included, because
+// NewLogtoClient appends to them (logto.md §3.3 #13).
+func (l *Logto) Client(storage client.Storage) *client.LogtoClient {
+	cfg := l.sdkCfg
+	cfg.Scopes = slices.Clone(l.sdkCfg.Scopes)
+	cfg.Resources = slices.Clone(l.sdkCfg.Resources)
+	return client.NewLogtoClient(&cfg, storage)
+}
+
+// SignInOptions vary the hosted page Logto shows.
+type SignInOptions struct {
+	// Register opens the registration screen first.
+	Register bool
+}
+
+// SignInURL starts a sign-in: it records PKCE verifier and state in
+// storage and returns Logto's authorization URL.
+func (l *Logto) SignInURL(ctx context.Context, storage client.Storage, opts SignInOptions) (string, error) {
+	oidc, err := l.oidcConfig(ctx)
+	if err != nil {
+		return "", err
+	}
+	verifier := core.GenerateCodeVerifier()
+	signIn := client.SignInSession{
+		RedirectUri:   l.cfg.CallbackURL,
+		CodeVerifier:  verifier,
+		CodeChallenge: core.GenerateCodeChallenge(verifier),
+		State:         core.GenerateState(),
+	}
+	// The SDK's GenerateSignInUri un-escapes the query it built (logto.md
+	// §3.3 #1): scope would carry literal spaces, which is not a valid
+	// request line for non-browser clients. Same parameters, encoded.
+	q := url.Values{
+		"client_id":             {l.cfg.AppID},
+		"redirect_uri":          {signIn.RedirectUri},
+		"code_challenge":        {signIn.CodeChallenge},
+		"code_challenge_method": {"S256"},
+		"state":                 {signIn.State},
+		"scope":                 {strings.Join(defaultScopes, " ")},
+		"response_type":         {"code"},
+		"prompt":                {core.PromptConsent},
+	}
+	if opts.Register {
+		q.Set("first_screen", core.FirstScreenRegister)
+	}
+	raw, err := json.Marshal(signIn)
+	if err != nil {
+		return "", fmt.Errorf("sign in: %w", err)
+	}
+	storage.SetItem(client.StorageKeySignInSession, string(raw))
+	return oidc.AuthorizationEndpoint + "?" + q.Encode(), nil
+}
+
+// HandleCallback completes a sign-in from Logto's redirect: it checks the
+// state, exchanges the code, verifies the ID token and stores the tokens.
+// requestURI is the callback's path and query as received.
+func (l *Logto) HandleCallback(ctx context.Context, storage client.Storage, requestURI string) (Identity, error) {
+	var signIn client.SignInSession
+	if raw := storage.GetItem(client.StorageKeySignInSession); raw == "" || json.Unmarshal([]byte(raw), &signIn) != nil {
+		return Identity{}, fmt.Errorf("%w: no sign-in in progress in this session", ErrBadCallback)
+	}
+	callback, err := url.Parse(l.cfg.CallbackURL)
+	if err != nil {
+		return Identity{}, fmt.Errorf("callback URL: %w", err)
+	}
+	received, err := url.ParseRequestURI(requestURI)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%w: %v", ErrBadCallback, err)
+	}
+	query := received.Query()
+	// Checked before the state, as the SDK does; an error redirect carries
+	// no code to misuse, and the page explains what happened.
+	if code := query.Get("error"); code != "" {
+		storage.SetItem(client.StorageKeySignInSession, "")
+		return Identity{}, &CallbackError{Code: code, Description: query.Get("error_description")}
+	}
+	// Rebuilt from the configured base URL, not the Host header, so a proxy
+	// or a different host name cannot break the prefix check (logto.md §3.3 #11).
+	callback.RawQuery = received.RawQuery
+	code, err := core.VerifyAndParseCodeFromCallbackUri(callback.String(), signIn.RedirectUri, signIn.State)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%w: %v", ErrBadCallback, err)
+	}
+	oidc, err := l.oidcConfig(ctx)
+	if err != nil {
+		return Identity{}, err
+	}
+	tokens, err := core.FetchTokenByAuthorizationCode(l.http, &core.FetchTokenByAuthorizationCodeOptions{
+		TokenEndpoint: oidc.TokenEndpoint,
+		Code:          code,
+		CodeVerifier:  signIn.CodeVerifier,
+		ClientId:      l.cfg.AppID,
+		ClientSecret:  l.cfg.AppSecret,
+		RedirectUri:   signIn.RedirectUri,
+	})
+	if err != nil {
+		return Identity{}, classifyTokenError("exchange code", err, ErrBadCallback)
+	}
+	// The code is spent either way; a second callback with it must fail.
+	storage.SetItem(client.StorageKeySignInSession, "")
+	if err := l.verifyIDToken(ctx, oidc, tokens.IdToken); err != nil {
+		return Identity{}, err
+	}
+	l.store(storage, tokens)
+	return identityFrom(tokens.IdToken)
+}
+
+// CurrentUser returns the signed-in person, refreshing the tokens when the
+// ID token has expired. ErrSignedOut means the session holds no usable
+// sign-in (never signed in, refresh token expired or revoked, user deleted
+// or suspended at Logto).
+func (l *Logto) CurrentUser(ctx context.Context, storage client.Storage) (Identity, error) {
+	idToken := storage.GetItem(client.StorageKeyIdToken)
+	if idToken == "" {
+		return Identity{}, ErrSignedOut
+	}
+	who, err := identityFrom(idToken)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%w: %v", ErrSignedOut, err)
+	}
+	// IsAuthenticated only checks that a token is stored (logto.md §3.3 #4).
+	if l.now().Before(who.ExpiresAt) {
+		return who, nil
+	}
+	refreshToken := storage.GetItem(client.StorageKeyRefreshToken)
+	if refreshToken == "" {
+		return Identity{}, ErrSignedOut
+	}
+	tokens, err := l.refresh(ctx, refreshToken)
+	if err != nil {
+		return Identity{}, err
+	}
+	l.store(storage, tokens)
+	return identityFrom(storage.GetItem(client.StorageKeyIdToken))
+}
+
+// refresh exchanges a refresh token once, however many requests of the
+// same session ask at the same time or shortly after.
+func (l *Logto) refresh(ctx context.Context, refreshToken string) (core.RefreshTokenResponse, error) {
+	key := sha256.Sum256([]byte(refreshToken))
+	if tokens, ok := l.recentRefresh(key); ok {
+		return tokens, nil
+	}
+	v, err, _ := l.refreshes.Do(string(key[:]), func() (any, error) {
+		if tokens, ok := l.recentRefresh(key); ok {
+			return tokens, nil
+		}
+		oidc, err := l.oidcConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tokens, err := core.FetchTokenByRefreshToken(l.http, &core.FetchTokenByRefreshTokenOptions{
+			TokenEndpoint: oidc.TokenEndpoint,
+			ClientId:      l.cfg.AppID,
+			ClientSecret:  l.cfg.AppSecret,
+			RefreshToken:  refreshToken,
+		})
+		if err != nil {
+			return nil, classifyTokenError("refresh", err, ErrSignedOut)
+		}
+		if err := l.verifyIDToken(ctx, oidc, tokens.IdToken); err != nil {
+			return nil, err
+		}
+		l.refreshMu.Lock()
+		now := l.now()
+		for k, r := range l.refreshed {
+			if now.Sub(r.at) > recentRefreshTTL {
+				delete(l.refreshed, k)
+			}
+		}
+		l.refreshed[key] = refreshResult{tokens: tokens, at: now}
+		l.refreshMu.Unlock()
+		return tokens, nil
+	})
+	if err != nil {
+		return core.RefreshTokenResponse{}, err
+	}
+	return v.(core.RefreshTokenResponse), nil
+}
+
+func (l *Logto) recentRefresh(key [32]byte) (core.RefreshTokenResponse, bool) {
+	l.refreshMu.Lock()
+	defer l.refreshMu.Unlock()
+	r, ok := l.refreshed[key]
+	if !ok || l.now().Sub(r.at) > recentRefreshTTL {
+		return core.RefreshTokenResponse{}, false
+	}
+	return r.tokens, true
+}
+
+// SignOut revokes the session's refresh token at Logto (with client
+// authentication, which the SDK's own SignOut omits, so without this the
+// token stays valid for its whole lifetime — logto.md §3.3 #10), clears
+// the tokens from storage and returns Logto's end-session URL. The local
+// sign-out always happens; the returned error only reports that Logto
+// could not be told.
+func (l *Logto) SignOut(ctx context.Context, storage client.Storage) (string, error) {
+	refreshToken := storage.GetItem(client.StorageKeyRefreshToken)
+	for _, key := range []string{client.StorageKeyIdToken, client.StorageKeyRefreshToken, client.StorageKeyAccessTokenMap, client.StorageKeySignInSession} {
+		storage.SetItem(key, "")
+	}
+	oidc, err := l.oidcConfig(ctx)
+	if err != nil {
+		return "", err
+	}
+	var revokeErr error
+	if refreshToken != "" {
+		revokeErr = l.revoke(ctx, oidc.RevocationEndpoint, refreshToken)
+	}
+	endSession, err := core.GenerateSignOutUri(&core.SignOutUriGenerationOptions{
+		EndSessionEndpoint:    oidc.EndSessionEndpoint,
+		ClientId:              l.cfg.AppID,
+		PostLogoutRedirectUri: l.cfg.PostSignOutURL,
+	})
+	if err != nil {
+		return "", fmt.Errorf("sign out: %w", err)
+	}
+	return endSession, revokeErr
+}
+
+func (l *Logto) revoke(ctx context.Context, endpoint, token string) error {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+	defer cancel()
+	form := url.Values{"token": {token}, "token_type_hint": {"refresh_token"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(l.cfg.AppID), url.QueryEscape(l.cfg.AppSecret))
+	resp, err := l.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("revoke: %w: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("revoke: %w: status %d", ErrUnavailable, resp.StatusCode)
+	}
+	return nil
+}
+
+func (l *Logto) store(storage client.Storage, tokens core.CodeTokenResponse) {
+	c := l.Client(storage)
+	c.SetIdToken(tokens.IdToken)
+	// Logto always returns the refresh token on refresh (the same one when
+	// not rotated); keep the old one if a reply ever omits it.
+	if tokens.RefreshToken != "" {
+		c.SetRefreshToken(tokens.RefreshToken)
+	}
+	c.SaveAccessToken("@", client.AccessToken{
+		Token:     tokens.AccessToken,
+		Scope:     tokens.Scope,
+		ExpiresAt: l.now().Unix() + int64(tokens.ExpireIn),
+	})
+}
+
+func (l *Logto) oidcConfig(ctx context.Context) (core.OidcConfigResponse, error) {
+	l.discoveryMu.Lock()
+	defer l.discoveryMu.Unlock()
+	if l.discovery.Issuer != "" && l.now().Sub(l.discoveryAt) < discoveryTTL {
+		return l.discovery, nil
+	}
+	endpoint, err := url.JoinPath(l.cfg.Endpoint, "/oidc/.well-known/openid-configuration")
+	if err != nil {
+		return core.OidcConfigResponse{}, fmt.Errorf("discovery: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return core.OidcConfigResponse{}, err
+	}
+	cfg, err := core.FetchOidcConfig(l.http, endpoint)
+	if err != nil {
+		return core.OidcConfigResponse{}, fmt.Errorf("discovery: %w: %v", ErrUnavailable, err)
+	}
+	l.discovery, l.discoveryAt = cfg, l.now()
+	return cfg, nil
+}
+
+// verifyIDToken checks the token against cached keys and refetches the
+// key set once when the token names a key we have not seen (rotation).
+func (l *Logto) verifyIDToken(ctx context.Context, oidc core.OidcConfigResponse, idToken string) error {
+	if idToken == "" {
+		return fmt.Errorf("%w: token response without id_token", ErrUnavailable)
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		jwks, err := l.keySet(ctx, oidc.JwksUri, attempt > 0)
+		if err != nil {
+			return err
+		}
+		err = core.VerifyIdToken(idToken, l.cfg.AppID, oidc.Issuer, jwks)
+		if err == nil {
+			return nil
+		}
+		if !isUnknownKey(err) || attempt > 0 {
+			return fmt.Errorf("verify ID token: %w: %v", ErrBadCallback, err)
+		}
+	}
+	return nil
+}
+
+func isUnknownKey(err error) bool {
+	return errors.Is(err, jose.ErrJWKSKidNotFound) || strings.Contains(err.Error(), "kid") || strings.Contains(err.Error(), "key")
+}
+
+func (l *Logto) keySet(ctx context.Context, uri string, force bool) (*jose.JSONWebKeySet, error) {
+	l.jwksMu.Lock()
+	defer l.jwksMu.Unlock()
+	if l.jwks != nil && !force {
+		return l.jwks, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	raw, err := core.FetchJwks(l.http, uri)
+	if err != nil {
+		return nil, fmt.Errorf("jwks: %w: %v", ErrUnavailable, err)
+	}
+	set := &jose.JSONWebKeySet{}
+	for _, k := range raw.Keys {
+		data, err := json.Marshal(k)
+		if err != nil {
+			return nil, fmt.Errorf("jwks: %w", err)
+		}
+		var key jose.JSONWebKey
+		if err := key.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("jwks: %w: %v", ErrUnavailable, err)
+		}
+		set.Keys = append(set.Keys, key)
+	}
+	l.jwks = set
+	return set, nil
+}
+
+// classifyTokenError separates "Logto said no" (a 4xx from the token
+// endpoint: invalid or replayed code, revoked grant) from "Logto could not
+// be reached". The v2.0.0 SDK reports both as untyped errors (logto.md
+// §3.3 #9), the former as "unexpected status code: 4xx, …".
+func classifyTokenError(step string, err error, rejected error) error {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "unexpected status code: 4") {
+		return fmt.Errorf("%s: %w: %s", step, rejected, msg)
+	}
+	return fmt.Errorf("%s: %w: %v", step, ErrUnavailable, err)
+}
+
+func identityFrom(idToken string) (Identity, error) {
+	claims, err := core.DecodeIdToken(idToken)
+	if err != nil {
+		return Identity{}, fmt.Errorf("decode ID token: %w", err)
+	}
+	who := Identity{
+		Subject:   claims.Sub,
+		Name:      claims.Name,
+		Email:     claims.Email,
+		Username:  claims.Username,
+		ExpiresAt: time.Unix(claims.Exp, 0),
+	}
+	// created_at is epoch milliseconds (logto.md §2.6) and not in the SDK's
+	// claims struct.
+	var extra struct {
+		CreatedAt int64 `json:"created_at"`
+	}
+	if jwt, err := core.ParseSignedJwt(idToken); err == nil && jwt.UnsafeClaimsWithoutVerification(&extra) == nil && extra.CreatedAt > 0 {
+		who.RegisteredAt = time.UnixMilli(extra.CreatedAt).UTC()
+	}
+	return who, nil
+}

@@ -1,0 +1,108 @@
+package authz
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Stats is a snapshot of the Checker's counters, for metrics. Counters only
+// grow; Waiting, CacheEntries and the latencies are current values.
+type Stats struct {
+	// PDP requests sent, by endpoint, and how many of them failed (transport
+	// error, non-200, timeout, malformed reply).
+	AllowedCalls int64 // POST /allowed
+	BulkCalls    int64 // POST /allowed/bulk
+	OtherCalls   int64 // any other PDP path (none today)
+	PDPErrors    int64
+
+	CacheHits   int64 // decisions answered from the cache
+	CacheMisses int64 // decisions that needed the PDP
+	Coalesced   int64 // misses that shared another caller's PDP call
+	Waiting     int64 // callers waiting on a PDP call right now
+
+	// Outcomes of decisions returned to callers.
+	Allows      int64
+	Denies      int64
+	Unavailable int64
+
+	CacheEntries int
+
+	// Latency of PDP calls (each SDK call, errors included) over the last
+	// LatencySamples calls, at most latencyWindow.
+	LatencyP50     time.Duration
+	LatencyP99     time.Duration
+	LatencySamples int
+}
+
+// latencyWindow is the size of the latency ring buffer: enough for a stable
+// p99, small enough that computing it on each scrape is cheap.
+const latencyWindow = 1024
+
+type counters struct {
+	allowedCalls, bulkCalls, otherCalls, pdpErrors atomic.Int64
+	hits, misses, coalesced, waiting               atomic.Int64
+	allows, denies, unavailable                    atomic.Int64
+
+	mu      sync.Mutex
+	ring    [latencyWindow]time.Duration
+	next    int
+	samples int
+}
+
+func (s *counters) countCall(path string) {
+	switch path {
+	case pathAllowed:
+		s.allowedCalls.Add(1)
+	case pathBulk:
+		s.bulkCalls.Add(1)
+	default:
+		s.otherCalls.Add(1)
+	}
+}
+
+func (s *counters) countOutcome(allow bool, err error) {
+	switch {
+	case err != nil:
+		s.unavailable.Add(1)
+	case allow:
+		s.allows.Add(1)
+	default:
+		s.denies.Add(1)
+	}
+}
+
+func (s *counters) observe(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ring[s.next] = d
+	s.next = (s.next + 1) % latencyWindow
+	s.samples = min(s.samples+1, latencyWindow)
+}
+
+func (s *counters) snapshot() Stats {
+	st := Stats{
+		AllowedCalls: s.allowedCalls.Load(),
+		BulkCalls:    s.bulkCalls.Load(),
+		OtherCalls:   s.otherCalls.Load(),
+		PDPErrors:    s.pdpErrors.Load(),
+		CacheHits:    s.hits.Load(),
+		CacheMisses:  s.misses.Load(),
+		Coalesced:    s.coalesced.Load(),
+		Waiting:      s.waiting.Load(),
+		Allows:       s.allows.Load(),
+		Denies:       s.denies.Load(),
+		Unavailable:  s.unavailable.Load(),
+	}
+	s.mu.Lock()
+	lat := slices.Clone(s.ring[:s.samples])
+	s.mu.Unlock()
+	if n := len(lat); n > 0 {
+		slices.Sort(lat)
+		st.LatencySamples = n
+		st.LatencyP50 = lat[(n-1)*50/100]
+		st.LatencyP99 = lat[(n-1)*99/100]
+	}
+	return st
+}

@@ -1,0 +1,277 @@
+// Package config reads reportgate's settings from the environment, an
+// optional .env file and (in dev mode) generated defaults, validates them
+// all at once, and reports every problem together so an operator fixes a
+// deployment in one pass.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Lookup finds a setting by name; ok is false when it is not set.
+type Lookup func(name string) (value string, ok bool)
+
+// Layered returns a Lookup that consults each source in turn; the first
+// source that has a non-empty value wins (environment > .env > generated).
+func Layered(sources ...Lookup) Lookup {
+	return func(name string) (string, bool) {
+		for _, src := range sources {
+			if src == nil {
+				continue
+			}
+			if v, ok := src(name); ok && v != "" {
+				return v, true
+			}
+		}
+		return "", false
+	}
+}
+
+// FromGetenv adapts an os.Getenv-style function.
+func FromGetenv(getenv func(string) string) Lookup {
+	return func(name string) (string, bool) {
+		v := getenv(name)
+		return v, v != ""
+	}
+}
+
+// FromMap adapts a map (parsed .env file, generated dev settings).
+func FromMap(m map[string]string) Lookup {
+	return func(name string) (string, bool) {
+		v, ok := m[name]
+		return v, ok
+	}
+}
+
+// Settings is the validated configuration of the app.
+type Settings struct {
+	Addr          string
+	BaseURL       *url.URL
+	SessionSecret []byte
+	DatabaseURL   string
+
+	SessionIdleTimeout time.Duration
+	SessionMaxAge      time.Duration
+
+	Logto Logto
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+}
+
+// Logto holds the Logto tenant, app and webhook settings.
+type Logto struct {
+	Endpoint  string
+	AppID     string
+	AppSecret string
+	// Timeout bounds every call to Logto (the SDK has none of its own).
+	Timeout time.Duration
+
+	WebhookSigningKey         string
+	WebhookSigningKeyPrevious string
+
+	M2MAppID           string
+	M2MAppSecret       string
+	ManagementResource string
+}
+
+// DefaultManagementResource is the Management API indicator of an OSS or
+// self-hosted Logto; Logto Cloud uses https://<tenant>.logto.app/api.
+const DefaultManagementResource = "https://default.logto.app/api"
+
+// Problems lists every invalid or missing setting.
+type Problems []string
+
+func (p Problems) Error() string {
+	return "invalid settings:\n  - " + strings.Join(p, "\n  - ")
+}
+
+// Load reads and validates the settings.
+func Load(lookup Lookup) (Settings, error) {
+	r := reader{lookup: lookup}
+	s := Settings{
+		Addr:        r.optional("REPORTGATE_ADDR", ":8080"),
+		DatabaseURL: r.required("REPORTGATE_DATABASE_URL", "the app database, sqlite:<path> or postgres://…"),
+		LogLevel:    r.oneOf("REPORTGATE_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+
+		SessionIdleTimeout: r.duration("REPORTGATE_SESSION_IDLE_TIMEOUT", 24*time.Hour),
+		SessionMaxAge:      r.duration("REPORTGATE_SESSION_MAX_AGE", 7*24*time.Hour),
+	}
+	s.BaseURL = r.baseURL("REPORTGATE_BASE_URL")
+	s.SessionSecret = r.secret("REPORTGATE_SESSION_SECRET", 32)
+	if s.DatabaseURL != "" && !strings.HasPrefix(s.DatabaseURL, "sqlite:") &&
+		!strings.HasPrefix(s.DatabaseURL, "postgres://") && !strings.HasPrefix(s.DatabaseURL, "postgresql://") {
+		r.problem("REPORTGATE_DATABASE_URL must start with sqlite: or postgres://")
+	}
+
+	s.Logto = Logto{
+		Endpoint:           r.absoluteURL("LOGTO_ENDPOINT", "your Logto tenant, e.g. https://abc123.logto.app"),
+		AppID:              r.required("LOGTO_APP_ID", "the Traditional web app's App ID"),
+		AppSecret:          r.required("LOGTO_APP_SECRET", "the Traditional web app's App secret"),
+		Timeout:            r.duration("REPORTGATE_LOGTO_TIMEOUT", 10*time.Second),
+		WebhookSigningKey:  r.optional("LOGTO_WEBHOOK_SIGNING_KEY", ""),
+		M2MAppID:           r.optional("LOGTO_M2M_APP_ID", ""),
+		M2MAppSecret:       r.optional("LOGTO_M2M_APP_SECRET", ""),
+		ManagementResource: r.optional("LOGTO_MANAGEMENT_RESOURCE", DefaultManagementResource),
+
+		WebhookSigningKeyPrevious: r.optional("LOGTO_WEBHOOK_SIGNING_KEY_PREVIOUS", ""),
+	}
+	if (s.Logto.M2MAppID == "") != (s.Logto.M2MAppSecret == "") {
+		r.problem("LOGTO_M2M_APP_ID and LOGTO_M2M_APP_SECRET must be set together")
+	}
+	if s.SessionIdleTimeout > s.SessionMaxAge {
+		r.problem("REPORTGATE_SESSION_IDLE_TIMEOUT must not exceed REPORTGATE_SESSION_MAX_AGE")
+	}
+	if len(r.problems) > 0 {
+		return Settings{}, r.problems
+	}
+	return s, nil
+}
+
+// CallbackURL is where Logto sends the browser back after sign-in; it is
+// derived from the configured base URL, never from the request's Host.
+func (s Settings) CallbackURL() string { return s.BaseURL.JoinPath("callback").String() }
+
+// PostSignOutURL is where Logto sends the browser after sign-out.
+func (s Settings) PostSignOutURL() string { return s.BaseURL.JoinPath("/").String() }
+
+// SecureCookies reports whether cookies must carry the Secure flag.
+func (s Settings) SecureCookies() bool { return s.BaseURL.Scheme == "https" }
+
+type reader struct {
+	lookup   Lookup
+	problems Problems
+}
+
+func (r *reader) problem(format string, args ...any) {
+	r.problems = append(r.problems, fmt.Sprintf(format, args...))
+}
+
+func (r *reader) optional(name, def string) string {
+	if v, ok := r.lookup(name); ok {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (r *reader) required(name, what string) string {
+	v := r.optional(name, "")
+	if v == "" {
+		r.problem("%s is missing (%s)", name, what)
+	}
+	return v
+}
+
+func (r *reader) oneOf(name, def string, allowed ...string) string {
+	v := r.optional(name, def)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.problem("%s must be one of %s, not %q", name, strings.Join(allowed, ", "), v)
+	return def
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.optional(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		r.problem("%s must be a duration such as 30s or 24h, not %q", name, v)
+		return def
+	}
+	return d
+}
+
+func (r *reader) secret(name string, minBytes int) []byte {
+	v := r.optional(name, "")
+	switch {
+	case v == "":
+		r.problem("%s is missing (at least %d random bytes, e.g. openssl rand -base64 48)", name, minBytes)
+	case len(v) < minBytes:
+		r.problem("%s is too weak: %d bytes, need at least %d", name, len(v), minBytes)
+	}
+	return []byte(v)
+}
+
+func (r *reader) absoluteURL(name, what string) string {
+	v := strings.TrimRight(r.required(name, what), "/")
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.problem("%s must be an absolute http(s) URL, not %q", name, v)
+	}
+	return v
+}
+
+func (r *reader) baseURL(name string) *url.URL {
+	v := r.required(name, "the public URL people use to reach reportgate, e.g. https://reports.example.com")
+	if v == "" {
+		return &url.URL{}
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || u.Scheme == "" || u.Host == "":
+		r.problem("%s must be an absolute URL such as https://reports.example.com, not %q", name, v)
+	case u.Scheme != "https" && u.Scheme != "http":
+		r.problem("%s must use https (or http on a loopback address), not %q", name, u.Scheme)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		r.problem("%s must use https unless the host is a loopback address (session cookies would travel in clear text)", name)
+	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
+		r.problem("%s must be scheme://host[:port] without a path, query or fragment", name)
+	}
+	if u == nil {
+		return &url.URL{}
+	}
+	u.Path, u.RawPath = "", ""
+	return u
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ParseDotEnv parses KEY=VALUE lines (comments, blank lines, optional
+// "export ", single or double quotes). A malformed line is an error that
+// names the line, so a typo never silently drops a setting.
+func ParseDotEnv(data string) (map[string]string, error) {
+	out := map[string]string{}
+	var errs []string
+	for i, line := range strings.Split(data, "\n") {
+		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		key, value, ok := strings.Cut(line, "=")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" || strings.ContainsAny(key, " \t") {
+			errs = append(errs, fmt.Sprintf(".env line %d: want KEY=VALUE", i+1))
+			continue
+		}
+		value = strings.TrimSpace(value)
+		if n := len(value); n >= 2 && (value[0] == '"' || value[0] == '\'') && value[n-1] == value[0] {
+			value = value[1 : n-1]
+		} else if hash := strings.Index(value, " #"); hash >= 0 {
+			value = strings.TrimSpace(value[:hash])
+		}
+		out[key] = value
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "; "))
+	}
+	return out, nil
+}

@@ -1,0 +1,124 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func validEnv() map[string]string {
+	return map[string]string{
+		"REPORTGATE_BASE_URL":       "https://reports.example.com",
+		"REPORTGATE_SESSION_SECRET": strings.Repeat("s", 32),
+		"REPORTGATE_DATABASE_URL":   "postgres://db.internal/reportgate",
+		"LOGTO_ENDPOINT":            "https://abc.logto.app/",
+		"LOGTO_APP_ID":              "app",
+		"LOGTO_APP_SECRET":          "secret",
+	}
+}
+
+func TestLoadValid(t *testing.T) {
+	s, err := Load(FromMap(validEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.CallbackURL(); got != "https://reports.example.com/callback" {
+		t.Errorf("callback URL = %q", got)
+	}
+	if got := s.PostSignOutURL(); got != "https://reports.example.com/" {
+		t.Errorf("post sign-out URL = %q", got)
+	}
+	if !s.SecureCookies() {
+		t.Error("https base URL must give secure cookies")
+	}
+	if s.Logto.Endpoint != "https://abc.logto.app" {
+		t.Errorf("endpoint keeps its trailing slash: %q", s.Logto.Endpoint)
+	}
+	if s.Logto.ManagementResource != DefaultManagementResource {
+		t.Errorf("management resource default = %q", s.Logto.ManagementResource)
+	}
+}
+
+func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := Load(FromMap(map[string]string{"REPORTGATE_SESSION_SECRET": "short"}))
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"REPORTGATE_BASE_URL", "REPORTGATE_SESSION_SECRET is too weak", "REPORTGATE_DATABASE_URL",
+		"LOGTO_ENDPOINT", "LOGTO_APP_ID", "LOGTO_APP_SECRET"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	cases := map[string]struct {
+		key, value, want string
+	}{
+		"relative base URL":        {"REPORTGATE_BASE_URL", "reports.example.com", "absolute URL"},
+		"http on a public host":    {"REPORTGATE_BASE_URL", "http://reports.example.com", "must use https"},
+		"base URL with a path":     {"REPORTGATE_BASE_URL", "https://example.com/reports", "without a path"},
+		"ftp base URL":             {"REPORTGATE_BASE_URL", "ftp://example.com", "must use https"},
+		"unknown database":         {"REPORTGATE_DATABASE_URL", "mysql://x", "sqlite: or postgres://"},
+		"bad duration":             {"REPORTGATE_SESSION_IDLE_TIMEOUT", "soon", "duration"},
+		"relative Logto endpoint":  {"LOGTO_ENDPOINT", "abc.logto.app", "absolute http(s) URL"},
+		"M2M id without secret":    {"LOGTO_M2M_APP_ID", "m2m", "set together"},
+		"unknown log level":        {"REPORTGATE_LOG_LEVEL", "loud", "one of"},
+		"idle longer than max age": {"REPORTGATE_SESSION_IDLE_TIMEOUT", "999h", "must not exceed"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			env := validEnv()
+			env[tc.key] = tc.value
+			_, err := Load(FromMap(env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestHTTPAllowedOnLoopback(t *testing.T) {
+	for _, base := range []string{"http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"} {
+		env := validEnv()
+		env["REPORTGATE_BASE_URL"] = base
+		s, err := Load(FromMap(env))
+		if err != nil {
+			t.Fatalf("%s: %v", base, err)
+		}
+		if s.SecureCookies() {
+			t.Errorf("%s: http base URL must not set Secure cookies", base)
+		}
+	}
+}
+
+func TestLayeredPrecedence(t *testing.T) {
+	env := FromMap(map[string]string{"A": "env", "B": ""})
+	dotenv := FromMap(map[string]string{"A": "dotenv", "B": "dotenv", "C": "dotenv"})
+	generated := FromMap(map[string]string{"A": "gen", "B": "gen", "C": "gen", "D": "gen"})
+	l := Layered(env, dotenv, generated)
+	for key, want := range map[string]string{"A": "env", "B": "dotenv", "C": "dotenv", "D": "gen"} {
+		if got, _ := l(key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	if _, ok := l("E"); ok {
+		t.Error("unset key reported as set")
+	}
+}
+
+func TestParseDotEnv(t *testing.T) {
+	got, err := ParseDotEnv("# comment\n\nexport A=1\nB = \"two words\"\nC='x#y'\nD=plain # trailing\r\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"A": "1", "B": "two words", "C": "x#y", "D": "plain"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if _, err := ParseDotEnv("A=1\nnot a setting\n"); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("malformed line error = %v", err)
+	}
+}

@@ -1,0 +1,550 @@
+package permit
+
+import (
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// slugPattern is the key format Permit enforces for resources, actions,
+// roles and tenants. User keys are free-form (they are often emails or
+// identity-provider ids).
+var slugPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// attributeTypes are the values of the SDK's models.AttributeType.
+var attributeTypes = []string{"bool", "number", "string", "time", "array", "json"}
+
+// ---- views ----
+
+type resourceView struct {
+	Key            string                `json:"key"`
+	ID             string                `json:"id"`
+	OrganizationID string                `json:"organization_id"`
+	ProjectID      string                `json:"project_id"`
+	EnvironmentID  string                `json:"environment_id"`
+	CreatedAt      time.Time             `json:"created_at"`
+	UpdatedAt      time.Time             `json:"updated_at"`
+	Name           string                `json:"name"`
+	URN            *string               `json:"urn"`
+	Description    *string               `json:"description"`
+	Actions        map[string]actionView `json:"actions"`
+	Attributes     map[string]attrView   `json:"attributes"`
+	Roles          map[string]any        `json:"roles"`
+	Relations      map[string]any        `json:"relations"`
+	ActionGroups   map[string]any        `json:"action_groups"`
+}
+
+type actionView struct {
+	ID          string         `json:"id"`
+	Key         string         `json:"key"`
+	Name        *string        `json:"name"`
+	Description *string        `json:"description"`
+	Attributes  map[string]any `json:"attributes"`
+}
+
+type attrView struct {
+	ID          string  `json:"id"`
+	Key         string  `json:"key"`
+	Type        string  `json:"type"`
+	Description *string `json:"description"`
+}
+
+type roleView struct {
+	Key            string            `json:"key"`
+	ID             string            `json:"id"`
+	OrganizationID string            `json:"organization_id"`
+	ProjectID      string            `json:"project_id"`
+	EnvironmentID  string            `json:"environment_id"`
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+	Name           string            `json:"name"`
+	Description    *string           `json:"description"`
+	Permissions    []string          `json:"permissions"`
+	Extends        []string          `json:"extends"`
+	Attributes     map[string]string `json:"attributes"`
+}
+
+func (st *state) resourceView(r *resourceRec) resourceView {
+	v := resourceView{
+		Key: r.Key, ID: r.ID, OrganizationID: st.OrgID, ProjectID: st.ProjectID, EnvironmentID: st.EnvID,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Name: r.Name, URN: r.URN, Description: r.Description,
+		Actions: map[string]actionView{}, Attributes: map[string]attrView{},
+		Roles: map[string]any{}, Relations: map[string]any{}, ActionGroups: map[string]any{},
+	}
+	for k, a := range r.Actions {
+		v.Actions[k] = actionView{ID: a.ID, Key: k, Name: a.Name, Description: a.Description, Attributes: nonNil(a.Attributes)}
+	}
+	for k, a := range r.Attributes {
+		v.Attributes[k] = attrView{ID: a.ID, Key: k, Type: a.Type, Description: a.Description}
+	}
+	return v
+}
+
+func (st *state) roleView(r *roleRec) roleView {
+	return roleView{
+		Key: r.Key, ID: r.ID, OrganizationID: st.OrgID, ProjectID: st.ProjectID, EnvironmentID: st.EnvID,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Name: r.Name, Description: r.Description,
+		Permissions: nonNilSlice(slices.Clone(r.Permissions)), Extends: nonNilSlice(slices.Clone(r.Extends)),
+		Attributes: nonNil(r.Attributes),
+	}
+}
+
+// ---- resources ----
+
+type actionBody struct {
+	Name        *string        `json:"name"`
+	Description *string        `json:"description"`
+	Attributes  map[string]any `json:"attributes"`
+}
+
+type attrBody struct {
+	Type        *string `json:"type"`
+	Description *string `json:"description"`
+}
+
+func (b resourceBody) keyAndName() (*string, *string) { return b.Key, b.Name }
+
+type resourceBody struct {
+	Key         *string                `json:"key"`
+	Name        *string                `json:"name"`
+	URN         *string                `json:"urn"`
+	Description *string                `json:"description"`
+	Actions     *map[string]actionBody `json:"actions"`
+	Attributes  *map[string]attrBody   `json:"attributes"`
+}
+
+// check validates the action and attribute blocks, whichever are present.
+func (b resourceBody) check() error {
+	if b.Actions != nil {
+		for k := range *b.Actions {
+			if !slugPattern.MatchString(k) {
+				return invalid(`string does not match regex "^[A-Za-z0-9\-_]+$"`, "value_error.str.regex", "body", "actions", k)
+			}
+		}
+	}
+	if b.Attributes != nil {
+		for k, a := range *b.Attributes {
+			if a.Type == nil {
+				return missing("body", "attributes", k, "type")
+			}
+			if !slices.Contains(attributeTypes, *a.Type) {
+				return invalid("value is not a valid enumeration member; permitted: "+strings.Join(attributeTypes, ", "),
+					"type_error.enum", "body", "attributes", k, "type")
+			}
+		}
+	}
+	return nil
+}
+
+// apply writes the body's fields into r. With replace (create, PUT) absent
+// fields are cleared; otherwise (PATCH) they are left alone. A field that
+// is sent replaces the old value whole — actions included, so actions not
+// sent are removed along with the role permissions that named them.
+func (b resourceBody) apply(st *state, r *resourceRec, now time.Time, replace bool) {
+	if b.Name != nil {
+		r.Name = *b.Name
+	}
+	if b.URN != nil || replace {
+		r.URN = b.URN
+	}
+	if b.Description != nil || replace {
+		r.Description = b.Description
+	}
+	if b.Actions != nil || replace {
+		old := r.Actions
+		r.Actions = map[string]*actionRec{}
+		if b.Actions != nil {
+			for k, a := range *b.Actions {
+				rec := &actionRec{ID: newID(), Name: a.Name, Description: a.Description, Attributes: nonNil(a.Attributes)}
+				if prev, ok := old[k]; ok {
+					rec.ID = prev.ID // keep ids stable across updates
+				}
+				if rec.Name == nil {
+					rec.Name = &k
+				}
+				r.Actions[k] = rec
+			}
+		}
+		for k := range old {
+			if _, ok := r.Actions[k]; !ok {
+				st.dropPermission(r.Key + ":" + k)
+			}
+		}
+	}
+	if b.Attributes != nil || replace {
+		r.Attributes = map[string]*attrRec{}
+		if b.Attributes != nil {
+			for k, a := range *b.Attributes {
+				r.Attributes[k] = &attrRec{ID: newID(), Type: *a.Type, Description: a.Description}
+			}
+		}
+	}
+	r.UpdatedAt = now
+}
+
+// dropPermission removes a permission from every role, as deleting an
+// action or resource does in Permit.
+func (st *state) dropPermission(perm string) {
+	for _, role := range st.Roles {
+		role.Permissions = slices.DeleteFunc(role.Permissions, func(p string) bool { return p == perm })
+	}
+}
+
+func (s *Server) listResources(w http.ResponseWriter, r *http.Request) error {
+	return serveList(s, w, r, bareArray, func(st *state) map[string]*resourceRec { return st.Resources },
+		searchFilter(r, func(res *resourceRec) []*string { return []*string{&res.Key, &res.Name} }),
+		(*state).resourceView)
+}
+
+func (s *Server) getResource(w http.ResponseWriter, r *http.Request) error {
+	return serveGet(s, w, "resource", r.PathValue("resource"), func(st *state) map[string]*resourceRec { return st.Resources }, (*state).resourceView)
+}
+
+func (s *Server) createResource(w http.ResponseWriter, r *http.Request) error {
+	body, err := readCreate[resourceBody](r)
+	if err != nil {
+		return err
+	}
+	if body.Actions == nil {
+		return missing("body", "actions")
+	}
+	if err := body.check(); err != nil {
+		return err
+	}
+	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (resourceView, error) {
+		if st.resource(*body.Key) != nil {
+			return resourceView{}, conflict("resource", *body.Key)
+		}
+		res := &resourceRec{meta: newMeta(*body.Key, now)}
+		body.apply(st, res, now, true)
+		st.Resources[res.Key] = res
+		return st.resourceView(res), nil
+	})
+}
+
+func (s *Server) updateResource(w http.ResponseWriter, r *http.Request) error {
+	return s.changeResource(w, r, false)
+}
+
+func (s *Server) replaceResource(w http.ResponseWriter, r *http.Request) error {
+	return s.changeResource(w, r, true)
+}
+
+func (s *Server) changeResource(w http.ResponseWriter, r *http.Request, replace bool) error {
+	var body resourceBody
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	if body.Key != nil {
+		return invalid("extra fields not permitted", "value_error.extra", "body", "key")
+	}
+	if replace && body.Name == nil {
+		return missing("body", "name")
+	}
+	if replace && body.Actions == nil {
+		return missing("body", "actions")
+	}
+	if err := body.check(); err != nil {
+		return err
+	}
+	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (resourceView, error) {
+		res := st.resource(r.PathValue("resource"))
+		if res == nil {
+			return resourceView{}, notFound("resource", r.PathValue("resource"))
+		}
+		body.apply(st, res, now, replace)
+		return st.resourceView(res), nil
+	})
+}
+
+func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request) error {
+	return s.respondNoContent(w, func(st *state) error {
+		res := st.resource(r.PathValue("resource"))
+		if res == nil {
+			return notFound("resource", r.PathValue("resource"))
+		}
+		for a := range res.Actions {
+			st.dropPermission(res.Key + ":" + a)
+		}
+		delete(st.Resources, res.Key)
+		return nil
+	})
+}
+
+// ---- roles ----
+
+func (b roleBody) keyAndName() (*string, *string) { return b.Key, b.Name }
+
+type roleBody struct {
+	Key         *string            `json:"key"`
+	Name        *string            `json:"name"`
+	Description *string            `json:"description"`
+	Permissions *[]string          `json:"permissions"`
+	Attributes  *map[string]string `json:"attributes"`
+	Extends     *[]string          `json:"extends"`
+}
+
+// permission resolves "resource:action", or an action id, to the
+// "resource:action" form; unknown is a 404.
+func (st *state) permission(ref string) (string, error) {
+	if res, act, ok := strings.Cut(ref, ":"); ok {
+		if r := st.Resources[res]; r != nil && r.Actions[act] != nil {
+			return ref, nil
+		}
+	}
+	for _, r := range st.Resources {
+		for k, a := range r.Actions {
+			if a.ID == ref {
+				return r.Key + ":" + k, nil
+			}
+		}
+	}
+	return "", notFound("permission", ref)
+}
+
+func (st *state) permissions(refs []string) ([]string, error) {
+	var out []string
+	for _, ref := range refs {
+		p, err := st.permission(ref)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// setExtends replaces a role's parents after checking each exists and
+// that no cycle results.
+func (st *state) setExtends(role *roleRec, parents []string) error {
+	var keys []string
+	for _, ref := range parents {
+		p := st.role(ref)
+		if p == nil {
+			return notFound("role", ref)
+		}
+		if !slices.Contains(keys, p.Key) {
+			keys = append(keys, p.Key)
+		}
+	}
+	role.Extends = keys
+	for _, p := range keys {
+		if st.extendsReach(p, role.Key) {
+			return badRequest("role '" + role.Key + "' cannot extend '" + p + "': that would create a cycle")
+		}
+	}
+	return nil
+}
+
+// extendsReach reports whether target is from or one of its ancestors.
+func (st *state) extendsReach(from, target string) bool {
+	seen := map[string]bool{}
+	stack := []string{from}
+	for len(stack) > 0 {
+		k := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if k == target {
+			return true
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if r := st.Roles[k]; r != nil {
+			stack = append(stack, r.Extends...)
+		}
+	}
+	return false
+}
+
+// apply writes the sent fields into role (PATCH semantics; create starts
+// from an empty role).
+func (b roleBody) apply(st *state, role *roleRec, now time.Time) error {
+	if b.Name != nil {
+		role.Name = *b.Name
+	}
+	if b.Description != nil {
+		role.Description = b.Description
+	}
+	if b.Permissions != nil {
+		perms, err := st.permissions(*b.Permissions)
+		if err != nil {
+			return err
+		}
+		role.Permissions = perms
+	}
+	if b.Attributes != nil {
+		role.Attributes = *b.Attributes
+	}
+	if b.Extends != nil {
+		if err := st.setExtends(role, *b.Extends); err != nil {
+			return err
+		}
+	}
+	role.UpdatedAt = now
+	return nil
+}
+
+func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
+	// ListByAttributes sends attr_<k>=<v>, equality only (§2).
+	attrs := map[string]string{}
+	for k, v := range r.URL.Query() {
+		if name, ok := strings.CutPrefix(k, "attr_"); ok && len(v) > 0 {
+			attrs[name] = v[0]
+		}
+	}
+	return serveList(s, w, r, bareArray, func(st *state) map[string]*roleRec { return st.Roles },
+		func(_ *state, role *roleRec) bool {
+			for k, v := range attrs {
+				if role.Attributes[k] != v {
+					return false
+				}
+			}
+			return true
+		},
+		(*state).roleView)
+}
+
+func (s *Server) getRole(w http.ResponseWriter, r *http.Request) error {
+	return serveGet(s, w, "role", r.PathValue("role"), func(st *state) map[string]*roleRec { return st.Roles }, (*state).roleView)
+}
+
+func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
+	body, err := readCreate[roleBody](r)
+	if err != nil {
+		return err
+	}
+	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (roleView, error) {
+		if st.role(*body.Key) != nil {
+			return roleView{}, conflict("role", *body.Key)
+		}
+		role := &roleRec{meta: newMeta(*body.Key, now), Attributes: map[string]string{}}
+		st.Roles[role.Key] = role
+		if err := body.apply(st, role, now); err != nil {
+			return roleView{}, err
+		}
+		return st.roleView(role), nil
+	})
+}
+
+func (s *Server) updateRole(w http.ResponseWriter, r *http.Request) error {
+	var body roleBody
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	if body.Key != nil {
+		return invalid("extra fields not permitted", "value_error.extra", "body", "key")
+	}
+	return s.changeRole(w, r.PathValue("role"), func(st *state, role *roleRec, now time.Time) error {
+		return body.apply(st, role, now)
+	})
+}
+
+// changeRole runs fn on an existing role inside a write and answers with
+// the role as it then is; every role sub-route replies RoleRead.
+func (s *Server) changeRole(w http.ResponseWriter, ref string, fn func(*state, *roleRec, time.Time) error) error {
+	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (roleView, error) {
+		role := st.role(ref)
+		if role == nil {
+			return roleView{}, notFound("role", ref)
+		}
+		if err := fn(st, role, now); err != nil {
+			return roleView{}, err
+		}
+		role.UpdatedAt = now
+		return st.roleView(role), nil
+	})
+}
+
+func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request) error {
+	return s.respondNoContent(w, func(st *state) error {
+		role := st.role(r.PathValue("role"))
+		if role == nil {
+			return notFound("role", r.PathValue("role"))
+		}
+		delete(st.Roles, role.Key)
+		st.Assignments = slices.DeleteFunc(st.Assignments, func(a *assignmentRec) bool { return a.Role == role.Key })
+		for _, other := range st.Roles {
+			other.Extends = slices.DeleteFunc(other.Extends, func(k string) bool { return k == role.Key })
+		}
+		return nil
+	})
+}
+
+type permissionsBody struct {
+	Permissions *[]string `json:"permissions"`
+}
+
+func readPermissions(r *http.Request) ([]string, error) {
+	var body permissionsBody
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	if body.Permissions == nil {
+		return nil, missing("body", "permissions")
+	}
+	return *body.Permissions, nil
+}
+
+// addRolePermissions skips permissions the role already has (SDK doc).
+func (s *Server) addRolePermissions(w http.ResponseWriter, r *http.Request) error {
+	refs, err := readPermissions(r)
+	if err != nil {
+		return err
+	}
+	return s.changeRole(w, r.PathValue("role"), func(st *state, role *roleRec, _ time.Time) error {
+		perms, err := st.permissions(refs)
+		if err != nil {
+			return err
+		}
+		for _, p := range perms {
+			if !slices.Contains(role.Permissions, p) {
+				role.Permissions = append(role.Permissions, p)
+			}
+		}
+		return nil
+	})
+}
+
+// removeRolePermissions skips permissions that are not found (SDK doc).
+func (s *Server) removeRolePermissions(w http.ResponseWriter, r *http.Request) error {
+	refs, err := readPermissions(r)
+	if err != nil {
+		return err
+	}
+	return s.changeRole(w, r.PathValue("role"), func(st *state, role *roleRec, _ time.Time) error {
+		for _, ref := range refs {
+			if p, err := st.permission(ref); err == nil {
+				role.Permissions = slices.DeleteFunc(role.Permissions, func(have string) bool { return have == p })
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Server) addParentRole(w http.ResponseWriter, r *http.Request) error {
+	return s.changeRole(w, r.PathValue("role"), func(st *state, role *roleRec, _ time.Time) error {
+		return st.setExtends(role, append(slices.Clone(role.Extends), r.PathValue("parent")))
+	})
+}
+
+func (s *Server) removeParentRole(w http.ResponseWriter, r *http.Request) error {
+	return s.changeRole(w, r.PathValue("role"), func(st *state, role *roleRec, _ time.Time) error {
+		parent := st.role(r.PathValue("parent"))
+		if parent == nil {
+			return notFound("role", r.PathValue("parent"))
+		}
+		role.Extends = slices.DeleteFunc(role.Extends, func(k string) bool { return k == parent.Key })
+		return nil
+	})
+}
+
+// sortedKeys is used by the PDP for stable output.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}

@@ -1,0 +1,97 @@
+// Package store keeps reportgate's own records of the people who use it:
+// who they are (from Logto), when they arrived, and the last role snapshot
+// learnt from Permit. It also maintains the per-day sign-up aggregate that
+// the reports read, so no request ever scans the users table.
+//
+// The same SQL runs on SQLite and PostgreSQL (see package database); the
+// few differences are switched on database.Dialect in this package only.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"reportgate/internal/database"
+)
+
+// ErrNotFound reports that no record has the requested key.
+var ErrNotFound = errors.New("not found")
+
+// queryer is what both *sql.DB and *sql.Tx offer; reads take one so the same
+// code serves a plain lookup and a locked read inside a transaction.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inTx runs fn in a transaction and commits when fn succeeds. Everything
+// inside fn must go through tx: SQLite has a single connection, so touching
+// the pool while the transaction holds it would deadlock.
+func inTx(ctx context.Context, db *database.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// forUpdate is the row-lock suffix for a read that precedes a write in the
+// same transaction. SQLite has no row locks and needs none: our transactions
+// there are BEGIN IMMEDIATE (see database.Open), so writers are serialised.
+func forUpdate(d database.Dialect) string {
+	if d == database.Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// Times are stored as Unix epoch milliseconds in UTC; 0 stands for "unknown"
+// (the zero time.Time), which keeps the columns NOT NULL on both engines.
+func toMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+const msPerDay = 24 * 60 * 60 * 1000
+
+// dayNumber is the UTC calendar day of t as days since 1970-01-01, the key
+// of signup_days. It floors, so instants before 1970 still land on the
+// right day.
+func dayNumber(t time.Time) int64 {
+	ms := t.UnixMilli()
+	d := ms / msPerDay
+	if ms%msPerDay < 0 {
+		d--
+	}
+	return d
+}
+
+func dayStart(day int64) time.Time {
+	return time.UnixMilli(day * msPerDay).UTC()
+}
+
+// errorf wraps err with what was being done, leaving nil alone so callers
+// can return it unconditionally.
+func errorf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

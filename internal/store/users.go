@@ -1,0 +1,343 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"reportgate/internal/database"
+)
+
+// User is the local record of a person, keyed by their Logto user id.
+type User struct {
+	ID    string
+	Email string
+	Name  string
+	// RegisteredAt is Logto's created_at when known, else FirstSeenAt. A
+	// later Upsert that knows created_at replaces the estimate once.
+	RegisteredAt time.Time
+	FirstSeenAt  time.Time
+	// Roles is the last role snapshot (sorted role keys); RolesCheckedAt is
+	// when it was learnt, zero if never.
+	Roles          []string
+	RolesCheckedAt time.Time
+}
+
+// Users stores User records and keeps the signup_days aggregate in step.
+type Users struct {
+	db  *database.DB
+	now func() time.Time
+}
+
+// NewUsers returns a Users over db; now (time.Now when nil) stamps
+// first-seen and update times.
+func NewUsers(db *database.DB, now func() time.Time) *Users {
+	if now == nil {
+		now = time.Now
+	}
+	return &Users{db: db, now: now}
+}
+
+// record is a stored row: the User plus bookkeeping the API does not expose.
+type record struct {
+	User
+	registeredKnown bool
+	updatedAt       time.Time
+}
+
+// key is the signup_days cell this person is counted in.
+func (r *record) key() bucketKey {
+	return bucketKey{day: dayNumber(r.RegisteredAt), role: Bucket(r.Roles)}
+}
+
+// RecordSignIn creates or refreshes the record of a person who just signed
+// in. See Upsert for how fields merge.
+func (s *Users) RecordSignIn(ctx context.Context, u User) error {
+	return errorf(s.upsert(ctx, u), "record sign-in %s", u.ID)
+}
+
+// Upsert creates or refreshes a record from Logto data (webhooks, backfill):
+//   - Email and Name are replaced.
+//   - FirstSeenAt is kept from the first record (u.FirstSeenAt, or now when
+//     zero, on creation).
+//   - RegisteredAt is kept from the first record, except that a known value
+//     (non-zero u.RegisteredAt) replaces the first-seen estimate used while
+//     it was unknown.
+//   - Roles are taken only when u.RolesCheckedAt is set and not older than
+//     the stored snapshot, so a stale webhook cannot undo a fresher check.
+func (s *Users) Upsert(ctx context.Context, u User) error {
+	return errorf(s.upsert(ctx, u), "upsert user %s", u.ID)
+}
+
+func (s *Users) upsert(ctx context.Context, u User) error {
+	if u.ID == "" {
+		return errors.New("empty user id")
+	}
+	now := truncMillis(s.now())
+	return s.apply(ctx, u.ID, func(old *record) (*record, error) {
+		if old == nil {
+			return newRecord(u, now), nil
+		}
+		return mergeRecord(*old, u, now), nil
+	})
+}
+
+// newRecord is the first record of u as of now.
+func newRecord(u User, now time.Time) *record {
+	r := &record{User: u, updatedAt: now}
+	r.FirstSeenAt = truncMillis(u.FirstSeenAt)
+	if r.FirstSeenAt.IsZero() {
+		r.FirstSeenAt = now
+	}
+	r.RegisteredAt = truncMillis(u.RegisteredAt)
+	r.registeredKnown = !r.RegisteredAt.IsZero()
+	if !r.registeredKnown {
+		r.RegisteredAt = r.FirstSeenAt
+	}
+	r.Roles, r.RolesCheckedAt = nil, time.Time{}
+	if !u.RolesCheckedAt.IsZero() {
+		r.Roles, r.RolesCheckedAt = normalizeRoles(u.Roles), truncMillis(u.RolesCheckedAt)
+	}
+	return r
+}
+
+// mergeRecord applies the Upsert rules to a stored record; it returns nil
+// when nothing would change.
+func mergeRecord(old record, u User, now time.Time) *record {
+	next := old
+	next.Email, next.Name = u.Email, u.Name
+	if !old.registeredKnown && !u.RegisteredAt.IsZero() {
+		next.RegisteredAt, next.registeredKnown = truncMillis(u.RegisteredAt), true
+	}
+	if !u.RolesCheckedAt.IsZero() && !u.RolesCheckedAt.Before(old.RolesCheckedAt) {
+		next.Roles, next.RolesCheckedAt = normalizeRoles(u.Roles), truncMillis(u.RolesCheckedAt)
+	}
+	if sameRecord(old, next) {
+		return nil
+	}
+	next.updatedAt = now
+	return &next
+}
+
+// SetRoles stores the role snapshot a permission check or a sync learnt.
+// When it equals the stored one nothing is written, not even
+// RolesCheckedAt: checks run on every request and must not turn into a
+// write each (RolesCheckedAt is set on the first snapshot and on changes).
+func (s *Users) SetRoles(ctx context.Context, id string, roles []string) error {
+	roles = normalizeRoles(roles)
+	now := truncMillis(s.now())
+	err := s.apply(ctx, id, func(old *record) (*record, error) {
+		if old == nil {
+			return nil, ErrNotFound
+		}
+		if !old.RolesCheckedAt.IsZero() && slices.Equal(old.Roles, roles) {
+			return nil, nil
+		}
+		next := *old
+		next.Roles, next.RolesCheckedAt, next.updatedAt = roles, now, now
+		return &next, nil
+	})
+	return errorf(err, "set roles of user %s", id)
+}
+
+// Get returns the record of id, or an error wrapping ErrNotFound.
+func (s *Users) Get(ctx context.Context, id string) (User, error) {
+	r, err := s.load(ctx, s.db, id, false)
+	if err == nil && r == nil {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("get user %s: %w", id, err)
+	}
+	return r.User, nil
+}
+
+// MaxListLimit caps one page of List.
+const MaxListLimit = 1000
+
+// List returns a page of records, most recently registered first (ties by
+// id), served by the users_registered_at index. limit is capped at
+// MaxListLimit.
+func (s *Users) List(ctx context.Context, limit, offset int) ([]User, error) {
+	if limit < 1 || offset < 0 {
+		return nil, fmt.Errorf("list users: bad page limit=%d offset=%d", limit, offset)
+	}
+	limit = min(limit, MaxListLimit)
+	rows, err := s.db.QueryContext(ctx, selectUser+` ORDER BY registered_at DESC, id DESC LIMIT $1 OFFSET $2`, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var users []User
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		users = append(users, r.User)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return users, nil
+}
+
+// Delete erases the record of id (the person's personal data) and removes
+// them from the sign-up counts. Deleting an absent record is not an error,
+// so an erasure request can be retried safely.
+func (s *Users) Delete(ctx context.Context, id string) error {
+	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+		old, err := s.load(ctx, tx, id, true)
+		if err != nil || old == nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return adjustSignups(ctx, tx, old, nil)
+	})
+	return errorf(err, "delete user %s", id)
+}
+
+// change computes the next state of a record from the stored one (nil when
+// absent). It returns a nil record to leave things as they are.
+type change func(old *record) (*record, error)
+
+// apply runs ch against the stored record of id and writes the result,
+// moving the person between signup_days cells in the same transaction.
+func (s *Users) apply(ctx context.Context, id string, ch change) error {
+	// Most calls (a repeated sign-in, a role check that learns nothing new,
+	// roles for an unknown id) change nothing; find that out with a plain
+	// read, because on SQLite a write transaction blocks every other writer
+	// from its first statement. The transaction below decides again under
+	// the lock, so a race here only costs the fast path.
+	old, err := s.load(ctx, s.db, id, false)
+	if err != nil {
+		return err
+	}
+	if next, err := ch(old); err != nil || next == nil {
+		return err
+	}
+	return inTx(ctx, s.db, func(tx *sql.Tx) error {
+		// On PostgreSQL a concurrent transaction can create (and even delete
+		// again) the record between our read and our insert; the insert then
+		// does nothing, and since each statement sees the latest commits we
+		// simply look again. SQLite serialises writers, so it never loops.
+		for range maxApplyAttempts {
+			old, err := s.load(ctx, tx, id, true)
+			if err != nil {
+				return err
+			}
+			next, err := ch(old)
+			if err != nil || next == nil {
+				return err
+			}
+			if old != nil {
+				if err := updateRecord(ctx, tx, next); err != nil {
+					return err
+				}
+				return adjustSignups(ctx, tx, old, next)
+			}
+			inserted, err := insertRecord(ctx, tx, next)
+			if err != nil {
+				return err
+			}
+			if inserted {
+				return adjustSignups(ctx, tx, nil, next)
+			}
+		}
+		return fmt.Errorf("record kept changing under concurrent writes (%d attempts)", maxApplyAttempts)
+	})
+}
+
+// maxApplyAttempts bounds apply's read-insert loop under contention.
+const maxApplyAttempts = 5
+
+const selectUser = `SELECT id, email, name, registered_at, registered_at_known, first_seen_at, roles, roles_checked_at, updated_at FROM users`
+
+// load reads the record of id, or nil when there is none; lock takes a row
+// lock for a write that follows in the same transaction.
+func (s *Users) load(ctx context.Context, q queryer, id string, lock bool) (*record, error) {
+	query := selectUser + ` WHERE id = $1`
+	if lock {
+		query += forUpdate(s.db.Dialect)
+	}
+	rows, err := q.QueryContext(ctx, query, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	return scanRecord(rows)
+}
+
+func scanRecord(rows *sql.Rows) (*record, error) {
+	var (
+		r                                              record
+		registered, known, firstSeen, checked, updated int64
+		roles                                          string
+	)
+	if err := rows.Scan(&r.ID, &r.Email, &r.Name, &registered, &known, &firstSeen, &roles, &checked, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.Roles, err = decodeRoles(roles); err != nil {
+		return nil, err
+	}
+	r.RegisteredAt, r.registeredKnown = fromMillis(registered), known != 0
+	r.FirstSeenAt, r.RolesCheckedAt, r.updatedAt = fromMillis(firstSeen), fromMillis(checked), fromMillis(updated)
+	return &r, nil
+}
+
+// insertRecord inserts r unless a record with its id exists already; it
+// reports whether it inserted.
+func insertRecord(ctx context.Context, tx *sql.Tx, r *record) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO users
+		(id, email, name, registered_at, registered_at_known, first_seen_at, roles, roles_checked_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (id) DO NOTHING`,
+		r.ID, r.Email, r.Name, toMillis(r.RegisteredAt), boolInt(r.registeredKnown), toMillis(r.FirstSeenAt),
+		encodeRoles(r.Roles), toMillis(r.RolesCheckedAt), toMillis(r.updatedAt))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func updateRecord(ctx context.Context, tx *sql.Tx, r *record) error {
+	_, err := tx.ExecContext(ctx, `UPDATE users SET
+		email = $2, name = $3, registered_at = $4, registered_at_known = $5,
+		roles = $6, roles_checked_at = $7, updated_at = $8
+		WHERE id = $1`,
+		r.ID, r.Email, r.Name, toMillis(r.RegisteredAt), boolInt(r.registeredKnown),
+		encodeRoles(r.Roles), toMillis(r.RolesCheckedAt), toMillis(r.updatedAt))
+	return err
+}
+
+// sameRecord reports whether a and b would store the same row, ignoring
+// updated_at.
+func sameRecord(a, b record) bool {
+	return a.ID == b.ID && a.Email == b.Email && a.Name == b.Name &&
+		a.RegisteredAt.Equal(b.RegisteredAt) && a.registeredKnown == b.registeredKnown &&
+		a.FirstSeenAt.Equal(b.FirstSeenAt) && slices.Equal(a.Roles, b.Roles) &&
+		a.RolesCheckedAt.Equal(b.RolesCheckedAt)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// truncMillis drops what the millisecond columns cannot hold, so values
+// compare equal before and after a round trip, and normalises to UTC.
+func truncMillis(t time.Time) time.Time {
+	return fromMillis(toMillis(t))
+}
