@@ -16,16 +16,27 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/permitio/permit-golang/pkg/config"
+	"github.com/permitio/permit-golang/pkg/models"
+	permitsdk "github.com/permitio/permit-golang/pkg/permit"
+	"go.uber.org/zap"
+
 	"reportgate/handlers"
 	"reportgate/internal/auth"
+	"reportgate/internal/authz"
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/devstack/logto"
+	"reportgate/internal/devstack/permit"
+	"reportgate/internal/policy"
+	"reportgate/internal/reports"
 	"reportgate/internal/session"
+	"reportgate/internal/store"
 	"reportgate/static"
 )
 
 const (
+	permitKey = "permit_key_test"
 	appID     = "testapp0000000000000"
 	appSecret = "testsecret000000000000000000000"
 )
@@ -62,18 +73,23 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 type env struct {
-	t        *testing.T
-	app      *httptest.Server
-	logto    *logto.Server
-	logtoURL string
-	clock    *clock
-	logtoRT  *countingTransport
-	store    *session.Store
-	db       *database.DB
+	t         *testing.T
+	permit    *permit.Server
+	permitURL string
+	users     *store.Users
+	app       *httptest.Server
+	logto     *logto.Server
+	logtoURL  string
+	clock     *clock
+	logtoRT   *countingTransport
+	store     *session.Store
+	db        *database.DB
 }
 
 type envOptions struct {
 	logtoDown bool // point the app at a Logto that refuses connections
+	// decisionTTL caches allows and denies this long (0: no cache).
+	decisionTTL time.Duration
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -88,7 +104,11 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		Endpoint: e.logtoURL,
 		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional",
 			RedirectURIs: []string{appURL + "/callback"}, PostLogoutRedirectURIs: []string{appURL + "/"}}},
-		SeedUsers: []logto.SeedUser{{Email: "viewer@example.com", Password: "demo-password", Name: "Vic Viewer"}},
+		SeedUsers: []logto.SeedUser{
+			{Email: "viewer@example.com", Password: "demo-password", Name: "Vic Viewer"},
+			{Email: "analyst@example.com", Password: "demo-password", Name: "Ana Analyst"},
+			{Email: "norole@example.com", Password: "demo-password", Name: "Nora Norole"},
+		},
 		// Rotating on every refresh makes a duplicate refresh fatal (Logto
 		// revokes the grant), which is what the app must never cause.
 		RotateRefreshTokenAlways: true,
@@ -117,6 +137,27 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pol, err := policy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.permit, err = permit.New(permit.Config{APIKey: permitKey, Policy: pol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	permitSrv := httptest.NewServer(e.permit.Handler())
+	t.Cleanup(permitSrv.Close)
+	e.permitURL = permitSrv.URL
+	checker, err := authz.New(authz.Config{APIKey: permitKey, PDPURL: permitSrv.URL, APIURL: permitSrv.URL,
+		Timeout: time.Second, AllowTTL: opts.decisionTTL, DenyTTL: opts.decisionTTL, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.users = store.NewUsers(e.db, e.clock.Now)
+	e.grant("viewer@example.com", "viewer")
+	e.grant("analyst@example.com", "analyst")
+	e.grant("norole@example.com", "")
+
 	e.logtoRT = &countingTransport{base: http.DefaultTransport}
 	base, _ := url.Parse(appURL)
 	appSrv.Config.Handler = handlers.New(handlers.Deps{
@@ -131,11 +172,37 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		DB:          e.db,
 		Assets:      static.New(),
 		LogtoOrigin: e.logtoURL,
+		SignInHook: func(ctx context.Context, who auth.Identity) error {
+			return e.users.RecordSignIn(ctx, store.User{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt})
+		},
+		Authz:   checker,
+		Reports: reports.NewService(e.users, e.clock.Now, time.Nanosecond),
 	})
 	appSrv.Start()
 	t.Cleanup(appSrv.Close)
 	e.app = appSrv
 	return e
+}
+
+// grant creates the person in Permit (through the real SDK) and gives them
+// role ("" = none).
+func (e *env) grant(email, role string) {
+	e.t.Helper()
+	u, ok := e.logto.UserByEmail(email)
+	if !ok {
+		e.t.Fatalf("no stand-in user %s", email)
+	}
+	cfg := config.NewConfigBuilder(permitKey).WithApiUrl(e.permitURL).WithPdpUrl(e.permitURL).
+		WithLogger(zap.NewNop()).Build()
+	client := permitsdk.New(cfg)
+	if _, err := client.Api.Users.SyncUser(context.Background(), models.UserCreate{Key: u.ID, Email: &email}); err != nil {
+		e.t.Fatal(err)
+	}
+	if role != "" {
+		if _, err := client.Api.Users.AssignRole(context.Background(), u.ID, role, "default"); err != nil {
+			e.t.Fatal(err)
+		}
+	}
 }
 
 // browser is a person's cookie jar and an HTTP client that follows

@@ -51,6 +51,11 @@ type Deps struct {
 	LogtoOrigin string
 	// SignInHook runs after a successful sign-in (records the person).
 	SignInHook func(ctx context.Context, who auth.Identity) error
+
+	Authz   Authorizer
+	Reports ReportSource
+	// Setup may be nil: every deny is then shown as access denied.
+	Setup AccessSetup
 }
 
 // New returns the app's root handler: every route behind the middleware

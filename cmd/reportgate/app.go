@@ -14,10 +14,13 @@ import (
 
 	"reportgate/handlers"
 	"reportgate/internal/auth"
+	"reportgate/internal/authz"
 	"reportgate/internal/config"
 	"reportgate/internal/database"
+	"reportgate/internal/reports"
 	"reportgate/internal/reqid"
 	"reportgate/internal/session"
+	"reportgate/internal/store"
 	"reportgate/static"
 )
 
@@ -39,7 +42,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		db.Close()
 		return nil, err
 	}
-	store, err := session.NewStore(db, session.Options{
+	sessions, err := session.NewStore(db, session.Options{
 		Secret:          s.SessionSecret,
 		Secure:          s.SecureCookies(),
 		IdleTimeout:     s.SessionIdleTimeout,
@@ -57,14 +60,34 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		PostSignOutURL: s.PostSignOutURL(),
 		Timeout:        s.Logto.Timeout,
 	})
+	checker, err := authz.New(authz.Config{
+		APIKey:   s.Permit.APIKey,
+		PDPURL:   s.Permit.PDPURL,
+		APIURL:   s.Permit.APIURL,
+		Tenant:   s.Permit.Tenant,
+		Timeout:  s.Permit.Timeout,
+		AllowTTL: s.Permit.AllowTTL,
+		DenyTTL:  s.Permit.DenyTTL,
+		Logger:   logger,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	users := store.NewUsers(db, nil)
 	handler := handlers.New(handlers.Deps{
 		Logger:      logger,
 		BaseURL:     s.BaseURL,
 		Auth:        logto,
-		Sessions:    store,
+		Sessions:    sessions,
 		DB:          db,
 		Assets:      static.New(),
 		LogtoOrigin: origin(s.Logto.Endpoint),
+		SignInHook: func(ctx context.Context, who auth.Identity) error {
+			return users.RecordSignIn(ctx, store.User{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt})
+		},
+		Authz:   checker,
+		Reports: reports.NewService(users, nil, reports.DefaultTTL),
 	})
 	a := &app{
 		db: db,
@@ -85,7 +108,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		}
 		a.done <- err
 	}()
-	go a.sweepSessions(ctx, store, logger)
+	go a.sweepSessions(ctx, sessions, logger)
 	return a, nil
 }
 

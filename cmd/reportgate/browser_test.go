@@ -125,3 +125,58 @@ func TestBrowserSignUpReloadSignOut(t *testing.T) {
 		t.Fatal("the pre-sign-out session cookie still signs the person in")
 	}
 }
+
+func TestBrowserReportsByRole(t *testing.T) {
+	ctx := newBrowser(t)
+	d := startDev(t, t.TempDir())
+	fetchCSV := `fetch('/reports/export.csv').then(async r => r.status + "\n" + await r.text())`
+
+	for _, tc := range []struct {
+		email     string
+		page      string
+		export    bool
+		csvStatus string
+	}{
+		{"analyst@example.com", "report", true, "200"},
+		{"viewer@example.com", "report", false, "403"},
+		{"norole@example.com", "access-denied", false, "403"},
+	} {
+		t.Run(tc.email, func(t *testing.T) {
+			err := chromedp.Do(ctx,
+				chromedp.Navigate(d.appURL+"/reports"),
+				chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
+				chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), tc.email),
+				chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), demoPassword),
+				chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+				chromedp.WaitVisible(testid(tc.page)),
+			)
+			if err != nil {
+				t.Fatalf("open reports: %v", err)
+			}
+			links, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="export-csv"]').length`))
+			if err != nil || (links == 1) != tc.export {
+				t.Errorf("export links %d (%v), want shown=%v", links, err, tc.export)
+			}
+			if tc.page == "report" {
+				bars, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="report-chart"] svg rect').length`))
+				if bars != 30 {
+					t.Errorf("chart bars %d, want 30", bars)
+				}
+			}
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[string](fetchCSV, chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, body, _ := strings.Cut(got, "\n")
+			if status != tc.csvStatus {
+				t.Errorf("CSV download: status %s, want %s", status, tc.csvStatus)
+			}
+			if tc.csvStatus == "200" && !strings.HasPrefix(body, "day,total") {
+				t.Errorf("CSV body %q", body)
+			}
+			if err := chromedp.Do(ctx, chromedp.Click(testid("sign-out")), chromedp.WaitVisible(testid("sign-in"))); err != nil {
+				t.Fatalf("sign out: %v", err)
+			}
+		})
+	}
+}

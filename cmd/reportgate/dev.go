@@ -18,6 +18,8 @@ import (
 
 	"reportgate/internal/config"
 	"reportgate/internal/devstack/logto"
+	"reportgate/internal/devstack/permit"
+	"reportgate/internal/policy"
 )
 
 // demoPassword is the password of every seeded demo account.
@@ -94,7 +96,7 @@ func randomAlnum(n int) string {
 	return string(b)
 }
 
-func (s devSecrets) settings(dataDir, baseURL, logtoURL string) map[string]string {
+func (s devSecrets) settings(dataDir, baseURL, logtoURL, permitURL string) map[string]string {
 	return map[string]string{
 		"REPORTGATE_BASE_URL":       baseURL,
 		"REPORTGATE_SESSION_SECRET": s.SessionSecret,
@@ -105,20 +107,28 @@ func (s devSecrets) settings(dataDir, baseURL, logtoURL string) map[string]strin
 		"LOGTO_WEBHOOK_SIGNING_KEY": s.WebhookSigningKey,
 		"LOGTO_M2M_APP_ID":          s.M2MAppID,
 		"LOGTO_M2M_APP_SECRET":      s.M2MAppSecret,
+		"PERMIT_API_KEY":            s.PermitAPIKey,
+		"PERMIT_API_URL":            permitURL,
+		"PERMIT_PDP_URL":            permitURL,
 	}
 }
 
-// standins are the local Logto (and later Permit) servers.
+// standins are the local Logto and Permit servers.
 type standins struct {
-	logto     *logto.Server
-	logtoHTTP *http.Server
-	done      chan error
+	logto      *logto.Server
+	logtoHTTP  *http.Server
+	permit     *permit.Server
+	permitHTTP *http.Server
+	done       chan error
 }
 
 type standinOptions struct {
-	dataDir        string
-	logtoListener  net.Listener
-	logtoURL       string
+	dataDir          string
+	logtoListener    net.Listener
+	logtoURL         string
+	permitListener   net.Listener
+	permitDelay      time.Duration
+	permitPolicy     policy.Policy
 	appBaseURLs    []string
 	webhookURL     string
 	webhookRetries bool
@@ -156,28 +166,41 @@ func startStandins(opts standinOptions, logger *slog.Logger) (*standins, error) 
 	if err != nil {
 		return nil, fmt.Errorf("start Logto stand-in: %w", err)
 	}
-	st := &standins{
-		logto:     lt,
-		logtoHTTP: &http.Server{Handler: lt.Handler(), ReadHeaderTimeout: 10 * time.Second},
-		done:      make(chan error, 1),
+	pm, err := permit.New(permit.Config{
+		APIKey:           s.Permit.APIKey,
+		Policy:           opts.permitPolicy,
+		DataDir:          opts.dataDir,
+		PropagationDelay: opts.permitDelay,
+		Logger:           logger.With("component", "permit-standin"),
+	})
+	if err != nil {
+		lt.Close()
+		return nil, fmt.Errorf("start Permit stand-in: %w", err)
 	}
-	go func() {
-		err := st.logtoHTTP.Serve(opts.logtoListener)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		st.done <- err
-	}()
+	st := &standins{
+		logto:      lt,
+		logtoHTTP:  &http.Server{Handler: lt.Handler(), ReadHeaderTimeout: 10 * time.Second},
+		permit:     pm,
+		permitHTTP: &http.Server{Handler: pm.Handler(), ReadHeaderTimeout: 10 * time.Second},
+		done:       make(chan error, 2),
+	}
+	for srv, ln := range map[*http.Server]net.Listener{st.logtoHTTP: opts.logtoListener, st.permitHTTP: opts.permitListener} {
+		go func() {
+			err := srv.Serve(ln)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			st.done <- err
+		}()
+	}
 	return st, nil
 }
 
 func (st *standins) shutdown() error {
-	err := drain(st.logtoHTTP, 5*time.Second)
+	err := errors.Join(drain(st.logtoHTTP, 5*time.Second), drain(st.permitHTTP, 5*time.Second))
 	<-st.done
-	if closeErr := st.logto.Close(); err == nil {
-		err = closeErr
-	}
-	return err
+	<-st.done
+	return errors.Join(err, st.logto.Close(), st.permit.Close())
 }
 
 func listenURL(addr string) (net.Listener, string, error) {
@@ -193,9 +216,10 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "app listen address")
 	logtoAddr := fs.String("logto-addr", "127.0.0.1:3001", "Logto stand-in listen address")
-	fs.String("permit-addr", "127.0.0.1:7766", "Permit stand-in listen address")
+	permitAddr := fs.String("permit-addr", "127.0.0.1:7766", "Permit stand-in listen address")
 	dataDir := fs.String("data", "./data", "directory for the SQLite database, stand-in state and generated secrets")
 	webhookRetries := fs.Bool("webhook-retries", false, "make the Logto stand-in retry webhooks 3 times on 5xx (newer Logto) instead of sending once")
+	permitDelay := fs.Duration("permit-propagation-delay", 0, "delay before the Permit stand-in's PDP sees an API write (real Permit is eventually consistent)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -213,13 +237,22 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer logtoLn.Close()
+	permitLn, permitURL, err := listenURL(*permitAddr)
+	if err != nil {
+		return err
+	}
+	defer permitLn.Close()
+	pol, err := policy.Default()
+	if err != nil {
+		return err
+	}
 
 	dotenv, err := loadDotEnv()
 	if err != nil {
 		return fmt.Errorf("read .env: %w", err)
 	}
 	settings, err := config.Load(config.Layered(
-		config.FromGetenv(getenv), config.FromMap(dotenv), config.FromMap(secrets.settings(*dataDir, appURL, logtoURL))))
+		config.FromGetenv(getenv), config.FromMap(dotenv), config.FromMap(secrets.settings(*dataDir, appURL, logtoURL, permitURL))))
 	if err != nil {
 		return err
 	}
@@ -228,6 +261,9 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		dataDir:        *dataDir,
 		logtoListener:  logtoLn,
 		logtoURL:       logtoURL,
+		permitListener: permitLn,
+		permitDelay:    *permitDelay,
+		permitPolicy:   pol,
 		appBaseURLs:    []string{settings.BaseURL.String()},
 		webhookURL:     settings.BaseURL.JoinPath("webhooks/logto").String(),
 		webhookRetries: *webhookRetries,
@@ -237,12 +273,16 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if err := seedDemoRoles(ctx, st, settings); err != nil {
+		st.shutdown()
+		return err
+	}
 	a, err := startApp(ctx, settings, logger, appLn)
 	if err != nil {
 		st.shutdown()
 		return err
 	}
-	printDevBanner(stdout, settings, logtoURL)
+	printDevBanner(stdout, settings, logtoURL, permitURL)
 	select {
 	case <-ctx.Done():
 	case err := <-a.done:
@@ -255,10 +295,11 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return err
 }
 
-func printDevBanner(w io.Writer, s config.Settings, logtoURL string) {
-	fmt.Fprintf(w, "reportgate dev is running (offline: local Logto stand-in, SQLite)\n\n")
+func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string) {
+	fmt.Fprintf(w, "reportgate dev is running (offline: local Logto and Permit stand-ins, SQLite)\n\n")
 	fmt.Fprintf(w, "  App:    %s\n", s.BaseURL)
 	fmt.Fprintf(w, "  Logto:  %s (stand-in)\n", logtoURL)
+	fmt.Fprintf(w, "  Permit: %s (stand-in: API and PDP)\n", permitURL)
 	fmt.Fprintf(w, "  Data:   %s\n\n", strings.TrimPrefix(s.DatabaseURL, "sqlite:"))
 	fmt.Fprintf(w, "Demo accounts (password %q):\n", demoPassword)
 	for _, a := range demoAccounts {

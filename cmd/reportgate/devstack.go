@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"reportgate/internal/config"
+	"reportgate/internal/policy"
 )
 
 // devstack runs only the stand-ins, for a `reportgate serve` (or a
@@ -16,7 +17,8 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	logtoAddr := fs.String("logto-addr", "127.0.0.1:3001", "Logto stand-in listen address")
-	fs.String("permit-addr", "127.0.0.1:7766", "Permit stand-in listen address")
+	permitAddr := fs.String("permit-addr", "127.0.0.1:7766", "Permit stand-in listen address")
+	permitDelay := fs.Duration("permit-propagation-delay", 0, "delay before the Permit stand-in's PDP sees an API write")
 	dataDir := fs.String("data", "./data", "directory for stand-in state and generated secrets")
 	webhookURL := fs.String("webhook-url", "http://127.0.0.1:8080/webhooks/logto", "where the Logto stand-in sends webhooks; its origin is also the app's base URL for redirects")
 	webhookRetries := fs.Bool("webhook-retries", false, "retry webhooks 3 times on 5xx (newer Logto) instead of sending once")
@@ -37,7 +39,16 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer logtoLn.Close()
-	env := secrets.settings(*dataDir, appURL, logtoURL)
+	permitLn, permitURL, err := listenURL(*permitAddr)
+	if err != nil {
+		return err
+	}
+	defer permitLn.Close()
+	pol, err := policy.Default()
+	if err != nil {
+		return err
+	}
+	env := secrets.settings(*dataDir, appURL, logtoURL, permitURL)
 	settings, err := config.Load(config.Layered(config.FromGetenv(getenv), config.FromMap(env)))
 	if err != nil {
 		return err
@@ -47,6 +58,9 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 		dataDir:        *dataDir,
 		logtoListener:  logtoLn,
 		logtoURL:       logtoURL,
+		permitListener: permitLn,
+		permitDelay:    *permitDelay,
+		permitPolicy:   pol,
 		appBaseURLs:    []string{appURL},
 		webhookURL:     *webhookURL,
 		webhookRetries: *webhookRetries,
@@ -54,6 +68,10 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 		seedDemo:       true,
 	}, logger)
 	if err != nil {
+		return err
+	}
+	if err := seedDemoRoles(ctx, st, settings); err != nil {
+		st.shutdown()
 		return err
 	}
 	fmt.Fprintf(stdout, "# Stand-ins running. Settings for `reportgate serve`:\n")
@@ -67,6 +85,9 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 		{"LOGTO_WEBHOOK_SIGNING_KEY", settings.Logto.WebhookSigningKey},
 		{"LOGTO_M2M_APP_ID", settings.Logto.M2MAppID},
 		{"LOGTO_M2M_APP_SECRET", settings.Logto.M2MAppSecret},
+		{"PERMIT_API_KEY", settings.Permit.APIKey},
+		{"PERMIT_API_URL", settings.Permit.APIURL},
+		{"PERMIT_PDP_URL", settings.Permit.PDPURL},
 	} {
 		fmt.Fprintf(stdout, "%s=%s\n", kv[0], kv[1])
 	}

@@ -58,7 +58,8 @@ type Settings struct {
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
 
-	Logto Logto
+	Logto  Logto
+	Permit Permit
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 }
@@ -78,6 +79,30 @@ type Logto struct {
 	M2MAppSecret       string
 	ManagementResource string
 }
+
+// Permit holds the Permit.io settings.
+type Permit struct {
+	APIKey string
+	APIURL string
+	PDPURL string
+	Tenant string
+	// Timeout bounds every call to Permit (API and PDP).
+	Timeout time.Duration
+	// AllowTTL and DenyTTL are how long decisions are cached; 0 disables.
+	AllowTTL time.Duration
+	DenyTTL  time.Duration
+	// DefaultRole is granted once to every new person.
+	DefaultRole string
+	// PropagationGrace is how long after a sync a deny is shown as "access
+	// being set up" rather than "denied" (Permit is eventually consistent).
+	PropagationGrace time.Duration
+}
+
+// Permit's public endpoints.
+const (
+	DefaultPermitAPIURL = "https://api.permit.io"
+	DefaultPermitPDPURL = "https://cloudpdp.api.permit.io"
+)
 
 // DefaultManagementResource is the Management API indicator of an OSS or
 // self-hosted Logto; Logto Cloud uses https://<tenant>.logto.app/api.
@@ -109,7 +134,7 @@ func Load(lookup Lookup) (Settings, error) {
 	}
 
 	s.Logto = Logto{
-		Endpoint:           r.absoluteURL("LOGTO_ENDPOINT", "your Logto tenant, e.g. https://abc123.logto.app"),
+		Endpoint:           r.absoluteURL("LOGTO_ENDPOINT", "your Logto tenant, e.g. https://abc123.logto.app", ""),
 		AppID:              r.required("LOGTO_APP_ID", "the Traditional web app's App ID"),
 		AppSecret:          r.required("LOGTO_APP_SECRET", "the Traditional web app's App secret"),
 		Timeout:            r.duration("REPORTGATE_LOGTO_TIMEOUT", 10*time.Second),
@@ -119,6 +144,20 @@ func Load(lookup Lookup) (Settings, error) {
 		ManagementResource: r.optional("LOGTO_MANAGEMENT_RESOURCE", DefaultManagementResource),
 
 		WebhookSigningKeyPrevious: r.optional("LOGTO_WEBHOOK_SIGNING_KEY_PREVIOUS", ""),
+	}
+	s.Permit = Permit{
+		APIKey:           r.required("PERMIT_API_KEY", "a Permit.io environment API key"),
+		APIURL:           r.absoluteURL("PERMIT_API_URL", "", DefaultPermitAPIURL),
+		PDPURL:           r.absoluteURL("PERMIT_PDP_URL", "", DefaultPermitPDPURL),
+		Tenant:           r.optional("PERMIT_TENANT", "default"),
+		Timeout:          r.duration("PERMIT_TIMEOUT", 2*time.Second),
+		AllowTTL:         r.duration("PERMIT_DECISION_TTL", 10*time.Second),
+		DenyTTL:          r.duration("PERMIT_DENY_TTL", 2*time.Second),
+		DefaultRole:      r.optional("PERMIT_DEFAULT_ROLE", "viewer"),
+		PropagationGrace: r.duration("PERMIT_PROPAGATION_GRACE", 30*time.Second),
+	}
+	if s.Permit.Timeout == 0 {
+		r.problem("PERMIT_TIMEOUT must be greater than 0")
 	}
 	if (s.Logto.M2MAppID == "") != (s.Logto.M2MAppSecret == "") {
 		r.problem("LOGTO_M2M_APP_ID and LOGTO_M2M_APP_SECRET must be set together")
@@ -201,8 +240,16 @@ func (r *reader) secret(name string, minBytes int) []byte {
 	return []byte(v)
 }
 
-func (r *reader) absoluteURL(name, what string) string {
-	v := strings.TrimRight(r.required(name, what), "/")
+// absoluteURL reads an http(s) URL without a trailing slash; with a
+// default it is optional, otherwise required.
+func (r *reader) absoluteURL(name, what, def string) string {
+	var v string
+	if def != "" {
+		v = r.optional(name, def)
+	} else {
+		v = r.required(name, what)
+	}
+	v = strings.TrimRight(v, "/")
 	if v == "" {
 		return ""
 	}

@@ -13,6 +13,7 @@ func validEnv() map[string]string {
 		"LOGTO_ENDPOINT":            "https://abc.logto.app/",
 		"LOGTO_APP_ID":              "app",
 		"LOGTO_APP_SECRET":          "secret",
+		"PERMIT_API_KEY":            "permit_key_x",
 	}
 }
 
@@ -33,6 +34,9 @@ func TestLoadValid(t *testing.T) {
 	if s.Logto.Endpoint != "https://abc.logto.app" {
 		t.Errorf("endpoint keeps its trailing slash: %q", s.Logto.Endpoint)
 	}
+	if s.Permit.PDPURL != DefaultPermitPDPURL || s.Permit.Tenant != "default" || s.Permit.DefaultRole != "viewer" {
+		t.Errorf("permit defaults %+v", s.Permit)
+	}
 	if s.Logto.ManagementResource != DefaultManagementResource {
 		t.Errorf("management resource default = %q", s.Logto.ManagementResource)
 	}
@@ -44,7 +48,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 		t.Fatal("want an error")
 	}
 	for _, want := range []string{"REPORTGATE_BASE_URL", "REPORTGATE_SESSION_SECRET is too weak", "REPORTGATE_DATABASE_URL",
-		"LOGTO_ENDPOINT", "LOGTO_APP_ID", "LOGTO_APP_SECRET"} {
+		"LOGTO_ENDPOINT", "LOGTO_APP_ID", "LOGTO_APP_SECRET", "PERMIT_API_KEY"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
@@ -64,6 +68,8 @@ func TestLoadRejects(t *testing.T) {
 		"relative Logto endpoint":  {"LOGTO_ENDPOINT", "abc.logto.app", "absolute http(s) URL"},
 		"M2M id without secret":    {"LOGTO_M2M_APP_ID", "m2m", "set together"},
 		"unknown log level":        {"REPORTGATE_LOG_LEVEL", "loud", "one of"},
+		"PDP URL with no scheme":   {"PERMIT_PDP_URL", "localhost:7766", "absolute http(s) URL"},
+		"zero Permit timeout":      {"PERMIT_TIMEOUT", "0s", "greater than 0"},
 		"idle longer than max age": {"REPORTGATE_SESSION_IDLE_TIMEOUT", "999h", "must not exceed"},
 	}
 	for name, tc := range cases {
