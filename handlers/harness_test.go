@@ -73,7 +73,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 type env struct {
-	t         *testing.T
+	t         testing.TB
 	permit    *permit.Server
 	permitURL string
 	users     *store.Users
@@ -92,7 +92,7 @@ type envOptions struct {
 	decisionTTL time.Duration
 }
 
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{now: time.Now()}}
 	appSrv := httptest.NewUnstartedServer(nil)
@@ -208,7 +208,7 @@ func (e *env) grant(email, role string) {
 // browser is a person's cookie jar and an HTTP client that follows
 // redirects like a browser.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	client *http.Client
 	jar    *cookiejar.Jar
 }
@@ -344,7 +344,7 @@ func testid(p page, id string) *goquery.Selection {
 	return p.doc.Find(`[data-testid="` + id + `"]`)
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c

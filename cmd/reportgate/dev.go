@@ -123,12 +123,12 @@ type standins struct {
 }
 
 type standinOptions struct {
-	dataDir          string
-	logtoListener    net.Listener
-	logtoURL         string
-	permitListener   net.Listener
-	permitDelay      time.Duration
-	permitPolicy     policy.Policy
+	dataDir        string
+	logtoListener  net.Listener
+	logtoURL       string
+	permitListener net.Listener
+	permitDelay    time.Duration
+	permitPolicy   policy.Policy
 	appBaseURLs    []string
 	webhookURL     string
 	webhookRetries bool

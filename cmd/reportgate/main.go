@@ -29,6 +29,8 @@ Usage:
   reportgate serve      run the app (production; settings from the environment and .env)
   reportgate dev        run the app with local Logto and Permit stand-ins, offline
   reportgate devstack   run only the local stand-ins and print the settings serve needs
+  reportgate policy apply [--dry-run] [--prune]
+                        create or update the Permit resources and roles of the embedded policy
   reportgate version    print the version
 
 Run "reportgate <command> -h" for a command's flags.
@@ -46,6 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return dev(ctx, args[1:], getenv, stdout, stderr)
 	case "devstack":
 		return devstack(ctx, args[1:], getenv, stdout, stderr)
+	case "policy":
+		return policyCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

@@ -239,18 +239,19 @@ func TestFailsClosedStandin(t *testing.T) {
 	s := startStandin(t)
 	s.grant(t, alice.Key, "admin")
 	tests := []struct {
+		name  string
 		fault permit.Fault
 		cause func(error) bool
 	}{
-		{permit.Fault{Mode: permit.FaultSlow, Delay: time.Hour}, func(err error) bool { return errors.Is(err, context.DeadlineExceeded) }},
-		{permit.Fault{Mode: permit.Fault5xx}, func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.StatusCode == 502 }},
-		{permit.Fault{Mode: permit.Fault429}, func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.StatusCode == 429 }},
-		{permit.Fault{Mode: permit.FaultDown}, func(err error) bool {
+		{"slow", permit.Fault{Mode: permit.FaultSlow, Delay: time.Hour}, func(err error) bool { return errors.Is(err, context.DeadlineExceeded) }},
+		{"5xx", permit.Fault{Mode: permit.Fault5xx}, func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.StatusCode == 502 }},
+		{"429", permit.Fault{Mode: permit.Fault429}, func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.StatusCode == 429 }},
+		{"down", permit.Fault{Mode: permit.FaultDown}, func(err error) bool {
 			return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)
 		}},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.fault.Mode), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			c := newChecker(t, s.URL, func(c *Config) { c.Timeout = 100 * time.Millisecond })
 			s.SetFault(tt.fault)
 			t.Cleanup(func() { s.SetFault(permit.Fault{}) })

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
 
 // PDP endpoints of the SDK (permit.md §2, enforcement table). Only these are
@@ -170,9 +172,18 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.stats.countCall(r.next.pdpPath(req.URL))
 	res, err := r.next.RoundTrip(req)
 	if err != nil {
+		cause := err
+		// http.Client.Timeout cancels a RoundTripper it does not know (like
+		// this one) through a timer of its own, and net/http then reports
+		// only "request canceled". That timer fires at the request's
+		// context deadline, so a passed deadline means the PDP was too slow:
+		// say so in the cause.
+		if dl, ok := req.Context().Deadline(); ok && !time.Now().Before(dl) && !errors.Is(err, context.DeadlineExceeded) {
+			cause = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+		}
 		r.mu.Lock()
 		if r.err == nil {
-			r.err = err
+			r.err = cause
 		}
 		r.mu.Unlock()
 	}

@@ -8,11 +8,20 @@
 // suspended.
 //
 // The database holds only the SHA-256 of each id, so a leaked database
-// does not yield live cookies. Rows are written when the data changes and
-// otherwise at most once per TouchInterval, so a page view costs one read.
+// does not yield live cookies; Session.ID carries that hash (the row key),
+// never the cookie's secret id, so it is safe to log. Rows are written when
+// the data changes and otherwise at most once per TouchInterval, so a page
+// view costs one read.
+//
+// Concurrent requests of one session each load their own copy; the last
+// Save that changed data wins for the whole map. The auth layer serialises
+// token refreshes per session, so nothing the app stores races in practice.
+// A Save never brings back a row deleted meanwhile (sign-out elsewhere,
+// RevokeUser, expiry): revocation wins over a late write.
 package session
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -20,10 +29,8 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -37,67 +44,90 @@ import (
 // it so RevokeUser can find every session of that person.
 const UserIDKey = "user_id"
 
-// Options configure a Store.
+// Options configure a Store. Zero durations take the defaults.
 type Options struct {
 	CookieName      string        // default "reportgate_session"
-	Secret          []byte        // at least 32 bytes; signs the cookie
+	Secret          []byte        // at least 32 bytes; HMAC-signs the cookie
 	Secure          bool          // Secure cookie flag (https base URL)
-	IdleTimeout     time.Duration // default 24h
-	AbsoluteTimeout time.Duration // default 7 days
-	TouchInterval   time.Duration // default 1 min
+	IdleTimeout     time.Duration // default 24h: unused this long, a session is dead
+	AbsoluteTimeout time.Duration // default 7 days from creation (or Renew), whatever the activity
+	TouchInterval   time.Duration // default 1 min: last-seen is written at most this often
 	Now             func() time.Time
 }
 
-// Store is the server-side session store.
+// Store is the server-side session store. It holds no mutable state, so
+// one Store serves all requests.
 type Store struct {
 	db   *database.DB
 	opts Options
 }
 
-// meta is kept in Values under an unexported key type: the app cannot
-// collide with it and it is never encoded.
+// metaKey keys the per-request bookkeeping kept in Values: the app cannot
+// collide with an unexported key type, and encode skips it. Losing it (the
+// app clears or replaces Values) only costs a write: the row is found by
+// Session.ID.
 type metaKey struct{}
 
 type meta struct {
-	hash     string // sha256 of the id: the row's primary key
-	loaded   []byte // encoded data as loaded, to detect changes
+	loaded   []byte // encoded data as last read or written, to detect changes
 	lastSeen time.Time
 }
 
-// NewStore returns a Store over db.
+// idBytes is the size of the random session id: 256 bits.
+const idBytes = 32
+
+// emptyData is the encoding of a session with no values.
+const emptyData = "\x01\x00"
+
+// NewStore returns a Store over db, which must be migrated.
 func NewStore(db *database.DB, opts Options) (*Store, error) {
 	if len(opts.Secret) < 32 {
 		return nil, fmt.Errorf("session: secret is %d bytes, need at least 32", len(opts.Secret))
 	}
+	if opts.IdleTimeout < 0 || opts.AbsoluteTimeout < 0 || opts.TouchInterval < 0 {
+		return nil, errors.New("session: negative timeout")
+	}
 	if opts.CookieName == "" {
 		opts.CookieName = "reportgate_session"
 	}
-	if opts.IdleTimeout <= 0 {
+	if opts.IdleTimeout == 0 {
 		opts.IdleTimeout = 24 * time.Hour
 	}
-	if opts.AbsoluteTimeout <= 0 {
+	if opts.AbsoluteTimeout == 0 {
 		opts.AbsoluteTimeout = 7 * 24 * time.Hour
 	}
-	if opts.TouchInterval <= 0 {
+	if opts.TouchInterval == 0 {
 		opts.TouchInterval = time.Minute
+	}
+	if opts.TouchInterval >= opts.IdleTimeout {
+		// last-seen lags activity by up to TouchInterval, so an active
+		// session would die of "idleness".
+		return nil, fmt.Errorf("session: touch interval %s must be shorter than idle timeout %s",
+			opts.TouchInterval, opts.IdleTimeout)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	opts.Secret = bytes.Clone(opts.Secret) // the caller may reuse its slice
 	return &Store{db: db, opts: opts}, nil
 }
 
 // CookieName is the name of the session cookie.
 func (s *Store) CookieName() string { return s.opts.CookieName }
 
-// Get returns the request's session, cached per request.
+// Get returns the request's session, loaded once per request and cached in
+// gorilla's registry under name. The store has a single cookie
+// (Options.CookieName); name only keys the registry.
 func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 	return sessions.GetRegistry(r).Get(s, name)
 }
 
 // New loads the session named by the request's cookie. A missing,
 // tampered, unknown or expired cookie gives a fresh empty session and no
-// error: to the visitor that is simply "signed out".
+// error: to the visitor each is simply "signed out", and gorilla's habit of
+// returning the decode error would turn a stale cookie (say, after a secret
+// rotation) into an error page for every handler that checks err. Only a
+// database failure is an error, and the session is then fresh too.
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess := sessions.NewSession(s, name)
 	sess.Options = s.cookieOptions()
@@ -112,9 +142,10 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	hash := hashID(id)
 	var data []byte
-	var lastSeen, expires int64
+	var created, lastSeen, expires int64
 	err = s.db.QueryRowContext(r.Context(),
-		`SELECT data, last_seen_at, expires_at FROM sessions WHERE id = $1`, hash).Scan(&data, &lastSeen, &expires)
+		`SELECT data, created_at, last_seen_at, expires_at FROM sessions WHERE id = $1`, hash).
+		Scan(&data, &created, &lastSeen, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, nil
 	}
@@ -122,28 +153,32 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		return sess, fmt.Errorf("load session: %w", err)
 	}
 	now := s.opts.Now()
-	if now.UnixMilli() >= expires || now.Sub(time.UnixMilli(lastSeen)) >= s.opts.IdleTimeout {
-		if _, err := s.db.ExecContext(r.Context(), `DELETE FROM sessions WHERE id = $1`, hash); err != nil {
+	// expires_at was fixed at creation; also apply today's AbsoluteTimeout
+	// so shortening it takes effect on existing sessions.
+	if now.UnixMilli() > expires || now.Sub(time.UnixMilli(created)) > s.opts.AbsoluteTimeout ||
+		now.Sub(time.UnixMilli(lastSeen)) > s.opts.IdleTimeout {
+		if err := s.delete(r.Context(), s.db, hash); err != nil {
 			return sess, fmt.Errorf("delete expired session: %w", err)
 		}
 		return sess, nil
 	}
 	values, err := decode(data)
 	if err != nil {
-		return sess, fmt.Errorf("decode session: %w", err)
+		return sess, fmt.Errorf("load session: %w", err)
 	}
-	for k, v := range values {
-		sess.Values[k] = v
-	}
-	sess.ID = id
+	sess.Values = values
+	sess.Values[metaKey{}] = &meta{loaded: data, lastSeen: time.UnixMilli(lastSeen)}
+	sess.ID = hash
 	sess.IsNew = false
-	sess.Values[metaKey{}] = &meta{hash: hash, loaded: data, lastSeen: time.UnixMilli(lastSeen)}
 	return sess, nil
 }
 
 // Save writes the session when its data changed, or refreshes last-seen
 // when TouchInterval has passed; otherwise it writes nothing. A new
-// session with no data gets no row and no cookie. MaxAge < 0 destroys it.
+// session with no data gets no row and no cookie (bots and health checks
+// create nothing). Options.MaxAge < 0 destroys the session. The cookie is
+// set only when a row is created: its Max-Age then matches the absolute
+// lifetime, so re-sending it on every Save would only add a header.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	if sess.Options != nil && sess.Options.MaxAge < 0 {
 		return s.Destroy(r, w, sess)
@@ -152,71 +187,98 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	if err != nil {
 		return err
 	}
-	m, _ := sess.Values[metaKey{}].(*meta)
-	now := s.opts.Now()
-	ctx := r.Context()
-	if m == nil {
-		if len(data) == len("{}") {
+	ctx, now := r.Context(), s.opts.Now()
+	if sess.ID == "" {
+		if string(data) == emptyData {
 			return nil
 		}
-		return s.create(ctx, w, sess, data, now)
+		c, err := s.create(ctx, s.db, sess, data, now)
+		if err != nil {
+			return err
+		}
+		http.SetCookie(w, c)
+		return nil
 	}
-	changed := string(data) != string(m.loaded)
+	m, _ := sess.Values[metaKey{}].(*meta)
+	changed := m == nil || !bytes.Equal(data, m.loaded)
 	if !changed && now.Sub(m.lastSeen) < s.opts.TouchInterval {
 		return nil
 	}
 	var res sql.Result
 	if changed {
 		res, err = s.db.ExecContext(ctx, `UPDATE sessions SET data = $1, user_id = $2, last_seen_at = $3 WHERE id = $4`,
-			data, userID(sess.Values), now.UnixMilli(), m.hash)
+			data, userID(sess.Values), now.UnixMilli(), sess.ID)
 	} else {
-		res, err = s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, now.UnixMilli(), m.hash)
+		// Touch only: leaves data alone, so a concurrent request's change
+		// is not overwritten by a request that changed nothing.
+		res, err = s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, now.UnixMilli(), sess.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		// Revoked while this request ran: revocation wins over the write.
-		clear(sess.Values)
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("save session: %w", err)
+	} else if n == 0 {
+		// Deleted while this request ran: revocation wins over the write.
+		s.reset(sess)
 		http.SetCookie(w, s.expiredCookie())
 		return nil
 	}
-	m.loaded, m.lastSeen = data, now
+	sess.Values[metaKey{}] = &meta{loaded: data, lastSeen: now}
 	return nil
 }
 
-// Renew moves the session's data to a new id and deletes the old row, so
-// an id known before sign-in (fixation) never becomes a signed-in session.
-// The new session starts a new absolute lifetime.
+// Renew moves the session's data to a new id and deletes the old row in
+// one transaction, so an id known before sign-in (fixation) never becomes
+// a signed-in session. The new session starts a new absolute lifetime:
+// sign-in is a fresh authentication.
 func (s *Store) Renew(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	data, err := encode(sess.Values)
 	if err != nil {
 		return err
 	}
-	if m, ok := sess.Values[metaKey{}].(*meta); ok {
-		if _, err := s.db.ExecContext(r.Context(), `DELETE FROM sessions WHERE id = $1`, m.hash); err != nil {
+	ctx := r.Context()
+	// No pool use inside: SQLite has one connection, the transaction holds it.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("renew session: %w", err)
+	}
+	defer tx.Rollback()
+	if sess.ID != "" {
+		if err := s.delete(ctx, tx, sess.ID); err != nil {
 			return fmt.Errorf("renew session: %w", err)
 		}
-		delete(sess.Values, metaKey{})
 	}
-	return s.create(r.Context(), w, sess, data, s.opts.Now())
+	c, err := s.create(ctx, tx, sess, data, s.opts.Now())
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		s.reset(sess)
+		return fmt.Errorf("renew session: %w", err)
+	}
+	// Only after Commit: a failed renewal must not hand the browser an id
+	// that has no row.
+	http.SetCookie(w, c)
+	return nil
 }
 
-// Destroy deletes the session server-side and expires its cookie.
+// Destroy deletes the session server-side, expires its cookie and leaves
+// sess empty and new.
 func (s *Store) Destroy(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
-	if m, ok := sess.Values[metaKey{}].(*meta); ok {
-		if _, err := s.db.ExecContext(r.Context(), `DELETE FROM sessions WHERE id = $1`, m.hash); err != nil {
+	if sess.ID != "" {
+		if err := s.delete(r.Context(), s.db, sess.ID); err != nil {
 			return fmt.Errorf("destroy session: %w", err)
 		}
 	}
-	clear(sess.Values)
-	sess.ID = ""
+	s.reset(sess)
 	http.SetCookie(w, s.expiredCookie())
 	return nil
 }
 
 // RevokeUser deletes every session of userID; the next request with any of
-// their cookies is signed out.
+// their cookies is signed out. An empty userID revokes nothing (it would
+// otherwise match every anonymous session).
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if userID == "" {
 		return 0, nil
@@ -225,42 +287,71 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions of %s: %w", userID, err)
 	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return rowsAffected(res, "revoke sessions of "+userID)
 }
 
 // DeleteExpired removes rows past their idle or absolute expiry. Expiry is
 // enforced on load regardless; this only reclaims space.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	now := s.opts.Now()
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2`,
-		now.UnixMilli(), now.Add(-s.opts.IdleTimeout).UnixMilli())
+	res, err := s.db.ExecContext(ctx,
+		`DELETE FROM sessions WHERE expires_at < $1 OR created_at < $2 OR last_seen_at < $3`,
+		now.UnixMilli(), now.Add(-s.opts.AbsoluteTimeout).UnixMilli(), now.Add(-s.opts.IdleTimeout).UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
-	n, _ := res.RowsAffected()
+	return rowsAffected(res, "delete expired sessions")
+}
+
+func rowsAffected(res sql.Result, what string) (int, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
 	return int(n), nil
 }
 
-func (s *Store) create(ctx context.Context, w http.ResponseWriter, sess *sessions.Session, data []byte, now time.Time) error {
-	var raw [32]byte
+// execer is what create and delete need from *sql.DB or *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (s *Store) delete(ctx context.Context, db execer, hash string) error {
+	_, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, hash)
+	return err
+}
+
+// create stores data under a new random id and returns the cookie that
+// carries it.
+func (s *Store) create(ctx context.Context, db execer, sess *sessions.Session, data []byte, now time.Time) (*http.Cookie, error) {
+	var raw [idBytes]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return fmt.Errorf("new session id: %w", err)
+		return nil, fmt.Errorf("new session id: %w", err)
 	}
 	id := base64.RawURLEncoding.EncodeToString(raw[:])
 	hash := hashID(id)
-	_, err := s.db.ExecContext(ctx,
+	_, err := db.ExecContext(ctx,
 		`INSERT INTO sessions (id, user_id, data, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		hash, userID(sess.Values), data, now.UnixMilli(), now.UnixMilli(), now.Add(s.opts.AbsoluteTimeout).UnixMilli())
 	if err != nil {
-		return fmt.Errorf("create session: %w", err)
+		return nil, fmt.Errorf("create session: %w", err)
 	}
-	sess.ID = id
+	sess.ID = hash
 	sess.IsNew = false
-	sess.Values[metaKey{}] = &meta{hash: hash, loaded: data, lastSeen: now}
-	c := sessions.NewCookie(s.opts.CookieName, id+"."+s.sign(id), s.cookieOptions())
-	http.SetCookie(w, c)
-	return nil
+	sess.Values[metaKey{}] = &meta{loaded: data, lastSeen: now}
+	opts := s.cookieOptions()
+	if sess.Options != nil && sess.Options.MaxAge == 0 {
+		opts.MaxAge = 0 // the app asked for a browser-session cookie
+	}
+	return sessions.NewCookie(s.opts.CookieName, id+"."+s.sign(id), opts), nil
+}
+
+// reset makes sess a fresh, empty, unsaved session.
+func (s *Store) reset(sess *sessions.Session) {
+	sess.ID = ""
+	sess.IsNew = true
+	sess.Values = make(map[any]any)
+	sess.Options = s.cookieOptions()
 }
 
 func (s *Store) cookieOptions() *sessions.Options {
@@ -289,7 +380,7 @@ func (s *Store) sign(id string) string {
 
 func (s *Store) verify(value string) (string, bool) {
 	id, sig, ok := strings.Cut(value, ".")
-	if !ok || len(id) != 43 {
+	if !ok || len(id) != base64.RawURLEncoding.EncodedLen(idBytes) {
 		return "", false
 	}
 	return id, hmac.Equal([]byte(sig), []byte(s.sign(id)))
@@ -303,38 +394,4 @@ func hashID(id string) string {
 func userID(values map[any]any) string {
 	id, _ := values[UserIDKey].(string)
 	return id
-}
-
-// encode accepts only string keys with string values — all the app stores
-// (the Logto SDK's storage is string to string) — so data round-trips
-// exactly; anything else is a programming error reported loudly.
-func encode(values map[any]any) ([]byte, error) {
-	out := make(map[string]string, len(values))
-	for k, v := range values {
-		if _, internal := k.(metaKey); internal {
-			continue
-		}
-		ks, ok := k.(string)
-		if !ok {
-			return nil, fmt.Errorf("session: key %v is %T, only strings are stored", k, k)
-		}
-		vs, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("session: value of %q is %T, only strings are stored", ks, v)
-		}
-		out[ks] = vs
-	}
-	return json.Marshal(out) // sorted keys: equal data encodes equally
-}
-
-func decode(data []byte) (map[any]any, error) {
-	var m map[string]string
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, err
-	}
-	out := make(map[any]any, len(m))
-	for k, v := range maps.All(m) {
-		out[k] = v
-	}
-	return out, nil
 }

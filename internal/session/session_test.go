@@ -2,6 +2,10 @@ package session_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -11,10 +15,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/sessions"
+
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/session"
 )
+
+const (
+	idle     = time.Hour
+	absolute = 24 * time.Hour
+	touch    = time.Minute
+)
+
+var secret = []byte(strings.Repeat("x", 32))
 
 type clock struct {
 	mu  sync.Mutex
@@ -28,8 +42,21 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// app is a tiny server over the store: /set?k=v stores a value, /get?k
-// reads it, /renew, /destroy, /login?user=u.
+func newStore(t testing.TB, db *database.DB, secure bool) (*session.Store, *clock) {
+	t.Helper()
+	c := &clock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+	store, err := session.NewStore(db, session.Options{
+		Secret: secret, Secure: secure, Now: c.Now,
+		IdleTimeout: idle, AbsoluteTimeout: absolute, TouchInterval: touch,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, c
+}
+
+// app is a tiny server over the store: /set?k=v stores values, /get?k=name
+// reads one, /clear empties the session, /renew, /destroy.
 type app struct {
 	srv   *httptest.Server
 	store *session.Store
@@ -37,49 +64,45 @@ type app struct {
 	db    *database.DB
 }
 
-func newApp(t *testing.T, db *database.DB, secure bool) *app {
+func newApp(t *testing.T, db *database.DB) *app {
 	t.Helper()
-	c := &clock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
-	store, err := session.NewStore(db, session.Options{
-		Secret: []byte(strings.Repeat("x", 32)), Secure: secure, Now: c.Now,
-		IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour, TouchInterval: time.Minute,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, c := newStore(t, db, false)
 	mux := http.NewServeMux()
-	handle := func(fn func(w http.ResponseWriter, r *http.Request, s *session.Store)) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) { fn(w, r, store) }
+	handle := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, s *sessions.Session) error) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			s, err := store.Get(r, "s")
+			if err == nil {
+				err = fn(w, r, s)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
+		})
 	}
-	mux.Handle("/set", handle(func(w http.ResponseWriter, r *http.Request, st *session.Store) {
-		s, _ := st.Get(r, "s")
+	handle("/set", func(w http.ResponseWriter, r *http.Request, s *sessions.Session) error {
 		for k, v := range r.URL.Query() {
 			s.Values[k] = v[0]
 		}
-		if err := s.Save(r, w); err != nil {
-			http.Error(w, err.Error(), 500)
-		}
-	}))
-	mux.Handle("/get", handle(func(w http.ResponseWriter, r *http.Request, st *session.Store) {
-		s, _ := st.Get(r, "s")
+		return s.Save(r, w)
+	})
+	handle("/get", func(w http.ResponseWriter, r *http.Request, s *sessions.Session) error {
 		v, _ := s.Values[r.URL.Query().Get("k")].(string)
 		if err := s.Save(r, w); err != nil {
-			http.Error(w, err.Error(), 500)
+			return err
 		}
-		w.Write([]byte(v))
-	}))
-	mux.Handle("/renew", handle(func(w http.ResponseWriter, r *http.Request, st *session.Store) {
-		s, _ := st.Get(r, "s")
-		if err := st.Renew(r, w, s); err != nil {
-			http.Error(w, err.Error(), 500)
-		}
-	}))
-	mux.Handle("/destroy", handle(func(w http.ResponseWriter, r *http.Request, st *session.Store) {
-		s, _ := st.Get(r, "s")
-		if err := st.Destroy(r, w, s); err != nil {
-			http.Error(w, err.Error(), 500)
-		}
-	}))
+		_, err := io.WriteString(w, v)
+		return err
+	})
+	handle("/clear", func(w http.ResponseWriter, r *http.Request, s *sessions.Session) error {
+		clear(s.Values) // as handlers do when Logto ends a sign-in
+		return s.Save(r, w)
+	})
+	handle("/renew", func(w http.ResponseWriter, r *http.Request, s *sessions.Session) error {
+		return store.Renew(r, w, s)
+	})
+	handle("/destroy", func(w http.ResponseWriter, r *http.Request, s *sessions.Session) error {
+		return store.Destroy(r, w, s)
+	})
 	a := &app{srv: httptest.NewServer(mux), store: store, clock: c, db: db}
 	t.Cleanup(a.srv.Close)
 	return a
@@ -93,42 +116,39 @@ type client struct {
 }
 
 func (a *app) client(t *testing.T) *client {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &client{t: t, a: a, jar: jar, hc: &http.Client{Jar: jar}}
 }
 
-func (c *client) get(path string) (string, *http.Response) {
-	c.t.Helper()
+// get fetches path and returns the body; t may be another goroutine's.
+func (c *client) get(path string) string {
 	resp, err := c.hc.Get(c.a.srv.URL + path)
 	if err != nil {
-		c.t.Fatal(err)
+		c.t.Error(err)
+		return ""
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		c.t.Errorf("%s: %d %s %v", path, resp.StatusCode, body, err)
 	}
-	if resp.StatusCode != 200 {
-		c.t.Fatalf("%s: %d %s", path, resp.StatusCode, b.String())
-	}
-	return b.String(), resp
+	return string(body)
 }
 
-func (c *client) cookie() *http.Cookie {
+func (c *client) cookie() string {
 	u, _ := url.Parse(c.a.srv.URL)
 	for _, k := range c.jar.Cookies(u) {
 		if k.Name == "reportgate_session" {
-			return k
+			return k.Value
 		}
 	}
-	return nil
+	return ""
 }
 
+// withCookie is a new client presenting value as its session cookie.
 func (c *client) withCookie(value string) *client {
 	other := c.a.client(c.t)
 	u, _ := url.Parse(c.a.srv.URL)
@@ -145,90 +165,187 @@ func lastSeen(t *testing.T, db *database.DB) int64 {
 	return v
 }
 
-func rows(t *testing.T, db *database.DB) int {
+func rows(t testing.TB, db *database.DB) int {
 	t.Helper()
 	var n int
-	db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM sessions`).Scan(&n)
+	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	return n
+}
+
+// request is one request through the store API, for tests that need to
+// interleave steps inside a request.
+type request struct {
+	r   *http.Request
+	w   *httptest.ResponseRecorder
+	ses *sessions.Session
+}
+
+func begin(t testing.TB, store *session.Store, cookie string) *request {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	if cookie != "" {
+		r.AddCookie(&http.Cookie{Name: "reportgate_session", Value: cookie})
+	}
+	s, err := store.Get(r, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &request{r: r, w: httptest.NewRecorder(), ses: s}
+}
+
+func (q *request) save() error { return q.ses.Save(q.r, q.w) }
+
+func (q *request) setCookie() *http.Cookie {
+	for _, c := range q.w.Result().Cookies() {
+		if c.Name == "reportgate_session" {
+			return c
+		}
+	}
+	return nil
 }
 
 func TestStore(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
-		t.Run("round trip and cookie flags", func(t *testing.T) {
-			a := newApp(t, db, true)
+		t.Run("round trip through a browser", func(t *testing.T) {
+			a := newApp(t, db)
 			c := a.client(t)
-			_, resp := c.get("/set?greeting=h%C3%A9llo+%3Cworld%3E")
-			var set *http.Cookie
-			for _, k := range resp.Cookies() {
-				if k.Name == "reportgate_session" {
-					set = k
-				}
-			}
-			if set == nil || !set.HttpOnly || !set.Secure || set.SameSite != http.SameSiteLaxMode || set.Path != "/" {
-				t.Fatalf("cookie %+v", set)
-			}
-			// The jar drops Secure cookies over http; present it by hand.
-			if got, _ := c.withCookie(set.Value).get("/get?k=greeting"); got != "héllo <world>" {
+			c.get("/set?greeting=h%C3%A9llo+%3Cworld%3E")
+			if got := c.get("/get?k=greeting"); got != "héllo <world>" {
 				t.Fatalf("got %q", got)
 			}
-			if strings.Contains(set.Value, "llo") {
-				t.Fatal("cookie carries session data")
+			if got := a.client(t).get("/get?k=greeting"); got != "" {
+				t.Fatalf("a cookieless visitor read %q", got)
+			}
+		})
+		t.Run("cookie flags", func(t *testing.T) {
+			for _, secure := range []bool{false, true} {
+				store, _ := newStore(t, db, secure)
+				q := begin(t, store, "")
+				q.ses.Values["k"] = "llama"
+				if err := q.save(); err != nil {
+					t.Fatal(err)
+				}
+				c := q.setCookie()
+				if c == nil || !c.HttpOnly || c.Secure != secure || c.SameSite != http.SameSiteLaxMode ||
+					c.Path != "/" || c.MaxAge != int(absolute/time.Second) {
+					t.Fatalf("secure=%v: cookie %+v", secure, c)
+				}
+				if strings.Contains(c.Value, "llama") {
+					t.Fatal("cookie carries session data")
+				}
+			}
+		})
+		t.Run("database holds a hash, not the cookie id", func(t *testing.T) {
+			own := databasetest.Open(t, db.Dialect)
+			store, _ := newStore(t, own, false)
+			q := begin(t, store, "")
+			q.ses.Values["k"] = "v"
+			if err := q.save(); err != nil {
+				t.Fatal(err)
+			}
+			id, _, _ := strings.Cut(q.setCookie().Value, ".")
+			sum := sha256.Sum256([]byte(id))
+			var stored string
+			if err := own.QueryRowContext(context.Background(), `SELECT id FROM sessions`).Scan(&stored); err != nil {
+				t.Fatal(err)
+			}
+			if stored != hex.EncodeToString(sum[:]) || q.ses.ID != stored {
+				t.Fatalf("row id %q, Session.ID %q, want sha256 of the cookie id", stored, q.ses.ID)
 			}
 		})
 		t.Run("anonymous visit writes nothing", func(t *testing.T) {
-			a := newApp(t, databasetest.Open(t, db.Dialect), false)
+			a := newApp(t, databasetest.Open(t, db.Dialect))
 			c := a.client(t)
 			c.get("/get?k=x")
-			if c.cookie() != nil || rows(t, a.db) != 0 {
+			if c.cookie() != "" || rows(t, a.db) != 0 {
 				t.Fatal("an empty session created a row or cookie")
 			}
 		})
 		t.Run("tampered and unknown cookies give a fresh session", func(t *testing.T) {
-			a := newApp(t, db, false)
+			a := newApp(t, databasetest.Open(t, db.Dialect))
 			c := a.client(t)
 			c.get("/set?k=secret")
-			v := c.cookie().Value
+			v := c.cookie()
 			id, sig, _ := strings.Cut(v, ".")
 			flipped := []byte(sig)
 			flipped[0] ^= 1
+			other, _ := session.NewStore(a.db, session.Options{Secret: []byte(strings.Repeat("y", 32))})
+			q := begin(t, other, "")
+			q.ses.Values["k"] = "forged"
+			if err := q.save(); err != nil {
+				t.Fatal(err)
+			}
 			for name, value := range map[string]string{
-				"tampered signature": id + "." + string(flipped),
-				"other id":           strings.Repeat("A", 43) + "." + sig,
-				"garbage":            "not-a-session",
+				"tampered signature":   id + "." + string(flipped),
+				"other id":             strings.Repeat("A", 43) + "." + sig,
+				"signed by other key":  q.setCookie().Value,
+				"no signature":         id,
+				"garbage":              "not-a-session",
+				"signature moved over": sig + "." + id,
 			} {
-				if got, _ := c.withCookie(value).get("/get?k=k"); got != "" {
+				if got := c.withCookie(value).get("/get?k=k"); got != "" {
 					t.Errorf("%s: read %q", name, got)
 				}
 			}
+			// A correctly signed id with no row (deleted server-side).
+			if _, err := a.db.ExecContext(context.Background(), `DELETE FROM sessions`); err != nil {
+				t.Fatal(err)
+			}
+			q = begin(t, a.store, v)
+			if !q.ses.IsNew || len(q.ses.Values) != 0 || q.ses.ID != "" {
+				t.Fatalf("unknown id loaded: new=%v values=%v", q.ses.IsNew, q.ses.Values)
+			}
 		})
 		t.Run("renew changes the id and kills the old one", func(t *testing.T) {
-			a := newApp(t, db, false)
+			a := newApp(t, db)
 			c := a.client(t)
 			c.get("/set?k=v")
-			old := c.cookie().Value
+			old := c.cookie()
 			c.get("/renew")
-			if c.cookie().Value == old {
+			if c.cookie() == old || c.cookie() == "" {
 				t.Fatal("renew kept the id")
 			}
-			if got, _ := c.get("/get?k=k"); got != "v" {
+			if got := c.get("/get?k=k"); got != "v" {
 				t.Fatalf("data lost on renew: %q", got)
 			}
-			if got, _ := c.withCookie(old).get("/get?k=k"); got != "" {
+			if got := c.withCookie(old).get("/get?k=k"); got != "" {
 				t.Fatal("the pre-renew id still loads the session")
 			}
 		})
 		t.Run("destroy", func(t *testing.T) {
-			a := newApp(t, db, false)
+			a := newApp(t, db)
 			c := a.client(t)
 			c.get("/set?k=v")
-			old := c.cookie().Value
+			old := c.cookie()
 			c.get("/destroy")
-			if got, _ := c.withCookie(old).get("/get?k=k"); got != "" {
+			if c.cookie() != "" {
+				t.Fatal("cookie not expired")
+			}
+			if got := c.withCookie(old).get("/get?k=k"); got != "" {
 				t.Fatal("destroyed session still loads")
 			}
 		})
+		t.Run("clearing values is saved and destroy still finds the row", func(t *testing.T) {
+			a := newApp(t, databasetest.Open(t, db.Dialect))
+			c := a.client(t)
+			c.get("/set?k=token")
+			c.get("/clear")
+			if got := c.get("/get?k=k"); got != "" {
+				t.Fatalf("cleared session still holds %q", got)
+			}
+			q := begin(t, a.store, c.cookie())
+			clear(q.ses.Values)
+			if err := a.store.Destroy(q.r, q.w, q.ses); err != nil {
+				t.Fatal(err)
+			}
+			if n := rows(t, a.db); n != 0 {
+				t.Fatalf("%d rows after destroying a cleared session", n)
+			}
+		})
 		t.Run("revoke user", func(t *testing.T) {
-			a := newApp(t, db, false)
+			a := newApp(t, db)
 			alice1, alice2, bob := a.client(t), a.client(t), a.client(t)
 			alice1.get("/set?user_id=alice&k=1")
 			alice2.get("/set?user_id=alice&k=2")
@@ -237,41 +354,98 @@ func TestStore(t *testing.T) {
 			if err != nil || n != 2 {
 				t.Fatalf("revoked %d, %v", n, err)
 			}
-			if got, _ := alice1.get("/get?k=k"); got != "" {
+			if alice1.get("/get?k=k") != "" || alice2.get("/get?k=k") != "" {
 				t.Error("alice's session survived")
 			}
-			if got, _ := bob.get("/get?k=k"); got != "3" {
+			if got := bob.get("/get?k=k"); got != "3" {
 				t.Error("bob's session was revoked")
+			}
+			if n, err := a.store.RevokeUser(context.Background(), ""); n != 0 || err != nil {
+				t.Errorf(`RevokeUser("") = %d, %v`, n, err)
+			}
+		})
+		t.Run("a save never resurrects a revoked session", func(t *testing.T) {
+			own := databasetest.Open(t, db.Dialect)
+			store, _ := newStore(t, own, false)
+			q := begin(t, store, "")
+			q.ses.Values[session.UserIDKey] = "carol"
+			if err := q.save(); err != nil {
+				t.Fatal(err)
+			}
+			q = begin(t, store, q.setCookie().Value)
+			if _, err := store.RevokeUser(context.Background(), "carol"); err != nil {
+				t.Fatal(err)
+			}
+			q.ses.Values["late"] = "write"
+			if err := q.save(); err != nil {
+				t.Fatal(err)
+			}
+			if n := rows(t, own); n != 0 {
+				t.Fatal("the late save recreated the revoked session")
+			}
+			if c := q.setCookie(); c == nil || c.MaxAge >= 0 {
+				t.Fatalf("cookie not expired: %+v", c)
 			}
 		})
 		t.Run("idle and absolute expiry", func(t *testing.T) {
-			a := newApp(t, db, false)
-			idle := a.client(t)
-			idle.get("/set?k=v")
-			a.clock.Advance(59 * time.Minute)
-			if got, _ := idle.get("/get?k=k"); got != "v" {
-				t.Fatal("expired before the idle timeout")
+			a := newApp(t, db)
+			c := a.client(t)
+			c.get("/set?k=v")
+			a.clock.Advance(idle)
+			if got := c.get("/get?k=k"); got != "v" {
+				t.Fatal("dead at exactly the idle timeout")
 			}
-			a.clock.Advance(61 * time.Minute)
-			if got, _ := idle.get("/get?k=k"); got != "" {
-				t.Fatal("alive after an hour idle")
+			a.clock.Advance(idle + time.Millisecond)
+			if got := c.get("/get?k=k"); got != "" {
+				t.Fatal("alive after the idle timeout")
 			}
+
 			busy := a.client(t)
 			busy.get("/set?k=v")
-			for range 27 { // 24¾ hours of steady use
-				a.clock.Advance(55 * time.Minute)
-				busy.get("/get?k=k")
+			for range 24 { // steady use, never idle, up to the absolute limit
+				a.clock.Advance(absolute / 24)
+				if got := busy.get("/get?k=k"); got != "v" {
+					t.Fatal("an active session died before the absolute timeout")
+				}
 			}
-			if got, _ := busy.get("/get?k=k"); got != "" {
+			a.clock.Advance(time.Millisecond)
+			if got := busy.get("/get?k=k"); got != "" {
 				t.Fatal("alive past the absolute timeout")
 			}
-			n, err := a.store.DeleteExpired(context.Background())
-			if err != nil || n == 0 {
-				t.Errorf("DeleteExpired = %d, %v", n, err)
+		})
+		t.Run("delete expired", func(t *testing.T) {
+			own := databasetest.Open(t, db.Dialect)
+			store, clk := newStore(t, own, false)
+			start := func() string {
+				q := begin(t, store, "")
+				q.ses.Values["k"] = "v"
+				if err := q.save(); err != nil {
+					t.Fatal(err)
+				}
+				return q.setCookie().Value
+			}
+			// busy is used every half hour (never idle) until 23.5h, then
+			// outlives its absolute limit unused for half an hour; idler
+			// starts at 22h and is idle for two hours; fresh starts at 23.5h.
+			busy := start()
+			for step := 1; step <= 47; step++ {
+				clk.Advance(idle / 2)
+				if step == 44 {
+					start()
+				}
+				if err := begin(t, store, busy).save(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			start()
+			clk.Advance(idle/2 + time.Millisecond)
+			n, err := store.DeleteExpired(context.Background())
+			if left := rows(t, own); err != nil || n != 2 || left != 1 {
+				t.Fatalf("DeleteExpired = %d, %v; %d rows left, want 2 deleted, 1 left", n, err, left)
 			}
 		})
 		t.Run("last seen written at most once per interval", func(t *testing.T) {
-			a := newApp(t, databasetest.Open(t, db.Dialect), false)
+			a := newApp(t, databasetest.Open(t, db.Dialect))
 			c := a.client(t)
 			c.get("/set?k=v")
 			first := lastSeen(t, a.db)
@@ -282,82 +456,209 @@ func TestStore(t *testing.T) {
 			if got := lastSeen(t, a.db); got != first {
 				t.Fatalf("last_seen written within the touch interval (%d → %d)", first, got)
 			}
-			a.clock.Advance(15 * time.Second)
+			a.clock.Advance(10 * time.Second)
 			c.get("/get?k=k")
-			if got := lastSeen(t, a.db); got == first {
-				t.Fatal("last_seen not refreshed after the interval")
+			if got := lastSeen(t, a.db); got != first+touch.Milliseconds() {
+				t.Fatalf("last_seen %d after the interval, want %d", got, first+touch.Milliseconds())
+			}
+			a.clock.Advance(time.Second)
+			c.get("/set?k=w") // a change is written at once
+			if got := lastSeen(t, a.db); got != first+touch.Milliseconds()+1000 {
+				t.Fatal("a change within the touch interval was not written")
 			}
 		})
 		t.Run("concurrent requests", func(t *testing.T) {
-			a := newApp(t, db, false)
-			c := a.client(t)
-			c.get("/set?k=v")
+			a := newApp(t, db)
+			shared := a.client(t)
+			shared.get("/set?k=v")
 			var wg sync.WaitGroup
 			for i := range 16 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if i%2 == 0 {
-						c.get("/get?k=k")
-					} else {
-						c.get("/set?n=x")
+				wg.Go(func() {
+					own := a.client(t)
+					for j := range 5 {
+						own.get(fmt.Sprintf("/set?n=%d", j))
+						if i%2 == 0 {
+							shared.get("/get?k=k")
+						} else {
+							shared.get("/set?n=x")
+						}
+						if i == 0 && j == 2 {
+							a.clock.Advance(touch) // touches race with changes
+						}
 					}
-				}()
+					if got := own.get("/get?k=n"); got != "4" {
+						t.Errorf("own session holds %q, want 4", got)
+					}
+				})
 			}
 			wg.Wait()
-			if got, _ := c.get("/get?k=k"); got != "v" {
+			if got := shared.get("/get?k=k"); got != "v" {
 				t.Fatalf("lost data under concurrency: %q", got)
 			}
 		})
 	})
 }
 
-func TestShortSecretRefused(t *testing.T) {
+func TestValues(t *testing.T) {
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		store, _ := newStore(t, db, false)
+		t.Run("round trip exactly", func(t *testing.T) {
+			want := map[any]any{
+				"plain":           "token",
+				"empty":           "",
+				"not utf-8":       string([]byte{0xff, 0xfe, 'a', 0}),
+				"int64":           int64(-1 << 63),
+				"int":             42,
+				"yes":             true,
+				"no":              false,
+				"nil":             nil,
+				"":                "empty key",
+				session.UserIDKey: "u1",
+			}
+			q := begin(t, store, "")
+			for k, v := range want {
+				q.ses.Values[k] = v
+			}
+			q.ses.AddFlash("saved")
+			if err := q.save(); err != nil {
+				t.Fatal(err)
+			}
+			got := begin(t, store, q.setCookie().Value).ses
+			if flashes := got.Flashes(); len(flashes) != 1 || flashes[0] != "saved" {
+				t.Errorf("flashes %#v", flashes)
+			}
+			for k, v := range want {
+				if got.Values[k] != v {
+					t.Errorf("%q: got %#v (%T), want %#v (%T)", k, got.Values[k], got.Values[k], v, v)
+				}
+			}
+			if len(got.Values) != len(want)+1 { // +1: the store's own bookkeeping
+				t.Errorf("got %d values, want %d", len(got.Values), len(want))
+			}
+		})
+		t.Run("unsupported types are refused", func(t *testing.T) {
+			for name, values := range map[string]map[any]any{
+				"float":       {"f": 1.5},
+				"struct":      {"s": struct{}{}},
+				"nested list": {"l": []any{[]any{"x"}}},
+				"int key":     {1: "x"},
+			} {
+				q := begin(t, store, "")
+				for k, v := range values {
+					q.ses.Values[k] = v
+				}
+				if err := q.save(); err == nil {
+					t.Errorf("%s: saved", name)
+				} else if q.setCookie() != nil || q.ses.ID != "" {
+					t.Errorf("%s: a cookie or row despite %v", name, err)
+				}
+			}
+		})
+	})
+}
+
+func TestNewStoreOptions(t *testing.T) {
 	db := databasetest.Open(t, database.SQLite)
-	if _, err := session.NewStore(db, session.Options{Secret: []byte("short")}); err == nil {
-		t.Fatal("a 5-byte secret was accepted")
+	for name, opts := range map[string]session.Options{
+		"short secret":          {Secret: []byte("short")},
+		"31-byte secret":        {Secret: secret[:31]},
+		"negative idle":         {Secret: secret, IdleTimeout: -time.Second},
+		"touch not below idle":  {Secret: secret, IdleTimeout: time.Minute, TouchInterval: time.Minute},
+		"default touch vs idle": {Secret: secret, IdleTimeout: 30 * time.Second},
+	} {
+		if _, err := session.NewStore(db, opts); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
+	store, err := session.NewStore(db, session.Options{Secret: secret})
+	if err != nil || store.CookieName() != "reportgate_session" {
+		t.Fatalf("defaults: %v, %v", store, err)
+	}
+}
+
+// TestConcurrentStoreAPI drives Get/Save/Renew/RevokeUser/DeleteExpired
+// from many goroutines at once; it exists for -race and for deadlocks on
+// SQLite's single connection (Renew holds a transaction).
+func TestConcurrentStoreAPI(t *testing.T) {
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		store, clk := newStore(t, db, false)
+		var wg sync.WaitGroup
+		for i := range 12 {
+			wg.Go(func() {
+				user := fmt.Sprintf("u%d", i%3)
+				q := begin(t, store, "")
+				q.ses.Values[session.UserIDKey] = user
+				if err := q.save(); err != nil {
+					t.Error(err)
+					return
+				}
+				cookie := q.setCookie().Value
+				for j := range 20 {
+					q := begin(t, store, cookie)
+					q.ses.Values["j"] = int64(j)
+					var err error
+					switch j % 5 {
+					case 0:
+						err = store.Renew(q.r, q.w, q.ses)
+						if c := q.setCookie(); c != nil {
+							cookie = c.Value
+						}
+					case 1:
+						_, err = store.RevokeUser(context.Background(), user)
+					case 2:
+						_, err = store.DeleteExpired(context.Background())
+						clk.Advance(time.Second)
+					default:
+						err = q.save()
+					}
+					if err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
 }
 
 func BenchmarkStore(b *testing.B) {
 	for _, d := range []database.Dialect{database.SQLite, database.Postgres} {
 		b.Run(string(d), func(b *testing.B) {
-			db := databasetest.Open(b, d)
-			store, err := session.NewStore(db, session.Options{Secret: []byte(strings.Repeat("x", 32))})
+			store, err := session.NewStore(databasetest.Open(b, d), session.Options{Secret: secret})
 			if err != nil {
 				b.Fatal(err)
 			}
-			rec := httptest.NewRecorder()
-			r := httptest.NewRequest("GET", "/", nil)
-			s, _ := store.New(r, "s")
-			s.Values["logto_id_token"] = strings.Repeat("t", 900)
-			s.Values["logto_refresh_token"] = strings.Repeat("r", 43)
-			if err := s.Save(r, rec); err != nil {
+			// About what the Logto SDK keeps: an ID token, a refresh token,
+			// an access-token map, plus our user id.
+			q := begin(b, store, "")
+			q.ses.Values["logto_id_token"] = strings.Repeat("t", 900)
+			q.ses.Values["logto_refresh_token"] = strings.Repeat("r", 43)
+			q.ses.Values["logto_access_token_map"] = strings.Repeat("a", 600)
+			q.ses.Values[session.UserIDKey] = "user-1"
+			if err := q.save(); err != nil {
 				b.Fatal(err)
 			}
-			cookie := rec.Result().Cookies()[0]
+			cookie := q.setCookie().Value
 			b.Run("unchanged", func(b *testing.B) {
+				b.ReportAllocs()
 				for b.Loop() {
-					r := httptest.NewRequest("GET", "/", nil)
-					r.AddCookie(cookie)
-					s, err := store.New(r, "s")
-					if err != nil || s.IsNew {
-						b.Fatal("session not loaded", err)
+					q := begin(b, store, cookie)
+					if q.ses.IsNew {
+						b.Fatal("session not loaded")
 					}
-					if err := s.Save(r, httptest.NewRecorder()); err != nil {
+					if err := q.save(); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
 			b.Run("changed", func(b *testing.B) {
+				b.ReportAllocs()
 				i := 0
 				for b.Loop() {
 					i++
-					r := httptest.NewRequest("GET", "/", nil)
-					r.AddCookie(cookie)
-					s, _ := store.New(r, "s")
-					s.Values["n"] = strings.Repeat("n", i%7)
-					if err := s.Save(r, httptest.NewRecorder()); err != nil {
+					q := begin(b, store, cookie)
+					q.ses.Values["n"] = int64(i)
+					if err := q.save(); err != nil {
 						b.Fatal(err)
 					}
 				}
