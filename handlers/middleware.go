@@ -60,10 +60,16 @@ func recoverPanics(next http.Handler, pages *pageRenderer) http.Handler {
 // canonicalHost redirects requests that arrive under another host name
 // (localhost vs 127.0.0.1, a bare IP) to the public base URL, so cookies
 // and the Logto callback always live on one origin. Health probes are
-// answered on any host.
+// answered on any host, and webhooks too: a redirect would turn Logto's
+// POST into a bodiless GET with some clients (logto.md §1.1).
 func canonicalHost(next http.Handler, base *url.URL) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Host != base.Host && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", webhookPath:
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Host != base.Host {
 			target := *base
 			target.Path = r.URL.Path
 			target.RawQuery = r.URL.RawQuery

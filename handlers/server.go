@@ -56,6 +56,11 @@ type Deps struct {
 	Reports ReportSource
 	// Setup may be nil: every deny is then shown as access denied.
 	Setup AccessSetup
+
+	// WebhookKeys returns the current and (during a rotation) previous
+	// Logto webhook signing keys.
+	WebhookKeys func() []string
+	Webhooks    WebhookSink
 }
 
 // New returns the app's root handler: every route behind the middleware
@@ -70,6 +75,9 @@ func New(d Deps) http.Handler {
 	addRoutes(mux, d, pages, signedIn)
 
 	cop := http.NewCrossOriginProtection()
+	// Webhooks are authenticated by their signature, not by a browser
+	// session, so cross-origin checks do not apply to them.
+	cop.AddInsecureBypassPattern("POST " + webhookPath)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pages.fail(w, r, nil, errCrossOrigin)
 	}))

@@ -23,16 +23,22 @@
 //
 // A page needs a few decisions (the reports page: reports:view and
 // reports:export). Measured against the local stand-in
-// (internal/devstack/permit, real SDK, loopback; BenchmarkPageDecisions and a
-// one-off run of 2,000 pages each, on the development machine):
+// (internal/devstack/permit) with the real SDK over loopback on a 2-CPU
+// development VM: a one-off timing of 2,000 pages per strategy (mean / p50),
+// and BenchmarkPageDecisions (ns/op); "+5 ms" adds 5 ms to every request, a
+// Cloud PDP round trip, 200 pages each:
 //
-//	strategy for 2 decisions        PDP requests   time per page
-//	one POST /allowed/bulk                1           ~105 µs
-//	two POST /allowed, one by one         2           ~190 µs
-//	two POST /allowed, concurrently       2           ~125 µs
-//	one POST /user-permissions            1           ~100 µs
-//	with 5 ms added per request (a Cloud PDP round trip):
-//	bulk 5.2 ms, one-by-one 10.4 ms, concurrent 5.3 ms, user-permissions 5.2 ms
+//	2 decisions as …                requests   loopback mean/p50   bench    +5 ms mean   bench
+//	one POST /allowed/bulk              1         129 / 93 µs       169 µs    6.2 ms      5.9 ms
+//	two POST /allowed, one by one       2         221 / 133 µs      203 µs   13.2 ms     11.6 ms
+//	two POST /allowed, concurrently     2         240 / 143 µs      243 µs    7.4 ms      6.0 ms
+//	one POST /user-permissions          1         118 / 60 µs       138 µs    6.7 ms      5.8 ms
+//	Checker.AllowedAll, cache off       2         311 / 181 µs      218 µs    6.4 ms      5.8 ms
+//
+// On loopback one request beats two by ~0.1 ms of CPU; over a real network
+// bulk and concurrent /allowed both cost one round trip, and one-by-one costs
+// two. With the cache warm a decision costs ~170–200 ns and no request
+// (BenchmarkAllowed), so the cold path is rare.
 //
 // On time, bulk and concurrent /allowed are equal: both cost one round trip.
 // What decides is the Cloud PDP's per-IP rate limit (permit.md §5, §6):
@@ -45,7 +51,9 @@
 // costs one call, not a bulk one. AllowedAll therefore sends the missing
 // decisions as concurrent /allowed calls, and switches to one /allowed/bulk
 // request only when five or more are missing, where bulk is no worse on the
-// budget and far fewer requests. All requests use one tenant, so the SDK's
+// budget and far fewer requests. (A container PDP has no such limit; there
+// bulk would save ~0.1 ms per cold page, not worth a second policy.) All
+// requests use one tenant, so the SDK's
 // per-tenant split of BulkCheck (permit.md §2) still sends one request.
 //
 // /user-permissions also answers in one request, but it was not chosen: its

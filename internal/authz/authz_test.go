@@ -60,6 +60,10 @@ func TestAllowedAgainstStandin(t *testing.T) {
 	if got, want := s.Counts().Allowed, int64(len(tests)); got != want {
 		t.Errorf("stand-in saw %d /allowed, want %d (one per distinct decision)", got, want)
 	}
+	if st := c.Stats(); st.AllowedCalls != int64(len(tests)) || st.LatencySamples != len(tests) ||
+		st.LatencyP50 <= 0 || st.LatencyP99 < st.LatencyP50 || st.Allows != 5 || st.Denies != 6 {
+		t.Errorf("stats = %+v", st)
+	}
 }
 
 func TestRoleChangeVisibleAfterForget(t *testing.T) {
@@ -203,20 +207,8 @@ func TestFailsClosed(t *testing.T) {
 				do   func() (bool, error)
 			}{
 				{"Allowed", func() (bool, error) { return c.Allowed(t.Context(), alice, "reports", "view") }},
-				{"AllowedAll per action", func() (bool, error) {
-					m, err := c.AllowedAll(t.Context(), alice, reqs[:2]...)
-					if m != nil {
-						return true, fmt.Errorf("map %v returned with error %w", m, err)
-					}
-					return false, err
-				}},
-				{"AllowedAll bulk", func() (bool, error) {
-					m, err := c.AllowedAll(t.Context(), alice, reqs...)
-					if m != nil {
-						return true, fmt.Errorf("map %v returned with error %w", m, err)
-					}
-					return false, err
-				}},
+				{"AllowedAll per action", func() (bool, error) { return allowedAllFailed(t, c, reqs[:2]) }},
+				{"AllowedAll bulk", func() (bool, error) { return allowedAllFailed(t, c, reqs) }},
 			} {
 				allow, err := call.do()
 				if !errors.Is(err, ErrUnavailable) {
@@ -232,6 +224,13 @@ func TestFailsClosed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// allowedAllFailed runs AllowedAll and reports "true" if it returned a map
+// alongside its error, which it must not.
+func allowedAllFailed(t *testing.T, c *Checker, reqs []Request) (bool, error) {
+	m, err := c.AllowedAll(t.Context(), alice, reqs...)
+	return m != nil, err
 }
 
 // TestFailsClosedStandin drives the stand-in's own fault modes.

@@ -444,6 +444,24 @@ func TestStore(t *testing.T) {
 				t.Fatalf("DeleteExpired = %d, %v; %d rows left, want 2 deleted, 1 left", n, err, left)
 			}
 		})
+		t.Run("a shortened absolute timeout applies to existing sessions", func(t *testing.T) {
+			own := databasetest.Open(t, db.Dialect)
+			long, clk := newStore(t, own, false)
+			q := begin(t, long, "")
+			q.ses.Values["k"] = "v"
+			if err := q.save(); err != nil {
+				t.Fatal(err)
+			}
+			short, err := session.NewStore(own, session.Options{Secret: secret, Now: clk.Now,
+				IdleTimeout: absolute, AbsoluteTimeout: idle})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(idle + time.Millisecond)
+			if n, err := short.DeleteExpired(context.Background()); n != 1 || err != nil {
+				t.Fatalf("DeleteExpired = %d, %v, want 1", n, err)
+			}
+		})
 		t.Run("last seen written at most once per interval", func(t *testing.T) {
 			a := newApp(t, databasetest.Open(t, db.Dialect))
 			c := a.client(t)

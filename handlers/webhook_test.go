@@ -1,0 +1,193 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"reportgate/handlers"
+	"reportgate/internal/webhook"
+	"reportgate/static"
+)
+
+type fakeSink struct {
+	mu       sync.Mutex
+	recorded []webhook.Event
+	rejected map[string]int
+	fail     error
+}
+
+func (f *fakeSink) Record(_ context.Context, _ []byte, ev webhook.Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return f.fail
+	}
+	f.recorded = append(f.recorded, ev)
+	return nil
+}
+
+func (f *fakeSink) Reject(_ context.Context, kind string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.rejected == nil {
+		f.rejected = map[string]int{}
+	}
+	f.rejected[kind]++
+}
+
+const hookKey = "current0key0000000000000000000ab"
+
+func webhookServer(t testing.TB, sink *fakeSink, keys ...string) *httptest.Server {
+	t.Helper()
+	base, _ := url.Parse("http://reportgate.test")
+	srv := httptest.NewServer(handlers.New(handlers.Deps{
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BaseURL:     base,
+		Assets:      static.New(),
+		WebhookKeys: func() []string { return keys },
+		Webhooks:    sink,
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func deliver(t testing.TB, srv *httptest.Server, body, signature string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/logto", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Logto (https://logto.io/)")
+	if signature != "" {
+		req.Header.Set(webhook.SignatureHeader, signature)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+const userCreated = `{"event":"User.Created","createdAt":"2026-11-28T10:00:00.000Z","userAgent":"Go-http-client/1.1","ip":"::ffff:10.0.0.2","path":"/users","method":"POST","status":200,"params":{},"matchedRoute":"/users","data":{"id":"abc123def456","username":null,"primaryEmail":"a@example.com","primaryPhone":null,"name":"Ada <Admin> & co","avatar":null,"customData":{},"identities":{},"lastSignInAt":null,"createdAt":1764324000000,"updatedAt":1764324000000,"profile":{},"applicationId":null,"isSuspended":false,"hasPassword":true},"hookId":"hook0000000000000000a"}`
+
+func TestWebhookAcceptsLogtoSignature(t *testing.T) {
+	sink := &fakeSink{}
+	srv := webhookServer(t, sink, hookKey)
+	if code := deliver(t, srv, userCreated, webhook.Sign([]byte(userCreated), hookKey)); code != http.StatusNoContent {
+		t.Fatalf("status %d", code)
+	}
+	if len(sink.recorded) != 1 || sink.recorded[0].UserID != "abc123def456" {
+		t.Fatalf("recorded %+v", sink.recorded)
+	}
+}
+
+func TestWebhookPublishedVectorVerifies(t *testing.T) {
+	// Logto's own test vector: the signature verifies (so the request gets
+	// past 401) and the body, which is no event, is refused as malformed.
+	sink := &fakeSink{}
+	srv := webhookServer(t, sink, "foo")
+	code := deliver(t, srv, `{"bar":"bar","foo":"foo"}`, "436958f1dbfefab37712fb3927760490fbf7757da8c0b2306ee7b485f0360eee")
+	if code != http.StatusBadRequest || sink.rejected["malformed"] != 1 || sink.rejected["rejected_signature"] != 0 {
+		t.Fatalf("status %d, rejected %v", code, sink.rejected)
+	}
+}
+
+func TestWebhookRefusesForgeries(t *testing.T) {
+	good := webhook.Sign([]byte(userCreated), hookKey)
+	var reserialised map[string]any
+	json.Unmarshal([]byte(userCreated), &reserialised)
+	again, _ := json.Marshal(reserialised)
+	cases := map[string]struct{ body, sig string }{
+		"forged":        {userCreated, strings.Repeat("ab", 32)},
+		"tampered":      {strings.Replace(userCreated, "a@example.com", "b@example.com", 1), good},
+		"re-serialised": {string(again), good},
+		"missing":       {userCreated, ""},
+		"wrong key":     {userCreated, webhook.Sign([]byte(userCreated), "someone-else-key")},
+		"prefixed":      {userCreated, "sha256=" + good},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			sink := &fakeSink{}
+			srv := webhookServer(t, sink, hookKey)
+			if code := deliver(t, srv, tc.body, tc.sig); code != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401", code)
+			}
+			if len(sink.recorded) != 0 || sink.rejected["rejected_signature"] != 1 {
+				t.Fatalf("recorded %d, rejected %v", len(sink.recorded), sink.rejected)
+			}
+		})
+	}
+}
+
+func TestWebhookPreviousKeyOnlyWhileSet(t *testing.T) {
+	old := "previous0key000000000000000000cd"
+	sig := webhook.Sign([]byte(userCreated), old)
+	if code := deliver(t, webhookServer(t, &fakeSink{}, hookKey, old), userCreated, sig); code != http.StatusNoContent {
+		t.Errorf("during rotation: %d", code)
+	}
+	if code := deliver(t, webhookServer(t, &fakeSink{}, hookKey), userCreated, sig); code != http.StatusUnauthorized {
+		t.Errorf("after rotation: %d", code)
+	}
+}
+
+func TestWebhookLimitsAndMethods(t *testing.T) {
+	sink := &fakeSink{}
+	srv := webhookServer(t, sink, hookKey)
+	huge := `{"event":"User.Created","pad":"` + strings.Repeat("x", 1<<20) + `"}`
+	if code := deliver(t, srv, huge, webhook.Sign([]byte(huge), hookKey)); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized: %d", code)
+	}
+	resp, err := http.Get(srv.URL + "/webhooks/logto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("GET: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	bad := `{"event":` // valid signature, broken JSON
+	if code := deliver(t, srv, bad, webhook.Sign([]byte(bad), hookKey)); code != http.StatusBadRequest {
+		t.Errorf("malformed: %d", code)
+	}
+	if len(sink.recorded) != 0 {
+		t.Error("refused deliveries were recorded")
+	}
+}
+
+func TestWebhookNotAcknowledgedWhenNotRecorded(t *testing.T) {
+	sink := &fakeSink{fail: errors.New("database is down")}
+	srv := webhookServer(t, sink, hookKey)
+	if code := deliver(t, srv, userCreated, webhook.Sign([]byte(userCreated), hookKey)); code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", code)
+	}
+}
+
+func FuzzWebhookHandler(f *testing.F) {
+	f.Add(userCreated, true)
+	f.Add(`{"event":"PostRegister","createdAt":"2026-11-28T10:00:00.000Z","userId":"u1"}`, true)
+	f.Add(`{}`, true)
+	f.Add(`not json`, false)
+	sink := &fakeSink{}
+	srv := webhookServer(f, sink, hookKey)
+	f.Fuzz(func(t *testing.T, body string, signed bool) {
+		sig := "00"
+		if signed {
+			sig = webhook.Sign([]byte(body), hookKey)
+		}
+		code := deliver(t, srv, body, sig)
+		if code >= 500 {
+			t.Fatalf("status %d for %q", code, body)
+		}
+		if !signed && code != http.StatusUnauthorized {
+			t.Fatalf("unsigned body answered %d", code)
+		}
+	})
+}

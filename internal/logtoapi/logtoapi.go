@@ -1,0 +1,258 @@
+// Package logtoapi reads users from Logto's Management API
+// (reference/logto.md §5). provision uses it to fill in what a webhook did
+// not carry: a PostRegister whose `user` lookup failed, or a
+// User.Data.Updated whose `data` is only customData or profile (§1.6).
+//
+// Access is a machine-to-machine client-credentials token for the
+// Management API resource with scope `all` (§5), cached until shortly
+// before it expires and fetched again after a 401 (a rotated secret or a
+// restarted tenant invalidates it early).
+package logtoapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"reportgate/internal/webhook"
+)
+
+// DefaultResource is the Management API indicator of an OSS/self-hosted
+// tenant: literally this URL, even on your own domain (§5).
+const DefaultResource = "https://default.logto.app/api"
+
+// DefaultTimeout bounds a call when the caller's context has no deadline.
+const DefaultTimeout = 10 * time.Second
+
+// tokenMargin is how long before expiry a cached token is replaced, so a
+// token never expires between our check and Logto's.
+const tokenMargin = time.Minute
+
+// ErrNotFound means Logto has no user with that id (404
+// entity.not_exists_with_id, §5).
+var ErrNotFound = errors.New("logto user not found")
+
+// Config configures a Client.
+type Config struct {
+	// Endpoint is the tenant's base URL, e.g. https://auth.example.com. On
+	// Logto Cloud it must be https://<tenant>.logto.app (§5).
+	Endpoint string
+	// AppID and AppSecret are the M2M application's credentials.
+	AppID, AppSecret string
+	// Resource is the API indicator; "" → DefaultResource.
+	Resource string
+	// Timeout bounds each call whose context has no earlier deadline; 0 →
+	// DefaultTimeout.
+	Timeout time.Duration
+	// HTTPClient supplies the transport; nil → http.DefaultClient.
+	HTTPClient *http.Client
+	// Now is the clock for token expiry; nil → time.Now.
+	Now func() time.Time
+}
+
+// Client calls the Management API. It is safe for concurrent use.
+type Client struct {
+	endpoint, appID, secret, resource string
+	timeout                           time.Duration
+	http                              *http.Client
+	now                               func() time.Time
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+// New validates cfg and returns a Client. It makes no network call.
+func New(cfg Config) (*Client, error) {
+	if cfg.Endpoint == "" || cfg.AppID == "" || cfg.AppSecret == "" {
+		return nil, errors.New("logtoapi: Endpoint, AppID and AppSecret are required")
+	}
+	c := &Client{
+		endpoint: strings.TrimRight(cfg.Endpoint, "/"),
+		appID:    cfg.AppID,
+		secret:   cfg.AppSecret,
+		resource: cfg.Resource,
+		timeout:  cfg.Timeout,
+		http:     cfg.HTTPClient,
+		now:      cfg.Now,
+	}
+	if c.resource == "" {
+		c.resource = DefaultResource
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.http == nil {
+		c.http = http.DefaultClient
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+// wireUser is the part of Logto's user object (§1.6) we read. Nulls leave
+// the strings empty; timestamps are epoch milliseconds.
+type wireUser struct {
+	ID           string `json:"id"`
+	Username     string `json:"username"`
+	PrimaryEmail string `json:"primaryEmail"`
+	Name         string `json:"name"`
+	CreatedAt    int64  `json:"createdAt"`
+	IsSuspended  bool   `json:"isSuspended"`
+}
+
+func (w wireUser) user() webhook.User {
+	u := webhook.User{ID: w.ID, Username: w.Username, Email: w.PrimaryEmail, Name: w.Name, IsSuspended: w.IsSuspended}
+	if w.CreatedAt != 0 {
+		u.CreatedAt = time.UnixMilli(w.CreatedAt).UTC()
+	}
+	return u
+}
+
+// GetUser is GET /api/users/{id}. A missing user is ErrNotFound.
+func (c *Client) GetUser(ctx context.Context, id string) (webhook.User, error) {
+	var w wireUser
+	status, _, err := c.get(ctx, "/api/users/"+url.PathEscape(id), &w)
+	if status == http.StatusNotFound {
+		return webhook.User{}, fmt.Errorf("get logto user %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return webhook.User{}, fmt.Errorf("get logto user %s: %w", id, err)
+	}
+	if w.ID == "" {
+		return webhook.User{}, fmt.Errorf("get logto user %s: reply has no id", id)
+	}
+	return w.user(), nil
+}
+
+// ListUsers is GET /api/users?page=&page_size= (1-based page, at most 100
+// per page); total comes from the Total-Number header (§5).
+func (c *Client) ListUsers(ctx context.Context, page, pageSize int) ([]webhook.User, int, error) {
+	if page < 1 || pageSize < 1 || pageSize > 100 {
+		return nil, 0, fmt.Errorf("list logto users: page %d, size %d out of range", page, pageSize)
+	}
+	q := url.Values{"page": {strconv.Itoa(page)}, "page_size": {strconv.Itoa(pageSize)}}
+	var ws []wireUser
+	_, h, err := c.get(ctx, "/api/users?"+q.Encode(), &ws)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list logto users: %w", err)
+	}
+	total, err := strconv.Atoi(h.Get("Total-Number"))
+	if err != nil {
+		return nil, 0, fmt.Errorf("list logto users: Total-Number header: %w", err)
+	}
+	users := make([]webhook.User, 0, len(ws))
+	for _, w := range ws {
+		users = append(users, w.user())
+	}
+	return users, total, nil
+}
+
+// get sends an authorized GET and decodes a 200 into out, fetching a new
+// token once if the cached one is refused.
+func (c *Client) get(ctx context.Context, path string, out any) (int, http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		token, err := c.accessToken(ctx)
+		if err != nil {
+			return 0, nil, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+path, nil)
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "application/json")
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+		resp.Body.Close()
+		if err != nil {
+			return resp.StatusCode, nil, err
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+			c.forget(token)
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return resp.StatusCode, resp.Header, fmt.Errorf("HTTP %d: %s", resp.StatusCode, snippet(body))
+		}
+		if err := json.Unmarshal(body, out); err != nil {
+			return resp.StatusCode, resp.Header, fmt.Errorf("decode reply: %w", err)
+		}
+		return resp.StatusCode, resp.Header, nil
+	}
+}
+
+// accessToken returns the cached token, or fetches one (§5 step 2). The
+// mutex is held across the fetch so concurrent callers share one request.
+func (c *Client) accessToken(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && c.now().Before(c.expires) {
+		return c.token, nil
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {c.resource}, "scope": {"all"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/oidc/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", fmt.Errorf("logto token: %w", err)
+	}
+	req.SetBasicAuth(url.QueryEscape(c.appID), url.QueryEscape(c.secret))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("logto token: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("logto token: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("logto token: HTTP %d: %s", resp.StatusCode, snippet(body))
+	}
+	var t struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+	}
+	if err := json.Unmarshal(body, &t); err != nil {
+		return "", fmt.Errorf("logto token: %w", err)
+	}
+	if t.AccessToken == "" {
+		return "", errors.New("logto token: reply has no access_token")
+	}
+	life := time.Duration(t.ExpiresIn) * time.Second
+	// Replace a minute early, or halfway through a very short life.
+	c.token, c.expires = t.AccessToken, c.now().Add(life-min(tokenMargin, life/2))
+	return c.token, nil
+}
+
+func (c *Client) forget(token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token == token {
+		c.token = ""
+	}
+}
+
+func snippet(b []byte) string {
+	const max = 200
+	s := strings.TrimSpace(string(b))
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
