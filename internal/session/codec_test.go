@@ -54,8 +54,10 @@ func TestDecodeRejectsCorruptData(t *testing.T) {
 	}
 }
 
-// FuzzDecode: arbitrary bytes never panic, and whatever decodes re-encodes
-// to the same bytes (so a loaded, unchanged session is never rewritten).
+// FuzzDecode: arbitrary bytes never panic, and whatever decodes
+// re-encodes to data that decodes to the same values. (Bytes need not match:
+// a non-canonical varint, which our encoder never writes, re-encodes
+// shorter — at worst one needless write.)
 func FuzzDecode(f *testing.F) {
 	seed, _ := encode(map[any]any{"a": "b", "c": int64(-1), "d": []any{true, nil, 3}})
 	f.Add(seed)
@@ -69,8 +71,9 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decoded data does not re-encode: %v", err)
 		}
-		if !bytes.Equal(again, data) {
-			t.Fatalf("re-encoding differs:\n%q\n%q", data, again)
+		back, err := decode(again)
+		if err != nil || !reflect.DeepEqual(back, values) {
+			t.Fatalf("round trip changed %#v into %#v (%v)", values, back, err)
 		}
 	})
 }

@@ -1,0 +1,64 @@
+package views
+
+// SyncView is the /admin/sync page: webhook intake and the sync queue.
+type SyncView struct {
+	Counts []CountRow
+	Events []EventRow
+	Jobs   []JobRow
+	Notice string // e.g. "Job 12 queued again."
+}
+
+// CountRow is one outcome of webhook deliveries.
+type CountRow struct {
+	Kind    string // accepted, ignored, test, stale, duplicate, rejected_signature, malformed
+	Last24h int
+	Total   int
+}
+
+// EventRow is one recorded webhook event (no payload, nothing secret).
+type EventRow struct {
+	At      string
+	Event   string
+	UserID  string
+	Outcome string
+}
+
+// JobRow is one pending or failed sync job.
+type JobRow struct {
+	ID        int64
+	UserID    string
+	State     string
+	Attempts  int
+	LastError string
+	At        string
+	Retryable bool
+}
+
+// UsersView is the /admin/users page.
+type UsersView struct {
+	Users  []UserRow
+	Roles  []string
+	Notice string
+}
+
+// UserRow is one person with their sync state and role.
+type UserRow struct {
+	ID        string
+	Name      string
+	Email     string
+	SyncState string
+	Role      string // "" = none
+}
+
+// StateTone picks the badge tone for a sync state.
+func StateTone(state string) string {
+	switch state {
+	case "synced", "completed", "accepted":
+		return ToneOK
+	case "failed", "discarded", "rejected_signature", "malformed":
+		return ToneDanger
+	case "queued", "pending", "available", "retryable", "running", "scheduled":
+		return ToneWarn
+	}
+	return ToneNeutral
+}
