@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -9,6 +10,7 @@ import (
 
 	"reportgate/internal/auth"
 	"reportgate/internal/reqid"
+	"reportgate/internal/store"
 	"reportgate/static"
 	"reportgate/views"
 )
@@ -64,9 +66,33 @@ func (p *pageRenderer) notFound(w http.ResponseWriter, r *http.Request) {
 	}))
 }
 
+// inputError is bad input from the person, with a message for them.
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string { return e.msg }
+
+func badInput(msg string) error { return &inputError{msg: msg} }
+
+// errUpstream marks a failure of Permit's API (a role change that could not
+// be made).
+var errUpstream = errors.New("permission service unavailable")
+
+func unavailable(err error) error { return fmt.Errorf("%w: %w", errUpstream, err) }
+
 func errorView(err error) views.ErrorView {
 	var denied *auth.CallbackError
+	var input *inputError
 	switch {
+	case errors.As(err, &input):
+		return views.ErrorView{Status: http.StatusBadRequest, Title: "That did not work", Message: input.msg}
+	case errors.Is(err, store.ErrNotFound):
+		return views.ErrorView{Status: http.StatusNotFound, Title: "Not found", Message: "There is no such person or item."}
+	case errors.Is(err, errUpstream):
+		return views.ErrorView{
+			Status:  http.StatusBadGateway,
+			Title:   "Permit.io did not accept the change",
+			Message: "The permission service could not be reached or refused the change. Nothing was changed; please try again.",
+		}
 	case errors.As(err, &denied) && denied.Code == "access_denied":
 		return views.ErrorView{
 			Status:  http.StatusBadRequest,

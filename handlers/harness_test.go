@@ -28,6 +28,7 @@ import (
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
+	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
 	"reportgate/internal/reports"
 	"reportgate/internal/session"
@@ -108,6 +109,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 			{Email: "viewer@example.com", Password: "demo-password", Name: "Vic Viewer"},
 			{Email: "analyst@example.com", Password: "demo-password", Name: "Ana Analyst"},
 			{Email: "norole@example.com", Password: "demo-password", Name: "Nora Norole"},
+			{Email: "admin@example.com", Password: "demo-password", Name: "Ada Admin"},
 		},
 		// Rotating on every refresh makes a duplicate refresh fatal (Logto
 		// revokes the grant), which is what the app must never cause.
@@ -157,6 +159,11 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	e.grant("viewer@example.com", "viewer")
 	e.grant("analyst@example.com", "analyst")
 	e.grant("norole@example.com", "")
+	e.grant("admin@example.com", "admin")
+	directory, err := permitdir.New(permitdir.Config{APIKey: permitKey, APIURL: permitSrv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	e.logtoRT = &countingTransport{base: http.DefaultTransport}
 	base, _ := url.Parse(appURL)
@@ -177,6 +184,11 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		},
 		Authz:   checker,
 		Reports: reports.NewService(e.users, e.clock.Now, time.Nanosecond),
+
+		People:    e.users,
+		Directory: directory,
+		Decisions: checker,
+		Roles:     []string{"viewer", "analyst", "admin"},
 	})
 	appSrv.Start()
 	t.Cleanup(appSrv.Close)

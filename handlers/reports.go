@@ -38,62 +38,83 @@ var (
 // Chart size in SVG user units; the CSS scales it to the page width.
 const chartWidth, chartHeight = 600.0, 200.0
 
-type reportsHandler struct {
+// guard admits a signed-in person to a page only with Permit's say-so.
+type guard struct {
 	signedIn *signedIn
 	pages    *pageRenderer
 	authz    Authorizer
-	reports  ReportSource
 	setup    AccessSetup
 }
 
-// gate resolves the person and the decisions for the report page. It
-// writes the response itself (sign-in redirect, 403, 503, pending) and
-// returns ok=false whenever the report must not be shown.
-func (h *reportsHandler) gate(w http.ResponseWriter, r *http.Request, need authz.Request) (*auth.Identity, map[authz.Request]bool, bool) {
-	sess, who, err := h.signedIn.load(w, r)
+// permission describes what a page needs, for the access-denied view.
+type permission struct {
+	need  authz.Request
+	asked string // e.g. "view reports"
+	role  string // the role that grants it
+	// also asks for more decisions in the same round trip (e.g. export on
+	// the report page, to show the link).
+	also []authz.Request
+}
+
+// admit resolves the person and the decisions. It writes the response
+// itself (sign-in redirect, 403, 503, pending) and returns ok=false
+// whenever the page must not be shown.
+func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*auth.Identity, map[authz.Request]bool, bool) {
+	sess, who, err := g.signedIn.load(w, r)
 	if err != nil {
-		h.pages.fail(w, r, nil, err)
+		g.pages.fail(w, r, nil, err)
 		return nil, nil, false
 	}
 	if err := sess.Save(r, w); err != nil {
-		h.pages.fail(w, r, who, err)
+		g.pages.fail(w, r, who, err)
 		return nil, nil, false
 	}
 	if who == nil {
-		http.Redirect(w, r, "/sign-in?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		target := r.URL.RequestURI()
+		if r.Method != http.MethodGet {
+			target = r.URL.Path
+		}
+		http.Redirect(w, r, "/sign-in?return_to="+url.QueryEscape(target), http.StatusSeeOther)
 		return nil, nil, false
 	}
-	decisions, err := h.authz.AllowedAll(r.Context(), authz.User{Key: who.Subject, Email: who.Email, Name: who.Name}, viewReports, exportReports)
-	access := views.AccessView{Who: displayWho(who), RequestID: reqid.From(r.Context())}
-	page := h.pages.page(r, "Reports", who)
+	decisions, err := g.authz.AllowedAll(r.Context(), authz.User{Key: who.Subject, Email: who.Email, Name: who.Name}, append([]authz.Request{p.need}, p.also...)...)
+	access := views.AccessView{Who: displayWho(who), RequestID: reqid.From(r.Context()), Asked: p.asked, Role: p.role}
+	page := g.pages.page(r, "Access", who)
 	if err != nil {
-		// Fail closed: no decision, no report (never a silent deny either).
-		h.pages.logger.WarnContext(r.Context(), "authorization unavailable", "user", who.Subject, "err", err)
+		// Fail closed: no decision, no page (never a silent deny either).
+		g.pages.logger.WarnContext(r.Context(), "authorization unavailable", "user", who.Subject, "err", err)
 		w.Header().Set("Retry-After", "5")
-		h.pages.render(w, r, http.StatusServiceUnavailable, views.AuthzUnavailable(page, access))
+		g.pages.render(w, r, http.StatusServiceUnavailable, views.AuthzUnavailable(page, access))
 		return nil, nil, false
 	}
-	if !decisions[need] {
-		if need == viewReports && h.setup != nil {
-			if pending, err := h.setup.Pending(r.Context(), who.Subject); err == nil && pending {
+	if !decisions[p.need] {
+		if g.setup != nil {
+			if pending, err := g.setup.Pending(r.Context(), who.Subject); err == nil && pending {
 				// A new person whose grant is still on its way to the PDP.
 				w.Header().Set("Refresh", "3")
-				h.pages.render(w, r, http.StatusOK, views.AccessPending(page, access))
+				g.pages.render(w, r, http.StatusOK, views.AccessPending(page, access))
 				return nil, nil, false
 			}
 		}
-		access.Asked, access.Role = "view reports", "viewer"
-		if need == exportReports {
-			access.Asked, access.Role = "export reports", "analyst"
-		}
-		h.pages.render(w, r, http.StatusForbidden, views.AccessDenied(page, access))
+		g.pages.render(w, r, http.StatusForbidden, views.AccessDenied(page, access))
 		return nil, nil, false
 	}
 	return who, decisions, true
 }
 
+var (
+	canViewReports   = permission{need: viewReports, asked: "view reports", role: "viewer", also: []authz.Request{exportReports}}
+	canExportReports = permission{need: exportReports, asked: "export reports", role: "analyst"}
+)
+
+type reportsHandler struct {
+	guard   *guard
+	pages   *pageRenderer
+	reports ReportSource
+}
+
 func (h *reportsHandler) show(w http.ResponseWriter, r *http.Request) {
-	who, decisions, ok := h.gate(w, r, viewReports)
+	who, decisions, ok := h.guard.admit(w, r, canViewReports)
 	if !ok {
 		return
 	}
@@ -106,7 +127,7 @@ func (h *reportsHandler) show(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *reportsHandler) export(w http.ResponseWriter, r *http.Request) {
-	who, _, ok := h.gate(w, r, exportReports)
+	who, _, ok := h.guard.admit(w, r, canExportReports)
 	if !ok {
 		return
 	}

@@ -11,7 +11,10 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 	authn := &authHandler{auth: d.Auth, sessions: d.Sessions, pages: pages, onSignIn: d.SignInHook, logger: d.Logger}
 	health := &healthHandler{db: d.DB}
 	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger}
-	reports := &reportsHandler{signedIn: signedIn, pages: pages, authz: d.Authz, reports: d.Reports, setup: d.Setup}
+	guard := &guard{signedIn: signedIn, pages: pages, authz: d.Authz, setup: d.Setup}
+	reports := &reportsHandler{guard: guard, pages: pages, reports: d.Reports}
+	adminUsers := &adminUsersHandler{guard: guard, pages: pages, people: d.People, directory: d.Directory,
+		states: d.SyncStates, decisions: d.Decisions, roles: d.Roles}
 
 	mux.Handle("GET /{$}", http.HandlerFunc(home.show))
 	mux.Handle("GET /sign-in", http.HandlerFunc(authn.signIn))
@@ -21,6 +24,9 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 
 	mux.Handle("GET /reports", http.HandlerFunc(reports.show))
 	mux.Handle("GET /reports/export.csv", http.HandlerFunc(reports.export))
+
+	mux.Handle("GET /admin/users", http.HandlerFunc(adminUsers.list))
+	mux.Handle("POST /admin/users/{id}/role", http.HandlerFunc(adminUsers.setRole))
 
 	mux.Handle("POST "+webhookPath, http.HandlerFunc(hooks.receive))
 	mux.Handle(webhookPath, http.HandlerFunc(hooks.methodNotAllowed))

@@ -61,6 +61,13 @@ type Deps struct {
 	// Logto webhook signing keys.
 	WebhookKeys func() []string
 	Webhooks    WebhookSink
+
+	People     People
+	Directory  RoleDirectory
+	SyncStates SyncStates
+	Decisions  DecisionCache
+	// Roles are the roles an admin may give (from the policy).
+	Roles []string
 }
 
 // New returns the app's root handler: every route behind the middleware

@@ -17,6 +17,7 @@ import (
 	"reportgate/internal/authz"
 	"reportgate/internal/config"
 	"reportgate/internal/database"
+	"reportgate/internal/policy"
 	"reportgate/internal/reports"
 	"reportgate/internal/reqid"
 	"reportgate/internal/session"
@@ -75,6 +76,20 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		return nil, err
 	}
 	users := store.NewUsers(db, nil)
+	directory, err := newDirectory(s)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	pol, err := policy.Default()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	var roles []string
+	for _, r := range pol.Roles {
+		roles = append(roles, r.Key)
+	}
 	handler := handlers.New(handlers.Deps{
 		Logger:      logger,
 		BaseURL:     s.BaseURL,
@@ -88,6 +103,11 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		},
 		Authz:   checker,
 		Reports: reports.NewService(users, nil, reports.DefaultTTL),
+
+		People:    users,
+		Directory: directory,
+		Decisions: checker,
+		Roles:     roles,
 	})
 	a := &app{
 		db: db,

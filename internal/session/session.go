@@ -164,7 +164,12 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	values, err := decode(data)
 	if err != nil {
-		return sess, fmt.Errorf("load session: %w", err)
+		// Data this version cannot read (rows from the earlier JSON format)
+		// signs the visitor out rather than failing every request they make.
+		if err := s.delete(r.Context(), s.db, hash); err != nil {
+			return sess, fmt.Errorf("delete unreadable session: %w", err)
+		}
+		return sess, nil
 	}
 	sess.Values = values
 	sess.Values[metaKey{}] = &meta{loaded: data, lastSeen: time.UnixMilli(lastSeen)}

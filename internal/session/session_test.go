@@ -206,6 +206,19 @@ func (q *request) setCookie() *http.Cookie {
 	return nil
 }
 
+// create saves a new session holding values and returns that request.
+func create(t testing.TB, store *session.Store, values map[any]any) *request {
+	t.Helper()
+	q := begin(t, store, "")
+	for k, v := range values {
+		q.ses.Values[k] = v
+	}
+	if err := q.save(); err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
 func TestStore(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		t.Run("round trip through a browser", func(t *testing.T) {
@@ -222,12 +235,7 @@ func TestStore(t *testing.T) {
 		t.Run("cookie flags", func(t *testing.T) {
 			for _, secure := range []bool{false, true} {
 				store, _ := newStore(t, db, secure)
-				q := begin(t, store, "")
-				q.ses.Values["k"] = "llama"
-				if err := q.save(); err != nil {
-					t.Fatal(err)
-				}
-				c := q.setCookie()
+				c := create(t, store, map[any]any{"k": "llama"}).setCookie()
 				if c == nil || !c.HttpOnly || c.Secure != secure || c.SameSite != http.SameSiteLaxMode ||
 					c.Path != "/" || c.MaxAge != int(absolute/time.Second) {
 					t.Fatalf("secure=%v: cookie %+v", secure, c)
@@ -240,11 +248,7 @@ func TestStore(t *testing.T) {
 		t.Run("database holds a hash, not the cookie id", func(t *testing.T) {
 			own := databasetest.Open(t, db.Dialect)
 			store, _ := newStore(t, own, false)
-			q := begin(t, store, "")
-			q.ses.Values["k"] = "v"
-			if err := q.save(); err != nil {
-				t.Fatal(err)
-			}
+			q := create(t, store, map[any]any{"k": "v"})
 			id, _, _ := strings.Cut(q.setCookie().Value, ".")
 			sum := sha256.Sum256([]byte(id))
 			var stored string
@@ -272,15 +276,11 @@ func TestStore(t *testing.T) {
 			flipped := []byte(sig)
 			flipped[0] ^= 1
 			other, _ := session.NewStore(a.db, session.Options{Secret: []byte(strings.Repeat("y", 32))})
-			q := begin(t, other, "")
-			q.ses.Values["k"] = "forged"
-			if err := q.save(); err != nil {
-				t.Fatal(err)
-			}
+			forged := create(t, other, map[any]any{"k": "forged"}).setCookie().Value
 			for name, value := range map[string]string{
 				"tampered signature":   id + "." + string(flipped),
 				"other id":             strings.Repeat("A", 43) + "." + sig,
-				"signed by other key":  q.setCookie().Value,
+				"signed by other key":  forged,
 				"no signature":         id,
 				"garbage":              "not-a-session",
 				"signature moved over": sig + "." + id,
@@ -293,9 +293,21 @@ func TestStore(t *testing.T) {
 			if _, err := a.db.ExecContext(context.Background(), `DELETE FROM sessions`); err != nil {
 				t.Fatal(err)
 			}
-			q = begin(t, a.store, v)
+			q := begin(t, a.store, v)
 			if !q.ses.IsNew || len(q.ses.Values) != 0 || q.ses.ID != "" {
 				t.Fatalf("unknown id loaded: new=%v values=%v", q.ses.IsNew, q.ses.Values)
+			}
+		})
+		t.Run("unreadable data signs out without an error", func(t *testing.T) {
+			own := databasetest.Open(t, db.Dialect)
+			store, _ := newStore(t, own, false)
+			q := create(t, store, map[any]any{"k": "v"})
+			// The format of the first version of this store.
+			if _, err := own.ExecContext(context.Background(), `UPDATE sessions SET data = $1`, []byte(`{"k":"v"}`)); err != nil {
+				t.Fatal(err)
+			}
+			if got := begin(t, store, q.setCookie().Value).ses; !got.IsNew || rows(t, own) != 0 {
+				t.Fatalf("unreadable session: new=%v, %d rows", got.IsNew, rows(t, own))
 			}
 		})
 		t.Run("renew changes the id and kills the old one", func(t *testing.T) {
@@ -367,12 +379,7 @@ func TestStore(t *testing.T) {
 		t.Run("a save never resurrects a revoked session", func(t *testing.T) {
 			own := databasetest.Open(t, db.Dialect)
 			store, _ := newStore(t, own, false)
-			q := begin(t, store, "")
-			q.ses.Values[session.UserIDKey] = "carol"
-			if err := q.save(); err != nil {
-				t.Fatal(err)
-			}
-			q = begin(t, store, q.setCookie().Value)
+			q := begin(t, store, create(t, store, map[any]any{session.UserIDKey: "carol"}).setCookie().Value)
 			if _, err := store.RevokeUser(context.Background(), "carol"); err != nil {
 				t.Fatal(err)
 			}
@@ -416,14 +423,7 @@ func TestStore(t *testing.T) {
 		t.Run("delete expired", func(t *testing.T) {
 			own := databasetest.Open(t, db.Dialect)
 			store, clk := newStore(t, own, false)
-			start := func() string {
-				q := begin(t, store, "")
-				q.ses.Values["k"] = "v"
-				if err := q.save(); err != nil {
-					t.Fatal(err)
-				}
-				return q.setCookie().Value
-			}
+			start := func() string { return create(t, store, map[any]any{"k": "v"}).setCookie().Value }
 			// busy is used every half hour (never idle) until 23.5h, then
 			// outlives its absolute limit unused for half an hour; idler
 			// starts at 22h and is idle for two hours; fresh starts at 23.5h.
@@ -533,10 +533,7 @@ func TestValues(t *testing.T) {
 				"":                "empty key",
 				session.UserIDKey: "u1",
 			}
-			q := begin(t, store, "")
-			for k, v := range want {
-				q.ses.Values[k] = v
-			}
+			q := create(t, store, want)
 			q.ses.AddFlash("saved")
 			if err := q.save(); err != nil {
 				t.Fatal(err)
@@ -648,15 +645,12 @@ func BenchmarkStore(b *testing.B) {
 			}
 			// About what the Logto SDK keeps: an ID token, a refresh token,
 			// an access-token map, plus our user id.
-			q := begin(b, store, "")
-			q.ses.Values["logto_id_token"] = strings.Repeat("t", 900)
-			q.ses.Values["logto_refresh_token"] = strings.Repeat("r", 43)
-			q.ses.Values["logto_access_token_map"] = strings.Repeat("a", 600)
-			q.ses.Values[session.UserIDKey] = "user-1"
-			if err := q.save(); err != nil {
-				b.Fatal(err)
-			}
-			cookie := q.setCookie().Value
+			cookie := create(b, store, map[any]any{
+				"logto_id_token":         strings.Repeat("t", 900),
+				"logto_refresh_token":    strings.Repeat("r", 43),
+				"logto_access_token_map": strings.Repeat("a", 600),
+				session.UserIDKey:        "user-1",
+			}).setCookie().Value
 			b.Run("unchanged", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {

@@ -65,9 +65,14 @@ func OpenURL(t testing.TB, d database.Dialect) string {
 // failing) when it is not set.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv(PostgresURLEnv)
+	return postgresURL(t, os.Getenv)
+}
+
+func postgresURL(t testing.TB, getenv func(string) string) string {
+	t.Helper()
+	u := getenv(PostgresURLEnv)
 	if u == "" {
-		if os.Getenv("CI") != "" {
+		if getenv("CI") != "" {
 			t.Fatalf("%s is not set in CI; PostgreSQL tests must run there", PostgresURLEnv)
 		}
 		t.Skipf("%s not set; skipping PostgreSQL", PostgresURLEnv)
@@ -80,8 +85,8 @@ func PostgresURL(t testing.TB) string {
 func postgresSchemaURL(t testing.TB) string {
 	t.Helper()
 	base := PostgresURL(t)
-	var b [6]byte
-	rand.Read(b[:])
+	var b [8]byte
+	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
 	schema := "t_" + hex.EncodeToString(b[:])
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
@@ -96,8 +101,10 @@ func postgresSchemaURL(t testing.TB) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close()
+		defer admin.Close()
+		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop test schema %s: %v", schema, err)
+		}
 	})
 	u, err := url.Parse(base)
 	if err != nil {

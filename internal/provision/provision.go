@@ -1,0 +1,290 @@
+// Package provision turns Logto user events into Permit.io directory
+// writes without ever losing a user or applying an event twice.
+//
+// Logto sends each webhook once, with no retry and no queue on its side
+// (reference/logto.md §1.3), and the Permit SDK has no retries either
+// (reference/permit.md §1). Syncing inside the webhook request, as the public
+// guide does, therefore loses a user on any Permit hiccup. Instead Ingest
+// records the delivery and enqueues a River job in ONE database transaction
+// before the receiver answers; the job does the Permit calls later and is
+// retried with backoff until it succeeds or runs out of attempts, where it
+// stays visible (Overview) and can be retried (RetryJob).
+//
+// The user_sync row, not the webhook, is the truth a job acts on:
+//
+//   - Deliveries carry no id (logto.md §1.1), so they are deduplicated by
+//     the SHA-256 of the exact body; a replay or a post-#9410 retry (same
+//     bytes, §1.3) is counted as a duplicate and changes nothing.
+//   - Events arrive in any order (§1.5): User.Deleted leaves a tombstone
+//     that a late User.Created cannot lift, and email/name and the
+//     suspension flag only move forward in event time.
+//   - There is at most one live job per user (River unique jobs by user id
+//     over every state but completed/discarded/cancelled), so Permit never
+//     sees two concurrent writers for one user. An event that arrives while
+//     that job runs bumps user_sync.generation; the job completes only in a
+//     transaction that finds the generation unchanged (River JobCompleteTx),
+//     and otherwise snoozes and runs again with the new data.
+//   - The default role is granted once ever (default_role_granted_at), so a
+//     role an admin removed in Permit is never restored by a replay, a late
+//     retry, a reconcile at sign-in or a backfill. The one window left: a
+//     crash after Permit accepted the grant but before the timestamp was
+//     committed re-grants on rescue (409 → success); an admin removal inside
+//     that window (RescueAfter) would be undone.
+//
+// Both database engines go through database/sql (*sql.Tx): riversqlite for
+// SQLite and riverdatabasesql over pgx's stdlib driver for PostgreSQL, so
+// there is one code path. SQLite has a single connection (database.Open),
+// so nothing here touches the pool while it holds a transaction.
+package provision
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"reportgate/internal/database"
+	"reportgate/internal/webhook"
+)
+
+// Permit is the directory the jobs write to (permitdir.Client in the app).
+// Every method must be idempotent: SyncUser upserts, AssignRole treats
+// "already assigned" and DeleteUser "already gone" as success.
+type Permit interface {
+	SyncUser(ctx context.Context, key, email, name string) error
+	AssignRole(ctx context.Context, key, role string) error
+	DeleteUser(ctx context.Context, key string) error
+}
+
+// Directory looks users up in Logto's Management API (logtoapi.Client).
+type Directory interface {
+	GetUser(ctx context.Context, id string) (webhook.User, error)
+}
+
+// SessionRevoker ends a user's app sessions (session.Store).
+type SessionRevoker interface {
+	RevokeUser(ctx context.Context, userID string) (int, error)
+}
+
+// Defaults for Config.
+const (
+	DefaultRole        = "viewer"
+	DefaultMaxEventAge = 7 * 24 * time.Hour
+	DefaultMaxAttempts = 25
+	DefaultRescueAfter = 5 * time.Minute
+	DefaultRetention   = 30 * 24 * time.Hour
+	DefaultWorkers     = 10
+	defaultJobTimeout  = time.Minute
+	revokeTimeout      = 5 * time.Second
+	jobKind            = "provision_user"
+)
+
+// Config configures a Service.
+type Config struct {
+	DB       *database.DB
+	Permit   Permit
+	Logto    Directory // nil: jobs sync what the webhooks carried
+	Sessions SessionRevoker
+	// DefaultRole is granted once per user; "" → DefaultRole ("viewer").
+	DefaultRole string
+	// MaxEventAge: older deliveries are recorded as stale and not acted on
+	// (the signature has no timestamp, so this bounds replays, logto.md
+	// §1.2). 0 → DefaultMaxEventAge.
+	MaxEventAge time.Duration
+	// MaxAttempts per job before it is discarded; 0 → DefaultMaxAttempts.
+	MaxAttempts int
+	// RetryBackoff is the wait before attempt+1; nil → exponential, 1 s
+	// doubling up to 15 min, with jitter.
+	RetryBackoff func(attempt int) time.Duration
+	// RescueAfter is how long a job may stay running before River assumes
+	// its process died and retries it; 0 → DefaultRescueAfter.
+	RescueAfter time.Duration
+	// Retention of webhook_events and finished jobs; 0 → DefaultRetention.
+	Retention time.Duration
+	// Workers is the number of jobs run at once; 0 → DefaultWorkers.
+	Workers int
+	// PollInterval is how often idle workers look for jobs (neither driver
+	// has LISTEN/NOTIFY over database/sql); 0 → River's 1 s.
+	PollInterval time.Duration
+	Now          func() time.Time
+	Logger       *slog.Logger
+	// OnUserChanged, if set, is called after a user was synced to Permit,
+	// with what was synced, so the app can update its own records.
+	OnUserChanged func(ctx context.Context, u webhook.User)
+}
+
+// Service ingests webhooks and runs the sync jobs.
+type Service struct {
+	db          *database.DB
+	permit      Permit
+	logto       Directory
+	sessions    SessionRevoker
+	role        string
+	maxAge      time.Duration
+	maxAttempts int
+	retention   time.Duration
+	now         func() time.Time
+	log         *slog.Logger
+	onChanged   func(context.Context, webhook.User)
+
+	river *river.Client[*sql.Tx]
+	// completeTx is river.JobCompleteTx instantiated for the driver in use;
+	// the function needs the driver type as a type parameter.
+	completeTx func(ctx context.Context, tx *sql.Tx, job *river.Job[syncArgs]) error
+}
+
+// syncArgs is the job: bring user UserID in Permit in line with user_sync.
+type syncArgs struct {
+	UserID string `json:"user_id" river:"unique"`
+}
+
+func (syncArgs) Kind() string { return jobKind }
+
+// liveStates are the states in which a job for a user blocks another: all
+// but completed, cancelled and discarded. River requires available,
+// pending, running and scheduled (insert_opts.go ByState).
+var liveStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}
+
+// New builds the Service and its River client. It does not start workers
+// (Start) and makes no Permit or Logto call; Ingest works without Start.
+func New(cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Permit == nil {
+		return nil, errors.New("provision: DB and Permit are required")
+	}
+	s := &Service{
+		db:          cfg.DB,
+		permit:      cfg.Permit,
+		logto:       cfg.Logto,
+		sessions:    cfg.Sessions,
+		role:        cmp.Or(cfg.DefaultRole, DefaultRole),
+		maxAge:      cmp.Or(cfg.MaxEventAge, DefaultMaxEventAge),
+		maxAttempts: cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts),
+		retention:   cmp.Or(cfg.Retention, DefaultRetention),
+		now:         cfg.Now,
+		log:         cfg.Logger,
+		onChanged:   cfg.OnUserChanged,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	backoff := cfg.RetryBackoff
+	if backoff == nil {
+		backoff = defaultBackoff
+	}
+	rescue := cmp.Or(cfg.RescueAfter, DefaultRescueAfter)
+	jobTimeout := min(defaultJobTimeout, rescue/2)
+
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &syncWorker{s: s}); err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	rc := &river.Config{
+		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, DefaultWorkers)}},
+		Workers:                     workers,
+		MaxAttempts:                 s.maxAttempts,
+		RetryPolicy:                 retryPolicy{backoff: backoff},
+		RescueStuckJobsAfter:        rescue,
+		JobTimeout:                  jobTimeout,
+		CompletedJobRetentionPeriod: s.retention,
+		CancelledJobRetentionPeriod: s.retention,
+		DiscardedJobRetentionPeriod: s.retention,
+		Logger:                      s.log,
+	}
+	if cfg.PollInterval > 0 {
+		rc.FetchPollInterval = cfg.PollInterval
+		rc.FetchCooldown = min(cfg.PollInterval, river.FetchCooldownDefault)
+	}
+	var err error
+	switch cfg.DB.Dialect {
+	case database.SQLite:
+		s.river, err = river.NewClient(riversqlite.New(cfg.DB.DB), rc)
+		s.completeTx = func(ctx context.Context, tx *sql.Tx, job *river.Job[syncArgs]) error {
+			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job)
+			return err
+		}
+	case database.Postgres:
+		s.river, err = river.NewClient(riverdatabasesql.New(cfg.DB.DB), rc)
+		s.completeTx = func(ctx context.Context, tx *sql.Tx, job *river.Job[syncArgs]) error {
+			_, err := river.JobCompleteTx[*riverdatabasesql.Driver](ctx, tx, job)
+			return err
+		}
+	default:
+		return nil, fmt.Errorf("provision: unsupported dialect %q", cfg.DB.Dialect)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("provision: river client: %w", err)
+	}
+	return s, nil
+}
+
+// Migrate creates or upgrades River's own tables. The app's tables
+// (0003_provisioning.sql) come from database.Migrate; call that first.
+func Migrate(ctx context.Context, db *database.DB) error {
+	var (
+		m   *rivermigrate.Migrator[*sql.Tx]
+		err error
+	)
+	switch db.Dialect {
+	case database.SQLite:
+		m, err = rivermigrate.New(riversqlite.New(db.DB), nil)
+	case database.Postgres:
+		m, err = rivermigrate.New(riverdatabasesql.New(db.DB), nil)
+	default:
+		return fmt.Errorf("migrate river: unsupported dialect %q", db.Dialect)
+	}
+	if err == nil {
+		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("migrate river: %w", err)
+	}
+	return nil
+}
+
+// Start starts the workers and River's maintenance (retry scheduling,
+// rescue of jobs stuck by a dead process, cleanup).
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.river.Start(ctx); err != nil {
+		return fmt.Errorf("provision: start: %w", err)
+	}
+	return nil
+}
+
+// Stop stops fetching jobs and waits for running ones until ctx ends; jobs
+// cut short are retried (or rescued) later.
+func (s *Service) Stop(ctx context.Context) error {
+	if err := s.river.Stop(ctx); err != nil {
+		return fmt.Errorf("provision: stop: %w", err)
+	}
+	return nil
+}
+
+type retryPolicy struct{ backoff func(attempt int) time.Duration }
+
+func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().UTC().Add(p.backoff(job.Attempt))
+}
+
+func defaultBackoff(attempt int) time.Duration {
+	d := 15 * time.Minute
+	if attempt < 10 {
+		d = min(d, time.Second<<attempt)
+	}
+	return d/2 + rand.N(d/2+1)
+}

@@ -1,0 +1,197 @@
+package provision
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"reportgate/internal/webhook"
+)
+
+type syncWorker struct {
+	river.WorkerDefaults[syncArgs]
+	s *Service
+}
+
+func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
+	return w.s.work(ctx, job)
+}
+
+// syncRow is the part of user_sync a job acts on.
+type syncRow struct {
+	email, name  string
+	registeredAt int64
+	deleted      bool
+	suspended    bool
+	granted      bool
+	needsFetch   bool
+	generation   int64
+}
+
+func (s *Service) load(ctx context.Context, userID string) (syncRow, bool, error) {
+	var r syncRow
+	var deleted, granted sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT email, name, registered_at, deleted_at, suspended,
+		default_role_granted_at, needs_fetch, generation FROM user_sync WHERE user_id = $1`, userID).
+		Scan(&r.email, &r.name, &r.registeredAt, &deleted, &r.suspended, &granted, &r.needsFetch, &r.generation)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, err
+	}
+	r.deleted, r.granted = deleted.Valid, granted.Valid
+	return r, true, nil
+}
+
+// work brings Permit in line with the user's user_sync row. It re-reads the
+// row rather than trusting any event, so however many deliveries, replays
+// and retries led here, the result is the same. Every Permit call is
+// idempotent; what must happen once (the default-role grant) is guarded by
+// a column set once ever.
+func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
+	id := job.Args.UserID
+	row, found, err := s.load(ctx, id)
+	if err != nil {
+		return s.fail(ctx, job, fmt.Errorf("load: %w", err))
+	}
+	if !found {
+		// Nothing recorded (swept, or inserted by hand): nothing to do.
+		return nil
+	}
+
+	if row.deleted {
+		if err := s.revoke(ctx, id); err != nil {
+			return s.fail(ctx, job, err)
+		}
+		if err := s.permit.DeleteUser(ctx, id); err != nil {
+			return s.fail(ctx, job, err)
+		}
+		return s.finish(ctx, job, row.generation, "deleted")
+	}
+
+	if row.needsFetch && s.logto != nil {
+		u, err := s.logto.GetUser(ctx, id)
+		if err != nil {
+			return s.fail(ctx, job, fmt.Errorf("fetch from logto: %w", err))
+		}
+		now := s.now().UnixMilli()
+		res, err := s.db.ExecContext(ctx, `UPDATE user_sync SET email = $2, name = $3,
+			registered_at = CASE WHEN registered_at = 0 THEN $4 ELSE registered_at END,
+			suspended = $5, suspended_at = $6, profile_at = $6, needs_fetch = FALSE, updated_at = $6
+			WHERE user_id = $1 AND generation = $7`,
+			id, u.Email, u.Name, unixMilli(u.CreatedAt), u.IsSuspended, now, row.generation)
+		if err != nil {
+			return s.fail(ctx, job, fmt.Errorf("store fetched user: %w", err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return river.JobSnooze(0) // changed meanwhile: start over
+		}
+		row.email, row.name, row.suspended = u.Email, u.Name, u.IsSuspended
+	}
+
+	if row.suspended {
+		if err := s.revoke(ctx, id); err != nil {
+			return s.fail(ctx, job, err)
+		}
+	}
+	if err := s.permit.SyncUser(ctx, id, row.email, row.name); err != nil {
+		return s.fail(ctx, job, err)
+	}
+	if !row.granted && s.role != "" {
+		if err := s.permit.AssignRole(ctx, id, s.role); err != nil {
+			return s.fail(ctx, job, err)
+		}
+		// Recorded at once, outside the completion transaction: the grant
+		// has happened whatever becomes of this attempt.
+		if _, err := s.db.ExecContext(ctx, `UPDATE user_sync SET default_role_granted_at = $2
+			WHERE user_id = $1 AND default_role_granted_at IS NULL`, id, s.now().UnixMilli()); err != nil {
+			return s.fail(ctx, job, fmt.Errorf("record grant: %w", err))
+		}
+	}
+	if err := s.finish(ctx, job, row.generation, "synced"); err != nil {
+		return err
+	}
+	if s.onChanged != nil {
+		s.onChanged(ctx, webhook.User{ID: id, Email: row.email, Name: row.name,
+			CreatedAt: fromMilli(row.registeredAt), IsSuspended: row.suspended})
+	}
+	return nil
+}
+
+func (s *Service) revoke(ctx context.Context, userID string) error {
+	if s.sessions == nil {
+		return nil
+	}
+	if _, err := s.sessions.RevokeUser(ctx, userID); err != nil {
+		return fmt.Errorf("revoke sessions: %w", err)
+	}
+	return nil
+}
+
+// finish records the result and completes the job in one transaction, but
+// only if no event changed the user since the job read the row. Otherwise
+// an Ingest has bumped the generation and found this job still running (so
+// it inserted none); the job snoozes and runs again with the new data.
+// Completing inside the transaction closes the gap where the row says
+// "synced" but the job still looks live to a concurrent Ingest.
+func (s *Service) finish(ctx context.Context, job *river.Job[syncArgs], generation int64, state string) error {
+	now := s.now().UnixMilli()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(ctx, job, fmt.Errorf("finish: %w", err))
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE user_sync SET state = $2, synced_at = $3, last_error = '',
+		attempts = 0, updated_at = $3 WHERE user_id = $1 AND generation = $4`,
+		job.Args.UserID, state, now, generation)
+	if err != nil {
+		tx.Rollback()
+		return s.fail(ctx, job, fmt.Errorf("finish: %w", err))
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return river.JobSnooze(0)
+	}
+	if err := s.completeTx(ctx, tx, job); err != nil {
+		tx.Rollback()
+		return s.fail(ctx, job, fmt.Errorf("complete job: %w", err))
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(ctx, job, fmt.Errorf("finish: %w", err))
+	}
+	return nil
+}
+
+// fail records the error on the user and returns it, so River retries the
+// job with backoff (or discards it after MaxAttempts; it then stays
+// visible in Overview until RetryJob).
+func (s *Service) fail(ctx context.Context, job *river.Job[syncArgs], cause error) error {
+	err := fmt.Errorf("sync user %s (attempt %d/%d): %w", job.Args.UserID, job.Attempt, job.MaxAttempts, cause)
+	// The job's context may be what failed; the record must still land.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, dbErr := s.db.ExecContext(wctx, `UPDATE user_sync SET state = 'failed', last_error = $2, attempts = $3,
+		updated_at = $4 WHERE user_id = $1`, job.Args.UserID, cause.Error(), job.Attempt, s.now().UnixMilli()); dbErr != nil {
+		s.log.ErrorContext(ctx, "provision: record failure", "user", job.Args.UserID, "error", dbErr)
+	}
+	s.log.WarnContext(ctx, "provision: sync failed", "user", job.Args.UserID, "attempt", job.Attempt, "error", cause)
+	return err
+}
+
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMilli(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
