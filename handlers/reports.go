@@ -182,4 +182,3 @@ func displayWho(who *auth.Identity) string {
 	}
 	return who.Subject
 }
-
