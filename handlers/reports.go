@@ -54,6 +54,9 @@ type permission struct {
 	// also asks for more decisions in the same round trip (e.g. export on
 	// the report page, to show the link).
 	also []authz.Request
+	// setupAware pages show "access being set up" to a person whose first
+	// grant is still on its way, instead of "denied".
+	setupAware bool
 }
 
 // admit resolves the person and the decisions. It writes the response
@@ -88,7 +91,7 @@ func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*au
 		return nil, nil, false
 	}
 	if !decisions[p.need] {
-		if g.setup != nil {
+		if p.setupAware && g.setup != nil {
 			if pending, err := g.setup.Pending(r.Context(), who.Subject); err == nil && pending {
 				// A new person whose grant is still on its way to the PDP.
 				w.Header().Set("Refresh", "3")
@@ -103,7 +106,7 @@ func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*au
 }
 
 var (
-	canViewReports   = permission{need: viewReports, asked: "view reports", role: "viewer", also: []authz.Request{exportReports}}
+	canViewReports   = permission{need: viewReports, asked: "view reports", role: "viewer", also: []authz.Request{exportReports}, setupAware: true}
 	canExportReports = permission{need: exportReports, asked: "export reports", role: "analyst"}
 )
 

@@ -15,6 +15,7 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 	reports := &reportsHandler{guard: guard, pages: pages, reports: d.Reports}
 	adminUsers := &adminUsersHandler{guard: guard, pages: pages, people: d.People, directory: d.Directory,
 		states: d.SyncStates, decisions: d.Decisions, roles: d.Roles}
+	adminSync := &adminSyncHandler{guard: guard, pages: pages, sync: d.Sync}
 
 	mux.Handle("GET /{$}", http.HandlerFunc(home.show))
 	mux.Handle("GET /sign-in", http.HandlerFunc(authn.signIn))
@@ -27,6 +28,8 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 
 	mux.Handle("GET /admin/users", http.HandlerFunc(adminUsers.list))
 	mux.Handle("POST /admin/users/{id}/role", http.HandlerFunc(adminUsers.setRole))
+	mux.Handle("GET /admin/sync", http.HandlerFunc(adminSync.show))
+	mux.Handle("POST /admin/sync/jobs/{id}/retry", http.HandlerFunc(adminSync.retry))
 
 	mux.Handle("POST "+webhookPath, http.HandlerFunc(hooks.receive))
 	mux.Handle(webhookPath, http.HandlerFunc(hooks.methodNotAllowed))

@@ -68,6 +68,7 @@ type Deps struct {
 	Decisions  DecisionCache
 	// Roles are the roles an admin may give (from the policy).
 	Roles []string
+	Sync  SyncAdmin
 }
 
 // New returns the app's root handler: every route behind the middleware

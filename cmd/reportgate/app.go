@@ -18,16 +18,19 @@ import (
 	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/policy"
+	"reportgate/internal/provision"
 	"reportgate/internal/reports"
 	"reportgate/internal/reqid"
 	"reportgate/internal/session"
 	"reportgate/internal/store"
+	"reportgate/internal/webhook"
 	"reportgate/static"
 )
 
 // app is a running reportgate web app.
 type app struct {
 	db     *database.DB
+	prov   *provision.Service
 	server *http.Server
 	done   chan error
 }
@@ -39,7 +42,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx); err != nil {
+	if err := migrateAll(ctx, db); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -90,6 +93,36 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 	for _, r := range pol.Roles {
 		roles = append(roles, r.Key)
 	}
+	var logtoAPI provision.Directory
+	if s.Logto.M2MAppID != "" {
+		api, err := newLogtoAPI(s)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		logtoAPI = api
+	}
+	prov, err := provision.New(provision.Config{
+		DB:            db,
+		Permit:        directory,
+		Logto:         logtoAPI,
+		Sessions:      sessions,
+		DefaultRole:   s.Permit.DefaultRole,
+		MaxEventAge:   s.EventMaxAge,
+		MaxAttempts:   s.SyncMaxAttempts,
+		Retention:     s.Retention,
+		Logger:        logger.With("component", "provision"),
+		OnUserChanged: recordUser(users, logger),
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := prov.Start(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	setup := accessSetup{svc: prov, grace: s.Permit.PropagationGrace, now: time.Now}
 	handler := handlers.New(handlers.Deps{
 		Logger:      logger,
 		BaseURL:     s.BaseURL,
@@ -99,18 +132,29 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		Assets:      static.New(),
 		LogtoOrigin: origin(s.Logto.Endpoint),
 		SignInHook: func(ctx context.Context, who auth.Identity) error {
-			return users.RecordSignIn(ctx, store.User{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt})
+			if err := users.RecordSignIn(ctx, store.User{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt}); err != nil {
+				return err
+			}
+			// A lost webhook, or a person who existed before the app:
+			// make sure they are synced.
+			return prov.Reconcile(ctx, webhook.User{ID: who.Subject, Email: who.Email, Name: who.Name, CreatedAt: who.RegisteredAt})
 		},
-		Authz:   checker,
-		Reports: reports.NewService(users, nil, reports.DefaultTTL),
+		Setup:       setup,
+		WebhookKeys: s.WebhookKeys,
+		Webhooks:    webhookSink{svc: prov, logger: logger},
+		Authz:       checker,
+		Reports:     reports.NewService(users, nil, reports.DefaultTTL),
 
-		People:    users,
-		Directory: directory,
-		Decisions: checker,
-		Roles:     roles,
+		People:     users,
+		Directory:  directory,
+		Decisions:  checker,
+		Roles:      roles,
+		SyncStates: setup,
+		Sync:       prov,
 	})
 	a := &app{
-		db: db,
+		db:   db,
+		prov: prov,
 		server: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -128,13 +172,14 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		}
 		a.done <- err
 	}()
-	go a.sweepSessions(ctx, sessions, logger)
+	go a.sweep(ctx, sessions, logger)
 	return a, nil
 }
 
-// sweepSessions deletes expired session rows now and then; expiry itself is
-// enforced on every load, this only reclaims space.
-func (a *app) sweepSessions(ctx context.Context, store *session.Store, logger *slog.Logger) {
+// sweep deletes expired session rows, and events and finished jobs past
+// their retention, now and then. Expiry itself is enforced on every load;
+// this only reclaims space.
+func (a *app) sweep(ctx context.Context, store *session.Store, logger *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -142,6 +187,9 @@ func (a *app) sweepSessions(ctx context.Context, store *session.Store, logger *s
 			logger.Warn("delete expired sessions", "err", err)
 		} else if n > 0 {
 			logger.Info("deleted expired sessions", "count", n)
+		}
+		if err := a.prov.Sweep(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("retention sweep", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -156,6 +204,11 @@ func (a *app) shutdown() error {
 	err := drain(a.server, 10*time.Second)
 	if serveErr := <-a.done; err == nil {
 		err = serveErr
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if stopErr := a.prov.Stop(stopCtx); err == nil {
+		err = stopErr
 	}
 	if closeErr := a.db.Close(); err == nil {
 		err = closeErr

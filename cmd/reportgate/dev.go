@@ -282,6 +282,11 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		st.shutdown()
 		return err
 	}
+	if err := markDemoSynced(ctx, st, a); err != nil {
+		a.shutdown()
+		st.shutdown()
+		return err
+	}
 	printDevBanner(stdout, settings, logtoURL, permitURL)
 	select {
 	case <-ctx.Done():

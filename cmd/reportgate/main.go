@@ -31,6 +31,9 @@ Usage:
   reportgate devstack   run only the local stand-ins and print the settings serve needs
   reportgate policy apply [--dry-run] [--prune]
                         create or update the Permit resources and roles of the embedded policy
+  reportgate migrate    apply database migrations (serve also does at start-up)
+  reportgate grant --email E --role R
+                        give a Logto user a Permit role (e.g. the first admin)
   reportgate version    print the version
 
 Run "reportgate <command> -h" for a command's flags.
@@ -50,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return devstack(ctx, args[1:], getenv, stdout, stderr)
 	case "policy":
 		return policyCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "grant":
+		return grant(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

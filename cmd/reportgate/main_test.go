@@ -19,7 +19,7 @@ func TestServeNamesEveryMissingSetting(t *testing.T) {
 		t.Fatal("serve started without settings")
 	}
 	for _, name := range []string{"REPORTGATE_BASE_URL", "REPORTGATE_SESSION_SECRET", "REPORTGATE_DATABASE_URL",
-		"LOGTO_ENDPOINT", "LOGTO_APP_ID", "LOGTO_APP_SECRET", "PERMIT_API_KEY"} {
+		"LOGTO_ENDPOINT", "LOGTO_APP_ID", "LOGTO_APP_SECRET", "PERMIT_API_KEY", "LOGTO_WEBHOOK_SIGNING_KEY"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}

@@ -6,6 +6,7 @@ import (
 
 	appconfig "reportgate/internal/config"
 	"reportgate/internal/permitdir"
+	"reportgate/internal/webhook"
 )
 
 // seedDemoRoles gives the seeded demo accounts their Permit users and
@@ -29,6 +30,22 @@ func seedDemoRoles(ctx context.Context, st *standins, s appconfig.Settings) erro
 		}
 		if err := dir.AssignRole(ctx, u.ID, a.Role); err != nil {
 			return fmt.Errorf("seed demo role %s for %s: %w", a.Role, a.Email, err)
+		}
+	}
+	return nil
+}
+
+// markDemoSynced tells provisioning that the demo accounts are already in
+// Permit with their roles, so nobody "sets up" their access and the
+// no-role account is never given the default role: it must see "denied".
+func markDemoSynced(ctx context.Context, st *standins, a *app) error {
+	for _, acct := range demoAccounts {
+		u, ok := st.logto.UserByEmail(acct.Email)
+		if !ok {
+			return fmt.Errorf("mark demo synced: %s missing from the Logto stand-in", acct.Email)
+		}
+		if err := a.prov.MarkSynced(ctx, webhook.User{ID: u.ID, Email: acct.Email, Name: acct.Name, CreatedAt: u.CreatedAt}, true); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -57,6 +58,13 @@ type Settings struct {
 
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
+
+	// Provisioning: webhook events older than EventMaxAge are ignored;
+	// recorded events and finished jobs are kept for Retention; a sync job
+	// gives up (stays visible as failed) after SyncMaxAttempts.
+	EventMaxAge     time.Duration
+	Retention       time.Duration
+	SyncMaxAttempts int
 
 	Logto  Logto
 	Permit Permit
@@ -125,6 +133,10 @@ func Load(lookup Lookup) (Settings, error) {
 
 		SessionIdleTimeout: r.duration("REPORTGATE_SESSION_IDLE_TIMEOUT", 24*time.Hour),
 		SessionMaxAge:      r.duration("REPORTGATE_SESSION_MAX_AGE", 7*24*time.Hour),
+
+		EventMaxAge:     r.duration("REPORTGATE_EVENT_MAX_AGE", 7*24*time.Hour),
+		Retention:       r.duration("REPORTGATE_RETENTION", 30*24*time.Hour),
+		SyncMaxAttempts: r.positiveInt("REPORTGATE_SYNC_MAX_ATTEMPTS", 25),
 	}
 	s.BaseURL = r.baseURL("REPORTGATE_BASE_URL")
 	s.SessionSecret = r.secret("REPORTGATE_SESSION_SECRET", 32)
@@ -138,7 +150,7 @@ func Load(lookup Lookup) (Settings, error) {
 		AppID:              r.required("LOGTO_APP_ID", "the Traditional web app's App ID"),
 		AppSecret:          r.required("LOGTO_APP_SECRET", "the Traditional web app's App secret"),
 		Timeout:            r.duration("REPORTGATE_LOGTO_TIMEOUT", 10*time.Second),
-		WebhookSigningKey:  r.optional("LOGTO_WEBHOOK_SIGNING_KEY", ""),
+		WebhookSigningKey:  r.required("LOGTO_WEBHOOK_SIGNING_KEY", "the signing key of the Logto webhook (Console → Webhooks → your hook)"),
 		M2MAppID:           r.optional("LOGTO_M2M_APP_ID", ""),
 		M2MAppSecret:       r.optional("LOGTO_M2M_APP_SECRET", ""),
 		ManagementResource: r.optional("LOGTO_MANAGEMENT_RESOURCE", DefaultManagementResource),
@@ -227,6 +239,19 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+func (r *reader) positiveInt(name string, def int) int {
+	v := r.optional(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		r.problem("%s must be a whole number of at least 1, not %q", name, v)
+		return def
+	}
+	return n
 }
 
 func (r *reader) secret(name string, minBytes int) []byte {
@@ -321,4 +346,14 @@ func ParseDotEnv(data string) (map[string]string, error) {
 		return nil, errors.New(strings.Join(errs, "; "))
 	}
 	return out, nil
+}
+
+// WebhookKeys are the keys a webhook signature may match: the current one
+// and, during a rotation, the previous one.
+func (s Settings) WebhookKeys() []string {
+	keys := []string{s.Logto.WebhookSigningKey}
+	if s.Logto.WebhookSigningKeyPrevious != "" {
+		keys = append(keys, s.Logto.WebhookSigningKeyPrevious)
+	}
+	return keys
 }

@@ -14,6 +14,7 @@ func validEnv() map[string]string {
 		"LOGTO_APP_ID":              "app",
 		"LOGTO_APP_SECRET":          "secret",
 		"PERMIT_API_KEY":            "permit_key_x",
+		"LOGTO_WEBHOOK_SIGNING_KEY": "whsec",
 	}
 }
 
@@ -48,7 +49,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 		t.Fatal("want an error")
 	}
 	for _, want := range []string{"REPORTGATE_BASE_URL", "REPORTGATE_SESSION_SECRET is too weak", "REPORTGATE_DATABASE_URL",
-		"LOGTO_ENDPOINT", "LOGTO_APP_ID", "LOGTO_APP_SECRET", "PERMIT_API_KEY"} {
+		"LOGTO_ENDPOINT", "LOGTO_APP_ID", "LOGTO_APP_SECRET", "PERMIT_API_KEY", "LOGTO_WEBHOOK_SIGNING_KEY"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
@@ -70,6 +71,7 @@ func TestLoadRejects(t *testing.T) {
 		"unknown log level":        {"REPORTGATE_LOG_LEVEL", "loud", "one of"},
 		"PDP URL with no scheme":   {"PERMIT_PDP_URL", "localhost:7766", "absolute http(s) URL"},
 		"zero Permit timeout":      {"PERMIT_TIMEOUT", "0s", "greater than 0"},
+		"zero sync attempts":       {"REPORTGATE_SYNC_MAX_ATTEMPTS", "0", "at least 1"},
 		"idle longer than max age": {"REPORTGATE_SESSION_IDLE_TIMEOUT", "999h", "must not exceed"},
 	}
 	for name, tc := range cases {

@@ -98,9 +98,10 @@ func (s *Service) Ingest(ctx context.Context, body []byte, ev webhook.Event) (Ou
 			}
 			revoke = ev.Name == webhook.EventUserDeleted || (ev.Name == webhook.EventUserSuspension && suspendedIn(ev))
 		} else {
-			// A tombstoned user: recorded, nothing to do.
+			// A tombstoned user: recorded without the payload (we erased
+			// this person), nothing to do.
 			outcome = OutcomeIgnored
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET outcome = $1 WHERE id = $2`, string(outcome), eventID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET outcome = $1, payload = '' WHERE id = $2`, string(outcome), eventID); err != nil {
 				return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
 			}
 		}
@@ -340,7 +341,8 @@ func (s *Service) Reconcile(ctx context.Context, u webhook.User) error {
 // MarkSynced records u as already in Permit, for accounts seeded straight
 // into Permit (dev demo users). grantedDefaultRole marks the default role as
 // granted, so it is never added later — use it for accounts that must keep
-// no role. A deleted user stays deleted.
+// no role. A deleted user stays deleted. synced_at stays empty: no job
+// synced them, so no propagation grace ("access being set up") applies.
 func (s *Service) MarkSynced(ctx context.Context, u webhook.User, grantedDefaultRole bool) error {
 	if u.ID == "" {
 		return errors.New("mark synced: user has no id")
@@ -358,11 +360,11 @@ func (s *Service) MarkSynced(ctx context.Context, u webhook.User, grantedDefault
 	// overwrite this with its older view; it re-runs instead.
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO user_sync
 		(user_id, email, name, registered_at, state, default_role_granted_at, synced_at, generation, profile_at, updated_at)
-		VALUES ($1, $2, $3, $4, 'synced', $5, $6, 1, $6, $6)
+		VALUES ($1, $2, $3, $4, 'synced', $5, NULL, 1, $6, $6)
 		ON CONFLICT (user_id) DO UPDATE SET
 			email = excluded.email, name = excluded.name, state = 'synced',
 			default_role_granted_at = COALESCE(user_sync.default_role_granted_at, excluded.default_role_granted_at),
-			synced_at = excluded.synced_at, last_error = '', attempts = 0, needs_fetch = FALSE,
+			synced_at = NULL, last_error = '', attempts = 0, needs_fetch = FALSE,
 			profile_at = excluded.profile_at, generation = user_sync.generation + 1, updated_at = excluded.updated_at
 		WHERE user_sync.deleted_at IS NULL`,
 		u.ID, u.Email, u.Name, registered, granted, now); err != nil {

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"reportgate/internal/provision"
+	"reportgate/internal/store"
+	"reportgate/internal/webhook"
+)
+
+// webhookSink records verified deliveries through the provisioning service.
+type webhookSink struct {
+	svc    *provision.Service
+	logger *slog.Logger
+}
+
+func (s webhookSink) Record(ctx context.Context, body []byte, ev webhook.Event) error {
+	outcome, err := s.svc.Ingest(ctx, body, ev)
+	if err == nil {
+		s.logger.DebugContext(ctx, "webhook ingested", "event", ev.Name, "outcome", outcome)
+	}
+	return err
+}
+
+func (s webhookSink) Reject(ctx context.Context, kind string) {
+	if kind == "too_large" {
+		kind = provision.RejectedMalformed
+	}
+	if err := s.svc.CountRejected(ctx, kind); err != nil {
+		s.logger.WarnContext(ctx, "count rejected webhook", "kind", kind, "err", err)
+	}
+}
+
+// accessSetup says a deny is "access being set up" while the person's sync
+// is queued or failing, or finished so recently that Permit's PDP may not
+// have the grant yet (Permit is eventually consistent, permit.md §3).
+type accessSetup struct {
+	svc   *provision.Service
+	grace time.Duration
+	now   func() time.Time
+}
+
+func (a accessSetup) Pending(ctx context.Context, userID string) (bool, error) {
+	st, err := a.svc.State(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	switch st.Status {
+	case provision.StatusQueued, provision.StatusFailed:
+		return true, nil
+	case provision.StatusSynced:
+		return !st.SyncedAt.IsZero() && a.now().Sub(st.SyncedAt) < a.grace, nil
+	}
+	return false, nil
+}
+
+func (a accessSetup) SyncState(ctx context.Context, userID string) (string, error) {
+	st, err := a.svc.State(ctx, userID)
+	return st.Status, err
+}
+
+// recordUser keeps the report's user records in step with what the sync
+// learnt from Logto.
+func recordUser(users *store.Users, logger *slog.Logger) func(ctx context.Context, u webhook.User) {
+	return func(ctx context.Context, u webhook.User) {
+		if err := users.Upsert(ctx, store.User{ID: u.ID, Email: u.Email, Name: u.Name, RegisteredAt: u.CreatedAt}); err != nil {
+			logger.WarnContext(ctx, "record synced user", "user", u.ID, "err", err)
+		}
+	}
+}

@@ -1,0 +1,277 @@
+package provision
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Statuses reported by State.
+const (
+	StatusUnknown = "unknown" // never heard of
+	StatusQueued  = "queued"  // a sync is pending
+	StatusFailed  = "failed"  // the last attempt failed (retrying, or given up)
+	StatusSynced  = "synced"
+	StatusDeleted = "deleted" // deleted in Logto (removal from Permit may be pending)
+)
+
+// State is a user's provisioning status.
+type State struct {
+	Status    string
+	SyncedAt  time.Time // zero if never
+	LastError string
+	Attempts  int
+}
+
+// State reports where userID's provisioning stands.
+func (s *Service) State(ctx context.Context, userID string) (State, error) {
+	var state, lastErr string
+	var deleted, synced sql.NullInt64
+	var attempts int
+	err := s.db.QueryRowContext(ctx, `SELECT state, deleted_at, synced_at, last_error, attempts
+		FROM user_sync WHERE user_id = $1`, userID).Scan(&state, &deleted, &synced, &lastErr, &attempts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return State{Status: StatusUnknown}, nil
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("provision state %s: %w", userID, err)
+	}
+	st := State{LastError: lastErr, Attempts: attempts}
+	if synced.Valid {
+		st.SyncedAt = fromMilli(synced.Int64)
+	}
+	switch {
+	case deleted.Valid:
+		st.Status = StatusDeleted
+	case state == "synced":
+		st.Status = StatusSynced
+	case state == "failed":
+		st.Status = StatusFailed
+	default:
+		st.Status = StatusQueued
+	}
+	return st, nil
+}
+
+// Overview is the admin page's view of provisioning. It holds no payloads
+// and no secrets.
+type Overview struct {
+	Counts  []KindCount
+	Users   map[string]int // user_sync rows by state
+	Recent  []EventSummary // newest first
+	Pending []JobSummary   // jobs not finished: available, running, retryable, scheduled
+	Failed  []JobSummary   // jobs that gave up (discarded); RetryJob re-enqueues
+}
+
+// KindCount counts deliveries of one kind (an Outcome, RejectedSignature or
+// RejectedMalformed). Last24h is exact for the stored outcomes; for the
+// kinds never stored (duplicate, rejected_signature, malformed) only daily
+// totals exist, so it covers the current and the previous UTC day.
+type KindCount struct {
+	Kind           string
+	Last24h, Total int64
+}
+
+// EventSummary is one recorded delivery.
+type EventSummary struct {
+	ID                         int64
+	Event, UserID, Outcome     string
+	ReceivedAt, EventCreatedAt time.Time
+	JobID                      int64 // 0 if none
+}
+
+// JobSummary is one sync job.
+type JobSummary struct {
+	ID                   int64
+	UserID               string
+	State                string
+	Attempt, MaxAttempts int
+	LastError            string
+	ScheduledAt          time.Time
+}
+
+var countKinds = []string{string(OutcomeAccepted), string(OutcomeIgnored), string(OutcomeTest),
+	string(OutcomeStale), string(OutcomeDuplicate), RejectedSignature, RejectedMalformed}
+
+const overviewRows = 50
+
+// Overview gathers counts, recent deliveries and unfinished and failed jobs.
+func (s *Service) Overview(ctx context.Context) (Overview, error) {
+	now := s.now()
+	ov := Overview{Users: map[string]int{}}
+	totals := map[string]*KindCount{}
+	for _, k := range countKinds {
+		ov.Counts = append(ov.Counts, KindCount{Kind: k})
+	}
+	for i := range ov.Counts {
+		totals[ov.Counts[i].Kind] = &ov.Counts[i]
+	}
+	today := now.UTC().Unix() / 86400
+	if err := s.scan(ctx, `SELECT kind, SUM(n), SUM(CASE WHEN day >= $1 THEN n ELSE 0 END)
+		FROM webhook_counts GROUP BY kind`, []any{today - 1}, func(r *sql.Rows) error {
+		var kind string
+		var total, recent int64
+		if err := r.Scan(&kind, &total, &recent); err != nil {
+			return err
+		}
+		if c := totals[kind]; c != nil {
+			c.Total, c.Last24h = total, recent
+		}
+		return nil
+	}); err != nil {
+		return ov, err
+	}
+	// Stored outcomes: exact, from the events themselves.
+	for _, k := range []Outcome{OutcomeAccepted, OutcomeIgnored, OutcomeTest, OutcomeStale} {
+		c := totals[string(k)]
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_events WHERE received_at >= $1 AND outcome = $2`,
+			now.Add(-24*time.Hour).UnixMilli(), string(k)).Scan(&c.Last24h); err != nil {
+			return ov, fmt.Errorf("overview: %w", err)
+		}
+	}
+	if err := s.scan(ctx, `SELECT state, COUNT(*) FROM user_sync GROUP BY state`, nil, func(r *sql.Rows) error {
+		var state string
+		var n int
+		if err := r.Scan(&state, &n); err != nil {
+			return err
+		}
+		ov.Users[state] = n
+		return nil
+	}); err != nil {
+		return ov, err
+	}
+	if err := s.scan(ctx, `SELECT id, event, user_id, outcome, received_at, event_created_at, job_id
+		FROM webhook_events ORDER BY id DESC LIMIT $1`, []any{overviewRows}, func(r *sql.Rows) error {
+		var e EventSummary
+		var received, created int64
+		var job sql.NullInt64
+		if err := r.Scan(&e.ID, &e.Event, &e.UserID, &e.Outcome, &received, &created, &job); err != nil {
+			return err
+		}
+		e.ReceivedAt, e.EventCreatedAt, e.JobID = fromMilli(received), fromMilli(created), job.Int64
+		ov.Recent = append(ov.Recent, e)
+		return nil
+	}); err != nil {
+		return ov, err
+	}
+	var err error
+	if ov.Pending, err = s.jobs(ctx, rivertype.JobStateAvailable, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStatePending); err != nil {
+		return ov, err
+	}
+	if ov.Failed, err = s.jobs(ctx, rivertype.JobStateDiscarded); err != nil {
+		return ov, err
+	}
+	return ov, nil
+}
+
+func (s *Service) scan(ctx context.Context, query string, args []any, row func(*sql.Rows) error) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("overview: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return fmt.Errorf("overview: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("overview: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) jobs(ctx context.Context, states ...rivertype.JobState) ([]JobSummary, error) {
+	res, err := s.river.JobList(ctx, river.NewJobListParams().Kinds(jobKind).States(states...).
+		OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(overviewRows))
+	if err != nil {
+		return nil, fmt.Errorf("overview: list jobs: %w", err)
+	}
+	var out []JobSummary
+	for _, j := range res.Jobs {
+		out = append(out, summarize(j))
+	}
+	return out, nil
+}
+
+func summarize(j *rivertype.JobRow) JobSummary {
+	var args syncArgs
+	_ = json.Unmarshal(j.EncodedArgs, &args) // a bad row still shows, without a user
+	js := JobSummary{ID: j.ID, UserID: args.UserID, State: string(j.State), Attempt: j.Attempt,
+		MaxAttempts: j.MaxAttempts, ScheduledAt: j.ScheduledAt}
+	if n := len(j.Errors); n > 0 {
+		js.LastError = j.Errors[n-1].Error
+	}
+	return js
+}
+
+// RetryJob makes a failed (discarded) or waiting job run again now. If the
+// user already has a newer live job, that one carries the retry and the old
+// job stays as it is.
+func (s *Service) RetryJob(ctx context.Context, jobID int64) error {
+	job, err := s.river.JobGet(ctx, jobID)
+	if err != nil {
+		return fmt.Errorf("retry job %d: %w", jobID, err)
+	}
+	if job.Kind != jobKind {
+		return fmt.Errorf("retry job %d: not a provisioning job (%s)", jobID, job.Kind)
+	}
+	if _, err := s.river.JobRetry(ctx, jobID); err == nil {
+		return nil
+	} else if job.State != rivertype.JobStateDiscarded && job.State != rivertype.JobStateCancelled {
+		return fmt.Errorf("retry job %d: %w", jobID, err)
+	}
+	// Most likely a unique conflict with a newer live job for the user:
+	// make sure one is queued.
+	var args syncArgs
+	if err := json.Unmarshal(job.EncodedArgs, &args); err != nil {
+		return fmt.Errorf("retry job %d: %w", jobID, err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("retry job %d: %w", jobID, err)
+	}
+	defer tx.Rollback()
+	if _, err := s.enqueue(ctx, tx, args.UserID); err != nil {
+		return fmt.Errorf("retry job %d: %w", jobID, err)
+	}
+	return tx.Commit()
+}
+
+// Sweep deletes webhook_events and finished (completed, cancelled,
+// discarded) sync jobs older than Retention. River's own cleaner does the
+// same for jobs; Sweep makes it explicit and covers the app's tables.
+func (s *Service) Sweep(ctx context.Context) error {
+	cutoff := s.now().Add(-s.retention)
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < $1`, cutoff.UnixMilli()); err != nil {
+		return fmt.Errorf("sweep events: %w", err)
+	}
+	for {
+		res, err := s.river.JobList(ctx, river.NewJobListParams().Kinds(jobKind).
+			States(rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded).
+			OrderBy(river.JobListOrderByFinalizedAt, river.SortOrderAsc).First(500))
+		if err != nil {
+			return fmt.Errorf("sweep jobs: %w", err)
+		}
+		var ids []int64
+		for _, j := range res.Jobs {
+			if j.FinalizedAt == nil || !j.FinalizedAt.Before(cutoff) {
+				break
+			}
+			ids = append(ids, j.ID)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if _, err := s.river.JobDeleteMany(ctx, river.NewJobDeleteManyParams().IDs(ids...)); err != nil {
+			return fmt.Errorf("sweep jobs: %w", err)
+		}
+	}
+}
