@@ -180,3 +180,30 @@ func TestBrowserReportsByRole(t *testing.T) {
 		})
 	}
 }
+
+func TestBrowserSignUpToReportThroughSetUp(t *testing.T) {
+	ctx := newBrowser(t)
+	d := startDev(t, t.TempDir(), "--permit-propagation-delay", "2s")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(d.appURL+"/sign-up"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="name"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), "Mary Jackson"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "mary@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "wind-tunnel-42"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(testid("user-name")),
+		chromedp.Navigate(d.appURL+"/reports"),
+		// The Logto stand-in's webhook is being turned into a Permit user
+		// with the viewer role, which the PDP sees 2 s later.
+		chromedp.WaitVisible(testid("access-pending")),
+		// The pending page reloads itself every 3 s until access arrives.
+		chromedp.WaitVisible(testid("report")),
+	)
+	if err != nil {
+		t.Fatalf("sign-up to report: %v", err)
+	}
+	exports, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="export-csv"]').length`))
+	if err != nil || exports != 0 {
+		t.Errorf("a new person sees %d export links (%v); the default role is viewer", exports, err)
+	}
+}

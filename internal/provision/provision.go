@@ -275,7 +275,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	return nil
 }
 
-type retryPolicy struct{ backoff func(attempt int) time.Duration }
+type retryPolicy struct {
+	backoff func(attempt int) time.Duration
+}
 
 func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().UTC().Add(p.backoff(job.Attempt))

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+)
+
+// person is someone using the app through plain HTTP, with a cookie jar.
+type person struct {
+	t      *testing.T
+	client *http.Client
+}
+
+func newPerson(t *testing.T) *person {
+	jar, _ := cookiejar.New(nil)
+	return &person{t: t, client: &http.Client{Jar: jar, Timeout: 15 * time.Second}}
+}
+
+type htmlPage struct {
+	status int
+	url    *url.URL
+	doc    *goquery.Document
+}
+
+func (p *person) get(u string) htmlPage {
+	p.t.Helper()
+	resp, err := p.client.Get(u)
+	if err != nil {
+		p.t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return htmlPage{status: resp.StatusCode, url: resp.Request.URL, doc: doc}
+}
+
+// fill posts the page's form that has the given fields, keeping hidden
+// inputs, and follows redirects.
+func (p *person) fill(pg htmlPage, fields map[string]string) htmlPage {
+	p.t.Helper()
+	form := pg.doc.Find("form:has(input[name=\"email\"])").First()
+	values := url.Values{}
+	form.Find("input").Each(func(_ int, in *goquery.Selection) {
+		if name := in.AttrOr("name", ""); name != "" {
+			values.Set(name, in.AttrOr("value", ""))
+		}
+	})
+	for k, v := range fields {
+		values.Set(k, v)
+	}
+	action, _ := pg.url.Parse(form.AttrOr("action", ""))
+	req, _ := http.NewRequest(http.MethodPost, action.String(), strings.NewReader(values.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", action.Scheme+"://"+action.Host)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, _ := goquery.NewDocumentFromReader(resp.Body)
+	return htmlPage{status: resp.StatusCode, url: resp.Request.URL, doc: doc}
+}
+
+func (p *person) signUp(d *devInstance, name, email string) htmlPage {
+	p.t.Helper()
+	return p.fill(p.get(d.appURL+"/sign-up"), map[string]string{"name": name, "email": email, "password": "long-enough-pw"})
+}
+
+func (p *person) signIn(d *devInstance, email string) htmlPage {
+	p.t.Helper()
+	return p.fill(p.get(d.appURL+"/sign-in"), map[string]string{"email": email, "password": demoPassword})
+}
+
+func (pg htmlPage) has(testid string) bool {
+	return pg.doc.Find(`[data-testid="` + testid + `"]`).Length() > 0
+}
+
+// eventually polls cond until it holds or the deadline passes: the
+// condition is the synchronisation (webhooks and jobs are asynchronous),
+// the deadline only a failsafe.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// management calls the Logto stand-in's Management API with the dev M2M app.
+func management(t *testing.T, d *devInstance, dataDir, method, path, body string) *http.Response {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dataDir, "dev-secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s devSecrets
+	json.Unmarshal(raw, &s)
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {"https://default.logto.app/api"}, "scope": {"all"}}
+	req, _ := http.NewRequest(http.MethodPost, d.logtoURL+"/oidc/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(s.M2MAppID, s.M2MAppSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	req, _ = http.NewRequest(method, d.logtoURL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func userID(t *testing.T, d *devInstance, dataDir, email string) string {
+	t.Helper()
+	resp := management(t, d, dataDir, http.MethodGet, "/api/users?search="+url.QueryEscape(email), "")
+	var users []struct {
+		ID           string `json:"id"`
+		PrimaryEmail string `json:"primaryEmail"`
+	}
+	json.NewDecoder(resp.Body).Decode(&users)
+	for _, u := range users {
+		if u.PrimaryEmail == email {
+			return u.ID
+		}
+	}
+	t.Fatalf("no Logto user %s", email)
+	return ""
+}
+
+func TestSignUpWebhookGrantsViewerThroughSetUp(t *testing.T) {
+	d := startDev(t, t.TempDir(), "--permit-propagation-delay", "2s")
+	p := newPerson(t)
+	home := p.signUp(d, "Dorothy Vaughan", "dorothy@example.com")
+	if !home.has("user-name") {
+		t.Fatalf("not signed in after sign-up (at %s)", home.url)
+	}
+	first := p.get(d.appURL + "/reports")
+	if first.status != http.StatusOK || !first.has("access-pending") {
+		t.Fatalf("right after sign-up: status %d, want the access-pending view", first.status)
+	}
+	var last htmlPage
+	eventually(t, 30*time.Second, "the report to be shown", func() bool {
+		last = p.get(d.appURL + "/reports")
+		return last.has("report")
+	})
+	if last.has("export-csv") {
+		t.Error("a new person got more than the viewer role")
+	}
+}
+
+func TestDeletedOrSuspendedPersonIsSignedOut(t *testing.T) {
+	dataDir := t.TempDir()
+	d := startDev(t, dataDir)
+	viewer, analyst := newPerson(t), newPerson(t)
+	if !viewer.signIn(d, "viewer@example.com").has("user-name") || !analyst.signIn(d, "analyst@example.com").has("user-name") {
+		t.Fatal("demo accounts could not sign in")
+	}
+	if r := management(t, d, dataDir, http.MethodPatch, "/api/users/"+userID(t, d, dataDir, "viewer@example.com")+"/is-suspended", `{"isSuspended":true}`); r.StatusCode != http.StatusOK {
+		t.Fatalf("suspend: %d", r.StatusCode)
+	}
+	eventually(t, 20*time.Second, "the suspended person's session to end", func() bool {
+		return !viewer.get(d.appURL + "/").has("user-name")
+	})
+	if r := management(t, d, dataDir, http.MethodDelete, "/api/users/"+userID(t, d, dataDir, "analyst@example.com"), ""); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d", r.StatusCode)
+	}
+	eventually(t, 20*time.Second, "the deleted person's session to end", func() bool {
+		return !analyst.get(d.appURL + "/").has("user-name")
+	})
+}
+

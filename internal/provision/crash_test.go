@@ -1,0 +1,163 @@
+package provision
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"reportgate/internal/database"
+	"reportgate/internal/database/databasetest"
+	"reportgate/internal/devstack/permit"
+	"reportgate/internal/permitdir"
+	"reportgate/internal/webhook"
+)
+
+const (
+	crashChildEnv  = "PROVISION_CRASH_CHILD_DB"
+	crashPermitEnv = "PROVISION_CRASH_CHILD_PERMIT"
+)
+
+// TestCrashChild is the worker process of TestCrashRescue, re-executed
+// from the test binary. It runs until it is killed.
+func TestCrashChild(t *testing.T) {
+	dbURL := os.Getenv(crashChildEnv)
+	if dbURL == "" {
+		t.Skip("runs only as TestCrashRescue's subprocess")
+	}
+	ctx := context.Background()
+	db, err := database.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := permitdir.New(permitdir.Config{APIKey: "permit_key_provision", APIURL: os.Getenv(crashPermitEnv),
+		Project: permit.ProjectKey, Environment: permit.EnvironmentKey, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newService(t, testConfig(db, pc), true)
+	fmt.Println("worker ready")
+	select {} // until SIGKILL
+}
+
+// TestCrashRescue kills a worker process in the middle of a burst and
+// checks that a new process on the same SQLite file finishes every
+// acknowledged event exactly once: one Permit user and one grant each.
+func TestCrashRescue(t *testing.T) {
+	if os.Getenv(crashChildEnv) != "" {
+		t.Skip("child")
+	}
+	t.Parallel() // most of its time is waiting out the dead worker's leadership
+	ctx := context.Background()
+	ps := startPermit(t)
+	// Slow Permit, so jobs are mid-flight when the worker dies.
+	ps.SetFault(permit.Fault{Mode: permit.FaultSlow, Delay: 150 * time.Millisecond, Scope: permit.ScopeAPI})
+	dbURL := databasetest.OpenURL(t, database.SQLite)
+	db, err := database.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+
+	child := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	child.Env = append(os.Environ(), crashChildEnv+"="+dbURL, crashPermitEnv+"="+ps.URL)
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "worker ready") {
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker process did not start")
+	}
+
+	// This process only ingests (the HTTP receiver's side).
+	fp := newFakePermit() // never called: this Service is not started
+	ingester := newService(t, testConfig(db, fp), false)
+	const n = 50
+	var ids []string
+	acked := 0
+	send := func(i int) {
+		id := fmt.Sprintf("crash%07d", i)
+		ids = append(ids, id)
+		body, ev := delivery(t, webhook.EventUserCreated, id, id+"@example.com", "C", time.Now())
+		if ingest(t, ingester, body, ev) == OutcomeAccepted {
+			acked++
+		}
+	}
+	for i := range n / 2 {
+		send(i)
+	}
+	// Kill once the worker is demonstrably busy: some users done.
+	waitFor(t, 30*time.Second, "the worker to sync a few users", func() bool {
+		return countRows(t, db, `SELECT COUNT(*) FROM user_sync WHERE state = 'synced'`) >= 3
+	})
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+	syncedAtKill := countRows(t, db, `SELECT COUNT(*) FROM user_sync WHERE state = 'synced'`)
+	stuck := countRows(t, db, `SELECT COUNT(*) FROM river_job WHERE state = 'running'`)
+	for i := n / 2; i < n; i++ {
+		send(i)
+	}
+
+	// A new worker process on the same file, with a short rescue time.
+	ps.SetFault(permit.Fault{})
+	cfg := testConfig(db, ps.client(t))
+	cfg.RescueAfter = 2 * time.Second
+	newService(t, cfg, true)
+	waitFor(t, 60*time.Second, "every user synced after the restart", func() bool {
+		return countRows(t, db, `SELECT COUNT(*) FROM user_sync WHERE state = 'synced'`) == n
+	})
+
+	created, granted, refused := ps.counts()
+	once := 0
+	pc := ps.client(t)
+	for _, id := range ids {
+		roles, err := pc.AssignedRoles(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created[id] == 1 && granted[id] == 1 && slices.Equal(roles, []string{"viewer"}) {
+			once++
+		} else {
+			t.Errorf("%s: created %d, granted %d, roles %v; want exactly one of each", id, created[id], granted[id], roles)
+		}
+	}
+	redone := 0
+	for _, v := range refused {
+		redone += v
+	}
+	t.Logf("crash: %d acknowledged, killed with %d synced and %d jobs running, %d synced after restart, %d handled once, %d re-sent writes answered 409",
+		acked, syncedAtKill, stuck, n, once, redone)
+	if acked != n || once != n {
+		t.Fatalf("acknowledged %d, handled once %d; want %d", acked, once, n)
+	}
+}
