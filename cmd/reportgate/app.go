@@ -103,16 +103,24 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		logtoAPI = api
 	}
 	prov, err := provision.New(provision.Config{
-		DB:            db,
-		Permit:        directory,
-		Logto:         logtoAPI,
-		Sessions:      sessions,
-		DefaultRole:   s.Permit.DefaultRole,
-		MaxEventAge:   s.EventMaxAge,
-		MaxAttempts:   s.SyncMaxAttempts,
-		Retention:     s.Retention,
-		Logger:        logger.With("component", "provision"),
-		OnUserChanged: recordUser(users, logger),
+		DB:          db,
+		Permit:      directory,
+		Logto:       logtoAPI,
+		Sessions:    sessions,
+		DefaultRole: s.Permit.DefaultRole,
+		MaxEventAge: s.EventMaxAge,
+		MaxAttempts: s.SyncMaxAttempts,
+		Retention:   s.Retention,
+		Logger:      logger.With("component", "provision"),
+		// Neither River driver over database/sql has LISTEN/NOTIFY, so idle
+		// workers poll; a short interval keeps sign-up → access quick for
+		// one cheap indexed query per interval.
+		PollInterval: 200 * time.Millisecond,
+		OnUserChanged: func(ctx context.Context, u webhook.User) {
+			recordUser(users, logger)(ctx, u)
+			// A cached deny from before the grant would hide it for DenyTTL.
+			checker.Forget(u.ID)
+		},
 	})
 	if err != nil {
 		db.Close()

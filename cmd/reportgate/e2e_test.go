@@ -16,11 +16,11 @@ import (
 
 // person is someone using the app through plain HTTP, with a cookie jar.
 type person struct {
-	t      *testing.T
+	t      testing.TB
 	client *http.Client
 }
 
-func newPerson(t *testing.T) *person {
+func newPerson(t testing.TB) *person {
 	jar, _ := cookiejar.New(nil)
 	return &person{t: t, client: &http.Client{Jar: jar, Timeout: 15 * time.Second}}
 }
@@ -83,13 +83,13 @@ func (p *person) signIn(d *devInstance, email string) htmlPage {
 }
 
 func (pg htmlPage) has(testid string) bool {
-	return pg.doc.Find(`[data-testid="` + testid + `"]`).Length() > 0
+	return pg.doc.Find(`[data-testid="`+testid+`"]`).Length() > 0
 }
 
 // eventually polls cond until it holds or the deadline passes: the
 // condition is the synchronisation (webhooks and jobs are asynchronous),
 // the deadline only a failsafe.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -191,4 +191,3 @@ func TestDeletedOrSuspendedPersonIsSignedOut(t *testing.T) {
 		return !analyst.get(d.appURL + "/").has("user-name")
 	})
 }
-

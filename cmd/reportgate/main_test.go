@@ -77,7 +77,7 @@ type devInstance struct {
 	stop             func()
 }
 
-func startDev(t *testing.T, dataDir string, extraArgs ...string) *devInstance {
+func startDev(t testing.TB, dataDir string, extraArgs ...string) *devInstance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
