@@ -149,7 +149,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		},
 		Setup:       setup,
 		WebhookKeys: s.WebhookKeys,
-		Webhooks:    webhookSink{svc: prov, logger: logger},
+		Webhooks:    webhookSink{svc: prov, users: users, logger: logger},
 		Authz:       checker,
 		Reports:     reports.NewService(users, nil, reports.DefaultTTL),
 

@@ -32,6 +32,8 @@ Usage:
   reportgate policy apply [--dry-run] [--prune]
                         create or update the Permit resources and roles of the embedded policy
   reportgate migrate    apply database migrations (serve also does at start-up)
+  reportgate backfill [--dry-run] [--start-page N]
+                        sync Logto users whose webhooks were lost
   reportgate grant --email E --role R
                         give a Logto user a Permit role (e.g. the first admin)
   reportgate version    print the version
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return policyCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "backfill":
+		return backfill(ctx, args[1:], getenv, stdout, stderr)
 	case "grant":
 		return grant(ctx, args[1:], getenv, stdout, stderr)
 	case "version":

@@ -13,15 +13,27 @@ import (
 // webhookSink records verified deliveries through the provisioning service.
 type webhookSink struct {
 	svc    *provision.Service
+	users  *store.Users
 	logger *slog.Logger
 }
 
 func (s webhookSink) Record(ctx context.Context, body []byte, ev webhook.Event) error {
 	outcome, err := s.svc.Ingest(ctx, body, ev)
-	if err == nil {
-		s.logger.DebugContext(ctx, "webhook ingested", "event", ev.Name, "outcome", outcome)
+	if err != nil {
+		return err
 	}
-	return err
+	s.logger.DebugContext(ctx, "webhook ingested", "event", ev.Name, "outcome", outcome)
+	if ev.Name == webhook.EventUserDeleted && outcome == provision.OutcomeAccepted {
+		return eraseUser(ctx, s.users, ev.UserID)
+	}
+	return nil
+}
+
+// eraseUser removes a deleted person's personal data from the report
+// records; provisioning keeps only a tombstone. Idempotent, so a failure is
+// answered with 503 and the retry (or backfill) finishes the job.
+func eraseUser(ctx context.Context, users *store.Users, id string) error {
+	return users.Delete(ctx, id)
 }
 
 func (s webhookSink) Reject(ctx context.Context, kind string) {
