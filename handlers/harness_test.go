@@ -185,10 +185,11 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Authz:   checker,
 		Reports: reports.NewService(e.users, e.clock.Now, time.Nanosecond),
 
-		People:    e.users,
-		Directory: directory,
-		Decisions: checker,
-		Roles:     []string{"viewer", "analyst", "admin"},
+		AuthzStats: checker.Stats,
+		People:     e.users,
+		Directory:  directory,
+		Decisions:  checker,
+		Roles:      []string{"viewer", "analyst", "admin"},
 	})
 	appSrv.Start()
 	t.Cleanup(appSrv.Close)

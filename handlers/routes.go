@@ -36,6 +36,7 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 
 	mux.Handle("GET /healthz", http.HandlerFunc(health.live))
 	mux.Handle("GET /readyz", http.HandlerFunc(health.ready))
+	mux.Handle("GET /metrics", http.HandlerFunc((&metricsHandler{authzStats: d.AuthzStats}).serve))
 	mux.Handle("GET /static/", d.Assets)
 
 	mux.Handle("/", http.HandlerFunc(pages.notFound))

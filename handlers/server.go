@@ -14,6 +14,7 @@ import (
 	"github.com/logto-io/go/v2/client"
 
 	"reportgate/internal/auth"
+	"reportgate/internal/authz"
 	"reportgate/static"
 )
 
@@ -69,6 +70,9 @@ type Deps struct {
 	// Roles are the roles an admin may give (from the policy).
 	Roles []string
 	Sync  SyncAdmin
+
+	// AuthzStats feeds /metrics; nil serves an empty page.
+	AuthzStats func() authz.Stats
 }
 
 // New returns the app's root handler: every route behind the middleware

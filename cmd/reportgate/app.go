@@ -93,6 +93,20 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 	for _, r := range pol.Roles {
 		roles = append(roles, r.Key)
 	}
+	// The role snapshot behind the report's split by role is refreshed
+	// whenever reportgate learns about a person (sign-in, finished sync),
+	// bounded by the Permit timeout.
+	refreshRoles := func(ctx context.Context, id string) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Permit.Timeout)
+		defer cancel()
+		roles, err := directory.AssignedRoles(ctx, id)
+		if err == nil {
+			err = users.SetRoles(ctx, id, roles)
+		}
+		if err != nil {
+			logger.WarnContext(ctx, "refresh role snapshot", "user", id, "err", err)
+		}
+	}
 	var logtoAPI provision.Directory
 	if s.Logto.M2MAppID != "" {
 		api, err := newLogtoAPI(s)
@@ -120,6 +134,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 			recordUser(users, logger)(ctx, u)
 			// A cached deny from before the grant would hide it for DenyTTL.
 			checker.Forget(u.ID)
+			refreshRoles(ctx, u.ID)
 		},
 	})
 	if err != nil {
@@ -143,6 +158,8 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 			if err := users.RecordSignIn(ctx, store.User{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt}); err != nil {
 				return err
 			}
+			// In the background: sign-in must not wait on Permit's API.
+			go refreshRoles(ctx, who.Subject)
 			// A lost webhook, or a person who existed before the app:
 			// make sure they are synced.
 			return prov.Reconcile(ctx, webhook.User{ID: who.Subject, Email: who.Email, Name: who.Name, CreatedAt: who.RegisteredAt})
@@ -159,6 +176,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		Roles:      roles,
 		SyncStates: setup,
 		Sync:       prov,
+		AuthzStats: checker.Stats,
 	})
 	a := &app{
 		db:   db,
