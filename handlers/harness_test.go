@@ -91,6 +91,7 @@ type envOptions struct {
 	logtoDown bool // point the app at a Logto that refuses connections
 	// decisionTTL caches allows and denies this long (0: no cache).
 	decisionTTL time.Duration
+	sync        handlers.SyncAdmin
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -186,6 +187,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Reports: reports.NewService(e.users, e.clock.Now, time.Nanosecond),
 
 		AuthzStats: checker.Stats,
+		Sync:       opts.sync,
 		People:     e.users,
 		Directory:  directory,
 		Decisions:  checker,

@@ -1,0 +1,66 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"reportgate/internal/provision"
+)
+
+// fakeSync is a SyncAdmin with one failed job.
+type fakeSync struct {
+	mu      sync.Mutex
+	retried []int64
+}
+
+func (f *fakeSync) Overview(context.Context) (provision.Overview, error) {
+	return provision.Overview{
+		Counts: []provision.KindCount{{Kind: "accepted", Last24h: 3, Total: 9}, {Kind: "rejected_signature", Last24h: 1, Total: 1}},
+		Recent: []provision.EventSummary{{ID: 1, Event: "User.Created", UserID: "u1", Outcome: "accepted", ReceivedAt: time.Now()}},
+		Failed: []provision.JobSummary{{ID: 42, UserID: "u1", State: "discarded", Attempt: 25, MaxAttempts: 25, LastError: "permit API unavailable: 503"}},
+	}, nil
+}
+
+func (f *fakeSync) RetryJob(_ context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retried = append(f.retried, id)
+	return nil
+}
+
+func TestAdminSyncShowsJobsAndRetries(t *testing.T) {
+	sync := &fakeSync{}
+	e := newEnv(t, envOptions{sync: sync})
+	admin := e.browser()
+	admin.signIn(e, "", "admin@example.com", "demo-password")
+	p := admin.get(e.app.URL + "/admin/sync")
+	if p.status != http.StatusOK || testid(p, "admin-sync").Length() != 1 {
+		t.Fatalf("status %d", p.status)
+	}
+	if got := p.doc.Find(`[data-testid="event-count"][data-kind="accepted"] .stat-value`).Text(); got != "3" {
+		t.Errorf("accepted in 24 h = %q", got)
+	}
+	if !strings.Contains(p.doc.Text(), "permit API unavailable: 503") || testid(p, "retry-job").Length() != 1 {
+		t.Fatal("the failed job, its error or its retry button is missing")
+	}
+	action, _ := testid(p, "retry-job").Closest("form").Attr("action")
+	req, _ := http.NewRequest(http.MethodPost, e.app.URL+action, nil)
+	req.Header.Set("Origin", e.app.URL)
+	after := admin.do(req)
+	if after.status != http.StatusOK || len(sync.retried) != 1 || sync.retried[0] != 42 {
+		t.Fatalf("retry: status %d, retried %v", after.status, sync.retried)
+	}
+	if !strings.Contains(after.doc.Text(), "Job 42 queued again") {
+		t.Error("no confirmation after retry")
+	}
+
+	viewer := e.browser()
+	viewer.signIn(e, "", "viewer@example.com", "demo-password")
+	if p := viewer.get(e.app.URL + "/admin/sync"); p.status != http.StatusForbidden {
+		t.Fatalf("viewer on /admin/sync: %d", p.status)
+	}
+}
