@@ -36,7 +36,7 @@ var (
 )
 
 // Chart size in SVG user units; the CSS scales it to the page width.
-const chartWidth, chartHeight = 600.0, 200.0
+const chartWidth, chartHeight = 600.0, 160.0
 
 // guard admits a signed-in person to a page only with Permit's say-so.
 type guard struct {
@@ -154,6 +154,8 @@ func (h *reportsHandler) export(w http.ResponseWriter, r *http.Request) {
 func reportView(r reports.Report, canExport bool) views.ReportView {
 	v := views.ReportView{
 		Range:       r.From.Format("Jan 2") + " – " + r.To.Format("Jan 2, 2006") + " (UTC)",
+		FirstDay:    r.From.Format("Jan 2"),
+		LastDay:     r.To.Format("Jan 2"),
 		Total:       r.Total,
 		Max:         r.Max,
 		ChartWidth:  chartWidth,

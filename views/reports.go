@@ -3,6 +3,8 @@ package views
 // ReportView is the sign-ups report page.
 type ReportView struct {
 	Range       string // e.g. "Oct 30 – Nov 28, 2026 (UTC)"
+	FirstDay    string // axis labels under the chart
+	LastDay     string
 	Total       int
 	ByRole      []RoleCount
 	Days        []DayRow

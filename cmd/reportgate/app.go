@@ -31,6 +31,7 @@ import (
 type app struct {
 	db     *database.DB
 	prov   *provision.Service
+	users  *store.Users
 	server *http.Server
 	done   chan error
 }
@@ -179,8 +180,9 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		AuthzStats: checker.Stats,
 	})
 	a := &app{
-		db:   db,
-		prov: prov,
+		db:    db,
+		prov:  prov,
+		users: users,
 		server: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,

@@ -83,9 +83,20 @@ func TestBackfillRepairsLostWebhooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost1 := userID(t, d, dataDir, "lost1@example.com")
-	eventually(t, 30*time.Second, "the lost sign-up to be in Permit as viewer", func() bool {
+	recorded := func() bool {
+		db, err := database.Open(context.Background(), env["REPORTGATE_DATABASE_URL"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM users WHERE id = $1`, lost1).Scan(&n)
+		return n == 1
+	}
+	// The job grants the role, then records the person for the report.
+	eventually(t, 30*time.Second, "the lost sign-up to be in Permit as viewer and recorded", func() bool {
 		roles, err := dir.AssignedRoles(context.Background(), lost1)
-		return err == nil && len(roles) == 1 && roles[0] == "viewer"
+		return err == nil && len(roles) == 1 && roles[0] == "viewer" && recorded()
 	})
 
 	// A deletion whose webhook was lost.

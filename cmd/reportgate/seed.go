@@ -6,6 +6,7 @@ import (
 
 	appconfig "reportgate/internal/config"
 	"reportgate/internal/permitdir"
+	"reportgate/internal/store"
 	"reportgate/internal/webhook"
 )
 
@@ -45,6 +46,15 @@ func markDemoSynced(ctx context.Context, st *standins, a *app) error {
 			return fmt.Errorf("mark demo synced: %s missing from the Logto stand-in", acct.Email)
 		}
 		if err := a.prov.MarkSynced(ctx, webhook.User{ID: u.ID, Email: acct.Email, Name: acct.Name, CreatedAt: u.CreatedAt}, true); err != nil {
+			return err
+		}
+		var roles []string
+		if acct.Role != "" {
+			roles = []string{acct.Role}
+		}
+		// So the dev report and /admin/users show the demo people at once.
+		if err := a.users.Upsert(ctx, store.User{ID: u.ID, Email: acct.Email, Name: acct.Name, RegisteredAt: u.CreatedAt,
+			Roles: roles, RolesCheckedAt: u.CreatedAt}); err != nil {
 			return err
 		}
 	}
