@@ -122,13 +122,39 @@ type standins struct {
 	done       chan error
 }
 
+// standinListeners are the stand-ins' sockets, opened before settings are
+// built so that port 0 (tests) resolves to real URLs.
+type standinListeners struct {
+	logto, permit       net.Listener
+	logtoURL, permitURL string
+	policy              policy.Policy
+}
+
+func listenStandins(logtoAddr, permitAddr string) (*standinListeners, error) {
+	pol, err := policy.Default()
+	if err != nil {
+		return nil, err
+	}
+	sl := &standinListeners{policy: pol}
+	if sl.logto, sl.logtoURL, err = listenURL(logtoAddr); err != nil {
+		return nil, err
+	}
+	if sl.permit, sl.permitURL, err = listenURL(permitAddr); err != nil {
+		sl.logto.Close()
+		return nil, err
+	}
+	return sl, nil
+}
+
+func (sl *standinListeners) close() {
+	sl.logto.Close()
+	sl.permit.Close()
+}
+
 type standinOptions struct {
 	dataDir        string
-	logtoListener  net.Listener
-	logtoURL       string
-	permitListener net.Listener
+	listeners      *standinListeners
 	permitDelay    time.Duration
-	permitPolicy   policy.Policy
 	appBaseURLs    []string
 	webhookURL     string
 	webhookRetries bool
@@ -151,7 +177,7 @@ func startStandins(opts standinOptions, logger *slog.Logger) (*standins, error) 
 		}
 	}
 	lt, err := logto.New(logto.Config{
-		Endpoint: opts.logtoURL,
+		Endpoint: opts.listeners.logtoURL,
 		DataDir:  opts.dataDir,
 		Apps: []logto.App{
 			{ID: s.Logto.AppID, Secret: s.Logto.AppSecret, Type: "Traditional", RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout},
@@ -168,7 +194,7 @@ func startStandins(opts standinOptions, logger *slog.Logger) (*standins, error) 
 	}
 	pm, err := permit.New(permit.Config{
 		APIKey:           s.Permit.APIKey,
-		Policy:           opts.permitPolicy,
+		Policy:           opts.listeners.policy,
 		DataDir:          opts.dataDir,
 		PropagationDelay: opts.permitDelay,
 		Logger:           logger.With("component", "permit-standin"),
@@ -184,7 +210,7 @@ func startStandins(opts standinOptions, logger *slog.Logger) (*standins, error) 
 		permitHTTP: &http.Server{Handler: pm.Handler(), ReadHeaderTimeout: 10 * time.Second},
 		done:       make(chan error, 2),
 	}
-	for srv, ln := range map[*http.Server]net.Listener{st.logtoHTTP: opts.logtoListener, st.permitHTTP: opts.permitListener} {
+	for srv, ln := range map[*http.Server]net.Listener{st.logtoHTTP: opts.listeners.logto, st.permitHTTP: opts.listeners.permit} {
 		go func() {
 			err := srv.Serve(ln)
 			if errors.Is(err, http.ErrServerClosed) {
@@ -232,20 +258,12 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer appLn.Close()
-	logtoLn, logtoURL, err := listenURL(*logtoAddr)
+	sl, err := listenStandins(*logtoAddr, *permitAddr)
 	if err != nil {
 		return err
 	}
-	defer logtoLn.Close()
-	permitLn, permitURL, err := listenURL(*permitAddr)
-	if err != nil {
-		return err
-	}
-	defer permitLn.Close()
-	pol, err := policy.Default()
-	if err != nil {
-		return err
-	}
+	defer sl.close()
+	logtoURL, permitURL := sl.logtoURL, sl.permitURL
 
 	dotenv, err := loadDotEnv()
 	if err != nil {
@@ -259,11 +277,8 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := newLogger(stderr, settings.LogLevel, false)
 	st, err := startStandins(standinOptions{
 		dataDir:        *dataDir,
-		logtoListener:  logtoLn,
-		logtoURL:       logtoURL,
-		permitListener: permitLn,
+		listeners:      sl,
 		permitDelay:    *permitDelay,
-		permitPolicy:   pol,
 		appBaseURLs:    []string{settings.BaseURL.String()},
 		webhookURL:     settings.BaseURL.JoinPath("webhooks/logto").String(),
 		webhookRetries: *webhookRetries,

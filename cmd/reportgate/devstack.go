@@ -8,7 +8,6 @@ import (
 	"net/url"
 
 	"reportgate/internal/config"
-	"reportgate/internal/policy"
 )
 
 // devstack runs only the stand-ins, for a `reportgate serve` (or a
@@ -34,21 +33,12 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	logtoLn, logtoURL, err := listenURL(*logtoAddr)
+	sl, err := listenStandins(*logtoAddr, *permitAddr)
 	if err != nil {
 		return err
 	}
-	defer logtoLn.Close()
-	permitLn, permitURL, err := listenURL(*permitAddr)
-	if err != nil {
-		return err
-	}
-	defer permitLn.Close()
-	pol, err := policy.Default()
-	if err != nil {
-		return err
-	}
-	env := secrets.settings(*dataDir, appURL, logtoURL, permitURL)
+	defer sl.close()
+	env := secrets.settings(*dataDir, appURL, sl.logtoURL, sl.permitURL)
 	settings, err := config.Load(config.Layered(config.FromGetenv(getenv), config.FromMap(env)))
 	if err != nil {
 		return err
@@ -56,11 +46,8 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 	logger := newLogger(stderr, settings.LogLevel, false)
 	st, err := startStandins(standinOptions{
 		dataDir:        *dataDir,
-		logtoListener:  logtoLn,
-		logtoURL:       logtoURL,
-		permitListener: permitLn,
+		listeners:      sl,
 		permitDelay:    *permitDelay,
-		permitPolicy:   pol,
 		appBaseURLs:    []string{appURL},
 		webhookURL:     *webhookURL,
 		webhookRetries: *webhookRetries,
