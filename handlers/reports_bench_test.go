@@ -23,11 +23,12 @@ func BenchmarkReportsPage(b *testing.B) {
 				b.Fatalf("status %d", p.status)
 			}
 			before := e.permit.Counts()
-			req, _ := http.NewRequest(http.MethodGet, e.app.URL+"/reports", nil)
 			var durations []time.Duration
 			start := time.Now()
 			for b.Loop() {
 				t0 := time.Now()
+				// A fresh request each time: the jar adds its cookies to it.
+				req, _ := http.NewRequest(http.MethodGet, e.app.URL+"/reports", nil)
 				resp, err := br.client.Do(req)
 				if err != nil || resp.StatusCode != http.StatusOK {
 					b.Fatalf("GET /reports: %v", err)
