@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -92,6 +93,7 @@ type envOptions struct {
 	// decisionTTL caches allows and denies this long (0: no cache).
 	decisionTTL time.Duration
 	sync        handlers.SyncAdmin
+	reports     handlers.ReportSource // nil: the real report over the store
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -184,7 +186,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 			return e.users.RecordSignIn(ctx, store.User{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt})
 		},
 		Authz:   checker,
-		Reports: reports.NewService(e.users, e.clock.Now, time.Nanosecond),
+		Reports: cmp.Or[handlers.ReportSource](opts.reports, reports.NewService(e.users, e.clock.Now, time.Nanosecond)),
 
 		AuthzStats: checker.Stats,
 		Sync:       opts.sync,

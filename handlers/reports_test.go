@@ -1,7 +1,9 @@
 package handlers_test
 
 import (
+	"context"
 	"encoding/csv"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"reportgate/internal/devstack/permit"
+	"reportgate/internal/reports"
 )
 
 func TestReportsRequiresSignIn(t *testing.T) {
@@ -147,5 +150,27 @@ func TestMetricsCountDecisions(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
+	}
+}
+
+type brokenReports struct{}
+
+func (brokenReports) SignupsLast30Days(context.Context) (reports.Report, error) {
+	return reports.Report{}, errors.New("sqlite: disk I/O error at /var/lib/secret.db")
+}
+
+func TestUnexpectedErrorIs500WithoutInternals(t *testing.T) {
+	e := newEnv(t, envOptions{reports: brokenReports{}})
+	b := e.browser()
+	b.signIn(e, "", "analyst@example.com", "demo-password")
+	p := b.get(e.app.URL + "/reports")
+	if p.status != http.StatusInternalServerError || testid(p, "error-page").AttrOr("data-status", "") != "500" {
+		t.Fatalf("status %d", p.status)
+	}
+	if strings.Contains(p.doc.Text(), "sqlite") || strings.Contains(p.doc.Text(), "secret.db") {
+		t.Fatal("the error page leaks internals")
+	}
+	if testid(p, "request-id").Length() != 1 {
+		t.Error("no reference to quote to support")
 	}
 }
