@@ -17,11 +17,6 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
-	"github.com/permitio/permit-golang/pkg/config"
-	"github.com/permitio/permit-golang/pkg/models"
-	permitsdk "github.com/permitio/permit-golang/pkg/permit"
-	"go.uber.org/zap"
-
 	"reportgate/handlers"
 	"reportgate/internal/auth"
 	"reportgate/internal/authz"
@@ -78,6 +73,7 @@ type env struct {
 	t         testing.TB
 	permit    *permit.Server
 	permitURL string
+	directory *permitdir.Client
 	users     *store.Users
 	app       *httptest.Server
 	logto     *logto.Server
@@ -159,14 +155,15 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		t.Fatal(err)
 	}
 	e.users = store.NewUsers(e.db, e.clock.Now)
-	e.grant("viewer@example.com", "viewer")
-	e.grant("analyst@example.com", "analyst")
-	e.grant("norole@example.com", "")
-	e.grant("admin@example.com", "admin")
 	directory, err := permitdir.New(permitdir.Config{APIKey: permitKey, APIURL: permitSrv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.directory = directory
+	e.grant("viewer@example.com", "viewer")
+	e.grant("analyst@example.com", "analyst")
+	e.grant("norole@example.com", "")
+	e.grant("admin@example.com", "admin")
 
 	e.logtoRT = &countingTransport{base: http.DefaultTransport}
 	base, _ := url.Parse(appURL)
@@ -209,14 +206,11 @@ func (e *env) grant(email, role string) {
 	if !ok {
 		e.t.Fatalf("no stand-in user %s", email)
 	}
-	cfg := config.NewConfigBuilder(permitKey).WithApiUrl(e.permitURL).WithPdpUrl(e.permitURL).
-		WithLogger(zap.NewNop()).Build()
-	client := permitsdk.New(cfg)
-	if _, err := client.Api.Users.SyncUser(context.Background(), models.UserCreate{Key: u.ID, Email: &email}); err != nil {
+	if err := e.directory.SyncUser(context.Background(), u.ID, email, ""); err != nil {
 		e.t.Fatal(err)
 	}
 	if role != "" {
-		if _, err := client.Api.Users.AssignRole(context.Background(), u.ID, role, "default"); err != nil {
+		if err := e.directory.AssignRole(context.Background(), u.ID, role); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -12,13 +12,9 @@ type homeHandler struct {
 }
 
 func (h *homeHandler) show(w http.ResponseWriter, r *http.Request) {
-	sess, who, err := h.signedIn.load(w, r)
+	who, err := h.signedIn.resolve(w, r)
 	if err != nil {
 		h.pages.fail(w, r, nil, err)
-		return
-	}
-	if err := sess.Save(r, w); err != nil {
-		h.pages.fail(w, r, who, err)
 		return
 	}
 	h.pages.render(w, r, http.StatusOK, views.HomePage(h.pages.page(r, "Home", who)))

@@ -63,13 +63,9 @@ type permission struct {
 // itself (sign-in redirect, 403, 503, pending) and returns ok=false
 // whenever the page must not be shown.
 func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*auth.Identity, map[authz.Request]bool, bool) {
-	sess, who, err := g.signedIn.load(w, r)
+	who, err := g.signedIn.resolve(w, r)
 	if err != nil {
 		g.pages.fail(w, r, nil, err)
-		return nil, nil, false
-	}
-	if err := sess.Save(r, w); err != nil {
-		g.pages.fail(w, r, who, err)
 		return nil, nil, false
 	}
 	if who == nil {
@@ -81,6 +77,9 @@ func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*au
 		return nil, nil, false
 	}
 	decisions, err := g.authz.AllowedAll(r.Context(), authz.User{Key: who.Subject, Email: who.Email, Name: who.Name}, append([]authz.Request{p.need}, p.also...)...)
+	if err == nil && decisions[p.need] {
+		return who, decisions, true
+	}
 	access := views.AccessView{Who: displayWho(who), RequestID: reqid.From(r.Context()), Asked: p.asked, Role: p.role}
 	page := g.pages.page(r, "Access", who)
 	if err != nil {
@@ -90,19 +89,16 @@ func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*au
 		g.pages.render(w, r, http.StatusServiceUnavailable, views.AuthzUnavailable(page, access))
 		return nil, nil, false
 	}
-	if !decisions[p.need] {
-		if p.setupAware && g.setup != nil {
-			if pending, err := g.setup.Pending(r.Context(), who.Subject); err == nil && pending {
-				// A new person whose grant is still on its way to the PDP.
-				w.Header().Set("Refresh", "3")
-				g.pages.render(w, r, http.StatusOK, views.AccessPending(page, access))
-				return nil, nil, false
-			}
+	if p.setupAware && g.setup != nil {
+		if pending, err := g.setup.Pending(r.Context(), who.Subject); err == nil && pending {
+			// A new person whose grant is still on its way to the PDP.
+			w.Header().Set("Refresh", "3")
+			g.pages.render(w, r, http.StatusOK, views.AccessPending(page, access))
+			return nil, nil, false
 		}
-		g.pages.render(w, r, http.StatusForbidden, views.AccessDenied(page, access))
-		return nil, nil, false
 	}
-	return who, decisions, true
+	g.pages.render(w, r, http.StatusForbidden, views.AccessDenied(page, access))
+	return nil, nil, false
 }
 
 var (
@@ -116,27 +112,31 @@ type reportsHandler struct {
 	reports ReportSource
 }
 
-func (h *reportsHandler) show(w http.ResponseWriter, r *http.Request) {
-	who, decisions, ok := h.guard.admit(w, r, canViewReports)
+// admit lets the person in with p and builds the report for them.
+func (h *reportsHandler) admit(w http.ResponseWriter, r *http.Request, p permission) (*auth.Identity, map[authz.Request]bool, reports.Report, bool) {
+	who, decisions, ok := h.guard.admit(w, r, p)
 	if !ok {
-		return
+		return nil, nil, reports.Report{}, false
 	}
 	report, err := h.reports.SignupsLast30Days(r.Context())
 	if err != nil {
 		h.pages.fail(w, r, who, err)
+		return nil, nil, reports.Report{}, false
+	}
+	return who, decisions, report, true
+}
+
+func (h *reportsHandler) show(w http.ResponseWriter, r *http.Request) {
+	who, decisions, report, ok := h.admit(w, r, canViewReports)
+	if !ok {
 		return
 	}
 	h.pages.render(w, r, http.StatusOK, views.ReportPage(h.pages.page(r, "Reports", who), reportView(report, decisions[exportReports])))
 }
 
 func (h *reportsHandler) export(w http.ResponseWriter, r *http.Request) {
-	who, _, ok := h.guard.admit(w, r, canExportReports)
+	who, _, report, ok := h.admit(w, r, canExportReports)
 	if !ok {
-		return
-	}
-	report, err := h.reports.SignupsLast30Days(r.Context())
-	if err != nil {
-		h.pages.fail(w, r, who, err)
 		return
 	}
 	var buf bytes.Buffer

@@ -39,25 +39,30 @@ type signedIn struct {
 	pages    *pageRenderer
 }
 
-// load returns the request's session and, when someone is signed in, who
-// it is. A session whose sign-in ended (refresh refused by Logto) is
-// cleared. Only a Logto outage is an error.
-func (s *signedIn) load(w http.ResponseWriter, r *http.Request) (*sessions.Session, *auth.Identity, error) {
+// resolve returns who is signed in (nil when nobody is) and saves the
+// session, which touches it at most once a minute. A session whose sign-in
+// ended (refresh refused by Logto) is cleared. Only a Logto outage or a
+// database failure is an error.
+func (s *signedIn) resolve(w http.ResponseWriter, r *http.Request) (*auth.Identity, error) {
 	sess, err := s.sessions.Get(r, sessionName)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	who, err := s.auth.CurrentUser(r.Context(), logtoStorage{sess})
-	switch {
+	var who *auth.Identity
+	switch id, err := s.auth.CurrentUser(r.Context(), logtoStorage{sess}); {
 	case errors.Is(err, auth.ErrSignedOut):
 		if _, had := sess.Values[sessionUserKey]; had {
 			clear(sess.Values)
 		}
-		return sess, nil, nil
 	case err != nil:
-		return sess, nil, err
+		return nil, err
+	default:
+		who = &id
 	}
-	return sess, &who, nil
+	if err := sess.Save(r, w); err != nil {
+		return nil, err
+	}
+	return who, nil
 }
 
 // sessionUserKey records the signed-in user id so the store can revoke

@@ -38,7 +38,7 @@ func (h *webhookHandler) receive(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.sink.Reject(r.Context(), "too_large")
+			h.sink.Reject(r.Context(), "malformed") // an oversized body is no Logto payload either
 			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 			return
 		}

@@ -38,15 +38,16 @@ type app struct {
 
 // startApp opens the database, applies migrations and serves the app on ln
 // until ctx ends or stop is called.
-func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln net.Listener) (*app, error) {
-	db, err := database.Open(ctx, s.DatabaseURL)
+func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln net.Listener) (_ *app, err error) {
+	db, err := openMigrated(ctx, s.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	if err := migrateAll(ctx, db); err != nil {
-		db.Close()
-		return nil, err
-	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
 	sessions, err := session.NewStore(db, session.Options{
 		Secret:          s.SessionSecret,
 		Secure:          s.SecureCookies(),
@@ -54,7 +55,6 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		AbsoluteTimeout: s.SessionMaxAge,
 	})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	logto := auth.New(auth.Config{
@@ -76,23 +76,16 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		Logger:   logger,
 	})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	users := store.NewUsers(db, nil)
 	directory, err := newDirectory(s)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	pol, err := policy.Default()
 	if err != nil {
-		db.Close()
 		return nil, err
-	}
-	var roles []string
-	for _, r := range pol.Roles {
-		roles = append(roles, r.Key)
 	}
 	// The role snapshot behind the report's split by role is refreshed
 	// whenever reportgate learns about a person (sign-in, finished sync),
@@ -112,7 +105,6 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 	if s.Logto.M2MAppID != "" {
 		api, err := newLogtoAPI(s)
 		if err != nil {
-			db.Close()
 			return nil, err
 		}
 		logtoAPI = api
@@ -132,18 +124,19 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		// one cheap indexed query per interval.
 		PollInterval: 200 * time.Millisecond,
 		OnUserChanged: func(ctx context.Context, u webhook.User) {
-			recordUser(users, logger)(ctx, u)
+			// Keep the report's records in step with what the sync learnt.
+			if err := users.Upsert(ctx, store.User{ID: u.ID, Email: u.Email, Name: u.Name, RegisteredAt: u.CreatedAt}); err != nil {
+				logger.WarnContext(ctx, "record synced user", "user", u.ID, "err", err)
+			}
 			// A cached deny from before the grant would hide it for DenyTTL.
 			checker.Forget(u.ID)
 			refreshRoles(ctx, u.ID)
 		},
 	})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	if err := prov.Start(ctx); err != nil {
-		db.Close()
 		return nil, err
 	}
 	setup := accessSetup{svc: prov, grace: s.Permit.PropagationGrace, now: time.Now}
@@ -174,7 +167,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		People:     users,
 		Directory:  directory,
 		Decisions:  checker,
-		Roles:      roles,
+		Roles:      roleKeys(pol),
 		SyncStates: setup,
 		Sync:       prov,
 		AuthzStats: checker.Stats,

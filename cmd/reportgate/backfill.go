@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"reportgate/internal/database"
 	"reportgate/internal/logtoapi"
 	"reportgate/internal/provision"
 	"reportgate/internal/store"
@@ -46,14 +45,11 @@ func backfill(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	db, err := database.Open(ctx, s.DatabaseURL)
+	db, err := openMigrated(ctx, s.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := migrateAll(ctx, db); err != nil {
-		return err
-	}
 	dir, err := newDirectory(s)
 	if err != nil {
 		return err
@@ -154,7 +150,7 @@ func (b *backfiller) deleteMissing(ctx context.Context, inLogto map[string]bool)
 				if err := b.synthesize(ctx, webhook.EventUserDeleted, webhook.User{ID: u.ID}, false); err != nil {
 					return err
 				}
-				if err := eraseUser(ctx, b.users, u.ID); err != nil {
+				if err := b.users.Delete(ctx, u.ID); err != nil {
 					return err
 				}
 			}

@@ -159,10 +159,11 @@ type standinOptions struct {
 	webhookURL     string
 	webhookRetries bool
 	settings       config.Settings
-	seedDemo       bool
 }
 
-func startStandins(opts standinOptions, logger *slog.Logger) (*standins, error) {
+// startStandins serves the Logto and Permit stand-ins with the demo accounts
+// seeded in both (their Permit roles included).
+func startStandins(ctx context.Context, opts standinOptions, logger *slog.Logger) (*standins, error) {
 	s := opts.settings
 	var redirects, postLogout []string
 	for _, base := range opts.appBaseURLs {
@@ -171,10 +172,8 @@ func startStandins(opts standinOptions, logger *slog.Logger) (*standins, error) 
 		postLogout = append(postLogout, base+"/")
 	}
 	var seed []logto.SeedUser
-	if opts.seedDemo {
-		for _, a := range demoAccounts {
-			seed = append(seed, logto.SeedUser{Email: a.Email, Password: demoPassword, Name: a.Name})
-		}
+	for _, a := range demoAccounts {
+		seed = append(seed, logto.SeedUser{Email: a.Email, Password: demoPassword, Name: a.Name})
 	}
 	lt, err := logto.New(logto.Config{
 		Endpoint: opts.listeners.logtoURL,
@@ -218,6 +217,10 @@ func startStandins(opts standinOptions, logger *slog.Logger) (*standins, error) 
 			}
 			st.done <- err
 		}()
+	}
+	if err := seedDemoRoles(ctx, st, s); err != nil {
+		st.shutdown()
+		return nil, err
 	}
 	return st, nil
 }
@@ -275,7 +278,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := newLogger(stderr, settings.LogLevel, false)
-	st, err := startStandins(standinOptions{
+	st, err := startStandins(ctx, standinOptions{
 		dataDir:        *dataDir,
 		listeners:      sl,
 		permitDelay:    *permitDelay,
@@ -283,13 +286,8 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		webhookURL:     settings.BaseURL.JoinPath("webhooks/logto").String(),
 		webhookRetries: *webhookRetries,
 		settings:       settings,
-		seedDemo:       true,
 	}, logger)
 	if err != nil {
-		return err
-	}
-	if err := seedDemoRoles(ctx, st, settings); err != nil {
-		st.shutdown()
 		return err
 	}
 	a, err := startApp(ctx, settings, logger, appLn)

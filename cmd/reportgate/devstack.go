@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 
 	"reportgate/internal/config"
 )
@@ -44,7 +45,7 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	logger := newLogger(stderr, settings.LogLevel, false)
-	st, err := startStandins(standinOptions{
+	st, err := startStandins(ctx, standinOptions{
 		dataDir:        *dataDir,
 		listeners:      sl,
 		permitDelay:    *permitDelay,
@@ -52,13 +53,8 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 		webhookURL:     *webhookURL,
 		webhookRetries: *webhookRetries,
 		settings:       settings,
-		seedDemo:       true,
 	}, logger)
 	if err != nil {
-		return err
-	}
-	if err := seedDemoRoles(ctx, st, settings); err != nil {
-		st.shutdown()
 		return err
 	}
 	fmt.Fprintf(stdout, "# Stand-ins running. Settings for `reportgate serve`:\n")
@@ -84,12 +80,9 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func demoEmails() string {
-	s := ""
+	emails := make([]string, len(demoAccounts))
 	for i, a := range demoAccounts {
-		if i > 0 {
-			s += ", "
-		}
-		s += a.Email
+		emails[i] = a.Email
 	}
-	return s
+	return strings.Join(emails, ", ")
 }

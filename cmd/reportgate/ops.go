@@ -35,23 +35,31 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	db, err := database.Open(ctx, s.DatabaseURL)
+	db, err := openMigrated(ctx, s.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := migrateAll(ctx, db); err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "migrations applied (%s)\n", db.Dialect)
 	return nil
 }
 
-func migrateAll(ctx context.Context, db *database.DB) error {
-	if err := db.Migrate(ctx); err != nil {
-		return err
+// openMigrated opens the app database with the app's and the job queue's
+// migrations applied.
+func openMigrated(ctx context.Context, url string) (*database.DB, error) {
+	db, err := database.Open(ctx, url)
+	if err != nil {
+		return nil, err
 	}
-	return provision.Migrate(ctx, db)
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := provision.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 func newLogtoAPI(s config.Settings) (*logtoapi.Client, error) {
@@ -107,7 +115,7 @@ func grant(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	if _, ok := pol.Role(*role); !ok {
-		return fmt.Errorf("unknown role %q (the policy has %s)", *role, roleKeys(pol))
+		return fmt.Errorf("unknown role %q (the policy has %s)", *role, strings.Join(roleKeys(pol), ", "))
 	}
 	s, err := loadSettings(getenv)
 	if err != nil {
@@ -135,10 +143,11 @@ func grant(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-func roleKeys(p policy.Policy) string {
-	var keys []string
+// roleKeys lists the policy's roles, the ones a person may be given.
+func roleKeys(p policy.Policy) []string {
+	keys := make([]string, 0, len(p.Roles))
 	for _, r := range p.Roles {
 		keys = append(keys, r.Key)
 	}
-	return strings.Join(keys, ", ")
+	return keys
 }

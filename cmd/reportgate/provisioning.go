@@ -24,22 +24,15 @@ func (s webhookSink) Record(ctx context.Context, body []byte, ev webhook.Event) 
 	}
 	s.logger.DebugContext(ctx, "webhook ingested", "event", ev.Name, "outcome", outcome)
 	if ev.Name == webhook.EventUserDeleted && outcome == provision.OutcomeAccepted {
-		return eraseUser(ctx, s.users, ev.UserID)
+		// Provisioning keeps only a tombstone; the report records go too.
+		// Idempotent, so a failure answered 503 is finished by the retry
+		// or by backfill.
+		return s.users.Delete(ctx, ev.UserID)
 	}
 	return nil
 }
 
-// eraseUser removes a deleted person's personal data from the report
-// records; provisioning keeps only a tombstone. Idempotent, so a failure is
-// answered with 503 and the retry (or backfill) finishes the job.
-func eraseUser(ctx context.Context, users *store.Users, id string) error {
-	return users.Delete(ctx, id)
-}
-
 func (s webhookSink) Reject(ctx context.Context, kind string) {
-	if kind == "too_large" {
-		kind = provision.RejectedMalformed
-	}
 	if err := s.svc.CountRejected(ctx, kind); err != nil {
 		s.logger.WarnContext(ctx, "count rejected webhook", "kind", kind, "err", err)
 	}
@@ -71,14 +64,4 @@ func (a accessSetup) Pending(ctx context.Context, userID string) (bool, error) {
 func (a accessSetup) SyncState(ctx context.Context, userID string) (string, error) {
 	st, err := a.svc.State(ctx, userID)
 	return st.Status, err
-}
-
-// recordUser keeps the report's user records in step with what the sync
-// learnt from Logto.
-func recordUser(users *store.Users, logger *slog.Logger) func(ctx context.Context, u webhook.User) {
-	return func(ctx context.Context, u webhook.User) {
-		if err := users.Upsert(ctx, store.User{ID: u.ID, Email: u.Email, Name: u.Name, RegisteredAt: u.CreatedAt}); err != nil {
-			logger.WarnContext(ctx, "record synced user", "user", u.ID, "err", err)
-		}
-	}
 }

@@ -451,15 +451,11 @@ func (l *Logto) verifyIDToken(ctx context.Context, oidc core.OidcConfigResponse,
 		if err == nil {
 			return nil
 		}
-		if !isUnknownKey(err) || attempt > 0 {
+		if !errors.Is(err, jose.ErrJWKSKidNotFound) || attempt > 0 {
 			return fmt.Errorf("verify ID token: %w: %v", ErrBadCallback, err)
 		}
 	}
 	return nil
-}
-
-func isUnknownKey(err error) bool {
-	return errors.Is(err, jose.ErrJWKSKidNotFound) || strings.Contains(err.Error(), "kid") || strings.Contains(err.Error(), "key")
 }
 
 func (l *Logto) keySet(ctx context.Context, uri string, force bool) (*jose.JSONWebKeySet, error) {
@@ -503,9 +499,19 @@ func classifyTokenError(step string, err error, rejected error) error {
 	return fmt.Errorf("%s: %w: %v", step, ErrUnavailable, err)
 }
 
+// identityFrom reads the (already verified) ID token, once per request: the
+// SDK's claims plus created_at, which is epoch milliseconds (logto.md §2.6)
+// and not in the SDK's claims struct.
 func identityFrom(idToken string) (Identity, error) {
-	claims, err := core.DecodeIdToken(idToken)
+	jwt, err := core.ParseSignedJwt(idToken)
 	if err != nil {
+		return Identity{}, fmt.Errorf("decode ID token: %w", err)
+	}
+	var claims struct {
+		core.IdTokenClaims
+		CreatedAt int64 `json:"created_at"`
+	}
+	if err := jwt.UnsafeClaimsWithoutVerification(&claims); err != nil {
 		return Identity{}, fmt.Errorf("decode ID token: %w", err)
 	}
 	who := Identity{
@@ -515,13 +521,8 @@ func identityFrom(idToken string) (Identity, error) {
 		Username:  claims.Username,
 		ExpiresAt: time.Unix(claims.Exp, 0),
 	}
-	// created_at is epoch milliseconds (logto.md §2.6) and not in the SDK's
-	// claims struct.
-	var extra struct {
-		CreatedAt int64 `json:"created_at"`
-	}
-	if jwt, err := core.ParseSignedJwt(idToken); err == nil && jwt.UnsafeClaimsWithoutVerification(&extra) == nil && extra.CreatedAt > 0 {
-		who.RegisteredAt = time.UnixMilli(extra.CreatedAt).UTC()
+	if claims.CreatedAt > 0 {
+		who.RegisteredAt = time.UnixMilli(claims.CreatedAt).UTC()
 	}
 	return who, nil
 }
