@@ -4,6 +4,7 @@
 package static
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -24,12 +25,17 @@ const Prefix = "/static/"
 // and serves them.
 type Assets struct {
 	urls  map[string]string // logical name → /static/name.<hash>.ext
-	names map[string]string // hashed file name → logical name
+	files map[string]asset  // hashed file name → the file
 }
 
-// New hashes every embedded file once.
+type asset struct {
+	name string // logical name
+	data []byte
+}
+
+// New reads and hashes every embedded file once.
 func New() *Assets {
-	a := &Assets{urls: map[string]string{}, names: map[string]string{}}
+	a := &Assets{urls: map[string]string{}, files: map[string]asset{}}
 	entries, _ := fs.ReadDir(files, ".")
 	for _, e := range entries {
 		data, err := files.ReadFile(e.Name())
@@ -40,7 +46,7 @@ func New() *Assets {
 		ext := path.Ext(e.Name())
 		hashed := strings.TrimSuffix(e.Name(), ext) + "." + hex.EncodeToString(sum[:])[:12] + ext
 		a.urls[e.Name()] = Prefix + hashed
-		a.names[hashed] = e.Name()
+		a.files[hashed] = asset{name: e.Name(), data: data}
 	}
 	return a
 }
@@ -52,18 +58,12 @@ func (a *Assets) URL(name string) string { return a.urls[name] }
 // ServeHTTP serves a hashed asset with a long, immutable cache lifetime;
 // unknown or stale hashes get 404 so a cache never pins wrong content.
 func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hashed := strings.TrimPrefix(r.URL.Path, Prefix)
-	name, ok := a.names[hashed]
+	f, ok := a.files[strings.TrimPrefix(r.URL.Path, Prefix)]
 	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	data, err := files.ReadFile(name)
-	if err != nil {
 		http.NotFound(w, r)
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, name, time.Time{}, strings.NewReader(string(data)))
+	http.ServeContent(w, r, f.name, time.Time{}, bytes.NewReader(f.data))
 }

@@ -65,17 +65,11 @@ func badgeClass(tone string) string {
 	}
 }
 
-// navItem is one entry of the header navigation.
-type navItem struct {
-	Href  string
-	Label string
-}
-
 // navItems lists the header links for the given signed-in state.
-func navItems(signedIn bool) []navItem {
-	items := []navItem{{Href: "/", Label: "Home"}}
+func navItems(signedIn bool) []Link {
+	items := []Link{{Href: "/", Label: "Home"}}
 	if signedIn {
-		items = append(items, navItem{Href: "/reports", Label: "Reports"})
+		items = append(items, Link{Href: "/reports", Label: "Reports"})
 	}
 	return items
 }

@@ -283,9 +283,7 @@ func (c *Checker) Allowed(ctx context.Context, u User, resource, action string) 
 	if err != nil {
 		return false, err
 	}
-	if allow, ok := c.cache.get(k, c.now()); ok {
-		c.stats.hits.Add(1)
-		c.stats.countOutcome(allow, nil)
+	if allow, ok := c.cached(k, c.now()); ok {
 		return allow, nil
 	}
 	c.stats.misses.Add(1)
@@ -302,23 +300,21 @@ func (c *Checker) Allowed(ctx context.Context, u User, resource, action string) 
 // map and an error wrapping ErrUnavailable.
 func (c *Checker) AllowedAll(ctx context.Context, u User, reqs ...Request) (map[Request]bool, error) {
 	out := make(map[Request]bool, len(reqs))
-	var missing []Request
+	var missing []decisionKey
 	now := c.now()
 	for _, r := range reqs {
 		k, err := c.key(u, r)
 		if err != nil {
 			return nil, err
 		}
-		if _, done := out[r]; done || slices.Contains(missing, r) {
+		if _, done := out[r]; done || slices.Contains(missing, k) {
 			continue
 		}
-		if allow, ok := c.cache.get(k, now); ok {
-			c.stats.hits.Add(1)
-			c.stats.countOutcome(allow, nil)
+		if allow, ok := c.cached(k, now); ok {
 			out[r] = allow
 			continue
 		}
-		missing = append(missing, r)
+		missing = append(missing, k)
 	}
 	if len(missing) == 0 {
 		return out, nil
@@ -332,28 +328,33 @@ func (c *Checker) AllowedAll(ctx context.Context, u User, reqs ...Request) (map[
 	} else {
 		decided, err = c.decideEach(ctx, u, missing)
 	}
-	for i := range missing {
-		if err != nil {
-			c.stats.countOutcome(false, err)
-			continue
-		}
-		c.stats.countOutcome(decided[i], nil)
-		out[missing[i]] = decided[i]
-	}
 	if err != nil {
+		c.stats.unavailable.Add(int64(len(missing)))
 		return nil, err
+	}
+	for i, k := range missing {
+		c.stats.countOutcome(decided[i], nil)
+		out[Request{k.resource, k.action}] = decided[i]
 	}
 	return out, nil
 }
 
+// cached returns a cached decision, counting it as a hit.
+func (c *Checker) cached(k decisionKey, now time.Time) (allow, ok bool) {
+	if allow, ok = c.cache.get(k, now); ok {
+		c.stats.hits.Add(1)
+		c.stats.countOutcome(allow, nil)
+	}
+	return allow, ok
+}
+
 // decideEach runs one coalesced /allowed call per request, concurrently, so
 // the page waits about one round trip.
-func (c *Checker) decideEach(ctx context.Context, u User, reqs []Request) ([]bool, error) {
-	decided := make([]bool, len(reqs))
-	errs := make([]error, len(reqs))
+func (c *Checker) decideEach(ctx context.Context, u User, keys []decisionKey) ([]bool, error) {
+	decided := make([]bool, len(keys))
+	errs := make([]error, len(keys))
 	var wg sync.WaitGroup
-	for i, r := range reqs {
-		k, _ := c.key(u, r) // validated by the caller
+	for i, k := range keys {
 		wg.Go(func() { decided[i], errs[i] = c.decide(ctx, u, k) })
 	}
 	wg.Wait()
@@ -406,18 +407,17 @@ func (c *Checker) decide(ctx context.Context, u User, k decisionKey) (bool, erro
 
 // decideBulk gets many decisions in one /allowed/bulk request, shared with
 // identical concurrent batches, and caches them.
-func (c *Checker) decideBulk(ctx context.Context, u User, reqs []Request) ([]bool, error) {
+func (c *Checker) decideBulk(ctx context.Context, u User, keys []decisionKey) ([]bool, error) {
 	epoch := c.cache.currentEpoch()
 	parts := []string{"bulk", fmt.Sprint(epoch), u.Key, c.tenant}
-	for _, r := range reqs {
-		parts = append(parts, r.Resource, r.Action)
+	for _, k := range keys {
+		parts = append(parts, k.resource, k.action)
 	}
 	v, err := c.await(ctx, strings.Join(parts, "\x00"), func() (any, error) {
-		decided, err := c.checkBulk(u, reqs)
+		decided, err := c.checkBulk(u, keys)
 		if err == nil {
 			now := c.now()
-			for i, r := range reqs {
-				k, _ := c.key(u, r)
+			for i, k := range keys {
 				c.cache.put(k, decided[i], now, epoch)
 			}
 		}
@@ -486,12 +486,12 @@ func (c *Checker) check(u User, k decisionKey) (bool, error) {
 	return allow, nil
 }
 
-func (c *Checker) checkBulk(u User, reqs []Request) ([]bool, error) {
+func (c *Checker) checkBulk(u User, keys []decisionKey) ([]bool, error) {
 	e, rec := c.enforcer()
 	user := c.sdkUser(u)
-	checks := make([]enforcement.CheckRequest, len(reqs))
-	for i, r := range reqs {
-		checks[i] = *enforcement.NewCheckRequest(user, enforcement.Action(r.Action), c.resource(r.Resource), nil)
+	checks := make([]enforcement.CheckRequest, len(keys))
+	for i, k := range keys {
+		checks[i] = *enforcement.NewCheckRequest(user, enforcement.Action(k.action), c.resource(k.resource), nil)
 	}
 	start := time.Now()
 	decided, err := e.BulkCheck(checks...)
@@ -499,8 +499,8 @@ func (c *Checker) checkBulk(u User, reqs []Request) ([]bool, error) {
 	if err := c.failure("bulk check", rec, err); err != nil {
 		return nil, err
 	}
-	if len(decided) != len(reqs) {
-		return nil, fmt.Errorf("%w: bulk check: %d decisions for %d checks", ErrUnavailable, len(decided), len(reqs))
+	if len(decided) != len(keys) {
+		return nil, fmt.Errorf("%w: bulk check: %d decisions for %d checks", ErrUnavailable, len(decided), len(keys))
 	}
 	return decided, nil
 }

@@ -91,9 +91,10 @@ func (s *Service) Invalidate() {
 // fresh and still about today. Concurrent callers that miss the cache share
 // one query; each may give up waiting when its own ctx ends.
 func (s *Service) SignupsLast30Days(ctx context.Context) (Report, error) {
-	today := startOfDay(s.now())
+	now := s.now()
+	today := startOfDay(now)
 	s.mu.Lock()
-	if s.cached != nil && s.now().Before(s.expires) && s.cached.To.Equal(today) {
+	if s.cached != nil && now.Before(s.expires) && s.cached.To.Equal(today) {
 		r := *s.cached
 		s.mu.Unlock()
 		return r, nil

@@ -138,8 +138,9 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
-// count reads an element count; each element takes at least one byte, so
-// a count beyond what is left is corrupt (and must not size an allocation).
+// count reads an element or byte count; each element takes at least one
+// byte, so a count beyond what is left is corrupt (and must not size an
+// allocation).
 func (d *decoder) count() int {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
@@ -150,11 +151,7 @@ func (d *decoder) count() int {
 }
 
 func (d *decoder) string() string {
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.fail()
-		return ""
-	}
+	n := d.count() // on failure 0, with d.b empty
 	s := string(d.b[:n])
 	d.b = d.b[n:]
 	return s

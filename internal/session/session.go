@@ -221,8 +221,8 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	if err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("save session: %w", err)
+	if n, err := rowsAffected(res, "save session"); err != nil {
+		return err
 	} else if n == 0 {
 		// Deleted while this request ran: revocation wins over the write.
 		s.reset(sess)

@@ -20,12 +20,10 @@ import (
 // ErrNotFound reports that no record has the requested key.
 var ErrNotFound = errors.New("not found")
 
-// queryer is what both *sql.DB and *sql.Tx offer; reads take one so the same
-// code serves a plain lookup and a locked read inside a transaction.
+// queryer is what load needs of *sql.DB and *sql.Tx, so the same code
+// serves a plain lookup and a locked read inside a transaction.
 type queryer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // inTx runs fn in a transaction and commits when fn succeeds. Everything
