@@ -138,18 +138,10 @@ func appendField(diff []string, name, have, want string) []string {
 // appendSet describes how a set-valued field changes. Order never matters:
 // Permit does not preserve the order of permissions or actions.
 func appendSet(diff []string, name string, have, want []string, prune bool) []string {
-	var add, remove []string
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			add = append(add, w)
-		}
-	}
+	add := missing(want, have)
+	var remove []string
 	if prune {
-		for _, h := range have {
-			if !slices.Contains(want, h) {
-				remove = append(remove, h)
-			}
-		}
+		remove = missing(have, want)
 	}
 	if len(add) > 0 {
 		diff = append(diff, fmt.Sprintf("add %s %s", name, list(add)))

@@ -172,10 +172,7 @@ func (a applier) apply(ctx context.Context, ch Change) (*Change, error) {
 		if isStatus(err, http.StatusConflict) {
 			return a.updateResource(ctx, want, true)
 		}
-		if err != nil {
-			return nil, err
-		}
-		return &ch, nil
+		return made(ch, err)
 	case UpdateResource:
 		want, _ := a.desired.Resource(ch.Key)
 		return a.updateResource(ctx, want, false)
@@ -191,33 +188,33 @@ func (a applier) apply(ctx context.Context, ch Change) (*Change, error) {
 		if isStatus(err, http.StatusConflict) {
 			return a.updateRole(ctx, want, true)
 		}
-		if err != nil {
-			return nil, err
-		}
-		return &ch, nil
+		return made(ch, err)
 	case UpdateRole:
 		want, _ := a.desired.Role(ch.Key)
 		return a.updateRole(ctx, want, false)
 	case DeleteRole:
-		err := a.c.Api.Roles.Delete(ctx, ch.Key)
-		if isStatus(err, http.StatusNotFound) {
-			return nil, nil // already gone
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &ch, nil
+		return deleted(ch, a.c.Api.Roles.Delete(ctx, ch.Key))
 	case DeleteResource:
-		err := a.c.Api.Resources.Delete(ctx, ch.Key)
-		if isStatus(err, http.StatusNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &ch, nil
+		return deleted(ch, a.c.Api.Resources.Delete(ctx, ch.Key))
 	}
 	return nil, fmt.Errorf("unknown change kind %q", ch.Kind)
+}
+
+// made is apply's answer for a write that returned err: ch on success.
+func made(ch Change, err error) (*Change, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &ch, nil
+}
+
+// deleted is made for a delete, where a 404 means the entity is already
+// gone and there is nothing to report.
+func deleted(ch Change, err error) (*Change, error) {
+	if isStatus(err, http.StatusNotFound) {
+		return nil, nil
+	}
+	return made(ch, err)
 }
 
 // updateResource brings one resource to want. The resource is re-read so

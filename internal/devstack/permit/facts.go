@@ -183,7 +183,7 @@ func (st *state) checkEmailFree(email *string, except string) error {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	return serveList(s, w, r, paginated, func(st *state) map[string]*userRec { return st.Users },
+	return serveList(s, w, r, paginated, usersOf,
 		searchFilter(r, func(u *userRec) []*string { return []*string{&u.Key, u.Email, u.FirstName, u.LastName} }),
 		(*state).userView)
 }
@@ -210,7 +210,7 @@ func nonNilSlice[T any](s []T) []T {
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
-	return serveGet(s, w, "user", r.PathValue("user"), func(st *state) map[string]*userRec { return st.Users }, (*state).userView)
+	return serveGet(s, w, "user", r.PathValue("user"), usersOf, (*state).userView)
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
@@ -252,19 +252,15 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
-	if body.Key != nil {
-		return invalid("extra fields not permitted", "value_error.extra", "body", "key")
+	if err := rejectKey(body.Key); err != nil {
+		return err
 	}
 	if err := body.validateEmail(); err != nil {
 		return err
 	}
-	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (userView, error) {
-		u := st.user(r.PathValue("user"))
-		if u == nil {
-			return userView{}, notFound("user", r.PathValue("user"))
-		}
+	return serveChange(s, w, "user", r.PathValue("user"), usersOf, (*state).userView, func(st *state, u *userRec, _ time.Time) error {
 		if err := st.checkEmailFree(body.Email, u.Key); err != nil {
-			return userView{}, err
+			return err
 		}
 		// PATCH: only the fields sent change. SyncUser relies on this and so
 		// can never clear a field (§2).
@@ -280,8 +276,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		if body.Attributes != nil {
 			u.Attributes = body.Attributes
 		}
-		u.UpdatedAt = now
-		return st.userView(u), nil
+		return nil
 	})
 }
 
@@ -324,14 +319,8 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	return s.respondNoContent(w, func(st *state) error {
-		u := st.user(r.PathValue("user"))
-		if u == nil {
-			return notFound("user", r.PathValue("user"))
-		}
-		delete(st.Users, u.Key)
+	return serveDelete(s, w, "user", r.PathValue("user"), usersOf, func(st *state, u *userRec) {
 		st.Assignments = slices.DeleteFunc(st.Assignments, func(a *assignmentRec) bool { return a.User == u.Key })
-		return nil
 	})
 }
 
@@ -347,13 +336,13 @@ type tenantBody struct {
 }
 
 func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) error {
-	return serveList(s, w, r, bareArray, func(st *state) map[string]*tenantRec { return st.Tenants },
+	return serveList(s, w, r, bareArray, tenantsOf,
 		searchFilter(r, func(t *tenantRec) []*string { return []*string{&t.Key, &t.Name} }),
 		(*state).tenantView)
 }
 
 func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) error {
-	return serveGet(s, w, "tenant", r.PathValue("tenant"), func(st *state) map[string]*tenantRec { return st.Tenants }, (*state).tenantView)
+	return serveGet(s, w, "tenant", r.PathValue("tenant"), tenantsOf, (*state).tenantView)
 }
 
 func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) error {
@@ -377,14 +366,10 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
-	if body.Key != nil {
-		return invalid("extra fields not permitted", "value_error.extra", "body", "key")
+	if err := rejectKey(body.Key); err != nil {
+		return err
 	}
-	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (tenantView, error) {
-		t := st.tenant(r.PathValue("tenant"))
-		if t == nil {
-			return tenantView{}, notFound("tenant", r.PathValue("tenant"))
-		}
+	return serveChange(s, w, "tenant", r.PathValue("tenant"), tenantsOf, (*state).tenantView, func(_ *state, t *tenantRec, _ time.Time) error {
 		if body.Name != nil {
 			t.Name = *body.Name
 		}
@@ -394,20 +379,13 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 		if body.Attributes != nil {
 			t.Attributes = body.Attributes
 		}
-		t.UpdatedAt = now
-		return st.tenantView(t), nil
+		return nil
 	})
 }
 
 func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request) error {
-	return s.respondNoContent(w, func(st *state) error {
-		t := st.tenant(r.PathValue("tenant"))
-		if t == nil {
-			return notFound("tenant", r.PathValue("tenant"))
-		}
-		delete(st.Tenants, t.Key)
+	return serveDelete(s, w, "tenant", r.PathValue("tenant"), tenantsOf, func(st *state, t *tenantRec) {
 		st.Assignments = slices.DeleteFunc(st.Assignments, func(a *assignmentRec) bool { return a.Tenant == t.Key })
-		return nil
 	})
 }
 
@@ -422,12 +400,29 @@ func (s *Server) listTenantUsers(w http.ResponseWriter, r *http.Request) error {
 	}); err != nil {
 		return err
 	}
-	return serveList(s, w, r, paginated, func(st *state) map[string]*userRec { return st.Users },
+	var members map[string]bool // worked out once, on the first user, inside serveList's read
+	return serveList(s, w, r, paginated, usersOf,
 		func(st *state, u *userRec) bool {
-			t := st.tenant(ref)
-			return t != nil && slices.ContainsFunc(st.Assignments, func(a *assignmentRec) bool { return a.User == u.Key && a.Tenant == t.Key })
+			if members == nil {
+				members = st.tenantMembers(ref)
+			}
+			return members[u.Key]
 		},
 		(*state).userView)
+}
+
+// tenantMembers is the set of users holding a role in the tenant ref names
+// (key or id); empty, never nil, when there is no such tenant.
+func (st *state) tenantMembers(ref string) map[string]bool {
+	members := map[string]bool{}
+	if t := st.tenant(ref); t != nil {
+		for _, a := range st.Assignments {
+			if a.Tenant == t.Key {
+				members[a.User] = true
+			}
+		}
+	}
+	return members
 }
 
 // ---- role assignments ----

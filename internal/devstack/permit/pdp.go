@@ -145,8 +145,9 @@ func (snap *snapshot) decide(user, action, typ, tenant string) (bool, string) {
 	case len(snap.roles[user][tenant]) == 0:
 		return false, reasonNoRoleInTenant
 	}
+	perm := typ + ":" + action
 	for _, role := range snap.roles[user][tenant] {
-		if snap.grants[role][typ+":"+action] {
+		if snap.grants[role][perm] {
 			return true, reasonAllowed
 		}
 	}
@@ -333,7 +334,7 @@ func (s *Server) handleUserPermissions(w http.ResponseWriter, r *http.Request) {
 		for _, role := range roles {
 			for p := range snap.grants[role] {
 				typ, _, _ := strings.Cut(p, ":")
-				if !slices.Contains(perms, p) && (len(req.ResourceTypes) == 0 || slices.Contains(req.ResourceTypes, typ)) {
+				if len(req.ResourceTypes) == 0 || slices.Contains(req.ResourceTypes, typ) {
 					perms = append(perms, p)
 				}
 			}
@@ -341,7 +342,7 @@ func (s *Server) handleUserPermissions(w http.ResponseWriter, r *http.Request) {
 		slices.Sort(perms)
 		out["__tenant:"+tenant] = tenantPermissions{
 			Tenant:      tenantDetails{tenant, snap.tenants[tenant]},
-			Permissions: perms,
+			Permissions: slices.Compact(perms),
 			Roles:       slices.Clone(roles),
 		}
 	}

@@ -71,7 +71,7 @@ type Config struct {
 
 // Server is the stand-in. Its handler is safe for concurrent use.
 type Server struct {
-	apiKey  string
+	bearer  string // the Authorization header value that is accepted
 	dataDir string
 	now     func() time.Time
 	log     *slog.Logger
@@ -97,7 +97,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("permit stand-in: %w", err)
 	}
 	s := &Server{
-		apiKey:  cfg.APIKey,
+		bearer:  "Bearer " + cfg.APIKey,
 		dataDir: cfg.DataDir,
 		now:     cfg.Now,
 		log:     cfg.Logger,
@@ -265,7 +265,7 @@ func (s *Server) authorize(r *http.Request) int {
 	switch {
 	case h == "":
 		return http.StatusUnauthorized
-	case h != "Bearer "+s.apiKey:
+	case h != s.bearer:
 		return http.StatusForbidden
 	}
 	return 0

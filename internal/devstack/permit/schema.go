@@ -121,7 +121,7 @@ func (b resourceBody) check() error {
 	if b.Actions != nil {
 		for k := range *b.Actions {
 			if !slugPattern.MatchString(k) {
-				return invalid(`string does not match regex "^[A-Za-z0-9\-_]+$"`, "value_error.str.regex", "body", "actions", k)
+				return notSlug("body", "actions", k)
 			}
 		}
 	}
@@ -194,13 +194,13 @@ func (st *state) dropPermission(perm string) {
 }
 
 func (s *Server) listResources(w http.ResponseWriter, r *http.Request) error {
-	return serveList(s, w, r, bareArray, func(st *state) map[string]*resourceRec { return st.Resources },
+	return serveList(s, w, r, bareArray, resourcesOf,
 		searchFilter(r, func(res *resourceRec) []*string { return []*string{&res.Key, &res.Name} }),
 		(*state).resourceView)
 }
 
 func (s *Server) getResource(w http.ResponseWriter, r *http.Request) error {
-	return serveGet(s, w, "resource", r.PathValue("resource"), func(st *state) map[string]*resourceRec { return st.Resources }, (*state).resourceView)
+	return serveGet(s, w, "resource", r.PathValue("resource"), resourcesOf, (*state).resourceView)
 }
 
 func (s *Server) createResource(w http.ResponseWriter, r *http.Request) error {
@@ -238,8 +238,8 @@ func (s *Server) changeResource(w http.ResponseWriter, r *http.Request, replace 
 	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
-	if body.Key != nil {
-		return invalid("extra fields not permitted", "value_error.extra", "body", "key")
+	if err := rejectKey(body.Key); err != nil {
+		return err
 	}
 	if replace && body.Name == nil {
 		return missing("body", "name")
@@ -250,27 +250,18 @@ func (s *Server) changeResource(w http.ResponseWriter, r *http.Request, replace 
 	if err := body.check(); err != nil {
 		return err
 	}
-	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (resourceView, error) {
-		res := st.resource(r.PathValue("resource"))
-		if res == nil {
-			return resourceView{}, notFound("resource", r.PathValue("resource"))
-		}
-		body.apply(st, res, now, replace)
-		return st.resourceView(res), nil
-	})
+	return serveChange(s, w, "resource", r.PathValue("resource"), resourcesOf, (*state).resourceView,
+		func(st *state, res *resourceRec, now time.Time) error {
+			body.apply(st, res, now, replace)
+			return nil
+		})
 }
 
 func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request) error {
-	return s.respondNoContent(w, func(st *state) error {
-		res := st.resource(r.PathValue("resource"))
-		if res == nil {
-			return notFound("resource", r.PathValue("resource"))
-		}
+	return serveDelete(s, w, "resource", r.PathValue("resource"), resourcesOf, func(st *state, res *resourceRec) {
 		for a := range res.Actions {
 			st.dropPermission(res.Key + ":" + a)
 		}
-		delete(st.Resources, res.Key)
-		return nil
 	})
 }
 
@@ -398,7 +389,7 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
 			attrs[name] = v[0]
 		}
 	}
-	return serveList(s, w, r, bareArray, func(st *state) map[string]*roleRec { return st.Roles },
+	return serveList(s, w, r, bareArray, rolesOf,
 		func(_ *state, role *roleRec) bool {
 			for k, v := range attrs {
 				if role.Attributes[k] != v {
@@ -411,7 +402,7 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getRole(w http.ResponseWriter, r *http.Request) error {
-	return serveGet(s, w, "role", r.PathValue("role"), func(st *state) map[string]*roleRec { return st.Roles }, (*state).roleView)
+	return serveGet(s, w, "role", r.PathValue("role"), rolesOf, (*state).roleView)
 }
 
 func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
@@ -437,42 +428,24 @@ func (s *Server) updateRole(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
-	if body.Key != nil {
-		return invalid("extra fields not permitted", "value_error.extra", "body", "key")
+	if err := rejectKey(body.Key); err != nil {
+		return err
 	}
-	return s.changeRole(w, r.PathValue("role"), func(st *state, role *roleRec, now time.Time) error {
-		return body.apply(st, role, now)
-	})
+	return s.changeRole(w, r.PathValue("role"), body.apply)
 }
 
 // changeRole runs fn on an existing role inside a write and answers with
 // the role as it then is; every role sub-route replies RoleRead.
 func (s *Server) changeRole(w http.ResponseWriter, ref string, fn func(*state, *roleRec, time.Time) error) error {
-	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (roleView, error) {
-		role := st.role(ref)
-		if role == nil {
-			return roleView{}, notFound("role", ref)
-		}
-		if err := fn(st, role, now); err != nil {
-			return roleView{}, err
-		}
-		role.UpdatedAt = now
-		return st.roleView(role), nil
-	})
+	return serveChange(s, w, "role", ref, rolesOf, (*state).roleView, fn)
 }
 
 func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request) error {
-	return s.respondNoContent(w, func(st *state) error {
-		role := st.role(r.PathValue("role"))
-		if role == nil {
-			return notFound("role", r.PathValue("role"))
-		}
-		delete(st.Roles, role.Key)
+	return serveDelete(s, w, "role", r.PathValue("role"), rolesOf, func(st *state, role *roleRec) {
 		st.Assignments = slices.DeleteFunc(st.Assignments, func(a *assignmentRec) bool { return a.Role == role.Key })
 		for _, other := range st.Roles {
 			other.Extends = slices.DeleteFunc(other.Extends, func(k string) bool { return k == role.Key })
 		}
-		return nil
 	})
 }
 

@@ -194,17 +194,11 @@ func (st *state) tenant(ref string) *tenantRec     { e, _ := find(st.Tenants, re
 func (st *state) role(ref string) *roleRec         { e, _ := find(st.Roles, ref); return e }
 func (st *state) resource(ref string) *resourceRec { e, _ := find(st.Resources, ref); return e }
 
-// schema is the state's resources and roles as a policy, so the PDP expands
-// extends with the same code that validates policy files.
+// schema is the state's roles as a policy, so the PDP expands extends with
+// the same code that validates policy files. Resources play no part in that
+// expansion, so they are left out.
 func (st *state) schema() policy.Policy {
 	var p policy.Policy
-	for _, r := range st.Resources {
-		res := policy.Resource{Key: r.Key, Name: r.Name}
-		for a := range r.Actions {
-			res.Actions = append(res.Actions, a)
-		}
-		p.Resources = append(p.Resources, res)
-	}
 	for _, r := range st.Roles {
 		p.Roles = append(p.Roles, policy.Role{Key: r.Key, Name: r.Name, Permissions: r.Permissions, Extends: r.Extends})
 	}

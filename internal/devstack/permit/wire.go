@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // apiError is an API failure in Permit's shape (§2 "Errors"): either the
@@ -215,6 +216,61 @@ func serveGet[T entity, V any](s *Server, w http.ResponseWriter, kind, ref strin
 	})
 }
 
+// serveChange runs fn on the existing entity ref names, by key or id,
+// inside a write, stamps its UpdatedAt and answers with its view; 404 if
+// there is none.
+func serveChange[T entity, V any](s *Server, w http.ResponseWriter, kind, ref string,
+	pick func(*state) map[string]T, view func(*state, T) V, fn func(*state, T, time.Time) error) error {
+	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (V, error) {
+		e, ok := find(pick(st), ref)
+		if !ok {
+			var none V
+			return none, notFound(kind, ref)
+		}
+		if err := fn(st, e, now); err != nil {
+			var none V
+			return none, err
+		}
+		e.base().UpdatedAt = now
+		return view(st, e), nil
+	})
+}
+
+// serveDelete removes the entity ref names, by key or id, then lets
+// cascade drop what referred to it; 404 if there is none, else 204.
+func serveDelete[T entity](s *Server, w http.ResponseWriter, kind, ref string,
+	pick func(*state) map[string]T, cascade func(*state, T)) error {
+	return s.respondNoContent(w, func(st *state) error {
+		e, ok := find(pick(st), ref)
+		if !ok {
+			return notFound(kind, ref)
+		}
+		delete(pick(st), e.base().Key)
+		cascade(st, e)
+		return nil
+	})
+}
+
+// The entity maps, as the pick argument of serveList, serveGet,
+// serveChange and serveDelete.
+func usersOf(st *state) map[string]*userRec         { return st.Users }
+func tenantsOf(st *state) map[string]*tenantRec     { return st.Tenants }
+func resourcesOf(st *state) map[string]*resourceRec { return st.Resources }
+func rolesOf(st *state) map[string]*roleRec         { return st.Roles }
+
+// rejectKey refuses a key in an update body: Permit never changes a key.
+func rejectKey(key *string) error {
+	if key != nil {
+		return invalid("extra fields not permitted", "value_error.extra", "body", "key")
+	}
+	return nil
+}
+
+// notSlug is the 422 for a key that is not a URL-friendly slug.
+func notSlug(loc ...any) *apiError {
+	return invalid(`string does not match regex "^[A-Za-z0-9\-_]+$"`, "value_error.str.regex", loc...)
+}
+
 // createBody is a create request whose key and name are required.
 type createBody interface{ keyAndName() (key, name *string) }
 
@@ -241,7 +297,7 @@ func requireKey(key *string, field string) error {
 		return missing("body", field)
 	}
 	if !slugPattern.MatchString(*key) {
-		return invalid(`string does not match regex "^[A-Za-z0-9\-_]+$"`, "value_error.str.regex", "body", field)
+		return notSlug("body", field)
 	}
 	return nil
 }
