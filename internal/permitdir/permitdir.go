@@ -254,29 +254,19 @@ func (c *Client) SyncUser(ctx context.Context, key, email, name string) error {
 // AssignRole gives key the role in the configured tenant. Already assigned
 // (409) counts as success.
 func (c *Client) AssignRole(ctx context.Context, key, role string) error {
-	sdk, err := c.client(ctx)
-	if err != nil {
-		return fmt.Errorf("assign %s to %s: %w", role, key, err)
-	}
-	_, err = guard(func() (*models.RoleAssignmentRead, error) { return sdk.Api.Users.AssignRole(ctx, key, role, c.tenant) })
-	if err != nil && !isCode(err, perrs.Conflict) {
-		return fmt.Errorf("assign %s to %s: %w", role, key, classify(err))
-	}
-	return nil
+	return c.write(ctx, fmt.Sprintf("assign %s to %s", role, key), perrs.Conflict, func(sdk *permit.Client) error {
+		_, err := guard(func() (*models.RoleAssignmentRead, error) { return sdk.Api.Users.AssignRole(ctx, key, role, c.tenant) })
+		return err
+	})
 }
 
 // UnassignRole removes the role from key in the configured tenant. Not
 // assigned (404) counts as success.
 func (c *Client) UnassignRole(ctx context.Context, key, role string) error {
-	sdk, err := c.client(ctx)
-	if err != nil {
-		return fmt.Errorf("unassign %s from %s: %w", role, key, err)
-	}
-	_, err = guard(func() (*models.UserRead, error) { return sdk.Api.Users.UnassignRole(ctx, key, role, c.tenant) })
-	if err != nil && !isCode(err, perrs.NotFound) {
-		return fmt.Errorf("unassign %s from %s: %w", role, key, classify(err))
-	}
-	return nil
+	return c.write(ctx, fmt.Sprintf("unassign %s from %s", role, key), perrs.NotFound, func(sdk *permit.Client) error {
+		_, err := guard(func() (*models.UserRead, error) { return sdk.Api.Users.UnassignRole(ctx, key, role, c.tenant) })
+		return err
+	})
 }
 
 // AssignedRoles lists the role keys key holds in the configured tenant.
@@ -305,13 +295,22 @@ func (c *Client) AssignedRoles(ctx context.Context, key string) ([]string, error
 // DeleteUser removes key (and with it its role assignments). Already gone
 // (404) counts as success.
 func (c *Client) DeleteUser(ctx context.Context, key string) error {
+	return c.write(ctx, "delete permit user "+key, perrs.NotFound, func(sdk *permit.Client) error {
+		_, err := guard(func() (struct{}, error) { return struct{}{}, sdk.Api.Users.Delete(ctx, key) })
+		return err
+	})
+}
+
+// write runs one idempotent directory write, named what in its errors.
+// The SDK error code done means already there (or already gone) and counts
+// as success.
+func (c *Client) write(ctx context.Context, what string, done perrs.ErrorCode, call func(*permit.Client) error) error {
 	sdk, err := c.client(ctx)
 	if err != nil {
-		return fmt.Errorf("delete permit user %s: %w", key, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	_, err = guard(func() (struct{}, error) { return struct{}{}, sdk.Api.Users.Delete(ctx, key) })
-	if err != nil && !isCode(err, perrs.NotFound) {
-		return fmt.Errorf("delete permit user %s: %w", key, classify(err))
+	if err := call(sdk); err != nil && !isCode(err, done) {
+		return fmt.Errorf("%s: %w", what, classify(err))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -42,10 +43,7 @@ func (s *Service) State(ctx context.Context, userID string) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("provision state %s: %w", userID, err)
 	}
-	st := State{LastError: lastErr, Attempts: attempts}
-	if synced.Valid {
-		st.SyncedAt = fromMilli(synced.Int64)
-	}
+	st := State{SyncedAt: fromMilli(synced.Int64), LastError: lastErr, Attempts: attempts} // NULL reads as 0: zero time
 	switch {
 	case deleted.Valid:
 		st.Status = StatusDeleted
@@ -99,18 +97,20 @@ type JobSummary struct {
 var countKinds = []string{string(OutcomeAccepted), string(OutcomeIgnored), string(OutcomeTest),
 	string(OutcomeStale), string(OutcomeDuplicate), RejectedSignature, RejectedMalformed}
 
+// storedOutcomes are the outcomes recorded in webhook_events (a duplicate
+// is only counted).
+var storedOutcomes = []Outcome{OutcomeAccepted, OutcomeIgnored, OutcomeTest, OutcomeStale}
+
 const overviewRows = 50
 
 // Overview gathers counts, recent deliveries and unfinished and failed jobs.
 func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	now := s.now()
-	ov := Overview{Users: map[string]int{}}
+	ov := Overview{Users: map[string]int{}, Counts: make([]KindCount, len(countKinds))}
 	totals := map[string]*KindCount{}
-	for _, k := range countKinds {
-		ov.Counts = append(ov.Counts, KindCount{Kind: k})
-	}
-	for i := range ov.Counts {
-		totals[ov.Counts[i].Kind] = &ov.Counts[i]
+	for i, k := range countKinds {
+		ov.Counts[i].Kind = k
+		totals[k] = &ov.Counts[i]
 	}
 	today := now.UTC().Unix() / 86400
 	if err := s.scan(ctx, `SELECT kind, SUM(n), SUM(CASE WHEN day >= $1 THEN n ELSE 0 END)
@@ -127,13 +127,23 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	}); err != nil {
 		return ov, err
 	}
-	// Stored outcomes: exact, from the events themselves.
-	for _, k := range []Outcome{OutcomeAccepted, OutcomeIgnored, OutcomeTest, OutcomeStale} {
-		c := totals[string(k)]
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_events WHERE received_at >= $1 AND outcome = $2`,
-			now.Add(-24*time.Hour).UnixMilli(), string(k)).Scan(&c.Last24h); err != nil {
-			return ov, fmt.Errorf("overview: %w", err)
-		}
+	// Stored outcomes: exact, from the events themselves (0 if none).
+	for _, k := range storedOutcomes {
+		totals[string(k)].Last24h = 0
+	}
+	if err := s.scan(ctx, `SELECT outcome, COUNT(*) FROM webhook_events WHERE received_at >= $1 GROUP BY outcome`,
+		[]any{now.Add(-24 * time.Hour).UnixMilli()}, func(r *sql.Rows) error {
+			var outcome string
+			var n int64
+			if err := r.Scan(&outcome, &n); err != nil {
+				return err
+			}
+			if slices.Contains(storedOutcomes, Outcome(outcome)) {
+				totals[outcome].Last24h = n
+			}
+			return nil
+		}); err != nil {
+		return ov, err
 	}
 	if err := s.scan(ctx, `SELECT state, COUNT(*) FROM user_sync GROUP BY state`, nil, func(r *sql.Rows) error {
 		var state string
@@ -161,8 +171,7 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 		return ov, err
 	}
 	var err error
-	if ov.Pending, err = s.jobs(ctx, rivertype.JobStateAvailable, rivertype.JobStateRunning,
-		rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStatePending); err != nil {
+	if ov.Pending, err = s.jobs(ctx, liveStates...); err != nil {
 		return ov, err
 	}
 	if ov.Failed, err = s.jobs(ctx, rivertype.JobStateDiscarded); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -100,18 +101,7 @@ func (f *fakePermit) DeleteUser(ctx context.Context, key string) error {
 func (f *fakePermit) snapshot() (users map[string]string, syncs, grants, deletes map[string]int, concurrent int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	cp := func(m map[string]int) map[string]int {
-		out := map[string]int{}
-		for k, v := range m {
-			out[k] = v
-		}
-		return out
-	}
-	users = map[string]string{}
-	for k, v := range f.users {
-		users[k] = v
-	}
-	return users, cp(f.syncs), cp(f.grants), cp(f.deletes), f.concurrent
+	return maps.Clone(f.users), maps.Clone(f.syncs), maps.Clone(f.grants), maps.Clone(f.deletes), f.concurrent
 }
 
 type fakeRevoker struct {
@@ -374,14 +364,7 @@ func (ps *permitStandin) record(key string, status int, ok map[string]int) {
 func (ps *permitStandin) counts() (created, granted, refused map[string]int) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	cp := func(m map[string]int) map[string]int {
-		out := map[string]int{}
-		for k, v := range m {
-			out[k] = v
-		}
-		return out
-	}
-	return cp(ps.created), cp(ps.granted), cp(ps.refused)
+	return maps.Clone(ps.created), maps.Clone(ps.granted), maps.Clone(ps.refused)
 }
 
 func (ps *permitStandin) client(t testing.TB) *permitdir.Client {

@@ -48,12 +48,17 @@ func (s *Service) Ingest(ctx context.Context, body []byte, ev webhook.Event) (Ou
 	hash := hex.EncodeToString(sum[:])
 	now := s.now()
 	outcome := s.classify(ev, now)
-	payload, err := webhook.Sanitize(body)
-	if err != nil {
-		// Parse accepted the body, so this should not happen; losing the
-		// stored copy is better than losing the event.
-		s.log.WarnContext(ctx, "provision: cannot sanitize payload; storing none", "event", ev.Name, "error", err)
-		payload = nil
+	var payload []byte
+	// An accepted User.Deleted erases every stored payload of the user,
+	// this one included (apply), so sanitizing it would be wasted work.
+	if outcome != OutcomeAccepted || ev.Name != webhook.EventUserDeleted {
+		var err error
+		if payload, err = webhook.Sanitize(body); err != nil {
+			// Parse accepted the body, so this should not happen; losing the
+			// stored copy is better than losing the event.
+			s.log.WarnContext(ctx, "provision: cannot sanitize payload; storing none", "event", ev.Name, "error", err)
+			payload = nil
+		}
 	}
 
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -125,9 +130,10 @@ func (s *Service) classify(ev webhook.Event, now time.Time) Outcome {
 		return OutcomeTest
 	case now.Sub(ev.CreatedAt) > s.maxAge:
 		return OutcomeStale
-	case !ev.Known() || ev.Name == webhook.EventPostSignIn || ev.UserID == "":
-		// PostSignIn carries nothing to act on: users who change fire
-		// User.Data.Updated, and every user fires User.Created (§1.5).
+	case !ev.Actionable() || ev.UserID == "":
+		// Unknown events and PostSignIn, which carries nothing to act on:
+		// users who change fire User.Data.Updated, and every user fires
+		// User.Created (§1.5).
 		return OutcomeIgnored
 	}
 	return OutcomeAccepted
@@ -195,10 +201,6 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, ev webhook.Event, now t
 // not older than what set them last, and marks the user for a sync. It
 // reports false for a tombstoned user.
 func upsertProfile(ctx context.Context, tx *sql.Tx, u webhook.User, at int64, now time.Time) (bool, error) {
-	var registered int64
-	if !u.CreatedAt.IsZero() {
-		registered = u.CreatedAt.UnixMilli()
-	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO user_sync
 		(user_id, email, name, registered_at, state, needs_fetch, generation, profile_at, updated_at)
 		VALUES ($1, $2, $3, $4, 'pending', FALSE, 1, $5, $6)
@@ -210,15 +212,8 @@ func upsertProfile(ctx context.Context, tx *sql.Tx, u webhook.User, at int64, no
 			registered_at = CASE WHEN user_sync.registered_at = 0 THEN excluded.registered_at ELSE user_sync.registered_at END,
 			state = 'pending', generation = user_sync.generation + 1, updated_at = excluded.updated_at
 		WHERE user_sync.deleted_at IS NULL`,
-		u.ID, u.Email, u.Name, registered, at, now.UnixMilli())
-	if err != nil {
-		return false, fmt.Errorf("upsert user: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("upsert user: %w", err)
-	}
-	return n > 0, nil
+		u.ID, u.Email, u.Name, unixMilli(u.CreatedAt), at, now.UnixMilli())
+	return changedRow(res, err, "upsert user")
 }
 
 // ensureRow marks the user for a sync, creating the row if needed. A new
@@ -231,12 +226,19 @@ func ensureRow(ctx context.Context, tx *sql.Tx, userID string, force bool, now t
 			state = 'pending', generation = user_sync.generation + 1, updated_at = excluded.updated_at
 		WHERE user_sync.deleted_at IS NULL`,
 		userID, now.UnixMilli(), force)
+	return changedRow(res, err, "mark user")
+}
+
+// changedRow reports whether the user_sync upsert that returned res, err
+// wrote a row; the guard WHERE user_sync.deleted_at IS NULL writes none
+// for a tombstoned user.
+func changedRow(res sql.Result, err error, what string) (bool, error) {
 	if err != nil {
-		return false, fmt.Errorf("mark user: %w", err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("mark user: %w", err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	return n > 0, nil
 }
@@ -352,10 +354,6 @@ func (s *Service) MarkSynced(ctx context.Context, u webhook.User, grantedDefault
 	if grantedDefaultRole {
 		granted = sql.NullInt64{Int64: now, Valid: true}
 	}
-	var registered int64
-	if !u.CreatedAt.IsZero() {
-		registered = u.CreatedAt.UnixMilli()
-	}
 	// generation moves on so a job already running for the user does not
 	// overwrite this with its older view; it re-runs instead.
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO user_sync
@@ -367,7 +365,7 @@ func (s *Service) MarkSynced(ctx context.Context, u webhook.User, grantedDefault
 			synced_at = NULL, last_error = '', attempts = 0, needs_fetch = FALSE,
 			profile_at = excluded.profile_at, generation = user_sync.generation + 1, updated_at = excluded.updated_at
 		WHERE user_sync.deleted_at IS NULL`,
-		u.ID, u.Email, u.Name, registered, granted, now); err != nil {
+		u.ID, u.Email, u.Name, unixMilli(u.CreatedAt), granted, now); err != nil {
 		return fmt.Errorf("mark synced %s: %w", u.ID, err)
 	}
 	return nil
