@@ -96,8 +96,26 @@ func (s *Server) accountByUsernameLocked(username string) *account {
 	return nil
 }
 
+// checkUniqueLocked reports whether email or username (each when set)
+// belongs to an account other than selfID ("" for a new account).
+func (s *Server) checkUniqueLocked(email, username, selfID string) error {
+	if email != "" {
+		if o := s.accountByEmailLocked(email); o != nil && o.ID != selfID {
+			return errEmailInUse
+		}
+	}
+	if username != "" {
+		if o := s.accountByUsernameLocked(username); o != nil && o.ID != selfID {
+			return errUsernameInUse
+		}
+	}
+	return nil
+}
+
 type accountInput struct {
 	email, name, username, password, applicationID string
+	// parts are validated user parts (customData, profile) to store.
+	parts map[string]json.RawMessage
 }
 
 // createAccount validates and stores a new user.
@@ -115,11 +133,8 @@ func (s *Server) createAccount(in accountInput) (User, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if in.email != "" && s.accountByEmailLocked(in.email) != nil {
-		return User{}, errEmailInUse
-	}
-	if in.username != "" && s.accountByUsernameLocked(in.username) != nil {
-		return User{}, errUsernameInUse
+	if err := s.checkUniqueLocked(in.email, in.username, ""); err != nil {
+		return User{}, err
 	}
 	now := s.now().Truncate(time.Millisecond)
 	id := randomString(lowerAlnum, 12) // Logto user ids: 12 chars [0-9a-z] (logto.md §1.6)
@@ -130,6 +145,9 @@ func (s *Server) createAccount(in accountInput) (User, error) {
 		ID: id, Username: in.username, PrimaryEmail: in.email, Name: in.name,
 		CreatedAt: now, UpdatedAt: now, ApplicationID: in.applicationID,
 	}, PasswordHash: hash}
+	for key, raw := range in.parts {
+		*a.part(key) = raw
+	}
 	s.st.accounts[id] = a
 	s.persist()
 	return a.public(), nil

@@ -60,6 +60,12 @@ func (s *Server) grantError(w http.ResponseWriter, detail string) {
 	s.oidcError(w, http.StatusBadRequest, "invalid_grant", "grant request is invalid")
 }
 
+// serverError logs what failed and answers oidc-provider's server_error.
+func (s *Server) serverError(w http.ResponseWriter, what string, err error) {
+	s.log.Error(what, "err", err)
+	s.oidcError(w, http.StatusInternalServerError, "server_error", "oops! something went wrong")
+}
+
 // oidcFailure answers a browser-facing OIDC error: JSON for API clients,
 // an error page for people.
 func (s *Server) oidcFailure(w http.ResponseWriter, r *http.Request, status int, code, description string) {

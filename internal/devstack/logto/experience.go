@@ -48,9 +48,18 @@ func (s *Server) currentInteraction(r *http.Request) *interaction {
 	return in
 }
 
-func (s *Server) expiredInteraction(w http.ResponseWriter, r *http.Request) {
-	s.renderError(w, r, http.StatusBadRequest, "session.not_found", "This sign-in link has expired",
-		"The sign-in request is no longer valid. Go back to the app and start signing in again.")
+// withInteraction serves a hosted-page request that needs a live
+// interaction; without one it shows the expired-link page.
+func (s *Server) withInteraction(h func(http.ResponseWriter, *http.Request, *interaction)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		in := s.currentInteraction(r)
+		if in == nil {
+			s.renderError(w, r, http.StatusBadRequest, "session.not_found", "This sign-in link has expired",
+				"The sign-in request is no longer valid. Go back to the app and start signing in again.")
+			return
+		}
+		h(w, r, in)
+	}
 }
 
 func pageLinks(in *interaction) (signIn, register, cancel string) {
@@ -70,30 +79,15 @@ func (s *Server) registerForm(w http.ResponseWriter, r *http.Request, status int
 		Interaction: in.ID, Name: name, Email: email, Error: msg, SignInURL: signIn, CancelURL: cancel}))
 }
 
-func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
-	in := s.currentInteraction(r)
-	if in == nil {
-		s.expiredInteraction(w, r)
-		return
-	}
+func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, in *interaction) {
 	s.signInForm(w, r, http.StatusOK, in, in.LoginHint, "")
 }
 
-func (s *Server) registerPage(w http.ResponseWriter, r *http.Request) {
-	in := s.currentInteraction(r)
-	if in == nil {
-		s.expiredInteraction(w, r)
-		return
-	}
+func (s *Server) registerPage(w http.ResponseWriter, r *http.Request, in *interaction) {
 	s.registerForm(w, r, http.StatusOK, in, "", in.LoginHint, "")
 }
 
-func (s *Server) signInSubmit(w http.ResponseWriter, r *http.Request) {
-	in := s.currentInteraction(r)
-	if in == nil {
-		s.expiredInteraction(w, r)
-		return
-	}
+func (s *Server) signInSubmit(w http.ResponseWriter, r *http.Request, in *interaction) {
 	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
 	if email == "" || password == "" {
 		s.signInForm(w, r, http.StatusBadRequest, in, email, "Enter your email and password.")
@@ -116,12 +110,7 @@ func (s *Server) signInSubmit(w http.ResponseWriter, r *http.Request) {
 	s.finish(w, r, in, sess)
 }
 
-func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) {
-	in := s.currentInteraction(r)
-	if in == nil {
-		s.expiredInteraction(w, r)
-		return
-	}
+func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request, in *interaction) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
 	if !validEmail(email) {
@@ -153,12 +142,7 @@ func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) {
 
 // cancelInteraction returns to the app with access_denied, as Logto does
 // when the person aborts the interaction.
-func (s *Server) cancelInteraction(w http.ResponseWriter, r *http.Request) {
-	in := s.currentInteraction(r)
-	if in == nil {
-		s.expiredInteraction(w, r)
-		return
-	}
+func (s *Server) cancelInteraction(w http.ResponseWriter, r *http.Request, in *interaction) {
 	s.mu.Lock()
 	delete(s.st.interactions, in.ID)
 	s.mu.Unlock()

@@ -14,7 +14,7 @@ import (
 type signingKey struct {
 	priv *ecdsa.PrivateKey
 	kid  string
-	jwk  object // public JWK, string members only
+	jwks []byte // the JWKS document, encoded once
 	sign jose.Signer
 	// atSign signs resource access tokens, which carry typ "at+jwt".
 	atSign jose.Signer
@@ -38,7 +38,10 @@ func newSigningKey(priv *ecdsa.PrivateKey) (*signingKey, error) {
 	k := &signingKey{priv: priv, kid: b64(sum[:])}
 	// Every member a JSON string: the SDK decodes keys as map[string]string
 	// (logto.md §2.12).
-	k.jwk = object{{"kty", "EC"}, {"x", x}, {"y", y}, {"crv", "P-384"}, {"kid", k.kid}}
+	jwk := object{{"kty", "EC"}, {"x", x}, {"y", y}, {"crv", "P-384"}, {"kid", k.kid}}
+	if k.jwks, err = marshalJS(object{{"keys", []object{jwk}}}); err != nil {
+		return nil, fmt.Errorf("encode jwks: %w", err)
+	}
 	sk := jose.SigningKey{Algorithm: jose.ES384, Key: jose.JSONWebKey{Key: priv, KeyID: k.kid}}
 	// ID token header is just {"alg":"ES384","kid":…} (logto.md §2.2).
 	if k.sign, err = jose.NewSigner(sk, nil); err != nil {
@@ -84,11 +87,6 @@ func (s *Server) jwks(w http.ResponseWriter, _ *http.Request) {
 	// Logto forbids caching the key set so rotation is seen at once
 	// (koa-jwks-cache-control.ts; logto.md §2.1).
 	w.Header().Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
-	body, err := marshalJS(object{{"keys", []object{s.key.jwk}}})
-	if err != nil {
-		http.Error(w, "encode jwks", http.StatusInternalServerError)
-		return
-	}
 	w.Header().Set("Content-Type", "application/jwk-set+json; charset=utf-8")
-	w.Write(body)
+	w.Write(s.key.jwks)
 }

@@ -40,8 +40,8 @@ func (s *Server) managementRoutes(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/users/{userId}/is-suspended", s.api(s.suspendUser))
 	mux.Handle("PATCH /api/users/{userId}/password", s.api(s.setPassword))
 	mux.Handle("GET /api/users/{userId}/custom-data", s.api(s.getUserPart("customData")))
-	mux.Handle("PATCH /api/users/{userId}/custom-data", s.api(s.mergeUserPart("customData", "custom-data")))
-	mux.Handle("PATCH /api/users/{userId}/profile", s.api(s.mergeUserPart("profile", "profile")))
+	mux.Handle("PATCH /api/users/{userId}/custom-data", s.api(s.mergeUserPart("customData")))
+	mux.Handle("PATCH /api/users/{userId}/profile", s.api(s.mergeUserPart("profile")))
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) {
 		apiFail(w, http.StatusNotFound, "guard.not_found", "Not found.")
 	}))
@@ -199,10 +199,15 @@ func (f userFields) str(key string) (value string, set bool, err error) {
 func decodeFields(w http.ResponseWriter, r *http.Request) (userFields, bool) {
 	var f userFields
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&f); err != nil {
-		apiFail(w, http.StatusBadRequest, "guard.invalid_input", "The request input is invalid.")
+		badInput(w)
 		return nil, false
 	}
 	return f, true
+}
+
+// badInput is the guard's plain 400, without a reason.
+func badInput(w http.ResponseWriter) {
+	apiFail(w, http.StatusBadRequest, "guard.invalid_input", "The request input is invalid.")
 }
 
 func invalidInput(w http.ResponseWriter, err error) {
@@ -231,7 +236,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var in accountInput
+	in := accountInput{parts: map[string]json.RawMessage{}}
 	for key, dst := range map[string]*string{"primaryEmail": &in.email, "name": &in.name, "username": &in.username, "password": &in.password} {
 		v, _, err := f.str(key)
 		if err != nil {
@@ -240,12 +245,13 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		}
 		*dst = v
 	}
-	for _, key := range []string{"customData", "profile"} {
+	for _, key := range userPartKeys {
 		if raw, ok := f[key]; ok {
 			if _, err := decodeObject(raw); err != nil {
 				invalidInput(w, fmt.Errorf("%s must be an object", key))
 				return
 			}
+			in.parts[key] = raw
 		}
 	}
 	u, err := s.createAccount(in)
@@ -255,12 +261,6 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 			apiFail(w, http.StatusInternalServerError, "unknown", "Unknown error occurred.")
 		}
 		return
-	}
-	if f["customData"] != nil || f["profile"] != nil {
-		id := u.ID
-		if u, err = s.applyFields(id, f, nil); !s.userWriteOK(w, id, err) {
-			return
-		}
 	}
 	body := u.wireWithPassword()
 	s.fireManagement(r, "User.Created", managementContext{path: "/users", method: http.MethodPost, status: http.StatusOK,
@@ -283,12 +283,12 @@ func (s *Server) applyFields(id string, f userFields, edit func(a *account) erro
 			return User{}, err
 		}
 	}
-	for key, dst := range map[string]*json.RawMessage{"customData": &next.CustomData, "profile": &next.Profile} {
+	for _, key := range userPartKeys {
 		if raw, ok := f[key]; ok {
 			if _, err := decodeObject(raw); err != nil {
 				return User{}, fmt.Errorf("%s: %w", key, errInvalidInput)
 			}
-			*dst = raw
+			*next.part(key) = raw
 		}
 	}
 	next.UpdatedAt = s.now().Truncate(time.Millisecond)
@@ -323,13 +323,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 		if a.PrimaryEmail != "" && !validEmail(a.PrimaryEmail) {
 			return errInvalidEmail
 		}
-		if o := s.accountByEmailLocked(a.PrimaryEmail); a.PrimaryEmail != "" && o != nil && o.ID != a.ID {
-			return errEmailInUse
-		}
-		if o := s.accountByUsernameLocked(a.Username); a.Username != "" && o != nil && o.ID != a.ID {
-			return errUsernameInUse
-		}
-		return nil
+		return s.checkUniqueLocked(a.PrimaryEmail, a.Username, a.ID)
 	})
 	s.respondUserPatch(w, r, "User.Data.Updated", "", u, err)
 }
@@ -390,7 +384,7 @@ func (s *Server) suspendUser(w http.ResponseWriter, r *http.Request) {
 		IsSuspended *bool `json:"isSuspended"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil || body.IsSuspended == nil {
-		apiFail(w, http.StatusBadRequest, "guard.invalid_input", "The request input is invalid.")
+		badInput(w)
 		return
 	}
 	u, err := s.applyFields(id, nil, func(a *account) error {
@@ -412,7 +406,7 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	password, _, err := f.str("password")
 	if err != nil || password == "" {
-		apiFail(w, http.StatusBadRequest, "guard.invalid_input", "The request input is invalid.")
+		badInput(w)
 		return
 	}
 	hash, err := hashPassword(password, s.cfg.PasswordIterations)
@@ -423,13 +417,28 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
 	s.respondUserPatch(w, r, "User.Data.Updated", "password", u, err)
 }
 
-// part returns the user's customData or profile.
-func part(u User, key string) json.RawMessage {
-	if key == "profile" {
-		return emptyObject(u.Profile)
+// userPartKeys are the user's free-form JSON objects, as the API names
+// them; each also has its own sub-route (userPartRoute).
+var userPartKeys = []string{"customData", "profile"}
+
+// userPartRoute is the /users/:userId sub-route of a user part.
+func userPartRoute(key string) string {
+	if key == "customData" {
+		return "custom-data"
 	}
-	return emptyObject(u.CustomData)
+	return key
 }
+
+// part points at the user's customData or profile.
+func (u *User) part(key string) *json.RawMessage {
+	if key == "profile" {
+		return &u.Profile
+	}
+	return &u.CustomData
+}
+
+// partJSON returns the user's customData or profile, {} when unset.
+func (u User) partJSON(key string) json.RawMessage { return emptyObject(*u.part(key)) }
 
 func (s *Server) getUserPart(key string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -438,14 +447,14 @@ func (s *Server) getUserPart(key string) http.HandlerFunc {
 			notFoundUser(w, r.PathValue("userId"))
 			return
 		}
-		writeJSON(w, http.StatusOK, part(u, key))
+		writeJSON(w, http.StatusOK, u.partJSON(key))
 	}
 }
 
 // mergeUserPart is PATCH /api/users/:userId/custom-data and /profile: a
 // shallow merge whose User.Data.Updated carries ONLY the merged object,
 // not a user (logto.md §1.6).
-func (s *Server) mergeUserPart(key, sub string) http.HandlerFunc {
+func (s *Server) mergeUserPart(key string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("userId")
 		f, ok := decodeFields(w, r)
@@ -458,7 +467,7 @@ func (s *Server) mergeUserPart(key, sub string) http.HandlerFunc {
 			return
 		}
 		u, err := s.applyFields(id, nil, func(a *account) error {
-			merged, err := decodeObject(part(a.public(), key))
+			merged, err := decodeObject(a.partJSON(key))
 			if err != nil {
 				return err
 			}
@@ -469,18 +478,14 @@ func (s *Server) mergeUserPart(key, sub string) http.HandlerFunc {
 			if err != nil {
 				return err
 			}
-			if key == "profile" {
-				a.Profile = raw
-			} else {
-				a.CustomData = raw
-			}
+			*a.part(key) = raw
 			return nil
 		})
 		if !s.userWriteOK(w, id, err) {
 			return
 		}
-		data := part(u, key)
-		s.fireManagement(r, "User.Data.Updated", userRouteContext(http.MethodPatch, http.StatusOK, id, sub), data)
+		data := u.partJSON(key)
+		s.fireManagement(r, "User.Data.Updated", userRouteContext(http.MethodPatch, http.StatusOK, id, userPartRoute(key)), data)
 		writeJSON(w, http.StatusOK, data)
 	}
 }

@@ -111,9 +111,14 @@ func (st *state) revokeUser(userID string) {
 	}
 }
 
+// discovery serves the OpenID configuration, encoded once in New.
 func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
-	i := s.issuer
-	writeJSON(w, http.StatusOK, object{
+	writeJSONBody(w, http.StatusOK, s.discoveryJSON)
+}
+
+// discoveryDocument is Logto's OpenID configuration for issuer i.
+func discoveryDocument(i string) object {
+	return object{
 		{"authorization_endpoint", i + "/auth"},
 		{"device_authorization_endpoint", i + "/device/auth"},
 		{"claims_parameter_supported", false},
@@ -147,7 +152,7 @@ func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 		{"backchannel_logout_session_supported", true},
 		{"frontchannel_logout_supported", false},
 		{"claim_types_supported", []string{"normal"}},
-	})
+	}
 }
 
 // authorize is GET/POST /oidc/auth (logto.md §2.3).
@@ -242,11 +247,16 @@ func (s *Server) callbackURL(redirectURI string, params url.Values) string {
 	if params.Get("state") == "" {
 		params.Del("state")
 	}
+	return appendQuery(redirectURI, params)
+}
+
+// appendQuery adds params to uri, which may already have a query.
+func appendQuery(uri string, params url.Values) string {
 	sep := "?"
-	if strings.Contains(redirectURI, "?") {
+	if strings.Contains(uri, "?") {
 		sep = "&"
 	}
-	return redirectURI + sep + params.Encode()
+	return uri + sep + params.Encode()
 }
 
 // finish completes an interaction for a signed-in session: it issues a

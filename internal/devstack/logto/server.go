@@ -97,18 +97,20 @@ const (
 
 // Server is a running stand-in. All state sits behind mu.
 type Server struct {
-	cfg      Config
-	issuer   string
-	apps     map[string]App
-	key      *signingKey
-	hooks    *Webhooks
-	assets   *static.Assets
-	log      *slog.Logger
-	handler  http.Handler
-	mu       sync.Mutex
-	st       *state
-	closeErr error
-	closed   sync.Once
+	cfg     Config
+	issuer  string
+	apps    map[string]App
+	key     *signingKey
+	hooks   *Webhooks
+	assets  *static.Assets
+	log     *slog.Logger
+	handler http.Handler
+	// discoveryJSON is the encoded OpenID configuration, which never changes.
+	discoveryJSON []byte
+	mu            sync.Mutex
+	st            *state
+	closeErr      error
+	closed        sync.Once
 }
 
 // New starts a stand-in: it loads or creates the persisted state, creates
@@ -167,6 +169,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("logto stand-in: %w", err)
 	}
+	if s.discoveryJSON, err = marshalJS(discoveryDocument(s.issuer)); err != nil {
+		return nil, fmt.Errorf("logto stand-in: encode discovery: %w", err)
+	}
 	s.hooks = newWebhooks(cfg, st.HookID, s.lookupUser)
 	s.handler = s.routes()
 	return s, nil
@@ -214,11 +219,11 @@ func (s *Server) routes() http.Handler {
 
 	// The hosted forms refuse cross-site posts (Origin / Sec-Fetch-Site).
 	cop := http.NewCrossOriginProtection()
-	mux.HandleFunc("GET /sign-in", s.signInPage)
-	mux.Handle("POST /sign-in", cop.Handler(http.HandlerFunc(s.signInSubmit)))
-	mux.HandleFunc("GET /register", s.registerPage)
-	mux.Handle("POST /register", cop.Handler(http.HandlerFunc(s.registerSubmit)))
-	mux.HandleFunc("GET /sign-in/cancel", s.cancelInteraction)
+	mux.HandleFunc("GET /sign-in", s.withInteraction(s.signInPage))
+	mux.Handle("POST /sign-in", cop.Handler(s.withInteraction(s.signInSubmit)))
+	mux.HandleFunc("GET /register", s.withInteraction(s.registerPage))
+	mux.Handle("POST /register", cop.Handler(s.withInteraction(s.registerSubmit)))
+	mux.HandleFunc("GET /sign-in/cancel", s.withInteraction(s.cancelInteraction))
 
 	s.managementRoutes(mux)
 	mux.Handle("GET "+static.Prefix, s.assets)

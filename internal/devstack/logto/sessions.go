@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -120,11 +119,7 @@ func (s *Server) confirmEndSession(w http.ResponseWriter, r *http.Request) {
 	}
 	target := req.PostLogoutRedirectURI
 	if req.State != "" {
-		sep := "?"
-		if strings.Contains(target, "?") {
-			sep = "&"
-		}
-		target += sep + url.Values{"state": {req.State}}.Encode()
+		target = appendQuery(target, url.Values{"state": {req.State}})
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }

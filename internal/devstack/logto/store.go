@@ -12,39 +12,45 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"time"
 )
 
 // stateFile is the one file the stand-in keeps in Config.DataDir.
 const stateFile = "logto-standin.json"
 
-// state is everything the stand-in knows. The exported part is what a
-// restart keeps; authorization codes, pending interactions and logout
-// confirmations are short-lived and stay in memory, as a restart of
-// Logto's engine would also invalidate most of them.
+// state is everything the stand-in knows. What a restart keeps is
+// written as a snapshot; authorization codes, pending interactions and
+// logout confirmations are short-lived and stay in memory, as a restart
+// of Logto's engine would also invalidate most of them.
 type state struct {
 	dir string
 
+	HookID       string
+	SigningKey   []byte // PKCS#8 DER
+	accounts     map[string]*account
+	sessions     map[string]*session
+	grants       map[string]*grant
+	refresh      map[string]*refreshToken
+	access       map[string]*accessToken
+	codes        map[string]*authCode
+	interactions map[string]*interaction
+	logouts      map[string]*logoutRequest
+}
+
+// snapshot is the state file's content, in a stable order.
+type snapshot struct {
 	HookID        string          `json:"hookId"`
-	SigningKey    []byte          `json:"signingKey"` // PKCS#8 DER
+	SigningKey    []byte          `json:"signingKey"`
 	Accounts      []*account      `json:"accounts"`
 	Sessions      []*session      `json:"sessions"`
 	Grants        []*grant        `json:"grants"`
 	RefreshTokens []*refreshToken `json:"refreshTokens"`
 	AccessTokens  []*accessToken  `json:"accessTokens"`
-	accounts      map[string]*account
-	sessions      map[string]*session
-	grants        map[string]*grant
-	refresh       map[string]*refreshToken
-	access        map[string]*accessToken
-	codes         map[string]*authCode
-	interactions  map[string]*interaction
-	logouts       map[string]*logoutRequest
 }
 
 func loadState(dir string) (*state, error) {
-	st := &state{dir: dir}
+	var snap snapshot
 	if dir != "" {
 		data, err := os.ReadFile(filepath.Join(dir, stateFile))
 		switch {
@@ -52,19 +58,20 @@ func loadState(dir string) (*state, error) {
 		case err != nil:
 			return nil, fmt.Errorf("read state: %w", err)
 		default:
-			if err := json.Unmarshal(data, st); err != nil {
+			if err := json.Unmarshal(data, &snap); err != nil {
 				return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, stateFile), err)
 			}
 		}
 	}
+	st := &state{dir: dir, HookID: snap.HookID, SigningKey: snap.SigningKey}
 	if st.HookID == "" {
 		st.HookID = randomString(lowerAlnum, 21) // Logto hook ids: 21 chars [0-9a-z] (logto.md §1.6)
 	}
-	st.accounts = indexBy(st.Accounts, func(a *account) string { return a.ID })
-	st.sessions = indexBy(st.Sessions, func(x *session) string { return x.ID })
-	st.grants = indexBy(st.Grants, func(g *grant) string { return g.ID })
-	st.refresh = indexBy(st.RefreshTokens, func(t *refreshToken) string { return t.Value })
-	st.access = indexBy(st.AccessTokens, func(t *accessToken) string { return t.Value })
+	st.accounts = indexBy(snap.Accounts, func(a *account) string { return a.ID })
+	st.sessions = indexBy(snap.Sessions, func(x *session) string { return x.ID })
+	st.grants = indexBy(snap.Grants, func(g *grant) string { return g.ID })
+	st.refresh = indexBy(snap.RefreshTokens, func(t *refreshToken) string { return t.Value })
+	st.access = indexBy(snap.AccessTokens, func(t *accessToken) string { return t.Value })
 	st.codes = map[string]*authCode{}
 	st.interactions = map[string]*interaction{}
 	st.logouts = map[string]*logoutRequest{}
@@ -80,13 +87,8 @@ func indexBy[T any](items []T, key func(T) string) map[string]T {
 }
 
 func sortedValues[T any](m map[string]T) []T {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	out := make([]T, 0, len(m))
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, m[k])
 	}
 	return out
@@ -100,12 +102,15 @@ func (s *Server) saveLocked() error {
 	if st.dir == "" {
 		return nil
 	}
-	st.Accounts = sortedValues(st.accounts)
-	st.Sessions = sortedValues(st.sessions)
-	st.Grants = sortedValues(st.grants)
-	st.RefreshTokens = sortedValues(st.refresh)
-	st.AccessTokens = sortedValues(st.access)
-	data, err := json.MarshalIndent(st, "", "  ")
+	data, err := json.MarshalIndent(snapshot{
+		HookID:        st.HookID,
+		SigningKey:    st.SigningKey,
+		Accounts:      sortedValues(st.accounts),
+		Sessions:      sortedValues(st.sessions),
+		Grants:        sortedValues(st.grants),
+		RefreshTokens: sortedValues(st.refresh),
+		AccessTokens:  sortedValues(st.access),
+	}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}

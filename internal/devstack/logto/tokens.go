@@ -251,8 +251,7 @@ func (s *Server) respondTokensLocked(w http.ResponseWriter, g *grant, u User, rt
 	if slices.Contains(g.Scopes, "openid") {
 		idToken, err := s.idToken(g, u, now, at.Value, codeGrant)
 		if err != nil {
-			s.log.Error("sign id token", "err", err)
-			s.oidcError(w, http.StatusInternalServerError, "server_error", "oops! something went wrong")
+			s.serverError(w, "sign id token", err)
 			return
 		}
 		resp[2].value = idToken
@@ -285,8 +284,7 @@ func (s *Server) clientCredentialsGrant(w http.ResponseWriter, form url.Values, 
 		{"client_id", app.ID}, {"iss", s.issuer}, {"aud", resource},
 	})
 	if err != nil {
-		s.log.Error("sign access token", "err", err)
-		s.oidcError(w, http.StatusInternalServerError, "server_error", "oops! something went wrong")
+		s.serverError(w, "sign access token", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, object{

@@ -117,6 +117,10 @@ func (w *Webhooks) Hold(event string) {
 func (w *Webhooks) Release(event string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.releaseLocked(event)
+}
+
+func (w *Webhooks) releaseLocked(event string) {
 	if ch, ok := w.release[event]; ok {
 		close(ch)
 		delete(w.release, event)
@@ -144,10 +148,8 @@ func (w *Webhooks) Deliveries() []Delivery {
 func (w *Webhooks) close() {
 	w.mu.Lock()
 	w.closed = true
-	for event, ch := range w.release {
-		close(ch)
-		delete(w.release, event)
-		delete(w.holds, event)
+	for event := range w.release {
+		w.releaseLocked(event)
 	}
 	w.mu.Unlock()
 	w.Wait()
@@ -164,7 +166,7 @@ func (w *Webhooks) dispatch(event string, payload object) {
 	if !w.subscribed(event) {
 		return
 	}
-	body, err := marshalJS(payload.set("hookId", w.hookID))
+	body, err := w.encode(payload)
 	if err != nil {
 		w.log.Error("encode webhook", "event", event, "err", err)
 		return
@@ -176,6 +178,19 @@ func (w *Webhooks) dispatch(event string, payload object) {
 		defer w.end()
 		w.deliver(context.Background(), event, body)
 	}()
+}
+
+// encode serialises a payload with hookId last, as sendWebhook does
+// ({...payload, hookId}).
+func (w *Webhooks) encode(payload object) ([]byte, error) {
+	return marshalJS(payload.set("hookId", w.hookID))
+}
+
+// record logs a finished delivery.
+func (w *Webhooks) record(d Delivery) {
+	w.mu.Lock()
+	w.done = append(w.done, d)
+	w.mu.Unlock()
 }
 
 func (w *Webhooks) begin() bool {
@@ -222,9 +237,7 @@ func (w *Webhooks) deliver(ctx context.Context, event string, body []byte) Deliv
 		}
 		d.Status, d.Attempts, d.Err = w.send(ctx, body)
 	}
-	w.mu.Lock()
-	w.done = append(w.done, d)
-	w.mu.Unlock()
+	w.record(d)
 	if d.Err != "" {
 		w.log.Warn("webhook delivery failed", "event", event, "status", d.Status, "attempts", d.Attempts, "err", d.Err)
 	}
@@ -304,9 +317,7 @@ func (w *Webhooks) SendTestPayload(ctx context.Context, event string) error {
 		return fmt.Errorf("encode test payload: %w", err)
 	}
 	status, attempts, errText := w.send(ctx, body)
-	w.mu.Lock()
-	w.done = append(w.done, Delivery{Event: event, Body: body, Status: status, Err: errText, Attempts: attempts})
-	w.mu.Unlock()
+	w.record(Delivery{Event: event, Body: body, Status: status, Err: errText, Attempts: attempts})
 	switch {
 	case errText == "":
 		return nil
@@ -325,7 +336,7 @@ func (w *Webhooks) Send(ctx context.Context, event string, payload json.RawMessa
 	if err != nil {
 		return fmt.Errorf("webhook payload: %w", err)
 	}
-	body, err := marshalJS(o.set("hookId", w.hookID))
+	body, err := w.encode(o)
 	if err != nil {
 		return fmt.Errorf("encode webhook payload: %w", err)
 	}
@@ -343,22 +354,24 @@ func (w *Webhooks) Send(ctx context.Context, event string, payload json.RawMessa
 // PATCH /api/users/:userId/custom-data sends: data is ONLY the custom
 // data object, not a user (logto.md §1.6).
 func (w *Webhooks) FireCustomDataUpdated(userID string) error {
-	return w.firePartial(userID, "custom-data", func(u User) any { return emptyObject(u.CustomData) })
+	return w.firePartial(userID, "customData")
 }
 
 // FireProfileUpdated sends the User.Data.Updated of
 // PATCH /api/users/:userId/profile: data is ONLY the profile object.
 func (w *Webhooks) FireProfileUpdated(userID string) error {
-	return w.firePartial(userID, "profile", func(u User) any { return emptyObject(u.Profile) })
+	return w.firePartial(userID, "profile")
 }
 
-func (w *Webhooks) firePartial(userID, sub string, data func(User) any) error {
+// firePartial fires what mergeUserPart fires for the user part key, as if
+// called by a local Go client.
+func (w *Webhooks) firePartial(userID, key string) error {
 	u, ok := w.lookup(userID)
 	if !ok {
 		return fmt.Errorf("user %s not found", userID)
 	}
-	mc := userRouteContext(http.MethodPatch, http.StatusOK, userID, sub)
+	mc := userRouteContext(http.MethodPatch, http.StatusOK, userID, userPartRoute(key))
 	mc.userAgent, mc.ip = "Go-http-client/1.1", "::ffff:127.0.0.1"
-	w.dispatch("User.Data.Updated", managementDataPayload(w.now(), "User.Data.Updated", mc, data(u)))
+	w.dispatch("User.Data.Updated", managementDataPayload(w.now(), "User.Data.Updated", mc, u.partJSON(key)))
 	return nil
 }

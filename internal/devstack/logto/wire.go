@@ -19,18 +19,20 @@ const (
 	urlAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 )
 
-// randomString draws n characters uniformly from alphabet.
+// randomString draws n characters uniformly from alphabet, rejecting the
+// bytes that would bias the modulo; random bytes are read in batches.
 func randomString(alphabet string, n int) string {
-	out := make([]byte, n)
-	buf := make([]byte, 1)
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+n/2)
 	limit := 256 - 256%len(alphabet)
-	for i := 0; i < n; {
+	for len(out) < n {
 		if _, err := rand.Read(buf); err != nil {
 			panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on supported platforms
 		}
-		if int(buf[0]) < limit {
-			out[i] = alphabet[int(buf[0])%len(alphabet)]
-			i++
+		for _, b := range buf {
+			if int(b) < limit && len(out) < n {
+				out = append(out, alphabet[int(b)%len(alphabet)])
+			}
 		}
 	}
 	return string(out)
@@ -115,6 +117,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, "encode response", http.StatusInternalServerError)
 		return
 	}
+	writeJSONBody(w, status, body)
+}
+
+// writeJSONBody sends already encoded JSON with the given status.
+func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -142,12 +149,13 @@ func clientIP(r *http.Request) string {
 // rather than failing the whole request; ';' is just a character.
 func parseQueryTolerant(raw string) url.Values {
 	out := url.Values{}
-	for _, part := range strings.Split(raw, "&") {
+	for part := range strings.SplitSeq(raw, "&") {
 		if part == "" {
 			continue
 		}
 		k, v, _ := strings.Cut(part, "=")
-		out[unescapeTolerant(k)] = append(out[unescapeTolerant(k)], unescapeTolerant(v))
+		k = unescapeTolerant(k)
+		out[k] = append(out[k], unescapeTolerant(v))
 	}
 	return out
 }
