@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -56,8 +57,27 @@ type Settings struct {
 	SessionSecret []byte
 	DatabaseURL   string
 
+	// SessionSecretPrevious still opens cookies sealed or signed before a
+	// rotation of SessionSecret, so rotating it signs nobody out.
+	SessionSecretPrevious []byte
+
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
+
+	// MetricsAddr is the private listener for Prometheus metrics; empty
+	// turns it off. Metrics are never served on the public listener.
+	MetricsAddr string
+	// RateLimit is requests per minute per client on the sign-in routes
+	// and for rejected webhooks; 0 turns the limits off.
+	RateLimit int
+	// TrustedProxies are the peers whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed.
+	TrustedProxies []netip.Prefix
+	// ShutdownDelay is how long /readyz answers 503 before the listener
+	// closes, so load balancers stop sending traffic first.
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds draining HTTP and letting running jobs finish.
+	ShutdownTimeout time.Duration
 
 	// Provisioning: webhook events older than EventMaxAge are ignored;
 	// recorded events and finished jobs are kept for Retention; a sync job
@@ -137,9 +157,18 @@ func Load(lookup Lookup) (Settings, error) {
 		EventMaxAge:     r.duration("REPORTGATE_EVENT_MAX_AGE", 7*24*time.Hour),
 		Retention:       r.duration("REPORTGATE_RETENTION", 30*24*time.Hour),
 		SyncMaxAttempts: r.positiveInt("REPORTGATE_SYNC_MAX_ATTEMPTS", 25),
+
+		MetricsAddr:     r.optional("REPORTGATE_METRICS_ADDR", ""),
+		RateLimit:       r.nonNegativeInt("REPORTGATE_RATE_LIMIT", 60),
+		TrustedProxies:  r.prefixes("REPORTGATE_TRUSTED_PROXIES"),
+		ShutdownDelay:   r.duration("REPORTGATE_SHUTDOWN_DELAY", 5*time.Second),
+		ShutdownTimeout: r.duration("REPORTGATE_SHUTDOWN_TIMEOUT", 20*time.Second),
 	}
 	s.BaseURL = r.baseURL("REPORTGATE_BASE_URL")
 	s.SessionSecret = r.secret("REPORTGATE_SESSION_SECRET", 32)
+	if v := r.optional("REPORTGATE_SESSION_SECRET_PREVIOUS", ""); v != "" {
+		s.SessionSecretPrevious = r.secret("REPORTGATE_SESSION_SECRET_PREVIOUS", 32)
+	}
 	if s.DatabaseURL != "" && !strings.HasPrefix(s.DatabaseURL, "sqlite:") &&
 		!strings.HasPrefix(s.DatabaseURL, "postgres://") && !strings.HasPrefix(s.DatabaseURL, "postgresql://") {
 		r.problem("REPORTGATE_DATABASE_URL must start with sqlite: or postgres://")
@@ -252,6 +281,42 @@ func (r *reader) positiveInt(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+func (r *reader) nonNegativeInt(name string, def int) int {
+	v := r.optional(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		r.problem("%s must be a whole number of at least 0, not %q", name, v)
+		return def
+	}
+	return n
+}
+
+// prefixes reads a comma-separated list of CIDRs; a bare address is taken
+// as a single-host prefix.
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, f := range strings.Split(r.optional(name, ""), ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				r.problem("%s must be a comma-separated list of CIDRs such as 10.0.0.0/8, not %q", name, f)
+				continue
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 func (r *reader) secret(name string, minBytes int) []byte {
