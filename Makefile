@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 15m
 
-.PHONY: run build test vet generate check-generated browser bench clean
+.PHONY: run build image test vet generate check-generated browser bench clean
 
 ## run: the whole product offline (local Logto + Permit stand-ins, SQLite under ./data)
 run:
@@ -12,6 +12,30 @@ run:
 ## build: the binary, in ./bin
 build:
 	$(GO) build -o bin/reportgate ./cmd/reportgate
+
+## image: a FROM-scratch container image (podman, or docker with a running engine; installs Debian's podman when root)
+IMAGE       ?= reportgate:latest
+IMAGE_STAGE := build/image
+image:
+	@rm -rf $(IMAGE_STAGE) && mkdir -p $(IMAGE_STAGE)/rootfs/etc/ssl/certs $(IMAGE_STAGE)/owned/tmp $(IMAGE_STAGE)/owned/data
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(IMAGE_STAGE)/rootfs/reportgate ./cmd/reportgate
+	@certs=""; for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do \
+		if [ -f "$$f" ]; then certs="$$f"; break; fi; done; \
+	if [ -z "$$certs" ]; then echo "no CA certificate bundle on this host (install ca-certificates)"; exit 1; fi; \
+	cp "$$certs" $(IMAGE_STAGE)/rootfs/etc/ssl/certs/ca-certificates.crt
+	@printf 'root:x:0:0:root:/:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/data:/sbin/nologin\n' > $(IMAGE_STAGE)/rootfs/etc/passwd
+	@printf 'root:x:0:\nnonroot:x:65532:\n' > $(IMAGE_STAGE)/rootfs/etc/group
+	@chmod 1777 $(IMAGE_STAGE)/owned/tmp && chmod 0700 $(IMAGE_STAGE)/owned/data
+	@cp Containerfile $(IMAGE_STAGE)/Containerfile
+	@if command -v podman >/dev/null 2>&1; then tool=podman; \
+	elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then tool=docker; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing podman to build the image"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null && tool=podman; \
+	else echo "neither podman nor a running docker engine found; install one"; exit 1; fi; \
+	echo "building $(IMAGE) with $$tool"; \
+	$$tool build --pull=never -f $(IMAGE_STAGE)/Containerfile -t $(IMAGE) $(IMAGE_STAGE) && \
+	$$tool image ls $(IMAGE)
 
 ## generate: regenerate templ components
 generate:
@@ -48,4 +72,4 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(PKGS)
 
 clean:
-	rm -rf bin data
+	rm -rf bin data build
