@@ -55,7 +55,7 @@ func StateTone(state string) string {
 	switch state {
 	case "synced", "completed", "accepted":
 		return ToneOK
-	case "failed", "discarded", "rejected_signature", "malformed":
+	case "failed", "discarded", "cancelled", "rejected_signature", "malformed":
 		return ToneDanger
 	case "queued", "pending", "available", "retryable", "running", "scheduled":
 		return ToneWarn

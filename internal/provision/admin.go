@@ -95,11 +95,11 @@ type JobSummary struct {
 }
 
 var countKinds = []string{string(OutcomeAccepted), string(OutcomeIgnored), string(OutcomeTest),
-	string(OutcomeStale), string(OutcomeDuplicate), RejectedSignature, RejectedMalformed}
+	string(OutcomeStale), string(OutcomeFuture), string(OutcomeDuplicate), RejectedSignature, RejectedMalformed}
 
 // storedOutcomes are the outcomes recorded in webhook_events (a duplicate
 // is only counted).
-var storedOutcomes = []Outcome{OutcomeAccepted, OutcomeIgnored, OutcomeTest, OutcomeStale}
+var storedOutcomes = []Outcome{OutcomeAccepted, OutcomeIgnored, OutcomeTest, OutcomeStale, OutcomeFuture}
 
 const overviewRows = 50
 

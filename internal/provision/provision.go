@@ -80,6 +80,9 @@ type SessionRevoker interface {
 const (
 	DefaultRole        = "viewer"
 	DefaultMaxEventAge = 7 * 24 * time.Hour
+	// MaxEventSkew is how far ahead of our clock an event may be dated
+	// (Logto's clock and ours differ a little); later ones are OutcomeFuture.
+	MaxEventSkew       = 5 * time.Minute
 	DefaultMaxAttempts = 25
 	DefaultRescueAfter = 5 * time.Minute
 	DefaultRetention   = 30 * 24 * time.Hour
