@@ -221,16 +221,23 @@ func summarize(j *rivertype.JobRow) JobSummary {
 	return js
 }
 
-// RetryJob makes a failed (discarded) or waiting job run again now. If the
-// user already has a newer live job, that one carries the retry and the old
-// job stays as it is.
+// ErrJobNotFound means there is no sync job with that id: there never was,
+// it was swept after Retention, or it is some other kind of job.
+var ErrJobNotFound = errors.New("no such sync job")
+
+// RetryJob makes a failed (discarded or cancelled) or waiting job run
+// again now. If the user already has a newer live job, that one carries the
+// retry and the old job stays as it is. An unknown id is ErrJobNotFound.
 func (s *Service) RetryJob(ctx context.Context, jobID int64) error {
 	job, err := s.river.JobGet(ctx, jobID)
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return fmt.Errorf("retry job %d: %w", jobID, ErrJobNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("retry job %d: %w", jobID, err)
 	}
 	if job.Kind != jobKind {
-		return fmt.Errorf("retry job %d: not a provisioning job (%s)", jobID, job.Kind)
+		return fmt.Errorf("retry job %d is a %s job: %w", jobID, job.Kind, ErrJobNotFound)
 	}
 	if _, err := s.river.JobRetry(ctx, jobID); err == nil {
 		return nil
