@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -64,7 +65,7 @@ type Overview struct {
 	Users   map[string]int // user_sync rows by state
 	Recent  []EventSummary // newest first
 	Pending []JobSummary   // jobs not finished: available, running, retryable, scheduled
-	Failed  []JobSummary   // jobs that gave up (discarded); RetryJob re-enqueues
+	Failed  []JobSummary   // jobs that gave up (discarded) or stopped (cancelled); RetryJob re-enqueues
 }
 
 // KindCount counts deliveries of one kind (an Outcome, RejectedSignature or
@@ -174,7 +175,7 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	if ov.Pending, err = s.jobs(ctx, liveStates...); err != nil {
 		return ov, err
 	}
-	if ov.Failed, err = s.jobs(ctx, rivertype.JobStateDiscarded); err != nil {
+	if ov.Failed, err = s.jobs(ctx, rivertype.JobStateDiscarded, rivertype.JobStateCancelled); err != nil {
 		return ov, err
 	}
 	return ov, nil
@@ -216,7 +217,8 @@ func summarize(j *rivertype.JobRow) JobSummary {
 	js := JobSummary{ID: j.ID, UserID: args.UserID, State: string(j.State), Attempt: j.Attempt,
 		MaxAttempts: j.MaxAttempts, ScheduledAt: j.ScheduledAt}
 	if n := len(j.Errors); n > 0 {
-		js.LastError = j.Errors[n-1].Error
+		// River prefixes the error of a job the worker cancelled.
+		js.LastError = strings.TrimPrefix(j.Errors[n-1].Error, "JobCancelError: ")
 	}
 	return js
 }

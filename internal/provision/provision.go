@@ -59,7 +59,9 @@ import (
 
 // Permit is the directory the jobs write to (permitdir.Client in the app).
 // Every method must be idempotent: SyncUser upserts, AssignRole treats
-// "already assigned" and DeleteUser "already gone" as success.
+// "already assigned" and DeleteUser "already gone" as success. SyncUser
+// refused because another user holds the email returns an error wrapping
+// a *permitdir.EmailTakenError.
 type Permit interface {
 	SyncUser(ctx context.Context, key, email, name string) error
 	AssignRole(ctx context.Context, key, role string) error
@@ -67,6 +69,7 @@ type Permit interface {
 }
 
 // Directory looks users up in Logto's Management API (logtoapi.Client).
+// A user Logto does not have is an error wrapping logtoapi.ErrNotFound.
 type Directory interface {
 	GetUser(ctx context.Context, id string) (webhook.User, error)
 }
