@@ -187,8 +187,8 @@ func Parse(body []byte) (Event, error) {
 	}
 
 	// Ids end up in database keys, Permit API paths and the admin pages'
-	// URLs, so anything not shaped like a Logto id is refused here rather
-	// than escaped everywhere it travels.
+	// URLs; anything not shaped like a Logto id is refused before it is
+	// stored, so no later step has to be the one that catches it.
 	for _, f := range []struct{ name, id string }{
 		{"hookId", e.HookID}, {"userId", userID}, {"sessionId", sessionID},
 		{"params.userId", paramUserID}, {"params.id", paramID}, {"user id", e.userObjectID()},
