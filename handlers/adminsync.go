@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -56,7 +57,8 @@ func (h *adminSyncHandler) retry(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		h.pages.fail(w, r, who, badInput("That is not a job number."))
+		// No job has such an id, so this is an address that leads nowhere.
+		h.pages.fail(w, r, who, fmt.Errorf("retry job %q: %w", r.PathValue("id"), provision.ErrJobNotFound))
 		return
 	}
 	if err := h.sync.RetryJob(r.Context(), id); err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"reportgate/internal/database"
+	"reportgate/internal/database/databasetest"
 	"reportgate/internal/provision"
 )
 
@@ -62,5 +64,36 @@ func TestAdminSyncShowsJobsAndRetries(t *testing.T) {
 	viewer.signIn(e, "", "viewer@example.com", "demo-password")
 	if p := viewer.get(e.app.URL + "/admin/sync"); p.status != http.StatusForbidden {
 		t.Fatalf("viewer on /admin/sync: %d", p.status)
+	}
+}
+
+// noPermit is a provision.Permit for a service whose jobs never run.
+type noPermit struct{}
+
+func (noPermit) SyncUser(context.Context, string, string, string) error { return nil }
+func (noPermit) AssignRole(context.Context, string, string) error       { return nil }
+func (noPermit) DeleteUser(context.Context, string) error               { return nil }
+
+// TestAdminSyncRetryOfUnknownJobIsNotFound: retrying a job that does not
+// exist (or an id that is no number) answered 500; it is the 404 page.
+func TestAdminSyncRetryOfUnknownJobIsNotFound(t *testing.T) {
+	db := databasetest.Open(t, database.SQLite)
+	if err := provision.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := provision.New(provision.Config{DB: db, Permit: noPermit{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOptions{sync: svc})
+	admin := e.browser()
+	admin.signIn(e, "", "admin@example.com", "demo-password")
+	for _, id := range []string{"987654", "abc", "-1"} {
+		req, _ := http.NewRequest(http.MethodPost, e.app.URL+"/admin/sync/jobs/"+id+"/retry", nil)
+		req.Header.Set("Origin", e.app.URL)
+		p := admin.do(req)
+		if p.status != http.StatusNotFound || !strings.Contains(p.doc.Find("h1").Text(), "No such sync job") {
+			t.Errorf("retry of job %s: status %d, heading %q; want the 404 page", id, p.status, p.doc.Find("h1").Text())
+		}
 	}
 }

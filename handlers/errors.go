@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 
 	"reportgate/internal/auth"
+	"reportgate/internal/provision"
 	"reportgate/internal/reqid"
 	"reportgate/internal/store"
 	"reportgate/static"
@@ -87,6 +88,13 @@ func errorView(err error) views.ErrorView {
 		return views.ErrorView{Status: http.StatusBadRequest, Title: "That did not work", Message: input.msg}
 	case errors.Is(err, store.ErrNotFound):
 		return views.ErrorView{Status: http.StatusNotFound, Title: "Not found", Message: "There is no such person or item."}
+	case errors.Is(err, provision.ErrJobNotFound):
+		return views.ErrorView{
+			Status:  http.StatusNotFound,
+			Title:   "No such sync job",
+			Message: "There is no sync job with that number. Finished jobs are removed after a while; the User sync page lists the current ones.",
+			Action:  &views.Link{Href: "/admin/sync", Label: "Back to User sync"},
+		}
 	case errors.Is(err, errUpstream):
 		return views.ErrorView{
 			Status:  http.StatusBadGateway,

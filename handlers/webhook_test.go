@@ -191,3 +191,46 @@ func FuzzWebhookHandler(f *testing.F) {
 		}
 	})
 }
+
+// TestWebhookRefusesIDsNotShapedLikeLogto: a signed delivery whose user id
+// could steer a URL (an admin's role form once posted to another person's
+// role through one) is refused and counted, and nothing is recorded.
+func TestWebhookRefusesIDsNotShapedLikeLogto(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		id   string
+		want int
+	}{
+		"path traversal": {"../users/x/role?x=", http.StatusBadRequest},
+		"129 characters": {strings.Repeat("a", 129), http.StatusBadRequest},
+		"128 characters": {strings.Repeat("a", 128), http.StatusNoContent},
+		"real-looking":   {"u1x2y3z4w5v6", http.StatusNoContent},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sink := &fakeSink{}
+			srv := webhookServer(t, sink, hookKey)
+			body := strings.Replace(userCreated, `"id":"abc123def456"`, `"id":`+jsonString(tc.id), 1)
+			code := deliver(t, srv, body, webhook.Sign([]byte(body), hookKey))
+			if code != tc.want {
+				t.Fatalf("status %d, want %d", code, tc.want)
+			}
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			if tc.want == http.StatusBadRequest {
+				if len(sink.recorded) != 0 || sink.rejected["malformed"] != 1 {
+					t.Fatalf("recorded %+v, rejected %v; want nothing recorded and one malformed", sink.recorded, sink.rejected)
+				}
+				return
+			}
+			if len(sink.recorded) != 1 || sink.recorded[0].UserID != tc.id {
+				t.Fatalf("recorded %+v", sink.recorded)
+			}
+		})
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

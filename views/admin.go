@@ -1,5 +1,13 @@
 package views
 
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/a-h/templ"
+)
+
 // SyncView is the /admin/sync page: webhook intake and the sync queue.
 type SyncView struct {
 	Counts []CountRow
@@ -10,7 +18,7 @@ type SyncView struct {
 
 // CountRow is one outcome of webhook deliveries.
 type CountRow struct {
-	Kind    string // accepted, ignored, test, stale, duplicate, rejected_signature, malformed
+	Kind    string // accepted, ignored, test, stale, future, duplicate, rejected_signature, malformed
 	Last24h int
 	Total   int
 }
@@ -55,10 +63,31 @@ func StateTone(state string) string {
 	switch state {
 	case "synced", "completed", "accepted":
 		return ToneOK
-	case "failed", "discarded", "rejected_signature", "malformed":
+	case "failed", "discarded", "cancelled", "rejected_signature", "malformed":
 		return ToneDanger
 	case "queued", "pending", "available", "retryable", "running", "scheduled":
 		return ToneWarn
 	}
 	return ToneNeutral
+}
+
+// RoleAction is where the role form of person id posts.
+func RoleAction(id string) templ.SafeURL {
+	return templ.SafeURL("/admin/users/" + pathSegment(id) + "/role")
+}
+
+// RetryAction is where the retry button of sync job id posts.
+func RetryAction(id int64) templ.SafeURL {
+	return templ.SafeURL("/admin/sync/jobs/" + strconv.FormatInt(id, 10) + "/retry")
+}
+
+// pathSegment escapes s as one segment of a URL path, so an id can never
+// reach another path or add a query: url.PathEscape escapes '/', '?' and
+// '%', and the dots of a "." or ".." segment, which a browser would resolve
+// as this or the parent directory, are escaped too.
+func pathSegment(s string) string {
+	if s == "." || s == ".." {
+		return strings.Repeat("%2E", len(s))
+	}
+	return url.PathEscape(s)
 }

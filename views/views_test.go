@@ -451,3 +451,31 @@ func TestBadgeTones(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminFormActionsEscapeIDs: an id is one path segment of the form's
+// action, whatever it holds; a raw id of ../users/x/role?x= once made an
+// admin's Save post to another person's role.
+func TestAdminFormActionsEscapeIDs(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[string]string{
+		"../users/x/role?x=": "/admin/users/..%2Fusers%2Fx%2Frole%3Fx=/role",
+		"a/b?c#d":            "/admin/users/a%2Fb%3Fc%23d/role",
+		"..":                 "/admin/users/%2E%2E/role",
+		".":                  "/admin/users/%2E/role",
+		"50%":                "/admin/users/50%25/role",
+		"u1x2y3z4w5v6":       "/admin/users/u1x2y3z4w5v6/role",
+	} {
+		doc := mustRender(t, AdminUsersPage(basePage(), UsersView{
+			Roles: []string{"viewer"},
+			Users: []UserRow{{ID: id, Email: "p@example.com"}},
+		}))
+		action, _ := mustOne(t, doc, "role-save").Closest("form").Attr("action")
+		if action != want {
+			t.Errorf("role form action for id %q = %q, want %q", id, action, want)
+		}
+	}
+	doc := mustRender(t, AdminSyncPage(basePage(), SyncView{Jobs: []JobRow{{ID: 42, UserID: "../x?y", Retryable: true}}}))
+	if action, _ := mustOne(t, doc, "retry-job").Closest("form").Attr("action"); action != "/admin/sync/jobs/42/retry" {
+		t.Errorf("retry form action = %q", action)
+	}
+}

@@ -21,7 +21,10 @@
 //     once, under a mutex, with a real error, and only then builds the SDK
 //     client with WithContext.
 //   - Duplicate creates and duplicate role assignments answer 409 (§2, §7);
-//     both mean "already there" and count as success.
+//     both mean "already there" and count as success. But Permit also keeps
+//     an email unique in an environment and answers 409 for a user write
+//     that would repeat one; SyncUser tells the two apart by looking the
+//     email up, and names the user holding it in an *EmailTakenError.
 //   - Users.Create and GetAssignedRoles panic on an empty 2xx body (§5); the
 //     calls are wrapped so a misbehaving server is an error, not a crash.
 package permitdir
@@ -38,9 +41,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/permitio/permit-golang/pkg/api"
 	"github.com/permitio/permit-golang/pkg/config"
 	perrs "github.com/permitio/permit-golang/pkg/errors"
 	"github.com/permitio/permit-golang/pkg/models"
+	"github.com/permitio/permit-golang/pkg/openapi"
 	"github.com/permitio/permit-golang/pkg/permit"
 	"go.uber.org/zap"
 )
@@ -50,7 +55,8 @@ const (
 	DefaultAPIURL  = "https://api.permit.io"
 	DefaultTenant  = "default"
 	DefaultTimeout = 5 * time.Second
-	// rolesPerPage is the SDK's maximum page size for GetAssignedRoles (§2).
+	// rolesPerPage is the SDK's maximum page size for GetAssignedRoles and
+	// for listing users.
 	rolesPerPage = 100
 )
 
@@ -91,7 +97,16 @@ type Client struct {
 	logger                 *zap.Logger
 
 	mu  sync.Mutex
-	sdk *permit.Client // nil until the scope is known
+	sdk *conn // nil until the scope is known
+}
+
+// conn is the SDK's client for one project and environment, and its
+// generated REST client for the one call the SDK does not expose whole:
+// Users.List without the search filter.
+type conn struct {
+	*permit.Client
+	rest                 *openapi.APIClient
+	project, environment string
 }
 
 // New validates cfg and returns a Client. It makes no network call; when the
@@ -138,13 +153,14 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-func (c *Client) build(project, env string) *permit.Client {
-	return permit.New(config.NewConfigBuilder(c.apiKey).
+func (c *Client) build(project, env string) *conn {
+	cfg := config.NewConfigBuilder(c.apiKey).
 		WithApiUrl(c.apiURL).
 		WithHTTPClient(c.http).
 		WithLogger(c.logger).
 		WithContext(config.NewPermitContext(config.EnvironmentAPIKeyLevel, project, env)).
-		Build())
+		Build()
+	return &conn{Client: permit.New(cfg), rest: openapi.NewAPIClient(api.NewClientConfig(&cfg)), project: project, environment: env}
 }
 
 // Resolve makes sure the API key's scope is known, looking it up once if
@@ -155,7 +171,7 @@ func (c *Client) Resolve(ctx context.Context) error {
 	return err
 }
 
-func (c *Client) client(ctx context.Context) (*permit.Client, error) {
+func (c *Client) client(ctx context.Context) (*conn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sdk != nil {
@@ -210,9 +226,13 @@ func (c *Client) scope(ctx context.Context) (project, env string, err error) {
 
 // SyncUser creates or updates the user key with email and name. Logto has a
 // single display name, so name goes whole into first_name. Like the SDK's
-// SyncUser it is a GET then a PATCH or POST (§2), so it never clears a field;
+// SyncUser it is a GET then a PATCH or POST, so it never clears a field;
 // a 409 on the POST means a concurrent first sync won the race, and the
 // PATCH that follows applies our values.
+//
+// Permit keeps an email unique in an environment and answers 409 for a
+// create or update that would repeat one. When another user holds email,
+// SyncUser returns an *EmailTakenError naming it and changes nothing.
 func (c *Client) SyncUser(ctx context.Context, key, email, name string) error {
 	sdk, err := c.client(ctx)
 	if err != nil {
@@ -235,6 +255,9 @@ func (c *Client) SyncUser(ctx context.Context, key, email, name string) error {
 		if !isCode(err, perrs.Conflict) {
 			return fmt.Errorf("create permit user %s: %w", key, classify(err))
 		}
+		if err := c.checkEmailFree(ctx, sdk, key, email); err != nil {
+			return fmt.Errorf("create permit user %s: %w", key, err)
+		}
 	case err != nil:
 		return fmt.Errorf("get permit user %s: %w", key, classify(err))
 	}
@@ -245,16 +268,69 @@ func (c *Client) SyncUser(ctx context.Context, key, email, name string) error {
 	if name != "" {
 		upd.SetFirstName(name)
 	}
-	if _, err := guard(func() (*models.UserRead, error) { return sdk.Api.Users.Update(ctx, key, upd) }); err != nil {
+	_, err = guard(func() (*models.UserRead, error) { return sdk.Api.Users.Update(ctx, key, upd) })
+	if isCode(err, perrs.Conflict) {
+		if takenErr := c.checkEmailFree(ctx, sdk, key, email); takenErr != nil {
+			err = takenErr
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("update permit user %s: %w", key, classify(err))
 	}
 	return nil
 }
 
+// EmailTakenError is Permit refusing to give Key the email Email because
+// the Permit user Holder already has it.
+type EmailTakenError struct {
+	Key, Email, Holder string
+}
+
+func (e *EmailTakenError) Error() string {
+	return fmt.Sprintf("permit user %s already has the email %s", e.Holder, e.Email)
+}
+
+// checkEmailFree explains a 409 on writing key with email: an
+// *EmailTakenError when another user holds the email, nil when none does
+// (the 409 was about the key itself).
+func (c *Client) checkEmailFree(ctx context.Context, sdk *conn, key, email string) error {
+	if email == "" {
+		return nil
+	}
+	holder, err := c.emailHolder(ctx, sdk, email)
+	if err != nil {
+		return err
+	}
+	if holder != "" && holder != key {
+		return &EmailTakenError{Key: key, Email: email, Holder: holder}
+	}
+	return nil
+}
+
+// emailHolder finds the key of the user whose email is email, or "". The
+// API's search is a text search (not an exact match), so the results are
+// filtered here.
+func (c *Client) emailHolder(ctx context.Context, sdk *conn, email string) (string, error) {
+	page, err := guard(func() (*models.PaginatedResultUserRead, error) {
+		page, resp, err := sdk.rest.UsersApi.ListUsers(ctx, sdk.project, sdk.environment).
+			Search(email).Page(1).PerPage(rolesPerPage).Execute()
+		return page, perrs.HttpErrorHandle(err, resp)
+	})
+	if err != nil {
+		return "", fmt.Errorf("find the holder of %s: %w", email, classify(err))
+	}
+	for _, u := range page.GetData() {
+		if u.Email != nil && strings.EqualFold(*u.Email, email) {
+			return u.Key, nil
+		}
+	}
+	return "", nil
+}
+
 // AssignRole gives key the role in the configured tenant. Already assigned
 // (409) counts as success.
 func (c *Client) AssignRole(ctx context.Context, key, role string) error {
-	return c.write(ctx, fmt.Sprintf("assign %s to %s", role, key), perrs.Conflict, func(sdk *permit.Client) error {
+	return c.write(ctx, fmt.Sprintf("assign %s to %s", role, key), perrs.Conflict, func(sdk *conn) error {
 		_, err := guard(func() (*models.RoleAssignmentRead, error) { return sdk.Api.Users.AssignRole(ctx, key, role, c.tenant) })
 		return err
 	})
@@ -263,7 +339,7 @@ func (c *Client) AssignRole(ctx context.Context, key, role string) error {
 // UnassignRole removes the role from key in the configured tenant. Not
 // assigned (404) counts as success.
 func (c *Client) UnassignRole(ctx context.Context, key, role string) error {
-	return c.write(ctx, fmt.Sprintf("unassign %s from %s", role, key), perrs.NotFound, func(sdk *permit.Client) error {
+	return c.write(ctx, fmt.Sprintf("unassign %s from %s", role, key), perrs.NotFound, func(sdk *conn) error {
 		_, err := guard(func() (*models.UserRead, error) { return sdk.Api.Users.UnassignRole(ctx, key, role, c.tenant) })
 		return err
 	})
@@ -295,7 +371,7 @@ func (c *Client) AssignedRoles(ctx context.Context, key string) ([]string, error
 // DeleteUser removes key (and with it its role assignments). Already gone
 // (404) counts as success.
 func (c *Client) DeleteUser(ctx context.Context, key string) error {
-	return c.write(ctx, "delete permit user "+key, perrs.NotFound, func(sdk *permit.Client) error {
+	return c.write(ctx, "delete permit user "+key, perrs.NotFound, func(sdk *conn) error {
 		_, err := guard(func() (struct{}, error) { return struct{}{}, sdk.Api.Users.Delete(ctx, key) })
 		return err
 	})
@@ -304,7 +380,7 @@ func (c *Client) DeleteUser(ctx context.Context, key string) error {
 // write runs one idempotent directory write, named what in its errors.
 // The SDK error code done means already there (or already gone) and counts
 // as success.
-func (c *Client) write(ctx context.Context, what string, done perrs.ErrorCode, call func(*permit.Client) error) error {
+func (c *Client) write(ctx context.Context, what string, done perrs.ErrorCode, call func(*conn) error) error {
 	sdk, err := c.client(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)

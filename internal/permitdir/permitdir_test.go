@@ -2,6 +2,7 @@ package permitdir_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -184,3 +185,64 @@ func TestFaultsAreRetryable(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// emailOf reads the Permit user key straight from the stand-in's API.
+func emailOf(t *testing.T, s *standin, key string) (email string, found bool) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/v2/facts/"+permit.ProjectKey+"/"+permit.EnvironmentKey+"/users/"+key, nil)
+	req.Header.Set("Authorization", "Bearer "+apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return "", false
+	}
+	var u struct{ Email *string }
+	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("get user %s: %d %v", key, resp.StatusCode, err)
+	}
+	if u.Email == nil {
+		return "", true
+	}
+	return *u.Email, true
+}
+
+// TestSyncUserNamesTheHolderOfATakenEmail: Permit refuses (409) an email
+// another user has. That 409 used to read as "already exists", and the
+// PATCH that followed failed with a bare 404 that hid the cause.
+func TestSyncUserNamesTheHolderOfATakenEmail(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	c := newClient(t, s.URL, true)
+	ctx := context.Background()
+	// The API's search matches text, so a near miss is listed too.
+	for key, email := range map[string]string{"decoy": "xshared@example.com", "old": "shared@example.com", "other": "other@example.com"} {
+		if err := c.SyncUser(ctx, key, email, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, tc := range map[string]struct{ key, email string }{
+		"create": {"new", "Shared@example.com"},
+		"update": {"other", "shared@example.com"},
+	} {
+		err := c.SyncUser(ctx, tc.key, tc.email, "New")
+		var taken *permitdir.EmailTakenError
+		if !errors.As(err, &taken) || taken.Holder != "old" || taken.Key != tc.key || taken.Email != tc.email {
+			t.Fatalf("%s: SyncUser = %v, want an EmailTakenError naming old", name, err)
+		}
+		if errors.Is(err, permitdir.ErrUnavailable) {
+			t.Errorf("%s: a taken email is marked retryable", name)
+		}
+	}
+	if _, found := emailOf(t, s, "new"); found {
+		t.Error("the user was created despite the taken email")
+	}
+	if email, _ := emailOf(t, s, "old"); email != "shared@example.com" {
+		t.Errorf("the holder's email is now %q", email)
+	}
+	if email, _ := emailOf(t, s, "other"); email != "other@example.com" {
+		t.Errorf("the updated user's email is now %q", email)
+	}
+}

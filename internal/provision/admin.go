@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -64,7 +65,7 @@ type Overview struct {
 	Users   map[string]int // user_sync rows by state
 	Recent  []EventSummary // newest first
 	Pending []JobSummary   // jobs not finished: available, running, retryable, scheduled
-	Failed  []JobSummary   // jobs that gave up (discarded); RetryJob re-enqueues
+	Failed  []JobSummary   // jobs that gave up (discarded) or stopped (cancelled); RetryJob re-enqueues
 }
 
 // KindCount counts deliveries of one kind (an Outcome, RejectedSignature or
@@ -95,11 +96,11 @@ type JobSummary struct {
 }
 
 var countKinds = []string{string(OutcomeAccepted), string(OutcomeIgnored), string(OutcomeTest),
-	string(OutcomeStale), string(OutcomeDuplicate), RejectedSignature, RejectedMalformed}
+	string(OutcomeStale), string(OutcomeFuture), string(OutcomeDuplicate), RejectedSignature, RejectedMalformed}
 
 // storedOutcomes are the outcomes recorded in webhook_events (a duplicate
 // is only counted).
-var storedOutcomes = []Outcome{OutcomeAccepted, OutcomeIgnored, OutcomeTest, OutcomeStale}
+var storedOutcomes = []Outcome{OutcomeAccepted, OutcomeIgnored, OutcomeTest, OutcomeStale, OutcomeFuture}
 
 const overviewRows = 50
 
@@ -174,7 +175,7 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	if ov.Pending, err = s.jobs(ctx, liveStates...); err != nil {
 		return ov, err
 	}
-	if ov.Failed, err = s.jobs(ctx, rivertype.JobStateDiscarded); err != nil {
+	if ov.Failed, err = s.jobs(ctx, rivertype.JobStateDiscarded, rivertype.JobStateCancelled); err != nil {
 		return ov, err
 	}
 	return ov, nil
@@ -216,21 +217,29 @@ func summarize(j *rivertype.JobRow) JobSummary {
 	js := JobSummary{ID: j.ID, UserID: args.UserID, State: string(j.State), Attempt: j.Attempt,
 		MaxAttempts: j.MaxAttempts, ScheduledAt: j.ScheduledAt}
 	if n := len(j.Errors); n > 0 {
-		js.LastError = j.Errors[n-1].Error
+		// River prefixes the error of a job the worker cancelled.
+		js.LastError = strings.TrimPrefix(j.Errors[n-1].Error, "JobCancelError: ")
 	}
 	return js
 }
 
-// RetryJob makes a failed (discarded) or waiting job run again now. If the
-// user already has a newer live job, that one carries the retry and the old
-// job stays as it is.
+// ErrJobNotFound means there is no sync job with that id: there never was,
+// it was swept after Retention, or it is some other kind of job.
+var ErrJobNotFound = errors.New("no such sync job")
+
+// RetryJob makes a failed (discarded or cancelled) or waiting job run
+// again now. If the user already has a newer live job, that one carries the
+// retry and the old job stays as it is. An unknown id is ErrJobNotFound.
 func (s *Service) RetryJob(ctx context.Context, jobID int64) error {
 	job, err := s.river.JobGet(ctx, jobID)
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return fmt.Errorf("retry job %d: %w", jobID, ErrJobNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("retry job %d: %w", jobID, err)
 	}
 	if job.Kind != jobKind {
-		return fmt.Errorf("retry job %d: not a provisioning job (%s)", jobID, job.Kind)
+		return fmt.Errorf("retry job %d is a %s job: %w", jobID, job.Kind, ErrJobNotFound)
 	}
 	if _, err := s.river.JobRetry(ctx, jobID); err == nil {
 		return nil

@@ -20,6 +20,7 @@ import (
 
 	"reportgate/internal/database"
 	"reportgate/internal/devstack/permit"
+	"reportgate/internal/logtoapi"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
 	"reportgate/internal/webhook"
@@ -137,7 +138,7 @@ func (d *fakeDirectory) GetUser(_ context.Context, id string) (webhook.User, err
 	defer d.mu.Unlock()
 	u, ok := d.users[id]
 	if !ok {
-		return webhook.User{}, fmt.Errorf("no user %s", id)
+		return webhook.User{}, fmt.Errorf("get logto user %s: %w", id, logtoapi.ErrNotFound)
 	}
 	return u, nil
 }

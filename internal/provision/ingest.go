@@ -27,6 +27,10 @@ const (
 	OutcomeTest Outcome = "test"
 	// OutcomeStale: createdAt older than MaxEventAge; recorded, not acted on.
 	OutcomeStale Outcome = "stale"
+	// OutcomeFuture: createdAt more than MaxEventSkew ahead of our clock;
+	// recorded, not acted on, so it cannot set the profile clock ahead and
+	// make every later update look older.
+	OutcomeFuture Outcome = "future"
 	// OutcomeDuplicate: the exact body was seen before; counted only.
 	OutcomeDuplicate Outcome = "duplicate"
 )
@@ -130,6 +134,8 @@ func (s *Service) classify(ev webhook.Event, now time.Time) Outcome {
 		return OutcomeTest
 	case now.Sub(ev.CreatedAt) > s.maxAge:
 		return OutcomeStale
+	case ev.CreatedAt.Sub(now) > MaxEventSkew:
+		return OutcomeFuture
 	case !ev.Actionable() || ev.UserID == "":
 		// Unknown events and PostSignIn, which carries nothing to act on:
 		// users who change fire User.Data.Updated, and every user fires

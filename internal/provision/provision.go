@@ -59,7 +59,9 @@ import (
 
 // Permit is the directory the jobs write to (permitdir.Client in the app).
 // Every method must be idempotent: SyncUser upserts, AssignRole treats
-// "already assigned" and DeleteUser "already gone" as success.
+// "already assigned" and DeleteUser "already gone" as success. SyncUser
+// refused because another user holds the email returns an error wrapping
+// a *permitdir.EmailTakenError.
 type Permit interface {
 	SyncUser(ctx context.Context, key, email, name string) error
 	AssignRole(ctx context.Context, key, role string) error
@@ -67,6 +69,7 @@ type Permit interface {
 }
 
 // Directory looks users up in Logto's Management API (logtoapi.Client).
+// A user Logto does not have is an error wrapping logtoapi.ErrNotFound.
 type Directory interface {
 	GetUser(ctx context.Context, id string) (webhook.User, error)
 }
@@ -80,6 +83,9 @@ type SessionRevoker interface {
 const (
 	DefaultRole        = "viewer"
 	DefaultMaxEventAge = 7 * 24 * time.Hour
+	// MaxEventSkew is how far ahead of our clock an event may be dated
+	// (Logto's clock and ours differ a little); later ones are OutcomeFuture.
+	MaxEventSkew       = 5 * time.Minute
 	DefaultMaxAttempts = 25
 	DefaultRescueAfter = 5 * time.Minute
 	DefaultRetention   = 30 * 24 * time.Hour

@@ -502,3 +502,51 @@ func TestSweepAndMarkSynced(t *testing.T) {
 		}
 	})
 }
+
+// TestFutureEventIsNotApplied: a signed event dated 9999-12-31 once set
+// the profile clock so far ahead that every later update was ignored.
+func TestFutureEventIsNotApplied(t *testing.T) {
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		fp := newFakePermit()
+		s := newService(t, testConfig(db, fp), true)
+		ctx := context.Background()
+		const id = "future000001"
+		body, ev := delivery(t, webhook.EventUserCreated, id, "f@example.com", "F", time.Now())
+		ingest(t, s, body, ev)
+		waitStatus(t, s, StatusSynced, id)
+
+		farBody, farEv := delivery(t, webhook.EventUserDataUpdated, id, "far@example.com", "F", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC))
+		if o := ingest(t, s, farBody, farEv); o != OutcomeFuture {
+			t.Fatalf("event dated 9999-12-31: %s, want future", o)
+		}
+		if n := countRows(t, db, `SELECT COUNT(*) FROM webhook_events WHERE outcome = 'future' AND job_id IS NULL`); n != 1 {
+			t.Errorf("future events recorded without a job = %d, want 1", n)
+		}
+		if n := countRows(t, db, `SELECT COUNT(*) FROM user_sync WHERE email = 'far@example.com'`); n != 0 {
+			t.Error("the future event's email was applied")
+		}
+		laterBody, laterEv := delivery(t, webhook.EventUserDataUpdated, id, "later@example.com", "F", time.Now())
+		if o := ingest(t, s, laterBody, laterEv); o != OutcomeAccepted {
+			t.Fatalf("later update: %s, want accepted", o)
+		}
+		waitFor(t, 30*time.Second, "the later update to reach Permit", func() bool {
+			users, _, _, _, _ := fp.snapshot()
+			st, _ := s.State(ctx, id)
+			return users[id] == "later@example.com" && st.Status == StatusSynced
+		})
+		// Within the allowed skew an event is still applied.
+		nearBody, nearEv := delivery(t, webhook.EventUserDataUpdated, id, "near@example.com", "F", time.Now().Add(MaxEventSkew/2))
+		if o := ingest(t, s, nearBody, nearEv); o != OutcomeAccepted {
+			t.Fatalf("event a little ahead: %s, want accepted", o)
+		}
+		ov, err := s.Overview(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range ov.Counts {
+			if c.Kind == string(OutcomeFuture) && (c.Total != 1 || c.Last24h != 1) {
+				t.Errorf("future count = %d/%d, want 1/1", c.Last24h, c.Total)
+			}
+		}
+	})
+}

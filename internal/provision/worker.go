@@ -99,8 +99,8 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 			return s.fail(ctx, job, err)
 		}
 	}
-	if err := s.permit.SyncUser(ctx, id, row.email, row.name); err != nil {
-		return s.fail(ctx, job, err)
+	if err := s.syncUser(ctx, job, row.email, row.name); err != nil {
+		return err
 	}
 	if !row.granted && s.role != "" {
 		if err := s.permit.AssignRole(ctx, id, s.role); err != nil {

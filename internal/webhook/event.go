@@ -186,6 +186,18 @@ func Parse(body []byte) (Event, error) {
 		}
 	}
 
+	// Ids end up in database keys, Permit API paths and the admin pages'
+	// URLs; anything not shaped like a Logto id is refused before it is
+	// stored, so no later step has to be the one that catches it.
+	for _, f := range []struct{ name, id string }{
+		{"hookId", e.HookID}, {"userId", userID}, {"sessionId", sessionID},
+		{"params.userId", paramUserID}, {"params.id", paramID}, {"user id", e.userObjectID()},
+	} {
+		if f.id != "" && !ValidID(f.id) {
+			return Event{}, fmt.Errorf("%w: %s is not a Logto id", ErrMalformed, f.name)
+		}
+	}
+
 	// Every place a user id can appear must name the same user; a payload
 	// that names two is not something Logto builds, and acting on either
 	// could sync the wrong person.
@@ -275,6 +287,25 @@ func parseUser(o object) (*User, error) {
 		return nil, err
 	}
 	return &u, nil
+}
+
+// MaxIDLen bounds an id; Logto's own are 12 to 21 characters.
+const MaxIDLen = 128
+
+// ValidID reports whether id looks like a Logto id: 1 to MaxIDLen letters,
+// digits, '_' or '-'. Logto generates its ids from that alphabet, and an id
+// so shaped needs no escaping in a URL path or query.
+func ValidID(id string) bool {
+	if id == "" || len(id) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func malformed(err error) error { return fmt.Errorf("%w: %w", ErrMalformed, err) }

@@ -22,6 +22,7 @@ func FuzzVerifyAndParse(f *testing.F) {
 	f.Add([]byte(`{"bar":"bar","foo":"foo"}`), "foo", "436958f1dbfefab37712fb3927760490fbf7757da8c0b2306ee7b485f0360eee")
 	f.Add([]byte(`{}`), "foo", "c76356efa19d219d1d7e08ccb20b1d26db53b143156f406c99dcb8e0876d6c55")
 	f.Add([]byte(`null`), "", "")
+	f.Add([]byte(`{"event":"User.Deleted","createdAt":"`+created+`","params":{"userId":"../users/x/role?x="}}`), key, "")
 	f.Add([]byte(`{"event":"PostRegister","createdAt":"`+created+`","userId":"a","user":{"id":"b"}}`), key, "sha256=00")
 
 	f.Fuzz(func(t *testing.T, body []byte, key, sig string) {
@@ -82,6 +83,11 @@ func checkEvent(t *testing.T, ev webhook.Event) {
 	}
 	if ev.Known() && !ev.Test && ev.UserID == "" {
 		t.Fatalf("known event %s without a user id", ev.Name)
+	}
+	for _, id := range []string{ev.UserID, ev.HookID} {
+		if id != "" && !webhook.ValidID(id) {
+			t.Fatalf("Parse accepted id %q, which is not shaped like a Logto id", id)
+		}
 	}
 	if ev.User != nil && (ev.User.ID == "" || ev.User.ID != ev.UserID) {
 		t.Fatalf("User.ID %q does not match UserID %q", ev.User.ID, ev.UserID)

@@ -199,6 +199,16 @@ func TestParseRejects(t *testing.T) {
 		{"User.* data is a string", managementAPI("User.Deleted", "DELETE", "/users/x", "/users/:userId", 204, userParams, `"gone"`)},
 		{"data.isSuspended is a string", managementAPI("User.SuspensionStatus.Updated", "PATCH", "/users/x/is-suspended", "/users/:userId/is-suspended", 200, userParams, `{"isSuspended":"true"}`)},
 		{"userId and user.id disagree", strings.Replace(interaction("PostRegister", "Register", userJSON(alice())), `"userId":"`+aliceID, `"userId":"zzz999zzz999`, 1)},
+		// Ids must look like Logto ids: they travel into URLs and API paths.
+		{"userId is a path", strings.ReplaceAll(interaction("PostRegister", "Register", ""), aliceID, "../users/x/role?x=")},
+		{"user id is a path", strings.ReplaceAll(interaction("PostRegister", "Register", userJSON(alice())), aliceID, "../users/x/role?x=")},
+		{"params.userId is a path", managementAPI("User.Deleted", "DELETE", "/users/x", "/users/:userId", 204, `{"userId":"../users/x/role?x="}`, `null`)},
+		{"data.id has a slash", managementAPI("User.Created", "POST", "/users", "/users", 200, `{}`, strings.ReplaceAll(userJSON(alice()), aliceID, "a/b"))},
+		{"userId of 129 characters", strings.ReplaceAll(interaction("PostRegister", "Register", ""), aliceID, strings.Repeat("a", 129))},
+		{"userId with a space", strings.ReplaceAll(interaction("PostRegister", "Register", ""), aliceID, "abc def")},
+		{"hookId with a query", `{"event":"PostRegister","createdAt":"` + created + `","userId":"` + aliceID + `","hookId":"h?x=1"}`},
+		{"sessionId with a slash", `{"event":"PostSignIn","createdAt":"` + created + `","userId":"` + aliceID + `","sessionId":"s/1"}`},
+		{"params.id with a dot", `{"event":"Role.Created","createdAt":"` + created + `","params":{"id":"..."}}`},
 		{"params.userId and data.id disagree", managementAPI("User.Data.Updated", "PATCH", "/users/zzz999zzz999", "/users/:userId", 200, `{"userId":"zzz999zzz999"}`, userJSON(alice()))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -288,5 +298,25 @@ func TestParseTestSignals(t *testing.T) {
 				t.Errorf("Test = %t, want %t", ev.Test, tc.test)
 			}
 		})
+	}
+}
+
+func TestValidID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"abc123def456":           true,
+		"fake-id":                true,
+		"A_b-9":                  true,
+		strings.Repeat("z", 128): true,
+		strings.Repeat("z", 129): false,
+		"":                       false,
+		"../users/x/role?x=":     false,
+		"a/b":                    false,
+		"a b":                    false,
+		"a%2Fb":                  false,
+		"é":                      false,
+	} {
+		if got := webhook.ValidID(id); got != want {
+			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
+		}
 	}
 }
