@@ -164,11 +164,10 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	values, err := decode(data)
 	if err != nil {
-		// Data this version cannot read (rows from the earlier JSON format)
-		// signs the visitor out rather than failing every request they make.
-		if err := s.delete(r.Context(), s.db, hash); err != nil {
-			return sess, fmt.Errorf("delete unreadable session: %w", err)
-		}
+		// Signed out for this request, but the row stays: a newer release
+		// may have written it, and the visitor's next request may reach a
+		// replica that reads it. sess.ID stays empty, so nothing this
+		// request saves overwrites it.
 		return sess, nil
 	}
 	sess.Values = values
