@@ -595,6 +595,7 @@ func TestNewStoreOptions(t *testing.T) {
 	for name, opts := range map[string]session.Options{
 		"short secret":          {Secret: []byte("short")},
 		"31-byte secret":        {Secret: secret[:31]},
+		"short previous secret": {Secret: secret, PreviousSecret: secret[:31]},
 		"negative idle":         {Secret: secret, IdleTimeout: -time.Second},
 		"touch not below idle":  {Secret: secret, IdleTimeout: time.Minute, TouchInterval: time.Minute},
 		"default touch vs idle": {Secret: secret, IdleTimeout: 30 * time.Second},
