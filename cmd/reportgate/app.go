@@ -50,6 +50,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 	}()
 	sessions, err := session.NewStore(db, session.Options{
 		Secret:          s.SessionSecret,
+		PreviousSecret:  s.SessionSecretPrevious,
 		Secure:          s.SecureCookies(),
 		IdleTimeout:     s.SessionIdleTimeout,
 		AbsoluteTimeout: s.SessionMaxAge,
