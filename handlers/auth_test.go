@@ -367,6 +367,17 @@ func (b *browser) callbackURL(login page, email string) *url.URL {
 	return callback
 }
 
+// pendingCookie is b's pending sign-in cookie; the test stops without one.
+func (b *browser) pendingCookie(e *env) *http.Cookie {
+	b.t.Helper()
+	u, _ := url.Parse(e.app.URL)
+	c := cookieNamed(b.jar.Cookies(u), pendingCookieName)
+	if c == nil {
+		b.t.Fatal("no pending sign-in cookie")
+	}
+	return c
+}
+
 // visit GETs rawURL without following redirects, with b's cookies.
 func (b *browser) visit(rawURL string) *http.Response {
 	b.t.Helper()
@@ -467,11 +478,8 @@ func TestTamperedPendingCookieRefused(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	callback := b.callbackURL(b.get(e.app.URL+"/sign-in?return_to=/reports"), "viewer@example.com")
+	c := b.pendingCookie(e)
 	u, _ := url.Parse(e.app.URL)
-	c := cookieNamed(b.jar.Cookies(u), pendingCookieName)
-	if c == nil {
-		t.Fatal("no pending sign-in cookie")
-	}
 	v := []byte(c.Value)
 	v[len(v)/2] ^= 1
 	b.jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: string(v), Path: "/"}})
@@ -502,11 +510,7 @@ func TestPendingCookieUsedOnce(t *testing.T) {
 	t.Run("success", func(t *testing.T) {
 		b := e.browser()
 		callback := b.callbackURL(b.get(e.app.URL+"/sign-in?return_to=/reports"), "viewer@example.com")
-		u, _ := url.Parse(e.app.URL)
-		used := cookieNamed(b.jar.Cookies(u), pendingCookieName)
-		if used == nil {
-			t.Fatal("no pending sign-in cookie")
-		}
+		used := b.pendingCookie(e)
 		resp := b.visit(callback.String())
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/reports" {
 			t.Fatalf("callback: status %d to %q", resp.StatusCode, resp.Header.Get("Location"))
@@ -523,6 +527,7 @@ func TestPendingCookieUsedOnce(t *testing.T) {
 			t.Errorf("replayed callback: status %d", again.StatusCode)
 		}
 		thief := e.browser()
+		u, _ := url.Parse(e.app.URL)
 		thief.jar.SetCookies(u, []*http.Cookie{{Name: used.Name, Value: used.Value, Path: "/"}})
 		if p := thief.get(callback.String()); p.status != http.StatusBadRequest || testid(p, "user-name").Length() != 0 {
 			t.Errorf("replay with a copied pending cookie: status %d", p.status)
