@@ -80,8 +80,8 @@ func (s *sealer) open(value string, now time.Time) ([]byte, bool) {
 
 func (s *sealer) aad() []byte { return append([]byte{sealVersion}, s.label...) }
 
-// cookieJar names and shapes one kind of short-lived sealed cookie.
-type cookieJar struct {
+// sealedCookie names and shapes one kind of short-lived sealed cookie.
+type sealedCookie struct {
 	name   string
 	secure bool
 	sealer *sealer
@@ -97,13 +97,13 @@ func cookieName(base string, secure bool) string {
 	return base
 }
 
-func (j cookieJar) cookie(value string, maxAge time.Duration) *http.Cookie {
+func (sc sealedCookie) cookie(value string, maxAge time.Duration) *http.Cookie {
 	c := &http.Cookie{
-		Name:     j.name,
+		Name:     sc.name,
 		Value:    value,
 		Path:     "/",
 		MaxAge:   int((maxAge + time.Second - 1) / time.Second),
-		Secure:   j.secure,
+		Secure:   sc.secure,
 		HttpOnly: true,
 		// Lax: the pending sign-in must ride Logto's cross-site redirect
 		// back to /callback.
@@ -116,20 +116,20 @@ func (j cookieJar) cookie(value string, maxAge time.Duration) *http.Cookie {
 }
 
 // set seals payload into the cookie until expires.
-func (j cookieJar) set(w http.ResponseWriter, payload []byte, now, expires time.Time) {
-	http.SetCookie(w, j.cookie(j.sealer.seal(payload, expires), expires.Sub(now)))
+func (sc sealedCookie) set(w http.ResponseWriter, payload []byte, now, expires time.Time) {
+	http.SetCookie(w, sc.cookie(sc.sealer.seal(payload, expires), expires.Sub(now)))
 }
 
 // expire deletes the cookie in the browser.
-func (j cookieJar) expire(w http.ResponseWriter) { http.SetCookie(w, j.cookie("", 0)) }
+func (sc sealedCookie) expire(w http.ResponseWriter) { http.SetCookie(w, sc.cookie("", 0)) }
 
 // read opens the request's cookie. present reports whether the request
 // carried one at all, so callers can delete one that did not open.
-func (j cookieJar) read(r *http.Request, now time.Time) (payload []byte, present, ok bool) {
-	c, err := r.Cookie(j.name)
+func (sc sealedCookie) read(r *http.Request, now time.Time) (payload []byte, present, ok bool) {
+	c, err := r.Cookie(sc.name)
 	if err != nil {
 		return nil, false, false
 	}
-	payload, ok = j.sealer.open(c.Value, now)
+	payload, ok = sc.sealer.open(c.Value, now)
 	return payload, true, ok
 }

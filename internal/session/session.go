@@ -104,8 +104,8 @@ type Store struct {
 	// secrets verify session cookies: the current one first, which also
 	// signs new ones.
 	secrets [][]byte
-	pending cookieJar
-	notice  cookieJar
+	pending sealedCookie
+	notice  sealedCookie
 }
 
 // metaKey keys the per-request bookkeeping kept in Values: the app cannot
@@ -154,12 +154,12 @@ func NewStore(db *database.DB, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.PreviousSecret != nil && len(opts.PreviousSecret) < 32 {
+	if len(opts.PreviousSecret) > 0 && len(opts.PreviousSecret) < 32 {
 		return nil, fmt.Errorf("session: previous secret is %d bytes, need at least 32", len(opts.PreviousSecret))
 	}
 	// Cloned: the caller may reuse its slices.
 	secrets := [][]byte{bytes.Clone(opts.Secret)}
-	if opts.PreviousSecret != nil {
+	if len(opts.PreviousSecret) > 0 {
 		secrets = append(secrets, bytes.Clone(opts.PreviousSecret))
 	}
 	opts.Secret, opts.PreviousSecret = nil, nil
@@ -172,8 +172,8 @@ func NewStore(db *database.DB, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return &Store{db: db, opts: opts, secrets: secrets,
-		pending: cookieJar{name: cookieName("reportgate_signin", opts.Secure), secure: opts.Secure, sealer: pending},
-		notice:  cookieJar{name: cookieName("reportgate_notice", opts.Secure), secure: opts.Secure, sealer: notice},
+		pending: sealedCookie{name: cookieName("reportgate_signin", opts.Secure), secure: opts.Secure, sealer: pending},
+		notice:  sealedCookie{name: cookieName("reportgate_notice", opts.Secure), secure: opts.Secure, sealer: notice},
 	}, nil
 }
 
