@@ -1,7 +1,7 @@
 // Package session holds everything reportgate remembers about a browser
-// between requests. The layer has three parts, chosen so that an
-// anonymous visitor costs the server nothing and a release can change any
-// format without signing anyone out.
+// between requests, designed so that an anonymous visitor costs the
+// server nothing and a release can change any format without signing
+// anyone out.
 //
 // # Signed-in sessions: server-side rows
 //
@@ -42,7 +42,9 @@
 // session secret with its own label. The expiry (PendingTTL) is inside the
 // sealed value. The cookie holds up to MaxPending sign-ins keyed by
 // state, so several tabs can sign in at once, and each is taken once at
-// the callback. It is HttpOnly and SameSite=Lax (it must ride Logto's
+// the callback. Being stateless, a copied cookie value stays openable until
+// it expires; what makes a callback single-use is the authorization code,
+// which Logto accepts once. It is HttpOnly and SameSite=Lax (it must ride Logto's
 // cross-site redirect back), and Secure with the __Host- prefix under
 // https.
 //
@@ -57,7 +59,8 @@
 // Options.PreviousSecret still verifies session cookies and opens sealed
 // cookies made before a rotation; everything new uses Options.Secret. So
 // rotating the secret signs nobody out, as long as the previous one stays
-// configured for the session lifetime.
+// configured for AbsoluteTimeout (after which every session signed with it
+// has ended anyway).
 package session
 
 import (
