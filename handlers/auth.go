@@ -3,12 +3,15 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"reportgate/internal/auth"
+	"reportgate/internal/session"
 )
 
 type authHandler struct {
@@ -27,49 +30,76 @@ func (h *authHandler) signUp(w http.ResponseWriter, r *http.Request) {
 	h.start(w, r, auth.SignInOptions{Register: true})
 }
 
-// start sends the browser to Logto, remembering where to come back to.
+// start sends the browser to Logto. The sign-in in progress (the SDK's
+// state and PKCE verifier, and where to come back to) goes into a sealed
+// cookie, so an anonymous visitor creates nothing on the server.
 func (h *authHandler) start(w http.ResponseWriter, r *http.Request, opts auth.SignInOptions) {
-	returnTo := localPath(r.URL.Query().Get("return_to"))
+	returnTo := "/"
+	// A query too long to hold a return_to under the cap is not worth
+	// unescaping (a percent-escape is 3 bytes for 1).
+	if len(r.URL.RawQuery) <= 3*maxReturnTo+len("return_to=") {
+		returnTo = returnTarget(r.URL.Query().Get("return_to"))
+	}
 	sess, err := h.sessions.Get(r, sessionName)
 	if err != nil {
 		h.pages.fail(w, r, nil, err)
 		return
 	}
-	storage := logtoStorage{sess}
-	if _, err := h.auth.CurrentUser(r.Context(), storage); err == nil {
+	if _, err := h.auth.CurrentUser(r.Context(), logtoStorage{sess}); err == nil {
+		// Saved: finding the person may have refreshed (rotated) their tokens.
+		if err := sess.Save(r, w); err != nil {
+			h.pages.fail(w, r, nil, err)
+			return
+		}
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 		return
 	}
-	target, err := h.auth.SignInURL(r.Context(), storage, opts)
+	items := itemStorage{}
+	target, err := h.auth.SignInURL(r.Context(), items, opts)
 	if err != nil {
 		h.pages.fail(w, r, nil, err)
 		return
 	}
-	sess.Values[returnToKey] = returnTo
-	if err := sess.Save(r, w); err != nil {
+	u, err := url.Parse(target)
+	if err != nil || u.Query().Get("state") == "" {
+		h.pages.fail(w, r, nil, fmt.Errorf("sign-in URL without state: %q", target))
+		return
+	}
+	pending := session.PendingSignIn{State: u.Query().Get("state"), Items: items, ReturnTo: returnTo}
+	if err := h.sessions.AddPendingSignIn(w, r, pending); err != nil {
 		h.pages.fail(w, r, nil, err)
 		return
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
+// callback finishes the sign-in the callback's state names. The pending
+// sign-in is taken (removed from its cookie) first, so it is used once
+// whatever happens next; the session row is created only on success.
 func (h *authHandler) callback(w http.ResponseWriter, r *http.Request) {
+	pending, err := h.sessions.TakePendingSignIn(w, r, r.URL.Query().Get("state"))
+	if err != nil {
+		h.pages.fail(w, r, nil, fmt.Errorf("%w: %w", auth.ErrBadCallback, err))
+		return
+	}
+	items := itemStorage{}
+	maps.Copy(items, pending.Items)
+	who, err := h.auth.HandleCallback(r.Context(), items, r.URL.RequestURI())
+	if err != nil {
+		h.pages.fail(w, r, nil, err)
+		return
+	}
 	sess, err := h.sessions.Get(r, sessionName)
 	if err != nil {
 		h.pages.fail(w, r, nil, err)
 		return
 	}
-	who, err := h.auth.HandleCallback(r.Context(), logtoStorage{sess}, r.URL.RequestURI())
-	if err != nil {
-		// Persist the cleared sign-in attempt so the callback cannot be replayed.
-		if saveErr := sess.Save(r, w); saveErr != nil {
-			h.logger.ErrorContext(r.Context(), "save session", "err", saveErr)
-		}
-		h.pages.fail(w, r, nil, err)
-		return
+	// A fresh sign-in starts from nothing: no value of an earlier session
+	// in this browser (another person's tokens) carries over.
+	clear(sess.Values)
+	for k, v := range items {
+		sess.Values[k] = v
 	}
-	returnTo := localPath(stringValue(sess.Values[returnToKey]))
-	delete(sess.Values, returnToKey)
 	sess.Values[sessionUserKey] = who.Subject
 	// A new session id at sign-in: an id planted before sign-in (fixation)
 	// never becomes a signed-in session.
@@ -82,7 +112,9 @@ func (h *authHandler) callback(w http.ResponseWriter, r *http.Request) {
 		h.logger.ErrorContext(r.Context(), "after sign-in", "user", who.Subject, "err", err)
 	}
 	h.logger.InfoContext(r.Context(), "signed in", "user", who.Subject)
-	http.Redirect(w, r, returnTo, http.StatusSeeOther)
+	// Checked again: the cookie is sealed, but the check is cheap and keeps
+	// the open-redirect guard independent of the sealing.
+	http.Redirect(w, r, returnTarget(pending.ReturnTo), http.StatusSeeOther)
 }
 
 func (h *authHandler) signOut(w http.ResponseWriter, r *http.Request) {
@@ -106,6 +138,22 @@ func (h *authHandler) signOut(w http.ResponseWriter, r *http.Request) {
 	}
 	h.logger.InfoContext(r.Context(), "signed out", "user", user)
 	http.Redirect(w, r, endSession, http.StatusSeeOther)
+}
+
+// maxReturnTo bounds return_to: it travels in the pending sign-in cookie,
+// which must stay under browsers' 4 KB per-cookie limit.
+const maxReturnTo = 2048
+
+// returnTarget is where to go after sign-in: a local path of at most
+// maxReturnTo bytes, else "/".
+func returnTarget(raw string) string {
+	if len(raw) > maxReturnTo {
+		return "/"
+	}
+	if p := localPath(raw); len(p) <= maxReturnTo {
+		return p
+	}
+	return "/"
 }
 
 // localPath accepts only a path on this site as a post-sign-in target, so

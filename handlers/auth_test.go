@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -116,17 +117,26 @@ func TestReplayedCallbackRefused(t *testing.T) {
 func TestSessionFromBeforeSignInIsNotSignedIn(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	b := e.browser()
-	resp, err := b.noFollow().Get(e.app.URL + "/sign-in")
+	// Sign-in creates no session before the callback, so plant one: a
+	// valid session cookie whose row holds data (as an attacker who knows
+	// a session id of their own would).
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	w := httptest.NewRecorder()
+	planted, err := e.store.Get(r, "planted")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	planted.Values["planted"] = "by someone else"
+	if err := planted.Save(r, w); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(e.app.URL)
+	b.jar.SetCookies(u, w.Result().Cookies())
 	before := b.sessionCookie(e)
 	if before == nil {
-		t.Fatal("no session cookie set when sign-in starts")
+		t.Fatal("no planted session cookie")
 	}
-	login := b.get(resp.Header.Get("Location"))
-	b.submit(login, map[string]string{"email": "viewer@example.com", "password": "demo-password"})
+	b.signIn(e, "", "viewer@example.com", "demo-password")
 	after := b.sessionCookie(e)
 	if after == nil || after.Value == before.Value {
 		t.Fatal("session id was not renewed at sign-in")
@@ -135,6 +145,11 @@ func TestSessionFromBeforeSignInIsNotSignedIn(t *testing.T) {
 	req.AddCookie(&http.Cookie{Name: before.Name, Value: before.Value})
 	if p := e.browser().do(req); testid(p, "user-name").Length() != 0 {
 		t.Fatal("the pre-sign-in session id is signed in (session fixation)")
+	}
+	q := httptest.NewRequest(http.MethodGet, "/", nil)
+	q.AddCookie(after)
+	if signedIn, err := e.store.Get(q, "check"); err != nil || signedIn.Values["planted"] != nil {
+		t.Fatalf("a value of the planted session carried into the signed-in one (%v)", err)
 	}
 }
 
@@ -297,5 +312,272 @@ func TestStaticAssetsHashedAndCached(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("stale hash: status %d, want 404", resp.StatusCode)
+	}
+}
+
+// pendingCookieName is the pending sign-in cookie's name under http.
+const pendingCookieName = "reportgate_signin"
+
+func sessionRows(t testing.TB, e *env) int {
+	t.Helper()
+	var n int
+	if err := e.db.QueryRowContext(ctx(t), `SELECT count(*) FROM sessions`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// dbBytes is the size of the SQLite app database, WAL content included.
+func dbBytes(t testing.TB, e *env) int64 {
+	t.Helper()
+	var n int64
+	if err := e.db.QueryRowContext(ctx(t), `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func cookieNamed(cookies []*http.Cookie, name string) *http.Cookie {
+	for _, c := range cookies {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// callbackURL signs in on Logto's page login and returns the URL Logto
+// sends the browser back to, without visiting it.
+func (b *browser) callbackURL(login page, email string) *url.URL {
+	b.t.Helper()
+	var callback *url.URL
+	saved := b.client.CheckRedirect
+	b.client.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Path == "/callback" {
+			callback = req.URL
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	defer func() { b.client.CheckRedirect = saved }()
+	b.submit(login, map[string]string{"email": email, "password": "demo-password"})
+	if callback == nil {
+		b.t.Fatal("Logto never redirected to /callback")
+	}
+	return callback
+}
+
+// pendingCookie is b's pending sign-in cookie; the test stops without one.
+func (b *browser) pendingCookie(e *env) *http.Cookie {
+	b.t.Helper()
+	u, _ := url.Parse(e.app.URL)
+	c := cookieNamed(b.jar.Cookies(u), pendingCookieName)
+	if c == nil {
+		b.t.Fatal("no pending sign-in cookie")
+	}
+	return c
+}
+
+// visit GETs rawURL without following redirects, with b's cookies.
+func (b *browser) visit(rawURL string) *http.Response {
+	b.t.Helper()
+	resp, err := b.noFollow().Get(rawURL)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func TestAnonymousSignInWritesNoRow(t *testing.T) {
+	t.Parallel()
+	for _, secure := range []bool{false, true} {
+		e := newEnv(t, envOptions{secureCookies: secure})
+		name := pendingCookieName
+		if secure {
+			name = "__Host-" + name
+		}
+		for _, path := range []string{"/sign-in", "/sign-up", "/sign-in?return_to=/reports"} {
+			resp := e.browser().visit(e.app.URL + path)
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), e.logtoURL) {
+				t.Fatalf("%s: status %d to %q, want a redirect to Logto", path, resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if n := sessionRows(t, e); n != 0 {
+				t.Fatalf("secure=%v %s: %d session rows", secure, path, n)
+			}
+			if c := cookieNamed(resp.Cookies(), "reportgate_session"); c != nil {
+				t.Fatalf("secure=%v %s: a session cookie before sign-in", secure, path)
+			}
+			c := cookieNamed(resp.Cookies(), name)
+			if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != secure ||
+				c.Path != "/" || c.Domain != "" || c.MaxAge != 600 {
+				t.Fatalf("secure=%v %s: pending cookie %+v", secure, path, c)
+			}
+		}
+	}
+}
+
+// TestSignInFloodCostsNothing: anonymous sign-in starts with huge
+// return_to values do not grow the database, and sign-in still works.
+func TestSignInFloodCostsNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	const requests, workers = 2000, 4
+	rowsBefore, bytesBefore := sessionRows(t, e), dbBytes(t, e)
+	target := e.app.URL + "/sign-in?return_to=" + url.QueryEscape("/reports?q="+strings.Repeat("x", 100<<10))
+	// Straight into the app's handler: the loopback socket would only add
+	// time. The request is parsed once, as the server would, then cloned.
+	flood := httptest.NewRequest(http.MethodGet, target, nil)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range requests / workers {
+				w := httptest.NewRecorder()
+				e.app.Config.Handler.ServeHTTP(w, flood.Clone(ctx(t)))
+				if w.Code != http.StatusSeeOther {
+					t.Errorf("status %d", w.Code)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	rows, size := sessionRows(t, e)-rowsBefore, dbBytes(t, e)-bytesBefore
+	t.Logf("%d anonymous /sign-in with a 100 KB return_to: %+d session rows, database %d → %d bytes (%+d)",
+		requests, rows, bytesBefore, bytesBefore+size, size)
+	if rows != 0 || size >= 1<<20 {
+		t.Fatalf("the flood added %d rows and %d bytes", rows, size)
+	}
+	// The SDK checks an ID token's iat against the real clock (±60 s).
+	e.clock.Advance(time.Since(e.clock.Now()))
+	landed := e.browser().signIn(e, "/reports", "viewer@example.com", "demo-password")
+	if landed.url.Path != "/reports" || strings.TrimSpace(testid(landed, "user-name").Text()) != "Vic Viewer" {
+		t.Fatalf("sign-in after the flood landed on %s (status %d)", landed.url, landed.status)
+	}
+}
+
+func TestLongReturnToFallsBackToRoot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	for _, tc := range []struct{ returnTo, want string }{
+		{"/reports?q=" + strings.Repeat("x", 2100), "/"},
+		{"/reports?q=" + strings.Repeat("x", 2000), "/reports?q=" + strings.Repeat("x", 2000)},
+	} {
+		landed := e.browser().signIn(e, tc.returnTo, "viewer@example.com", "demo-password")
+		if landed.url.RequestURI() != tc.want {
+			t.Errorf("return_to of %d bytes landed on %.40s…, want %.40s…", len(tc.returnTo), landed.url.RequestURI(), tc.want)
+		}
+	}
+}
+
+// TestTamperedPendingCookieRefused: a pending sign-in cookie that does
+// not open (here one byte changed, as a forger setting their own return_to
+// would) gives the "start again" page, is deleted, and never reaches Logto.
+func TestTamperedPendingCookieRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	callback := b.callbackURL(b.get(e.app.URL+"/sign-in?return_to=/reports"), "viewer@example.com")
+	c := b.pendingCookie(e)
+	u, _ := url.Parse(e.app.URL)
+	v := []byte(c.Value)
+	v[len(v)/2] ^= 1
+	b.jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: string(v), Path: "/"}})
+	calls := e.logtoRT.tokenCalls.Load()
+	resp := b.visit(callback.String())
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("tampered pending cookie: status %d", resp.StatusCode)
+	}
+	if d := cookieNamed(resp.Cookies(), pendingCookieName); d == nil || d.MaxAge >= 0 {
+		t.Errorf("tampered pending cookie not deleted: %+v", d)
+	}
+	if e.logtoRT.tokenCalls.Load() != calls {
+		t.Error("the code was exchanged despite the tampered cookie")
+	}
+	if p := b.get(e.app.URL + "/"); testid(p, "user-name").Length() != 0 {
+		t.Error("signed in with a tampered pending cookie")
+	}
+	// The page is the existing "start a fresh sign-in" one.
+	p := b.get(callback.String())
+	if p.status != http.StatusBadRequest || p.doc.Find(`a[href="/sign-in"]`).Length() == 0 {
+		t.Errorf("status %d, want the 400 page with a way to sign in again", p.status)
+	}
+}
+
+func TestPendingCookieUsedOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	t.Run("success", func(t *testing.T) {
+		b := e.browser()
+		callback := b.callbackURL(b.get(e.app.URL+"/sign-in?return_to=/reports"), "viewer@example.com")
+		used := b.pendingCookie(e)
+		resp := b.visit(callback.String())
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/reports" {
+			t.Fatalf("callback: status %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if c := cookieNamed(resp.Cookies(), pendingCookieName); c == nil || c.MaxAge >= 0 {
+			t.Errorf("pending cookie not deleted at a successful callback: %+v", c)
+		}
+		if rows := sessionRows(t, e); rows != 1 {
+			t.Errorf("%d session rows after one sign-in", rows)
+		}
+		// Replayed by the same browser, and by another one holding a copy of
+		// the pending cookie: the code is spent either way.
+		if again := b.visit(callback.String()); again.StatusCode != http.StatusBadRequest {
+			t.Errorf("replayed callback: status %d", again.StatusCode)
+		}
+		thief := e.browser()
+		u, _ := url.Parse(e.app.URL)
+		thief.jar.SetCookies(u, []*http.Cookie{{Name: used.Name, Value: used.Value, Path: "/"}})
+		if p := thief.get(callback.String()); p.status != http.StatusBadRequest || testid(p, "user-name").Length() != 0 {
+			t.Errorf("replay with a copied pending cookie: status %d", p.status)
+		}
+	})
+	t.Run("failure", func(t *testing.T) {
+		b := e.browser()
+		loc, _ := url.Parse(b.visit(e.app.URL + "/sign-in").Header.Get("Location"))
+		resp := b.visit(e.app.URL + "/callback?error=access_denied&state=" + url.QueryEscape(loc.Query().Get("state")))
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("cancelled callback: status %d", resp.StatusCode)
+		}
+		if c := cookieNamed(resp.Cookies(), pendingCookieName); c == nil || c.MaxAge >= 0 {
+			t.Errorf("pending cookie not deleted at a failed callback: %+v", c)
+		}
+	})
+}
+
+func TestExpiredPendingSignInRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	callback := b.callbackURL(b.get(e.app.URL+"/sign-in"), "viewer@example.com")
+	e.clock.Advance(10*time.Minute + time.Second)
+	calls := e.logtoRT.tokenCalls.Load()
+	p := b.get(callback.String())
+	if p.status != http.StatusBadRequest || !strings.Contains(p.doc.Text(), "Start a fresh sign-in") {
+		t.Fatalf("callback 10 min after the start: status %d", p.status)
+	}
+	if e.logtoRT.tokenCalls.Load() != calls {
+		t.Error("an expired pending sign-in reached Logto's token endpoint")
+	}
+}
+
+func TestTwoTabsSignInConcurrently(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	tab1 := b.get(e.app.URL + "/sign-in?return_to=" + url.QueryEscape("/reports?tab=1"))
+	tab2 := b.get(e.app.URL + "/sign-in?return_to=" + url.QueryEscape("/?tab=2"))
+	callback1 := b.callbackURL(tab1, "viewer@example.com")
+	callback2 := b.callbackURL(tab2, "viewer@example.com")
+	for _, tc := range []struct {
+		callback *url.URL
+		want     string
+	}{{callback1, "/reports?tab=1"}, {callback2, "/?tab=2"}} {
+		landed := b.get(tc.callback.String())
+		if landed.status != http.StatusOK || landed.url.RequestURI() != tc.want ||
+			strings.TrimSpace(testid(landed, "user-name").Text()) != "Vic Viewer" {
+			t.Errorf("tab landed on %s (status %d), want %s signed in", landed.url, landed.status, tc.want)
+		}
 	}
 }

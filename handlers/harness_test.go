@@ -90,6 +90,8 @@ type envOptions struct {
 	decisionTTL time.Duration
 	sync        handlers.SyncAdmin
 	reports     handlers.ReportSource // nil: the real report over the store
+	// secureCookies makes the store set cookies as under an https base URL.
+	secureCookies bool
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -134,7 +136,8 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		dead.Close()
 	}
 	e.db = databasetest.Open(t, database.SQLite)
-	e.store, err = session.NewStore(e.db, session.Options{Secret: []byte(strings.Repeat("k", 32)), Now: e.clock.Now})
+	e.store, err = session.NewStore(e.db, session.Options{Secret: []byte(strings.Repeat("k", 32)),
+		Secure: opts.secureCookies, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

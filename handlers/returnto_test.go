@@ -1,6 +1,9 @@
 package handlers
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestLocalPathRefusesOpenRedirects(t *testing.T) {
 	cases := map[string]string{
@@ -30,6 +33,24 @@ func TestLocalPathRefusesOpenRedirects(t *testing.T) {
 	for in, want := range cases {
 		if got := localPath(in); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestReturnTargetCapsLength(t *testing.T) {
+	t.Parallel()
+	atCap := "/r?q=" + strings.Repeat("x", maxReturnTo-len("/r?q="))
+	cases := map[string]string{
+		atCap:                           atCap,
+		atCap + "x":                     "/",
+		"https://evil.example/":         "/",
+		"/reports?range=30d":            "/reports?range=30d",
+		strings.Repeat("/", 4096):       "/",
+		"/" + strings.Repeat("é", 1023): "/", // 2047 bytes, escaped by localPath past the cap
+	}
+	for in, want := range cases {
+		if got := returnTarget(in); got != want {
+			t.Errorf("returnTarget(%.20q… of %d bytes) = %.20q… (%d bytes), want %.20q…", in, len(in), got, len(got), want)
 		}
 	}
 }

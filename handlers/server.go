@@ -15,6 +15,7 @@ import (
 
 	"reportgate/internal/auth"
 	"reportgate/internal/authz"
+	"reportgate/internal/session"
 	"reportgate/static"
 )
 
@@ -27,11 +28,13 @@ type Authenticator interface {
 }
 
 // SessionStore is a gorilla sessions.Store that can also rotate and end
-// sessions.
+// sessions, and keep sign-ins in progress in the browser.
 type SessionStore interface {
 	sessions.Store
 	Renew(r *http.Request, w http.ResponseWriter, s *sessions.Session) error
 	Destroy(r *http.Request, w http.ResponseWriter, s *sessions.Session) error
+	AddPendingSignIn(w http.ResponseWriter, r *http.Request, p session.PendingSignIn) error
+	TakePendingSignIn(w http.ResponseWriter, r *http.Request, state string) (session.PendingSignIn, error)
 }
 
 // Pinger reports whether the app database answers (readiness).

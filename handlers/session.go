@@ -12,9 +12,6 @@ import (
 
 const sessionName = "reportgate_session"
 
-// Session keys besides the Logto SDK's own storage items.
-const returnToKey = "return_to"
-
 // logtoStorage adapts a gorilla session to the Logto SDK's Storage, which
 // "deletes" by setting "".
 type logtoStorage struct{ s *sessions.Session }
@@ -30,6 +27,21 @@ func (st logtoStorage) SetItem(key, value string) {
 		return
 	}
 	st.s.Values[key] = value
+}
+
+// itemStorage is the Logto SDK's Storage over a plain map: the items of a
+// sign-in in progress, which travel sealed in a cookie between /sign-in and
+// /callback instead of in a session row.
+type itemStorage map[string]string
+
+func (st itemStorage) GetItem(key string) string { return st[key] }
+
+func (st itemStorage) SetItem(key, value string) {
+	if value == "" {
+		delete(st, key)
+		return
+	}
+	st[key] = value
 }
 
 // signedIn resolves the person behind a request.

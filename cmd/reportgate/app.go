@@ -50,6 +50,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 	}()
 	sessions, err := session.NewStore(db, session.Options{
 		Secret:          s.SessionSecret,
+		PreviousSecret:  s.SessionSecretPrevious,
 		Secure:          s.SecureCookies(),
 		IdleTimeout:     s.SessionIdleTimeout,
 		AbsoluteTimeout: s.SessionMaxAge,
@@ -197,25 +198,35 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 	return a, nil
 }
 
-// sweep deletes expired session rows, and events and finished jobs past
-// their retention, now and then. Expiry itself is enforced on every load;
-// this only reclaims space.
+// sweep deletes expired session rows every 5 minutes, and events and
+// finished jobs past their retention hourly. Expiry itself is enforced on
+// every load; this only reclaims space.
 func (a *app) sweep(ctx context.Context, store *session.Store, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
+	sessions, retention := time.NewTicker(5*time.Minute), time.NewTicker(time.Hour)
+	defer sessions.Stop()
+	defer retention.Stop()
+	sweepSessions := func() {
 		if n, err := store.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
 			logger.Warn("delete expired sessions", "err", err)
 		} else if n > 0 {
 			logger.Info("deleted expired sessions", "count", n)
 		}
+	}
+	sweepRetention := func() {
 		if err := a.prov.Sweep(ctx); err != nil && ctx.Err() == nil {
 			logger.Warn("retention sweep", "err", err)
 		}
+	}
+	sweepSessions()
+	sweepRetention()
+	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-sessions.C:
+			sweepSessions()
+		case <-retention.C:
+			sweepRetention()
 		}
 	}
 }

@@ -10,13 +10,18 @@ import (
 // The session data format. Not JSON: JSON rewrites invalid UTF-8 (a string
 // would not come back byte for byte) and turns int64 into float64. Not gob:
 // gob needs type registration for interface values and is the slowest part
-// of gorilla's own stores (anchors.md C.2). The format is
+// of gorilla's own stores. The format is
 //
 //	version byte, uvarint count, then per entry sorted by key:
 //	uvarint len + key bytes, tag byte, payload
 //
 // Sorting makes equal data encode to equal bytes, which Save relies on to
 // skip writes when nothing changed.
+//
+// The version byte lets the format change without signing anyone out:
+// decode dispatches on it and keeps every version a live row may still
+// hold; encode writes codecVersion, which a release raises only once the
+// release before it could already read the new version.
 const codecVersion = 1
 
 // Value tags. A list holds only scalars; it exists for gorilla's flashes
@@ -96,7 +101,11 @@ func appendValue(buf []byte, v any, listAllowed bool) ([]byte, error) {
 	return nil, fmt.Errorf("type %T is not stored (want string, bool, int, int64, nil or []interface{} of those)", v)
 }
 
-var errCorrupt = errors.New("session: corrupt data")
+var (
+	errCorrupt = errors.New("session: corrupt data")
+	// errUnknownVersion is data from a newer release (or not a session).
+	errUnknownVersion = errors.New("session: unknown data version")
+)
 
 // decoder reads the format above; the first problem sticks in err so the
 // loops stay readable, and every length is checked against what is left.
@@ -105,11 +114,20 @@ type decoder struct {
 	err error
 }
 
+// decode reads data of any version this release knows.
 func decode(data []byte) (map[any]any, error) {
-	if len(data) == 0 || data[0] != codecVersion {
+	if len(data) == 0 {
 		return nil, errCorrupt
 	}
-	d := decoder{b: data[1:]}
+	switch data[0] {
+	case 1:
+		return decodeV1(data[1:])
+	}
+	return nil, errUnknownVersion
+}
+
+func decodeV1(data []byte) (map[any]any, error) {
+	d := decoder{b: data}
 	n := d.count()
 	values := make(map[any]any, n)
 	for range n {

@@ -1,23 +1,66 @@
-// Package session is a gorilla/sessions Store that keeps session data
-// server-side in the app database (SQLite or PostgreSQL) and puts only a
-// random, HMAC-signed session id in the cookie.
+// Package session holds everything reportgate remembers about a browser
+// between requests, designed so that an anonymous visitor costs the
+// server nothing and a release can change any format without signing
+// anyone out.
 //
-// Why server-side: the Logto SDK's tokens (ID token, refresh token, access
-// token map) easily exceed a 4 KB cookie (logto.md §3.3 #14), and a session
-// must be revocable — at sign-out, and when Logto reports a user deleted or
-// suspended.
+// # Signed-in sessions: server-side rows
 //
-// The database holds only the SHA-256 of each id, so a leaked database
-// does not yield live cookies; Session.ID carries that hash (the row key),
-// never the cookie's secret id, so it is safe to log. Rows are written when
-// the data changes and otherwise at most once per TouchInterval, so a page
-// view costs one read.
+// A signed-in person's session (the Logto SDK's tokens, their user id,
+// their notices) is a row in the app database; the cookie carries only a
+// random id with an HMAC of it. Server-side because the tokens easily
+// exceed a browser's 4 KB cookie limit, and because a session must be
+// revocable: at sign-out, and when Logto reports a user deleted or
+// suspended. The database holds only the SHA-256 of each id, so a leaked
+// database does not yield live cookies; Session.ID carries that hash (the
+// row key), never the cookie's secret id, so it is safe to log. Rows are
+// written when the data changes and otherwise at most once per
+// TouchInterval, so a page view costs one read. A row is created only by
+// a successful sign-in (Renew), or by Save of a session that holds data.
 //
 // Concurrent requests of one session each load their own copy; the last
 // Save that changed data wins for the whole map. The auth layer serialises
 // token refreshes per session, so nothing the app stores races in practice.
 // A Save never brings back a row deleted meanwhile (sign-out elsewhere,
 // RevokeUser, expiry): revocation wins over a late write.
+//
+// # Versioned session encoding
+//
+// Row data starts with a version byte (see codec.go). A release reads
+// every version it knows and writes the newest; to change the format, a
+// release first learns to read the new version, and the following one
+// starts writing it, so during a rolling deploy the older replicas still
+// read what the newer ones wrote. A row this release cannot decode (an
+// unknown version, or damage) is never deleted: the request is treated as
+// signed out and the row is left for the release that wrote it, until it
+// expires like any other.
+//
+// # Pending sign-ins: a sealed cookie, no row
+//
+// Between /sign-in and Logto's redirect back to /callback, the SDK's
+// items (state, PKCE verifier, redirect URI) and the return_to path live in
+// a cookie sealed with AES-256-GCM under a key derived by HKDF from the
+// session secret with its own label. The expiry (PendingTTL) is inside the
+// sealed value. The cookie holds up to MaxPending sign-ins keyed by
+// state, so several tabs can sign in at once, and each is taken once at
+// the callback. Being stateless, a copied cookie value stays openable until
+// it expires; what makes a callback single-use is the authorization code,
+// which Logto accepts once. It is HttpOnly and SameSite=Lax (it must ride Logto's
+// cross-site redirect back), and Secure with the __Host- prefix under
+// https.
+//
+// # Notices
+//
+// A signed-in person's notices (flash messages) live in their session
+// values (AddNotice, TakeNotices). A signed-out visitor's single notice
+// lives in a short sealed cookie (SetNotice, TakeNotice), never in a row.
+//
+// # Secret rotation
+//
+// Options.PreviousSecret still verifies session cookies and opens sealed
+// cookies made before a rotation; everything new uses Options.Secret. So
+// rotating the secret signs nobody out, as long as the previous one stays
+// configured for AbsoluteTimeout (after which every session signed with it
+// has ended anyway).
 package session
 
 import (
@@ -47,7 +90,8 @@ const UserIDKey = "user_id"
 // Options configure a Store. Zero durations take the defaults.
 type Options struct {
 	CookieName      string        // default "reportgate_session"
-	Secret          []byte        // at least 32 bytes; HMAC-signs the cookie
+	Secret          []byte        // at least 32 bytes; HMAC-signs the cookie, keys the sealed cookies
+	PreviousSecret  []byte        // optional, at least 32 bytes: still accepted, never used for new cookies
 	Secure          bool          // Secure cookie flag (https base URL)
 	IdleTimeout     time.Duration // default 24h: unused this long, a session is dead
 	AbsoluteTimeout time.Duration // default 7 days from creation (or Renew), whatever the activity
@@ -60,6 +104,11 @@ type Options struct {
 type Store struct {
 	db   *database.DB
 	opts Options
+	// secrets verify session cookies: the current one first, which also
+	// signs new ones.
+	secrets [][]byte
+	pending sealedCookie
+	notice  sealedCookie
 }
 
 // metaKey keys the per-request bookkeeping kept in Values: the app cannot
@@ -108,8 +157,27 @@ func NewStore(db *database.DB, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	opts.Secret = bytes.Clone(opts.Secret) // the caller may reuse its slice
-	return &Store{db: db, opts: opts}, nil
+	if len(opts.PreviousSecret) > 0 && len(opts.PreviousSecret) < 32 {
+		return nil, fmt.Errorf("session: previous secret is %d bytes, need at least 32", len(opts.PreviousSecret))
+	}
+	// Cloned: the caller may reuse its slices.
+	secrets := [][]byte{bytes.Clone(opts.Secret)}
+	if len(opts.PreviousSecret) > 0 {
+		secrets = append(secrets, bytes.Clone(opts.PreviousSecret))
+	}
+	opts.Secret, opts.PreviousSecret = nil, nil
+	pending, err := newSealer("reportgate pending sign-in v1", secrets...)
+	if err != nil {
+		return nil, err
+	}
+	notice, err := newSealer("reportgate notice v1", secrets...)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, opts: opts, secrets: secrets,
+		pending: sealedCookie{name: cookieName("reportgate_signin", opts.Secure), secure: opts.Secure, sealer: pending},
+		notice:  sealedCookie{name: cookieName("reportgate_notice", opts.Secure), secure: opts.Secure, sealer: notice},
+	}, nil
 }
 
 // CookieName is the name of the session cookie.
@@ -164,11 +232,10 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	values, err := decode(data)
 	if err != nil {
-		// Data this version cannot read (rows from the earlier JSON format)
-		// signs the visitor out rather than failing every request they make.
-		if err := s.delete(r.Context(), s.db, hash); err != nil {
-			return sess, fmt.Errorf("delete unreadable session: %w", err)
-		}
+		// Signed out for this request, but the row stays: a newer release
+		// may have written it, and the visitor's next request may reach a
+		// replica that reads it. sess.ID stays empty, so nothing this
+		// request saves overwrites it.
 		return sess, nil
 	}
 	sess.Values = values
@@ -377,18 +444,27 @@ func (s *Store) expiredCookie() *http.Cookie {
 	return sessions.NewCookie(s.opts.CookieName, "", opts)
 }
 
-func (s *Store) sign(id string) string {
-	mac := hmac.New(sha256.New, s.opts.Secret)
+// sign signs a session id with the current secret.
+func (s *Store) sign(id string) string { return sign(s.secrets[0], id) }
+
+func sign(secret []byte, id string) string {
+	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(id))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
+// verify accepts an id signed with the current or the previous secret.
 func (s *Store) verify(value string) (string, bool) {
 	id, sig, ok := strings.Cut(value, ".")
 	if !ok || len(id) != base64.RawURLEncoding.EncodedLen(idBytes) {
 		return "", false
 	}
-	return id, hmac.Equal([]byte(sig), []byte(s.sign(id)))
+	for _, secret := range s.secrets {
+		if hmac.Equal([]byte(sig), []byte(sign(secret, id))) {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 func hashID(id string) string {
