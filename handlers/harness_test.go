@@ -24,6 +24,7 @@ import (
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
+	"reportgate/internal/metrics"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
 	"reportgate/internal/reports"
@@ -80,6 +81,8 @@ type env struct {
 	logtoURL  string
 	clock     *clock
 	logtoRT   *countingTransport
+	metrics   *metrics.Metrics
+	hooks     *fakeSink
 	store     *session.Store
 	db        *database.DB
 }
@@ -149,8 +152,10 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	permitSrv := httptest.NewServer(e.permit.Handler())
 	t.Cleanup(permitSrv.Close)
 	e.permitURL = permitSrv.URL
+	e.metrics = metrics.New(e.clock.Now)
 	checker, err := authz.New(authz.Config{APIKey: permitKey, PDPURL: permitSrv.URL, APIURL: permitSrv.URL,
-		Timeout: time.Second, AllowTTL: opts.decisionTTL, DenyTTL: opts.decisionTTL, Now: e.clock.Now})
+		Timeout: time.Second, AllowTTL: opts.decisionTTL, DenyTTL: opts.decisionTTL, Now: e.clock.Now,
+		ObservePDP: e.metrics.ObservePDP})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +171,10 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	e.grant("admin@example.com", "admin")
 
 	e.logtoRT = &countingTransport{base: http.DefaultTransport}
+	if err := e.metrics.Register(metrics.AuthzCollector(checker.Stats)); err != nil {
+		t.Fatal(err)
+	}
+	e.hooks = &fakeSink{meters: e.metrics}
 	base, _ := url.Parse(appURL)
 	appSrv.Config.Handler = handlers.New(handlers.Deps{
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -185,12 +194,15 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Authz:   checker,
 		Reports: cmp.Or[handlers.ReportSource](opts.reports, reports.NewService(e.users, e.clock.Now, time.Nanosecond)),
 
-		AuthzStats: checker.Stats,
-		Sync:       opts.sync,
-		People:     e.users,
-		Directory:  directory,
-		Decisions:  checker,
-		Roles:      []string{"viewer", "analyst", "admin"},
+		Sync:      opts.sync,
+		People:    e.users,
+		Directory: directory,
+		Decisions: checker,
+		Roles:     []string{"viewer", "analyst", "admin"},
+
+		Metrics:     e.metrics,
+		WebhookKeys: func() []string { return []string{hookKey} },
+		Webhooks:    e.hooks,
 	})
 	appSrv.Start()
 	t.Cleanup(appSrv.Close)

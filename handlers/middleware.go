@@ -11,8 +11,10 @@ import (
 )
 
 // logRequests gives each request an id (adopting a sane X-Request-ID from
-// a proxy) and logs one line per request.
-func logRequests(next http.Handler, logger *slog.Logger) http.Handler {
+// a proxy), logs one line per request and measures it under its route: the
+// ServeMux pattern that matches it, never the raw path (which would mint a
+// series per user id), and "" for the catch-all 404.
+func logRequests(next http.Handler, logger *slog.Logger, mux *http.ServeMux, obs Observer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
 		if !reqid.Valid(id) {
@@ -23,11 +25,19 @@ func logRequests(next http.Handler, logger *slog.Logger) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		next.ServeHTTP(rec, r.WithContext(ctx))
+		took := time.Since(start)
+		// The mux sets r.Pattern only on the copy it is handed further in,
+		// so the route is looked up again here.
+		_, route := mux.Handler(r)
+		if route == catchAllPattern {
+			route = ""
+		}
+		obs.ObserveHTTP(route, r.Method, rec.status, took)
 		logger.LogAttrs(ctx, slog.LevelInfo, "http",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start)))
+			slog.Duration("duration", took))
 	})
 }
 

@@ -5,17 +5,21 @@ import "net/http"
 // webhookPath is where Logto delivers webhooks.
 const webhookPath = "/webhooks/logto"
 
-// addRoutes is the whole URL surface of reportgate.
+// catchAllPattern is the pattern that answers 404 for every unknown URL.
+const catchAllPattern = "/"
+
+// addRoutes is the whole public URL surface of reportgate. Metrics are not
+// here: they are served only on the private metrics listener.
 func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signedIn) {
 	home := &homeHandler{signedIn: signedIn, pages: pages}
 	authn := &authHandler{auth: d.Auth, sessions: d.Sessions, pages: pages, onSignIn: d.SignInHook, logger: d.Logger}
 	health := &healthHandler{db: d.DB}
-	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger}
+	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger, count: d.Metrics.Webhook}
 	guard := &guard{signedIn: signedIn, pages: pages, authz: d.Authz, setup: d.Setup}
 	reports := &reportsHandler{guard: guard, pages: pages, reports: d.Reports}
 	adminUsers := &adminUsersHandler{guard: guard, pages: pages, people: d.People, directory: d.Directory,
 		states: d.SyncStates, decisions: d.Decisions, roles: d.Roles}
-	adminSync := &adminSyncHandler{guard: guard, pages: pages, sync: d.Sync}
+	adminSync := &adminSyncHandler{guard: guard, pages: pages, sync: d.Sync, deliveries: d.Metrics.WebhookCounts}
 
 	mux.Handle("GET /{$}", http.HandlerFunc(home.show))
 	mux.Handle("GET /sign-in", http.HandlerFunc(authn.signIn))
@@ -36,8 +40,7 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 
 	mux.Handle("GET /healthz", http.HandlerFunc(health.live))
 	mux.Handle("GET /readyz", http.HandlerFunc(health.ready))
-	mux.Handle("GET /metrics", http.HandlerFunc((&metricsHandler{authzStats: d.AuthzStats}).serve))
 	mux.Handle("GET /static/", d.Assets)
 
-	mux.Handle("/", http.HandlerFunc(pages.notFound))
+	mux.Handle(catchAllPattern, http.HandlerFunc(pages.notFound))
 }

@@ -13,6 +13,10 @@ type CountRow struct {
 	Kind    string // accepted, ignored, test, stale, duplicate, rejected_signature, malformed
 	Last24h int
 	Total   int
+	// PerReplica: counted in this server's memory since it started (the
+	// rejected deliveries, which cost no database write), not shared by
+	// replicas.
+	PerReplica bool
 }
 
 // EventRow is one recorded webhook event (no payload, nothing secret).
