@@ -93,6 +93,7 @@ type envOptions struct {
 	decisionTTL time.Duration
 	sync        handlers.SyncAdmin
 	reports     handlers.ReportSource // nil: the real report over the store
+	signInLimit handlers.RateLimiter
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -203,6 +204,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Metrics:     e.metrics,
 		WebhookKeys: func() []string { return []string{hookKey} },
 		Webhooks:    e.hooks,
+		SignInLimit: opts.signInLimit,
 	})
 	appSrv.Start()
 	t.Cleanup(appSrv.Close)
@@ -361,6 +363,21 @@ func (b *browser) sessionCookie(e *env) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// answer is one response of the app, redirects not followed.
+func answer(t *testing.T, e *env, method, path string, edit func(*http.Request)) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.app.URL+path, nil)
+	if edit != nil {
+		edit(req)
+	}
+	resp, err := e.browser().noFollow().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }
 
 func testid(p page, id string) *goquery.Selection {

@@ -104,3 +104,17 @@ func securityHeaders(next http.Handler, logtoOrigin string) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// rateLimited answers 429 to a client over its limit; nil limit means none.
+func rateLimited(next http.Handler, limit RateLimiter, pages *pageRenderer) http.Handler {
+	if limit == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ok, wait := limit.Allow(r); !ok {
+			pages.fail(w, r, nil, &limitedError{retryAfter: wait})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -14,17 +14,21 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 	home := &homeHandler{signedIn: signedIn, pages: pages}
 	authn := &authHandler{auth: d.Auth, sessions: d.Sessions, pages: pages, onSignIn: d.SignInHook, logger: d.Logger}
 	health := &healthHandler{db: d.DB}
-	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger, count: d.Metrics.Webhook}
+	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger,
+		pages: pages, limit: d.WebhookLimit, count: d.Metrics.Webhook}
 	guard := &guard{signedIn: signedIn, pages: pages, authz: d.Authz, setup: d.Setup}
 	reports := &reportsHandler{guard: guard, pages: pages, reports: d.Reports}
 	adminUsers := &adminUsersHandler{guard: guard, pages: pages, people: d.People, directory: d.Directory,
 		states: d.SyncStates, decisions: d.Decisions, roles: d.Roles}
 	adminSync := &adminSyncHandler{guard: guard, pages: pages, sync: d.Sync, deliveries: d.Metrics.WebhookCounts}
+	// Anonymous sign-in routes cost a Logto round trip each; limit them
+	// per client.
+	limited := func(h http.HandlerFunc) http.Handler { return rateLimited(h, d.SignInLimit, pages) }
 
 	mux.Handle("GET /{$}", http.HandlerFunc(home.show))
-	mux.Handle("GET /sign-in", http.HandlerFunc(authn.signIn))
-	mux.Handle("GET /sign-up", http.HandlerFunc(authn.signUp))
-	mux.Handle("GET /callback", http.HandlerFunc(authn.callback))
+	mux.Handle("GET /sign-in", limited(authn.signIn))
+	mux.Handle("GET /sign-up", limited(authn.signUp))
+	mux.Handle("GET /callback", limited(authn.callback))
 	mux.Handle("POST /sign-out", http.HandlerFunc(authn.signOut))
 
 	mux.Handle("GET /reports", http.HandlerFunc(reports.show))

@@ -76,6 +76,11 @@ type Deps struct {
 	// admin sync page its in-memory delivery counts; nil records nothing.
 	// It is served on its own listener, never by this handler.
 	Metrics Observer
+	// SignInLimit limits GET /sign-in, /sign-up and /callback per client;
+	// WebhookLimit limits rejected webhook deliveries per client (a valid
+	// signed delivery is never limited). nil means no limit.
+	SignInLimit  RateLimiter
+	WebhookLimit RateLimiter
 }
 
 // Observer is where the HTTP layer reports what it measured
@@ -88,6 +93,12 @@ type Observer interface {
 	Webhook(outcome string)
 	// WebhookCounts are the delivery counts of this replica, in memory.
 	WebhookCounts(outcomes ...string) []metrics.Count
+}
+
+// RateLimiter decides whether a request's client may go on now; if not, it
+// says how long until it may.
+type RateLimiter interface {
+	Allow(r *http.Request) (ok bool, retryAfter time.Duration)
 }
 
 // noMetrics is the Observer when none is given.

@@ -23,10 +23,11 @@ type WebhookSink interface {
 const (
 	rejectedSignature = "rejected_signature"
 	rejectedMalformed = "malformed"
+	rejectedLimited   = "rate_limited"
 )
 
 // RejectedOutcomes are the delivery outcomes the receiver refuses itself.
-var RejectedOutcomes = []string{rejectedSignature, rejectedMalformed}
+var RejectedOutcomes = []string{rejectedSignature, rejectedMalformed, rejectedLimited}
 
 // maxWebhookBody bounds what a delivery may send; Logto's user payloads
 // are a few KB.
@@ -36,7 +37,11 @@ type webhookHandler struct {
 	keys   func() []string
 	sink   WebhookSink
 	logger *slog.Logger
-	count  func(outcome string)
+	pages  *pageRenderer
+	// limit applies to rejected deliveries only: a validly signed one is
+	// never refused, whoever sends it.
+	limit RateLimiter
+	count func(outcome string)
 }
 
 // receive verifies Logto's signature over the exact bytes, parses, records
@@ -82,8 +87,16 @@ func (h *webhookHandler) receive(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// reject refuses a delivery, counts it and logs why.
+// reject refuses a delivery, counts it and logs why, or, once its client
+// has sent too many rejected ones, answers 429 without logging each.
 func (h *webhookHandler) reject(w http.ResponseWriter, r *http.Request, kind, msg string, status int, cause error) {
+	if h.limit != nil {
+		if ok, wait := h.limit.Allow(r); !ok {
+			h.count(rejectedLimited)
+			h.pages.fail(w, r, nil, &limitedError{retryAfter: wait})
+			return
+		}
+	}
 	h.count(kind)
 	h.logger.WarnContext(r.Context(), "webhook refused", "kind", kind, "err", cause)
 	http.Error(w, msg, status)

@@ -47,15 +47,21 @@ const hookKey = "current0key0000000000000000000ab"
 
 func webhookServer(t testing.TB, sink *fakeSink, keys ...string) *httptest.Server {
 	t.Helper()
+	return webhookServerWith(t, sink, nil, keys...)
+}
+
+func webhookServerWith(t testing.TB, sink *fakeSink, limit handlers.RateLimiter, keys ...string) *httptest.Server {
+	t.Helper()
 	base, _ := url.Parse("http://reportgate.test")
 	sink.meters = metrics.New(nil)
 	srv := httptest.NewServer(handlers.New(handlers.Deps{
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		BaseURL:     base,
-		Assets:      static.New(),
-		WebhookKeys: func() []string { return keys },
-		Webhooks:    sink,
-		Metrics:     sink.meters,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BaseURL:      base,
+		Assets:       static.New(),
+		WebhookKeys:  func() []string { return keys },
+		Webhooks:     sink,
+		Metrics:      sink.meters,
+		WebhookLimit: limit,
 	}))
 	t.Cleanup(srv.Close)
 	return srv

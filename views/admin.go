@@ -10,7 +10,7 @@ type SyncView struct {
 
 // CountRow is one outcome of webhook deliveries.
 type CountRow struct {
-	Kind    string // accepted, ignored, test, stale, duplicate, rejected_signature, malformed
+	Kind    string // accepted, ignored, test, stale, duplicate, rejected_signature, malformed, rate_limited
 	Last24h int
 	Total   int
 	// PerReplica: counted in this server's memory since it started (the
@@ -59,7 +59,7 @@ func StateTone(state string) string {
 	switch state {
 	case "synced", "completed", "accepted":
 		return ToneOK
-	case "failed", "discarded", "rejected_signature", "malformed":
+	case "failed", "discarded", "rejected_signature", "malformed", "rate_limited":
 		return ToneDanger
 	case "queued", "pending", "available", "retryable", "running", "scheduled":
 		return ToneWarn

@@ -21,6 +21,7 @@ import (
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
 	"reportgate/internal/provision"
+	"reportgate/internal/ratelimit"
 	"reportgate/internal/reports"
 	"reportgate/internal/reqid"
 	"reportgate/internal/session"
@@ -155,6 +156,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	if err := prov.Start(ctx); err != nil {
 		return nil, err
 	}
+	signInLimit, webhookLimit := rateLimits(s, time.Now)
 	setup := accessSetup{svc: prov, grace: s.Permit.PropagationGrace, now: time.Now}
 	handler := handlers.New(handlers.Deps{
 		Logger:      logger,
@@ -180,7 +182,9 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		Authz:       checker,
 		Reports:     reports.NewService(users, nil, reports.DefaultTTL),
 
-		Metrics: meters,
+		Metrics:      meters,
+		SignInLimit:  signInLimit,
+		WebhookLimit: webhookLimit,
 
 		People:     users,
 		Directory:  directory,
@@ -225,6 +229,19 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	}
 	go a.sweep(ctx, sessions, logger)
 	return a, nil
+}
+
+// rateLimits are the per-client limits of the sign-in routes and of
+// rejected webhooks; both nil when REPORTGATE_RATE_LIMIT is 0. They are
+// separate budgets, so junk webhook deliveries cannot use up a person's
+// sign-in attempts from the same address.
+func rateLimits(s config.Settings, now func() time.Time) (signIn, webhooks handlers.RateLimiter) {
+	if s.RateLimit <= 0 {
+		return nil, nil
+	}
+	clients := ratelimit.Clients{Trusted: s.TrustedProxies}
+	return ratelimit.PerClient{Clients: clients, Limiter: ratelimit.New(s.RateLimit, 0, now)},
+		ratelimit.PerClient{Clients: clients, Limiter: ratelimit.New(s.RateLimit, 0, now)}
 }
 
 // sweep deletes expired session rows, and events and finished jobs past

@@ -80,13 +80,19 @@ type devInstance struct {
 
 func startDev(t testing.TB, dataDir string, extraArgs ...string) *devInstance {
 	t.Helper()
+	return startDevEnv(t, nil, dataDir, extraArgs...)
+}
+
+// startDevEnv is startDev with settings from env.
+func startDevEnv(t testing.TB, env map[string]string, dataDir string, extraArgs ...string) *devInstance {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	args := append([]string{"dev", "--addr", "127.0.0.1:0", "--logto-addr", "127.0.0.1:0", "--permit-addr", "127.0.0.1:0",
 		"--metrics-addr", "127.0.0.1:0", "--data", dataDir}, extraArgs...)
 	go func() {
-		err := run(ctx, args, func(string) string { return "" }, pw, io.Discard)
+		err := run(ctx, args, func(k string) string { return env[k] }, pw, io.Discard)
 		pw.CloseWithError(err)
 		done <- err
 	}()

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/webhook"
 )
@@ -131,5 +134,27 @@ func TestListenOrWarnWhenThePortIsTaken(t *testing.T) {
 	ln.Close()
 	if listenOrWarn("", logger) != nil {
 		t.Error(`"" must turn the listener off`)
+	}
+}
+
+func TestRateLimitSettingZeroTurnsLimitsOff(t *testing.T) {
+	t.Parallel()
+	now := func() time.Time { return time.Unix(0, 0) }
+	if signIn, hooks := rateLimits(config.Settings{RateLimit: 0}, now); signIn != nil || hooks != nil {
+		t.Fatal("REPORTGATE_RATE_LIMIT=0 still limits")
+	}
+	signIn, hooks := rateLimits(config.Settings{RateLimit: 2}, now)
+	if signIn == nil || hooks == nil {
+		t.Fatal("no limits with REPORTGATE_RATE_LIMIT=2")
+	}
+	r := httptest.NewRequest("GET", "/sign-in", nil)
+	for range 2 {
+		signIn.Allow(r)
+	}
+	if ok, _ := signIn.Allow(r); ok {
+		t.Error("the third sign-in within a minute passed a limit of 2")
+	}
+	if ok, _ := hooks.Allow(r); !ok {
+		t.Error("sign-ins used up the webhook budget")
 	}
 }
