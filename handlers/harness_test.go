@@ -93,7 +93,10 @@ type envOptions struct {
 	decisionTTL time.Duration
 	sync        handlers.SyncAdmin
 	reports     handlers.ReportSource // nil: the real report over the store
-	signInLimit handlers.RateLimiter
+	// httpsBaseURL makes the public base URL https (same host; the test
+	// server still speaks http, as behind a TLS proxy).
+	httpsBaseURL bool
+	signInLimit  handlers.RateLimiter
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -177,6 +180,9 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	}
 	e.hooks = &fakeSink{meters: e.metrics}
 	base, _ := url.Parse(appURL)
+	if opts.httpsBaseURL {
+		base.Scheme = "https"
+	}
 	appSrv.Config.Handler = handlers.New(handlers.Deps{
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseURL: base,

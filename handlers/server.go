@@ -131,10 +131,13 @@ func New(d Deps) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pages.fail(w, r, nil, errCrossOrigin)
 	}))
+	// Security headers wrap everything that answers, the host redirect and
+	// the panic page included; logRequests is outermost so every answer is
+	// logged and measured.
 	var h http.Handler = mux
 	h = cop.Handler(h)
-	h = securityHeaders(h, d.LogtoOrigin)
 	h = canonicalHost(h, d.BaseURL)
+	h = securityHeaders(h, d.LogtoOrigin, d.BaseURL.Scheme == "https")
 	h = recoverPanics(h, pages)
 	h = logRequests(h, d.Logger, mux, d.Metrics)
 	return h
