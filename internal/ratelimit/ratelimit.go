@@ -113,7 +113,11 @@ func (l *Limiter) Allow(client netip.Addr) (bool, time.Duration) {
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= l.maxClients {
-			l.sweep(now)
+			// Sweeping is a pass over every client: under a flood of new
+			// addresses do it at most once a second, not per request.
+			if now.Sub(l.lastSweep) >= time.Second {
+				l.sweep(now)
+			}
 			l.evictOne()
 		}
 		b = bucket{tokens: float64(l.perMinute), at: now}

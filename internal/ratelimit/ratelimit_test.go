@@ -95,3 +95,14 @@ func TestClientAddrBelievesForwardedForOnlyFromTrustedProxies(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAllowManyClients is the cost of one decision with the client
+// table near its cap.
+func BenchmarkAllowManyClients(b *testing.B) {
+	l := New(60, 0, nil)
+	i := 0
+	for b.Loop() {
+		i++
+		l.Allow(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
+	}
+}
