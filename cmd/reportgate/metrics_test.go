@@ -109,6 +109,10 @@ func TestDevMetricsListenerAndFreeRejectedWebhooks(t *testing.T) {
 	if _, ok := before["webhook_counts"]; !ok {
 		t.Errorf("webhook_counts was not among the tables checked: %v", before)
 	}
+	// The only replica leads River once elected, so it exports the queue.
+	eventually(t, 30*time.Second, "the jobs-by-state gauge", func() bool {
+		return strings.Contains(scrape(t, d.metricsURL), `reportgate_sync_jobs{state="available"} `)
+	})
 }
 
 func TestListenOrWarnWhenThePortIsTaken(t *testing.T) {
