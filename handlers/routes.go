@@ -21,8 +21,8 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 	adminUsers := &adminUsersHandler{guard: guard, pages: pages, people: d.People, directory: d.Directory,
 		states: d.SyncStates, decisions: d.Decisions, roles: d.Roles}
 	adminSync := &adminSyncHandler{guard: guard, pages: pages, sync: d.Sync, deliveries: d.Metrics.WebhookCounts}
-	// Anonymous sign-in routes cost a Logto round trip each; limit them
-	// per client.
+	// The sign-in routes are open to anyone and each starts or finishes a
+	// sign-in, so they are limited per client.
 	limited := func(h http.HandlerFunc) http.Handler { return rateLimited(h, d.SignInLimit, pages) }
 
 	mux.Handle("GET /{$}", http.HandlerFunc(home.show))
