@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"reportgate/internal/metrics"
 	"reportgate/internal/provision"
 	"reportgate/views"
 )
@@ -22,6 +23,9 @@ type adminSyncHandler struct {
 	guard *guard
 	pages *pageRenderer
 	sync  SyncAdmin
+	// deliveries are this replica's in-memory delivery counts; rejected
+	// deliveries are counted only there.
+	deliveries func(outcomes ...string) []metrics.Count
 }
 
 func (h *adminSyncHandler) show(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +41,9 @@ func (h *adminSyncHandler) show(w http.ResponseWriter, r *http.Request) {
 	v := views.SyncView{Notice: r.URL.Query().Get("notice")}
 	for _, c := range ov.Counts {
 		v.Counts = append(v.Counts, views.CountRow{Kind: c.Kind, Last24h: int(c.Last24h), Total: int(c.Total)})
+	}
+	for _, c := range h.deliveries(RejectedOutcomes...) {
+		v.Counts = append(v.Counts, views.CountRow{Kind: c.Kind, Last24h: int(c.Last24h), Total: int(c.Total), PerReplica: true})
 	}
 	for _, e := range ov.Recent {
 		v.Events = append(v.Events, views.EventRow{At: stamp(e.ReceivedAt), Event: e.Event, UserID: e.UserID, Outcome: e.Outcome})

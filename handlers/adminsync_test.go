@@ -21,7 +21,7 @@ type fakeSync struct {
 
 func (f *fakeSync) Overview(context.Context) (provision.Overview, error) {
 	return provision.Overview{
-		Counts: []provision.KindCount{{Kind: "accepted", Last24h: 3, Total: 9}, {Kind: "rejected_signature", Last24h: 1, Total: 1}},
+		Counts: []provision.KindCount{{Kind: "accepted", Last24h: 3, Total: 9}},
 		Recent: []provision.EventSummary{{ID: 1, Event: "User.Created", UserID: "u1", Outcome: "accepted", ReceivedAt: time.Now()}},
 		Failed: []provision.JobSummary{{ID: 42, UserID: "u1", State: "discarded", Attempt: 25, MaxAttempts: 25, LastError: "permit API unavailable: 503"}},
 	}, nil
@@ -37,6 +37,9 @@ func (f *fakeSync) RetryJob(_ context.Context, id int64) error {
 func TestAdminSyncShowsJobsAndRetries(t *testing.T) {
 	sync := &fakeSync{}
 	e := newEnv(t, envOptions{sync: sync})
+	for range 2 {
+		deliverTo(t, e.app.URL, userCreated, "00") // forged: counted in memory only
+	}
 	admin := e.browser()
 	admin.signIn(e, "", "admin@example.com", "demo-password")
 	p := admin.get(e.app.URL + "/admin/sync")
@@ -45,6 +48,10 @@ func TestAdminSyncShowsJobsAndRetries(t *testing.T) {
 	}
 	if got := p.doc.Find(`[data-testid="event-count"][data-kind="accepted"] .stat-value`).Text(); got != "3" {
 		t.Errorf("accepted in 24 h = %q", got)
+	}
+	forged := p.doc.Find(`[data-testid="event-count"][data-kind="rejected_signature"]`)
+	if got := forged.Find(".stat-value").Text(); got != "2" || forged.Find(`[data-testid="per-replica"]`).Length() != 1 {
+		t.Errorf("rejected_signature in 24 h = %q, or not marked as this server's count", got)
 	}
 	if !strings.Contains(p.doc.Text(), "permit API unavailable: 503") || testid(p, "retry-job").Length() != 1 {
 		t.Fatal("the failed job, its error or its retry button is missing")

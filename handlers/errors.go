@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/a-h/templ"
 
@@ -51,10 +53,18 @@ func (p *pageRenderer) fail(w http.ResponseWriter, r *http.Request, who *auth.Id
 	view := errorView(err)
 	view.RequestID = reqid.From(r.Context())
 	level := slog.LevelWarn
-	if view.Status >= 500 {
+	switch {
+	case view.Status >= 500:
 		level = slog.LevelError
+	case view.Status == http.StatusTooManyRequests:
+		// A flood must not flood the logs too; metrics count every 429.
+		level = slog.LevelDebug
 	}
 	p.logger.Log(r.Context(), level, "request failed", "status", view.Status, "err", err)
+	var limited *limitedError
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.Itoa(limited.retryAfterSeconds()))
+	}
 	p.render(w, r, view.Status, views.ErrorPage(p.page(r, view.Title, who), view))
 }
 
@@ -74,6 +84,19 @@ func (e *inputError) Error() string { return e.msg }
 
 func badInput(msg string) error { return &inputError{msg: msg} }
 
+// limitedError is a client over its rate limit.
+type limitedError struct{ retryAfter time.Duration }
+
+func (e *limitedError) Error() string {
+	return fmt.Sprintf("rate limited; retry after %s", e.retryAfter)
+}
+
+// retryAfterSeconds rounds up: a client that waits the whole seconds it is
+// told must find a token.
+func (e *limitedError) retryAfterSeconds() int {
+	return max(1, int((e.retryAfter+time.Second-1)/time.Second))
+}
+
 // errUpstream marks a failure of Permit's API (a role change that could not
 // be made).
 var errUpstream = errors.New("permission service unavailable")
@@ -83,7 +106,14 @@ func unavailable(err error) error { return fmt.Errorf("%w: %w", errUpstream, err
 func errorView(err error) views.ErrorView {
 	var denied *auth.CallbackError
 	var input *inputError
+	var limited *limitedError
 	switch {
+	case errors.As(err, &limited):
+		return views.ErrorView{
+			Status:  http.StatusTooManyRequests,
+			Title:   "Too many requests",
+			Message: "This address sent too many requests in a short time. Wait a moment, then try again.",
+		}
 	case errors.As(err, &input):
 		return views.ErrorView{Status: http.StatusBadRequest, Title: "That did not work", Message: input.msg}
 	case errors.Is(err, store.ErrNotFound):

@@ -24,6 +24,7 @@ import (
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
+	"reportgate/internal/metrics"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
 	"reportgate/internal/reports"
@@ -80,6 +81,8 @@ type env struct {
 	logtoURL  string
 	clock     *clock
 	logtoRT   *countingTransport
+	metrics   *metrics.Metrics
+	hooks     *fakeSink
 	store     *session.Store
 	db        *database.DB
 }
@@ -92,6 +95,10 @@ type envOptions struct {
 	reports     handlers.ReportSource // nil: the real report over the store
 	// secureCookies makes the store set cookies as under an https base URL.
 	secureCookies bool
+	// httpsBaseURL makes the public base URL https (same host; the test
+	// server still speaks http, as behind a TLS proxy).
+	httpsBaseURL bool
+	signInLimit  handlers.RateLimiter
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -152,8 +159,10 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	permitSrv := httptest.NewServer(e.permit.Handler())
 	t.Cleanup(permitSrv.Close)
 	e.permitURL = permitSrv.URL
+	e.metrics = metrics.New(e.clock.Now)
 	checker, err := authz.New(authz.Config{APIKey: permitKey, PDPURL: permitSrv.URL, APIURL: permitSrv.URL,
-		Timeout: time.Second, AllowTTL: opts.decisionTTL, DenyTTL: opts.decisionTTL, Now: e.clock.Now})
+		Timeout: time.Second, AllowTTL: opts.decisionTTL, DenyTTL: opts.decisionTTL, Now: e.clock.Now,
+		ObservePDP: e.metrics.ObservePDP})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +178,14 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	e.grant("admin@example.com", "admin")
 
 	e.logtoRT = &countingTransport{base: http.DefaultTransport}
+	if err := e.metrics.Register(metrics.AuthzCollector(checker.Stats)); err != nil {
+		t.Fatal(err)
+	}
+	e.hooks = &fakeSink{meters: e.metrics}
 	base, _ := url.Parse(appURL)
+	if opts.httpsBaseURL {
+		base.Scheme = "https"
+	}
 	appSrv.Config.Handler = handlers.New(handlers.Deps{
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseURL: base,
@@ -188,12 +204,16 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Authz:   checker,
 		Reports: cmp.Or[handlers.ReportSource](opts.reports, reports.NewService(e.users, e.clock.Now, time.Nanosecond)),
 
-		AuthzStats: checker.Stats,
-		Sync:       opts.sync,
-		People:     e.users,
-		Directory:  directory,
-		Decisions:  checker,
-		Roles:      []string{"viewer", "analyst", "admin"},
+		Sync:      opts.sync,
+		People:    e.users,
+		Directory: directory,
+		Decisions: checker,
+		Roles:     []string{"viewer", "analyst", "admin"},
+
+		Metrics:     e.metrics,
+		WebhookKeys: func() []string { return []string{hookKey} },
+		Webhooks:    e.hooks,
+		SignInLimit: opts.signInLimit,
 	})
 	appSrv.Start()
 	t.Cleanup(appSrv.Close)
@@ -352,6 +372,21 @@ func (b *browser) sessionCookie(e *env) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// answer is one response of the app, redirects not followed.
+func answer(t *testing.T, e *env, method, path string, edit func(*http.Request)) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.app.URL+path, nil)
+	if edit != nil {
+		edit(req)
+	}
+	resp, err := e.browser().noFollow().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }
 
 func testid(p page, id string) *goquery.Selection {

@@ -11,8 +11,10 @@ import (
 )
 
 // logRequests gives each request an id (adopting a sane X-Request-ID from
-// a proxy) and logs one line per request.
-func logRequests(next http.Handler, logger *slog.Logger) http.Handler {
+// a proxy), logs one line per request and measures it under its route: the
+// ServeMux pattern that matches it, never the raw path (which would mint a
+// series per user id), and "" for the catch-all 404.
+func logRequests(next http.Handler, logger *slog.Logger, mux *http.ServeMux, obs Observer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
 		if !reqid.Valid(id) {
@@ -23,11 +25,19 @@ func logRequests(next http.Handler, logger *slog.Logger) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		next.ServeHTTP(rec, r.WithContext(ctx))
+		took := time.Since(start)
+		// The mux sets r.Pattern only on the copy it is handed further in,
+		// so the route is looked up again here.
+		_, route := mux.Handler(r)
+		if route == catchAllPattern {
+			route = ""
+		}
+		obs.ObserveHTTP(route, r.Method, rec.status, took)
 		logger.LogAttrs(ctx, slog.LevelInfo, "http",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start)))
+			slog.Duration("duration", took))
 	})
 }
 
@@ -60,8 +70,8 @@ func recoverPanics(next http.Handler, pages *pageRenderer) http.Handler {
 // canonicalHost redirects requests that arrive under another host name
 // (localhost vs 127.0.0.1, a bare IP) to the public base URL, so cookies
 // and the Logto callback always live on one origin. Health probes are
-// answered on any host, and webhooks too: a redirect would turn Logto's
-// POST into a bodiless GET with some clients (logto.md §1.1).
+// answered on any host, and webhooks too: Logto does not follow a redirect
+// of its webhook POST, so the delivery would be lost.
 func canonicalHost(next http.Handler, base *url.URL) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -80,7 +90,18 @@ func canonicalHost(next http.Handler, base *url.URL) http.Handler {
 	})
 }
 
-func securityHeaders(next http.Handler, logtoOrigin string) http.Handler {
+// permissionsPolicy denies the browser features reportgate never uses, so
+// injected content could not use them either.
+const permissionsPolicy = "accelerometer=(), autoplay=(), camera=(), display-capture=(), " +
+	"encrypted-media=(), fullscreen=(), geolocation=(), gyroscope=(), magnetometer=(), " +
+	"microphone=(), midi=(), payment=(), picture-in-picture=(), publickey-credentials-get=(), " +
+	"screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=(), interest-cohort=(), browsing-topics=()"
+
+// securityHeaders sets the security headers on every answer before the
+// handlers run, so redirects and error pages carry them too. HSTS is sent
+// only when the public base URL is https: over plain http browsers ignore
+// it, and it must never pin a dev host to https.
+func securityHeaders(next http.Handler, logtoOrigin string, https bool) http.Handler {
 	// form-action must allow Logto: sign-out posts a form whose response
 	// redirects there, and browsers apply form-action to that redirect.
 	csp := "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
@@ -91,6 +112,25 @@ func securityHeaders(next http.Handler, logtoOrigin string) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
+		h.Set("Permissions-Policy", permissionsPolicy)
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if https {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rateLimited answers 429 to a client over its limit; nil limit means none.
+func rateLimited(next http.Handler, limit RateLimiter, pages *pageRenderer) http.Handler {
+	if limit == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ok, wait := limit.Allow(r); !ok {
+			pages.fail(w, r, nil, &limitedError{retryAfter: wait})
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -5,22 +5,30 @@ import "net/http"
 // webhookPath is where Logto delivers webhooks.
 const webhookPath = "/webhooks/logto"
 
-// addRoutes is the whole URL surface of reportgate.
+// catchAllPattern is the pattern that answers 404 for every unknown URL.
+const catchAllPattern = "/"
+
+// addRoutes is the whole public URL surface of reportgate. Metrics are not
+// here: they are served only on the private metrics listener.
 func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signedIn) {
 	home := &homeHandler{signedIn: signedIn, pages: pages}
 	authn := &authHandler{auth: d.Auth, sessions: d.Sessions, pages: pages, onSignIn: d.SignInHook, logger: d.Logger}
 	health := &healthHandler{db: d.DB}
-	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger}
+	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger,
+		pages: pages, limit: d.WebhookLimit, count: d.Metrics.Webhook}
 	guard := &guard{signedIn: signedIn, pages: pages, authz: d.Authz, setup: d.Setup}
 	reports := &reportsHandler{guard: guard, pages: pages, reports: d.Reports}
 	adminUsers := &adminUsersHandler{guard: guard, pages: pages, people: d.People, directory: d.Directory,
 		states: d.SyncStates, decisions: d.Decisions, roles: d.Roles}
-	adminSync := &adminSyncHandler{guard: guard, pages: pages, sync: d.Sync}
+	adminSync := &adminSyncHandler{guard: guard, pages: pages, sync: d.Sync, deliveries: d.Metrics.WebhookCounts}
+	// The sign-in routes are open to anyone and each starts or finishes a
+	// sign-in, so they are limited per client.
+	limited := func(h http.HandlerFunc) http.Handler { return rateLimited(h, d.SignInLimit, pages) }
 
 	mux.Handle("GET /{$}", http.HandlerFunc(home.show))
-	mux.Handle("GET /sign-in", http.HandlerFunc(authn.signIn))
-	mux.Handle("GET /sign-up", http.HandlerFunc(authn.signUp))
-	mux.Handle("GET /callback", http.HandlerFunc(authn.callback))
+	mux.Handle("GET /sign-in", limited(authn.signIn))
+	mux.Handle("GET /sign-up", limited(authn.signUp))
+	mux.Handle("GET /callback", limited(authn.callback))
 	mux.Handle("POST /sign-out", http.HandlerFunc(authn.signOut))
 
 	mux.Handle("GET /reports", http.HandlerFunc(reports.show))
@@ -36,8 +44,7 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 
 	mux.Handle("GET /healthz", http.HandlerFunc(health.live))
 	mux.Handle("GET /readyz", http.HandlerFunc(health.ready))
-	mux.Handle("GET /metrics", http.HandlerFunc((&metricsHandler{authzStats: d.AuthzStats}).serve))
 	mux.Handle("GET /static/", d.Assets)
 
-	mux.Handle("/", http.HandlerFunc(pages.notFound))
+	mux.Handle(catchAllPattern, http.HandlerFunc(pages.notFound))
 }

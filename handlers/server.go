@@ -9,13 +9,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/logto-io/go/v2/client"
 
 	"reportgate/internal/auth"
-	"reportgate/internal/authz"
 	"reportgate/internal/session"
+	"reportgate/internal/metrics"
 	"reportgate/static"
 )
 
@@ -74,8 +75,42 @@ type Deps struct {
 	Roles []string
 	Sync  SyncAdmin
 
-	// AuthzStats feeds /metrics; nil serves an empty page.
-	AuthzStats func() authz.Stats
+	// Metrics receives request and webhook measurements and gives the
+	// admin sync page its in-memory delivery counts; nil records nothing.
+	// It is served on its own listener, never by this handler.
+	Metrics Observer
+	// SignInLimit limits GET /sign-in, /sign-up and /callback per client;
+	// WebhookLimit limits rejected webhook deliveries per client (a valid
+	// signed delivery is never limited). nil means no limit.
+	SignInLimit  RateLimiter
+	WebhookLimit RateLimiter
+}
+
+// Observer is where the HTTP layer reports what it measured
+// (metrics.Metrics in the app).
+type Observer interface {
+	// ObserveHTTP records an answered request; route is the ServeMux
+	// pattern that matched, "" if none.
+	ObserveHTTP(route, method string, code int, d time.Duration)
+	// Webhook counts a delivery by outcome.
+	Webhook(outcome string)
+	// WebhookCounts are the delivery counts of this replica, in memory.
+	WebhookCounts(outcomes ...string) []metrics.Count
+}
+
+// RateLimiter decides whether a request's client may go on now; if not, it
+// says how long until it may.
+type RateLimiter interface {
+	Allow(r *http.Request) (ok bool, retryAfter time.Duration)
+}
+
+// noMetrics is the Observer when none is given.
+type noMetrics struct{}
+
+func (noMetrics) ObserveHTTP(string, string, int, time.Duration) {}
+func (noMetrics) Webhook(string)                                 {}
+func (noMetrics) WebhookCounts(outcomes ...string) []metrics.Count {
+	return metrics.NewTally(nil).Counts(outcomes...)
 }
 
 // New returns the app's root handler: every route behind the middleware
@@ -83,6 +118,9 @@ type Deps struct {
 func New(d Deps) http.Handler {
 	if d.SignInHook == nil {
 		d.SignInHook = func(context.Context, auth.Identity) error { return nil }
+	}
+	if d.Metrics == nil {
+		d.Metrics = noMetrics{}
 	}
 	pages := &pageRenderer{assets: d.Assets, logger: d.Logger}
 	signedIn := &signedIn{auth: d.Auth, sessions: d.Sessions, pages: pages}
@@ -96,11 +134,14 @@ func New(d Deps) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pages.fail(w, r, nil, errCrossOrigin)
 	}))
+	// Security headers wrap everything that answers, the host redirect and
+	// the panic page included; logRequests is outermost so every answer is
+	// logged and measured.
 	var h http.Handler = mux
 	h = cop.Handler(h)
-	h = securityHeaders(h, d.LogtoOrigin)
 	h = canonicalHost(h, d.BaseURL)
+	h = securityHeaders(h, d.LogtoOrigin, d.BaseURL.Scheme == "https")
 	h = recoverPanics(h, pages)
-	h = logRequests(h, d.Logger)
+	h = logRequests(h, d.Logger, mux, d.Metrics)
 	return h
 }

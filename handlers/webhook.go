@@ -11,13 +11,23 @@ import (
 )
 
 // WebhookSink records verified Logto events durably (and enqueues their
-// processing) before the delivery is acknowledged.
+// processing) before the delivery is acknowledged, and says what it made
+// of the delivery ("accepted", "duplicate", "stale", …), for metrics.
 type WebhookSink interface {
-	Record(ctx context.Context, body []byte, ev webhook.Event) error
-	// Reject counts a refused delivery by kind ("rejected_signature",
-	// "malformed"); its payload is never stored.
-	Reject(ctx context.Context, kind string)
+	Record(ctx context.Context, body []byte, ev webhook.Event) (outcome string, err error)
 }
+
+// Outcomes of deliveries refused before they reach the sink. They are
+// counted in memory only: anyone can send them, so they must cost no
+// database write.
+const (
+	rejectedSignature = "rejected_signature"
+	rejectedMalformed = "malformed"
+	rejectedLimited   = "rate_limited"
+)
+
+// RejectedOutcomes are the delivery outcomes the receiver refuses itself.
+var RejectedOutcomes = []string{rejectedSignature, rejectedMalformed, rejectedLimited}
 
 // maxWebhookBody bounds what a delivery may send; Logto's user payloads
 // are a few KB.
@@ -27,19 +37,24 @@ type webhookHandler struct {
 	keys   func() []string
 	sink   WebhookSink
 	logger *slog.Logger
+	pages  *pageRenderer
+	// limit applies to rejected deliveries only: a validly signed one is
+	// never refused, whoever sends it.
+	limit RateLimiter
+	count func(outcome string)
 }
 
 // receive verifies Logto's signature over the exact bytes, parses, records
 // and only then answers 204. Nothing here calls Permit: a slow or failing
 // Permit must never cost a delivery, since released Logto sends each
-// webhook once (logto.md §1.3).
+// webhook once, without retrying.
 func (h *webhookHandler) receive(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.sink.Reject(r.Context(), "malformed") // an oversized body is no Logto payload either
-			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+			// An oversized body is no Logto payload either.
+			h.reject(w, r, rejectedMalformed, "payload too large", http.StatusRequestEntityTooLarge, err)
 			return
 		}
 		http.Error(w, "could not read body", http.StatusBadRequest)
@@ -51,27 +66,40 @@ func (h *webhookHandler) receive(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "webhook receiver not configured", http.StatusInternalServerError)
 		return
 	case err != nil:
-		h.sink.Reject(r.Context(), "rejected_signature")
-		h.logger.WarnContext(r.Context(), "webhook refused", "err", err)
-		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		h.reject(w, r, rejectedSignature, "invalid signature", http.StatusUnauthorized, err)
 		return
 	}
 	ev, err := webhook.Parse(body)
 	if err != nil {
-		h.sink.Reject(r.Context(), "malformed")
-		h.logger.WarnContext(r.Context(), "webhook malformed", "err", err)
-		http.Error(w, "malformed payload", http.StatusBadRequest)
+		h.reject(w, r, rejectedMalformed, "malformed payload", http.StatusBadRequest, err)
 		return
 	}
-	if err := h.sink.Record(r.Context(), body, ev); err != nil {
+	outcome, err := h.sink.Record(r.Context(), body, ev)
+	if err != nil {
 		// Not acknowledged: a Logto that retries (post-#9410) will send it
 		// again, and the delivery log shows the failure.
 		h.logger.ErrorContext(r.Context(), "webhook not recorded", "event", ev.Name, "user", ev.UserID, "err", err)
 		http.Error(w, "could not record the event", http.StatusServiceUnavailable)
 		return
 	}
-	h.logger.InfoContext(r.Context(), "webhook recorded", "event", ev.Name, "user", ev.UserID, "test", ev.Test)
+	h.count(outcome)
+	h.logger.InfoContext(r.Context(), "webhook recorded", "event", ev.Name, "user", ev.UserID, "test", ev.Test, "outcome", outcome)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// reject refuses a delivery, counts it and logs why, or, once its client
+// has sent too many rejected ones, answers 429 without logging each.
+func (h *webhookHandler) reject(w http.ResponseWriter, r *http.Request, kind, msg string, status int, cause error) {
+	if h.limit != nil {
+		if ok, wait := h.limit.Allow(r); !ok {
+			h.count(rejectedLimited)
+			h.pages.fail(w, r, nil, &limitedError{retryAfter: wait})
+			return
+		}
+	}
+	h.count(kind)
+	h.logger.WarnContext(r.Context(), "webhook refused", "kind", kind, "err", cause)
+	http.Error(w, msg, status)
 }
 
 func (h *webhookHandler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"reportgate/handlers"
+	"reportgate/internal/metrics"
 	"reportgate/internal/webhook"
 	"reportgate/static"
 )
@@ -21,40 +22,46 @@ import (
 type fakeSink struct {
 	mu       sync.Mutex
 	recorded []webhook.Event
-	rejected map[string]int
 	fail     error
+	// meters are the app's metrics the deliveries were counted in (set by
+	// webhookServer).
+	meters *metrics.Metrics
 }
 
-func (f *fakeSink) Record(_ context.Context, _ []byte, ev webhook.Event) error {
+func (f *fakeSink) Record(_ context.Context, _ []byte, ev webhook.Event) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
-		return f.fail
+		return "", f.fail
 	}
 	f.recorded = append(f.recorded, ev)
-	return nil
+	return "accepted", nil
 }
 
-func (f *fakeSink) Reject(_ context.Context, kind string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.rejected == nil {
-		f.rejected = map[string]int{}
-	}
-	f.rejected[kind]++
+// counted is how many deliveries of outcome the app counted.
+func (f *fakeSink) counted(outcome string) int64 {
+	return f.meters.WebhookCounts(outcome)[0].Total
 }
 
 const hookKey = "current0key0000000000000000000ab"
 
 func webhookServer(t testing.TB, sink *fakeSink, keys ...string) *httptest.Server {
 	t.Helper()
+	return webhookServerWith(t, sink, nil, keys...)
+}
+
+func webhookServerWith(t testing.TB, sink *fakeSink, limit handlers.RateLimiter, keys ...string) *httptest.Server {
+	t.Helper()
 	base, _ := url.Parse("http://reportgate.test")
+	sink.meters = metrics.New(nil)
 	srv := httptest.NewServer(handlers.New(handlers.Deps{
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		BaseURL:     base,
-		Assets:      static.New(),
-		WebhookKeys: func() []string { return keys },
-		Webhooks:    sink,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BaseURL:      base,
+		Assets:       static.New(),
+		WebhookKeys:  func() []string { return keys },
+		Webhooks:     sink,
+		Metrics:      sink.meters,
+		WebhookLimit: limit,
 	}))
 	t.Cleanup(srv.Close)
 	return srv
@@ -62,7 +69,13 @@ func webhookServer(t testing.TB, sink *fakeSink, keys ...string) *httptest.Serve
 
 func deliver(t testing.TB, srv *httptest.Server, body, signature string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/logto", strings.NewReader(body))
+	return deliverTo(t, srv.URL, body, signature)
+}
+
+// deliverTo posts a webhook body to the app at baseURL, as Logto does.
+func deliverTo(t testing.TB, baseURL, body, signature string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, baseURL+"/webhooks/logto", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Logto (https://logto.io/)")
 	if signature != "" {
@@ -95,8 +108,8 @@ func TestWebhookPublishedVectorVerifies(t *testing.T) {
 	sink := &fakeSink{}
 	srv := webhookServer(t, sink, "foo")
 	code := deliver(t, srv, `{"bar":"bar","foo":"foo"}`, "436958f1dbfefab37712fb3927760490fbf7757da8c0b2306ee7b485f0360eee")
-	if code != http.StatusBadRequest || sink.rejected["malformed"] != 1 || sink.rejected["rejected_signature"] != 0 {
-		t.Fatalf("status %d, rejected %v", code, sink.rejected)
+	if code != http.StatusBadRequest || sink.counted("malformed") != 1 || sink.counted("rejected_signature") != 0 {
+		t.Fatalf("status %d, malformed %d, bad signature %d", code, sink.counted("malformed"), sink.counted("rejected_signature"))
 	}
 }
 
@@ -120,8 +133,8 @@ func TestWebhookRefusesForgeries(t *testing.T) {
 			if code := deliver(t, srv, tc.body, tc.sig); code != http.StatusUnauthorized {
 				t.Fatalf("status %d, want 401", code)
 			}
-			if len(sink.recorded) != 0 || sink.rejected["rejected_signature"] != 1 {
-				t.Fatalf("recorded %d, rejected %v", len(sink.recorded), sink.rejected)
+			if len(sink.recorded) != 0 || sink.counted("rejected_signature") != 1 {
+				t.Fatalf("recorded %d, rejected %d", len(sink.recorded), sink.counted("rejected_signature"))
 			}
 		})
 	}
@@ -218,8 +231,8 @@ func TestWebhookRefusesIDsNotShapedLikeLogto(t *testing.T) {
 			sink.mu.Lock()
 			defer sink.mu.Unlock()
 			if tc.want == http.StatusBadRequest {
-				if len(sink.recorded) != 0 || sink.rejected["malformed"] != 1 {
-					t.Fatalf("recorded %+v, rejected %v; want nothing recorded and one malformed", sink.recorded, sink.rejected)
+				if n := sink.counted("malformed"); len(sink.recorded) != 0 || n != 1 {
+					t.Fatalf("recorded %+v, %d counted malformed; want nothing recorded and one malformed", sink.recorded, n)
 				}
 				return
 			}

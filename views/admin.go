@@ -18,9 +18,13 @@ type SyncView struct {
 
 // CountRow is one outcome of webhook deliveries.
 type CountRow struct {
-	Kind    string // accepted, ignored, test, stale, future, duplicate, rejected_signature, malformed
+	Kind    string // accepted, ignored, test, stale, future, duplicate, rejected_signature, malformed, rate_limited
 	Last24h int
 	Total   int
+	// PerReplica: counted in this server's memory since it started (the
+	// rejected deliveries, which cost no database write), not shared by
+	// replicas.
+	PerReplica bool
 }
 
 // EventRow is one recorded webhook event (no payload, nothing secret).
@@ -63,7 +67,7 @@ func StateTone(state string) string {
 	switch state {
 	case "synced", "completed", "accepted":
 		return ToneOK
-	case "failed", "discarded", "cancelled", "rejected_signature", "malformed":
+	case "failed", "discarded", "cancelled", "rejected_signature", "malformed", "rate_limited":
 		return ToneDanger
 	case "queued", "pending", "available", "retryable", "running", "scheduled":
 		return ToneWarn

@@ -17,8 +17,11 @@ import (
 	"reportgate/internal/authz"
 	"reportgate/internal/config"
 	"reportgate/internal/database"
+	"reportgate/internal/metrics"
+	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
 	"reportgate/internal/provision"
+	"reportgate/internal/ratelimit"
 	"reportgate/internal/reports"
 	"reportgate/internal/reqid"
 	"reportgate/internal/session"
@@ -34,11 +37,15 @@ type app struct {
 	users  *store.Users
 	server *http.Server
 	done   chan error
+	// metricsServer serves Prometheus metrics on the private listener; nil
+	// when that listener is off.
+	metricsServer *http.Server
 }
 
 // startApp opens the database, applies migrations and serves the app on ln
-// until ctx ends or stop is called.
-func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln net.Listener) (_ *app, err error) {
+// until ctx ends or stop is called. Metrics are served on metricsLn; nil
+// turns them off.
+func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, metricsLn net.Listener) (_ *app, err error) {
 	db, err := openMigrated(ctx, s.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -66,6 +73,8 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		PostSignOutURL: s.PostSignOutURL(),
 		Timeout:        s.Logto.Timeout,
 	})
+	// One registry per app; metrics go only to the private listener.
+	meters := metrics.New(nil)
 	checker, err := authz.New(authz.Config{
 		APIKey:   s.Permit.APIKey,
 		PDPURL:   s.Permit.PDPURL,
@@ -75,15 +84,18 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		AllowTTL: s.Permit.AllowTTL,
 		DenyTTL:  s.Permit.DenyTTL,
 		Logger:   logger,
+
+		ObservePDP: meters.ObservePDP,
 	})
 	if err != nil {
 		return nil, err
 	}
 	users := store.NewUsers(db, nil)
-	directory, err := newDirectory(s)
+	client, err := newDirectory(s)
 	if err != nil {
 		return nil, err
 	}
+	directory := permitdir.Timed{Client: client, Observe: meters.ObservePermitAPI}
 	pol, err := policy.Default()
 	if err != nil {
 		return nil, err
@@ -124,6 +136,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		// workers poll; a short interval keeps sign-up → access quick for
 		// one cheap indexed query per interval.
 		PollInterval: 200 * time.Millisecond,
+		OnJobResult:  meters.SyncJob,
 		OnUserChanged: func(ctx context.Context, u webhook.User) {
 			// Keep the report's records in step with what the sync learnt.
 			if err := users.Upsert(ctx, store.User{ID: u.ID, Email: u.Email, Name: u.Name, RegisteredAt: u.CreatedAt}); err != nil {
@@ -137,9 +150,14 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 	if err != nil {
 		return nil, err
 	}
+	if err := errors.Join(meters.Register(metrics.AuthzCollector(checker.Stats)),
+		meters.Register(metrics.JobsCollector(prov.JobStates, 5*time.Second, logger))); err != nil {
+		return nil, err
+	}
 	if err := prov.Start(ctx); err != nil {
 		return nil, err
 	}
+	signInLimit, webhookLimit := rateLimits(s, time.Now)
 	setup := accessSetup{svc: prov, grace: s.Permit.PropagationGrace, now: time.Now}
 	handler := handlers.New(handlers.Deps{
 		Logger:      logger,
@@ -165,13 +183,16 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		Authz:       checker,
 		Reports:     reports.NewService(users, nil, reports.DefaultTTL),
 
+		Metrics:      meters,
+		SignInLimit:  signInLimit,
+		WebhookLimit: webhookLimit,
+
 		People:     users,
 		Directory:  directory,
 		Decisions:  checker,
 		Roles:      roleKeys(pol),
 		SyncStates: setup,
 		Sync:       prov,
-		AuthzStats: checker.Stats,
 	})
 	a := &app{
 		db:    db,
@@ -194,8 +215,34 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		}
 		a.done <- err
 	}()
+	if metricsLn != nil {
+		a.metricsServer = &http.Server{
+			Handler:           meters.Handler(logger),
+			ReadHeaderTimeout: 10 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		go func() {
+			if err := a.metricsServer.Serve(metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
 	go a.sweep(ctx, sessions, logger)
 	return a, nil
+}
+
+// rateLimits are the per-client limits of the sign-in routes and of
+// rejected webhooks; both nil when REPORTGATE_RATE_LIMIT is 0. They are
+// separate budgets, so junk webhook deliveries cannot use up a person's
+// sign-in attempts from the same address.
+func rateLimits(s config.Settings, now func() time.Time) (signIn, webhooks handlers.RateLimiter) {
+	if s.RateLimit <= 0 {
+		return nil, nil
+	}
+	clients := ratelimit.Clients{Trusted: s.TrustedProxies}
+	return ratelimit.PerClient{Clients: clients, Limiter: ratelimit.New(s.RateLimit, 0, now)},
+		ratelimit.PerClient{Clients: clients, Limiter: ratelimit.New(s.RateLimit, 0, now)}
 }
 
 // sweep deletes expired session rows every 5 minutes, and events and
@@ -234,6 +281,12 @@ func (a *app) sweep(ctx context.Context, store *session.Store, logger *slog.Logg
 // shutdown drains in-flight requests for up to 10 s, then closes the database.
 func (a *app) shutdown() error {
 	err := drain(a.server, 10*time.Second)
+	if a.metricsServer != nil {
+		// Scrapes are short; whatever is still open after a second goes.
+		if mErr := drain(a.metricsServer, time.Second); err == nil {
+			err = mErr
+		}
+	}
 	if serveErr := <-a.done; err == nil {
 		err = serveErr
 	}
@@ -309,9 +362,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	a, err := startApp(ctx, settings, logger, ln)
+	var metricsLn net.Listener
+	if settings.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", settings.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics (REPORTGATE_METRICS_ADDR): %w", err)
+		}
+		logger.Info("metrics listener", "addr", metricsLn.Addr().String())
+	}
+	a, err := startApp(ctx, settings, logger, ln, metricsLn)
 	if err != nil {
 		ln.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		return err
 	}
 	logger.Info("reportgate serving", "addr", ln.Addr().String(), "base_url", settings.BaseURL.String())

@@ -249,6 +249,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	dataDir := fs.String("data", "./data", "directory for the SQLite database, stand-in state and generated secrets")
 	webhookRetries := fs.Bool("webhook-retries", false, "make the Logto stand-in retry webhooks 3 times on 5xx (newer Logto) instead of sending once")
 	permitDelay := fs.Duration("permit-propagation-delay", 0, "delay before the Permit stand-in's PDP sees an API write (real Permit is eventually consistent)")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "private Prometheus metrics listen address (\"\" turns it off; a port in use only warns)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -278,6 +279,10 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := newLogger(stderr, settings.LogLevel, false)
+	metricsLn := listenOrWarn(*metricsAddr, logger)
+	if metricsLn != nil {
+		defer metricsLn.Close()
+	}
 	st, err := startStandins(ctx, standinOptions{
 		dataDir:        *dataDir,
 		listeners:      sl,
@@ -290,7 +295,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	a, err := startApp(ctx, settings, logger, appLn)
+	a, err := startApp(ctx, settings, logger, appLn, metricsLn)
 	if err != nil {
 		st.shutdown()
 		return err
@@ -300,7 +305,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		st.shutdown()
 		return err
 	}
-	printDevBanner(stdout, settings, logtoURL, permitURL)
+	printDevBanner(stdout, settings, logtoURL, permitURL, metricsLn)
 	select {
 	case <-ctx.Done():
 	case err := <-a.done:
@@ -313,11 +318,29 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return err
 }
 
-func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string) {
+// listenOrWarn opens the dev metrics listener. Metrics are a convenience in
+// dev, so a port already in use (a second dev, another exporter) is a
+// warning and dev runs without them; "" turns them off.
+func listenOrWarn(addr string, logger *slog.Logger) net.Listener {
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		logger.Warn("metrics listener not started; dev runs without it", "addr", addr, "err", err)
+		return nil
+	}
+	return ln
+}
+
+func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string, metricsLn net.Listener) {
 	fmt.Fprintf(w, "reportgate dev is running (offline: local Logto and Permit stand-ins, SQLite)\n\n")
 	fmt.Fprintf(w, "  App:    %s\n", s.BaseURL)
 	fmt.Fprintf(w, "  Logto:  %s (stand-in)\n", logtoURL)
 	fmt.Fprintf(w, "  Permit: %s (stand-in: API and PDP)\n", permitURL)
+	if metricsLn != nil {
+		fmt.Fprintf(w, "  Metrics: http://%s/metrics (private listener)\n", metricsLn.Addr())
+	}
 	fmt.Fprintf(w, "  Data:   %s\n\n", strings.TrimPrefix(s.DatabaseURL, "sqlite:"))
 	fmt.Fprintf(w, "Demo accounts (password %q):\n", demoPassword)
 	for _, a := range demoAccounts {

@@ -74,17 +74,25 @@ func TestVersion(t *testing.T) {
 // devInstance is `reportgate dev` running in-process on free ports.
 type devInstance struct {
 	appURL, logtoURL string
+	metricsURL       string // "" when the metrics listener is off
 	stop             func()
 }
 
 func startDev(t testing.TB, dataDir string, extraArgs ...string) *devInstance {
 	t.Helper()
+	return startDevEnv(t, nil, dataDir, extraArgs...)
+}
+
+// startDevEnv is startDev with settings from env.
+func startDevEnv(t testing.TB, env map[string]string, dataDir string, extraArgs ...string) *devInstance {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	args := append([]string{"dev", "--addr", "127.0.0.1:0", "--logto-addr", "127.0.0.1:0", "--permit-addr", "127.0.0.1:0", "--data", dataDir}, extraArgs...)
+	args := append([]string{"dev", "--addr", "127.0.0.1:0", "--logto-addr", "127.0.0.1:0", "--permit-addr", "127.0.0.1:0",
+		"--metrics-addr", "127.0.0.1:0", "--data", dataDir}, extraArgs...)
 	go func() {
-		err := run(ctx, args, func(string) string { return "" }, pw, io.Discard)
+		err := run(ctx, args, func(k string) string { return env[k] }, pw, io.Discard)
 		pw.CloseWithError(err)
 		done <- err
 	}()
@@ -99,6 +107,9 @@ func startDev(t testing.TB, dataDir string, extraArgs ...string) *devInstance {
 			}
 			if v, ok := strings.CutPrefix(line, "Logto:"); ok {
 				d.logtoURL = strings.Fields(v)[0]
+			}
+			if v, ok := strings.CutPrefix(line, "Metrics:"); ok {
+				d.metricsURL = strings.Fields(v)[0]
 			}
 			if strings.HasPrefix(line, "Press Ctrl+C") {
 				close(urls)

@@ -17,25 +17,19 @@ type webhookSink struct {
 	logger *slog.Logger
 }
 
-func (s webhookSink) Record(ctx context.Context, body []byte, ev webhook.Event) error {
+func (s webhookSink) Record(ctx context.Context, body []byte, ev webhook.Event) (string, error) {
 	outcome, err := s.svc.Ingest(ctx, body, ev)
 	if err != nil {
-		return err
+		return "", err
 	}
 	s.logger.DebugContext(ctx, "webhook ingested", "event", ev.Name, "outcome", outcome)
 	if ev.Name == webhook.EventUserDeleted && outcome == provision.OutcomeAccepted {
 		// Provisioning keeps only a tombstone; the report records go too.
 		// Idempotent, so a failure answered 503 is finished by the retry
 		// or by backfill.
-		return s.users.Delete(ctx, ev.UserID)
+		return string(outcome), s.users.Delete(ctx, ev.UserID)
 	}
-	return nil
-}
-
-func (s webhookSink) Reject(ctx context.Context, kind string) {
-	if err := s.svc.CountRejected(ctx, kind); err != nil {
-		s.logger.WarnContext(ctx, "count rejected webhook", "kind", kind, "err", err)
-	}
+	return string(outcome), nil
 }
 
 // accessSetup says a deny is "access being set up" while the person's sync

@@ -1,14 +1,10 @@
 package authz
 
-import (
-	"slices"
-	"sync"
-	"sync/atomic"
-	"time"
-)
+import "sync/atomic"
 
 // Stats is a snapshot of the Checker's counters, for metrics. Counters only
-// grow; Waiting, CacheEntries and the latencies are current values.
+// grow; Waiting and CacheEntries are current values. PDP latency goes to
+// Config.ObservePDP instead, as each call ends.
 type Stats struct {
 	// PDP requests sent, by endpoint, and how many of them failed (transport
 	// error, non-200, timeout, malformed reply).
@@ -28,27 +24,12 @@ type Stats struct {
 	Unavailable int64
 
 	CacheEntries int
-
-	// Latency of PDP calls (each SDK call, errors included) over the last
-	// LatencySamples calls, at most latencyWindow.
-	LatencyP50     time.Duration
-	LatencyP99     time.Duration
-	LatencySamples int
 }
-
-// latencyWindow is the size of the latency ring buffer: enough for a stable
-// p99, small enough that computing it on each scrape is cheap.
-const latencyWindow = 1024
 
 type counters struct {
 	allowedCalls, bulkCalls, otherCalls, pdpErrors atomic.Int64
 	hits, misses, coalesced, waiting               atomic.Int64
 	allows, denies, unavailable                    atomic.Int64
-
-	mu      sync.Mutex
-	ring    [latencyWindow]time.Duration
-	next    int
-	samples int
 }
 
 func (s *counters) countCall(path string) {
@@ -73,14 +54,6 @@ func (s *counters) countOutcome(allow bool, err error) {
 	}
 }
 
-func (s *counters) observe(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ring[s.next] = d
-	s.next = (s.next + 1) % latencyWindow
-	s.samples = min(s.samples+1, latencyWindow)
-}
-
 func (s *counters) snapshot() Stats {
 	st := Stats{
 		AllowedCalls: s.allowedCalls.Load(),
@@ -94,15 +67,6 @@ func (s *counters) snapshot() Stats {
 		Allows:       s.allows.Load(),
 		Denies:       s.denies.Load(),
 		Unavailable:  s.unavailable.Load(),
-	}
-	s.mu.Lock()
-	lat := slices.Clone(s.ring[:s.samples])
-	s.mu.Unlock()
-	if n := len(lat); n > 0 {
-		slices.Sort(lat)
-		st.LatencySamples = n
-		st.LatencyP50 = lat[(n-1)*50/100]
-		st.LatencyP99 = lat[(n-1)*99/100]
 	}
 	return st
 }

@@ -68,10 +68,11 @@ type Overview struct {
 	Failed  []JobSummary   // jobs that gave up (discarded) or stopped (cancelled); RetryJob re-enqueues
 }
 
-// KindCount counts deliveries of one kind (an Outcome, RejectedSignature or
-// RejectedMalformed). Last24h is exact for the stored outcomes; for the
-// kinds never stored (duplicate, rejected_signature, malformed) only daily
-// totals exist, so it covers the current and the previous UTC day.
+// KindCount counts signed deliveries of one Outcome. Last24h is exact for
+// the stored outcomes; for duplicates only daily totals exist, so it covers
+// the current and the previous UTC day. Rejected deliveries are not here:
+// they are counted in memory, never in the database, so that unsigned
+// requests cost no write.
 type KindCount struct {
 	Kind           string
 	Last24h, Total int64
@@ -96,7 +97,7 @@ type JobSummary struct {
 }
 
 var countKinds = []string{string(OutcomeAccepted), string(OutcomeIgnored), string(OutcomeTest),
-	string(OutcomeStale), string(OutcomeFuture), string(OutcomeDuplicate), RejectedSignature, RejectedMalformed}
+	string(OutcomeStale), string(OutcomeFuture), string(OutcomeDuplicate)}
 
 // storedOutcomes are the outcomes recorded in webhook_events (a duplicate
 // is only counted).

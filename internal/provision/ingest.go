@@ -35,13 +35,6 @@ const (
 	OutcomeDuplicate Outcome = "duplicate"
 )
 
-// Kinds of rejected deliveries for CountRejected; they are counted, never
-// stored.
-const (
-	RejectedSignature = "rejected_signature"
-	RejectedMalformed = "malformed"
-)
-
 // Ingest durably records a verified, parsed delivery and, when it calls for
 // a Permit change, enqueues the user's sync job — both in one transaction,
 // so once Ingest returns nil the receiver may answer 2xx and nothing can be
@@ -273,23 +266,6 @@ func (s *Service) revokeNow(ctx context.Context, userID string) {
 		// The job revokes again; log and go on.
 		s.log.WarnContext(ctx, "provision: revoke sessions", "user", userID, "error", err)
 	}
-}
-
-// CountRejected counts a delivery the receiver refused before parsing it:
-// RejectedSignature or RejectedMalformed. Nothing of it is stored.
-func (s *Service) CountRejected(ctx context.Context, kind string) error {
-	if kind != RejectedSignature && kind != RejectedMalformed {
-		return fmt.Errorf("count rejected: unknown kind %q", kind)
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("count rejected: %w", err)
-	}
-	defer tx.Rollback()
-	if err := countTx(ctx, tx, s.now(), kind); err != nil {
-		return fmt.Errorf("count rejected: %w", err)
-	}
-	return tx.Commit()
 }
 
 func countTx(ctx context.Context, tx *sql.Tx, now time.Time, kind string) error {

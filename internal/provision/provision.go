@@ -127,6 +127,10 @@ type Config struct {
 	// OnUserChanged, if set, is called after a user was synced to Permit,
 	// with what was synced, so the app can update its own records.
 	OnUserChanged func(ctx context.Context, u webhook.User)
+	// OnJobResult, if set, is told how each sync job attempt on this
+	// replica ended: "succeeded", "retried" (it failed and will run
+	// again), "failed" (out of attempts) or "cancelled".
+	OnJobResult func(result string)
 }
 
 // Service ingests webhooks and runs the sync jobs.
@@ -142,6 +146,7 @@ type Service struct {
 	now         func() time.Time
 	log         *slog.Logger
 	onChanged   func(context.Context, webhook.User)
+	onResult    func(string)
 
 	river *river.Client[*sql.Tx]
 	// completeTx is river.JobCompleteTx instantiated for the driver in use;
@@ -182,6 +187,10 @@ func New(cfg Config) (*Service, error) {
 		now:         cfg.Now,
 		log:         cfg.Logger,
 		onChanged:   cfg.OnUserChanged,
+		onResult:    cfg.OnJobResult,
+	}
+	if s.onResult == nil {
+		s.onResult = func(string) {}
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"reportgate/internal/webhook"
 )
@@ -18,7 +19,30 @@ type syncWorker struct {
 }
 
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
-	return w.s.work(ctx, job)
+	err := w.s.work(ctx, job)
+	if r := jobResult(job, err); r != "" {
+		w.s.onResult(r)
+	}
+	return err
+}
+
+// jobResult names how an attempt ended, or "" for a snooze (the job runs
+// again with fresh data; nothing failed).
+func jobResult(job *river.Job[syncArgs], err error) string {
+	var snooze *rivertype.JobSnoozeError
+	var cancel *rivertype.JobCancelError
+	switch {
+	case err == nil:
+		return "succeeded"
+	case errors.As(err, &snooze):
+		return ""
+	case errors.As(err, &cancel):
+		return "cancelled"
+	case job.Attempt >= job.MaxAttempts:
+		return "failed"
+	default:
+		return "retried"
+	}
 }
 
 // syncRow is the part of user_sync a job acts on.
