@@ -155,6 +155,22 @@ func testConfig(db *database.DB, p Permit) Config {
 	}
 }
 
+// openMigrated opens the database at url (one more handle on it, as a
+// second process would have) with the app's tables, closed at cleanup.
+func openMigrated(t testing.TB, url string) *database.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := database.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // newService migrates River's tables, builds the Service and, if start,
 // starts it; it is stopped at cleanup.
 func newService(t testing.TB, cfg Config, start bool) *Service {

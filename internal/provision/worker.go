@@ -17,7 +17,18 @@ type syncWorker struct {
 	s *Service
 }
 
+// Work runs one sync under the person's lock (lockPerson). A job that finds
+// the lock taken snoozes: the holder is doing the same work and a later
+// run re-reads whatever it left.
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
+	unlock, ok, err := w.s.lockPerson(ctx, job.Args.UserID)
+	if err != nil {
+		return w.s.fail(ctx, job, err)
+	}
+	if !ok {
+		return river.JobSnooze(lockBusyRetry)
+	}
+	defer unlock()
 	return w.s.work(ctx, job)
 }
 
