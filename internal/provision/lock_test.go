@@ -8,7 +8,6 @@ import (
 
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
-	"reportgate/internal/webhook"
 )
 
 // TestTwoReplicasNeverSyncOnePersonAtOnce runs two Services on one
@@ -40,15 +39,7 @@ func TestTwoReplicasNeverSyncOnePersonAtOnce(t *testing.T) {
 	newService(t, testConfig(dbB, fp), true)
 
 	const id = "lock00000001"
-	body, ev := delivery(t, webhook.EventUserCreated, id, id+"@example.com", "L", time.Now())
-	if o := ingest(t, a, body, ev); o != OutcomeAccepted {
-		t.Fatalf("ingest: %s", o)
-	}
-	select {
-	case <-entered:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no worker called Permit")
-	}
+	createUntilPermit(t, a, id, entered)
 	// What the rescuer does to a job running longer than RescueAfter.
 	if _, err := dbA.ExecContext(ctx, `UPDATE river_job SET state = 'available',
 		scheduled_at = now() - interval '1 second' WHERE state = 'running'`); err != nil {
