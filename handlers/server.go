@@ -46,6 +46,10 @@ type Deps struct {
 	Auth     Authenticator
 	Sessions SessionStore
 	DB       Pinger
+	// Draining reports that the app is shutting down: /readyz then answers
+	// 503 so load balancers stop sending before the listener closes. nil:
+	// never draining.
+	Draining func() bool
 	Assets   *static.Assets
 	// LogtoOrigin is allowed as a form/redirect target in the CSP, because
 	// sign-out posts a form that redirects to Logto.
