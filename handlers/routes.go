@@ -13,7 +13,7 @@ const catchAllPattern = "/"
 func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signedIn) {
 	home := &homeHandler{signedIn: signedIn, pages: pages}
 	authn := &authHandler{auth: d.Auth, sessions: d.Sessions, pages: pages, onSignIn: d.SignInHook, logger: d.Logger}
-	health := &healthHandler{db: d.DB}
+	health := &healthHandler{db: d.DB, draining: d.Draining}
 	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger,
 		pages: pages, limit: d.WebhookLimit, count: d.Metrics.Webhook}
 	guard := &guard{signedIn: signedIn, pages: pages, authz: d.Authz, setup: d.Setup}

@@ -15,8 +15,8 @@ import (
 	"github.com/logto-io/go/v2/client"
 
 	"reportgate/internal/auth"
-	"reportgate/internal/session"
 	"reportgate/internal/metrics"
+	"reportgate/internal/session"
 	"reportgate/static"
 )
 
@@ -50,6 +50,10 @@ type Deps struct {
 	Auth     Authenticator
 	Sessions SessionStore
 	DB       Pinger
+	// Draining reports that the app is shutting down: /readyz then answers
+	// 503 so load balancers stop sending before the listener closes. nil:
+	// never draining.
+	Draining func() bool
 	Assets   *static.Assets
 	// LogtoOrigin is allowed as a form/redirect target in the CSP, because
 	// sign-out posts a form that redirects to Logto.

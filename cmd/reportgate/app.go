@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"reportgate/handlers"
@@ -40,6 +41,8 @@ type app struct {
 	// metricsServer serves Prometheus metrics on the private listener; nil
 	// when that listener is off.
 	metricsServer *http.Server
+	// draining turns /readyz to 503 at the start of a shutdown.
+	draining *atomic.Bool
 }
 
 // startApp opens the database, applies migrations and serves the app on ln
@@ -159,12 +162,14 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	}
 	signInLimit, webhookLimit := rateLimits(s, time.Now)
 	setup := accessSetup{svc: prov, grace: s.Permit.PropagationGrace, now: time.Now}
+	draining := new(atomic.Bool)
 	handler := handlers.New(handlers.Deps{
 		Logger:      logger,
 		BaseURL:     s.BaseURL,
 		Auth:        logto,
 		Sessions:    sessions,
 		DB:          db,
+		Draining:    draining.Load,
 		Assets:      static.New(),
 		LogtoOrigin: origin(s.Logto.Endpoint),
 		SignInHook: func(ctx context.Context, who auth.Identity) error {
@@ -206,7 +211,8 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 			IdleTimeout:       120 * time.Second,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		},
-		done: make(chan error, 1),
+		done:     make(chan error, 1),
+		draining: draining,
 	}
 	go func() {
 		err := a.server.Serve(ln)
@@ -278,22 +284,19 @@ func (a *app) sweep(ctx context.Context, store *session.Store, logger *slog.Logg
 	}
 }
 
-// shutdown drains in-flight requests for up to 10 s, then closes the database.
-func (a *app) shutdown() error {
-	err := drain(a.server, 10*time.Second)
+// shutdown stops the app (shutdownPlan: readiness off, wait delay, drain
+// HTTP, let running jobs finish, the last two within timeout), then closes
+// the database.
+func (a *app) shutdown(delay, timeout time.Duration) error {
+	err := shutdownPlan{draining: a.draining, delay: delay, timeout: timeout,
+		server: a.server, served: a.done, jobs: a.prov}.run()
 	if a.metricsServer != nil {
 		// Scrapes are short; whatever is still open after a second goes.
-		if mErr := drain(a.metricsServer, time.Second); err == nil {
+		mctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if mErr := drain(mctx, a.metricsServer); err == nil {
 			err = mErr
 		}
-	}
-	if serveErr := <-a.done; err == nil {
-		err = serveErr
-	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if stopErr := a.prov.Stop(stopCtx); err == nil {
-		err = stopErr
 	}
 	if closeErr := a.db.Close(); err == nil {
 		err = closeErr
@@ -301,12 +304,10 @@ func (a *app) shutdown() error {
 	return err
 }
 
-// drain stops srv gracefully; connections still open after grace (for
+// drain stops srv gracefully; connections still open when ctx ends (for
 // example a browser's pre-opened sockets that never send a request) are
 // closed rather than reported as a failed shutdown.
-func drain(srv *http.Server, grace time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
+func drain(ctx context.Context, srv *http.Server) error {
 	err := srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return srv.Close()
@@ -384,6 +385,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err := <-a.done:
 		a.done <- err
 	}
-	logger.Info("shutting down")
-	return a.shutdown()
+	logger.Info("shutting down", "delay", settings.ShutdownDelay, "timeout", settings.ShutdownTimeout)
+	return a.shutdown(settings.ShutdownDelay, settings.ShutdownTimeout)
 }

@@ -226,7 +226,9 @@ func startStandins(ctx context.Context, opts standinOptions, logger *slog.Logger
 }
 
 func (st *standins) shutdown() error {
-	err := errors.Join(drain(st.logtoHTTP, 5*time.Second), drain(st.permitHTTP, 5*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := errors.Join(drain(ctx, st.logtoHTTP), drain(ctx, st.permitHTTP))
 	<-st.done
 	<-st.done
 	return errors.Join(err, st.logto.Close(), st.permit.Close())
@@ -301,7 +303,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if err := markDemoSynced(ctx, st, a); err != nil {
-		a.shutdown()
+		a.shutdown(0, settings.ShutdownTimeout)
 		st.shutdown()
 		return err
 	}
@@ -311,7 +313,8 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case err := <-a.done:
 		a.done <- err
 	}
-	err = a.shutdown()
+	// No load balancer in front of dev: no delay before closing.
+	err = a.shutdown(0, settings.ShutdownTimeout)
 	if stErr := st.shutdown(); err == nil {
 		err = stErr
 	}

@@ -156,6 +156,37 @@ func testConfig(db *database.DB, p Permit) Config {
 	}
 }
 
+// openMigrated opens the database at url (one more handle on it, as a
+// second process would have) with the app's tables, closed at cleanup.
+func openMigrated(t testing.TB, url string) *database.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := database.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// createUntilPermit ingests a User.Created for id and waits until a job
+// has reached Permit (entered closed by the fake).
+func createUntilPermit(t testing.TB, s *Service, id string, entered <-chan struct{}) {
+	t.Helper()
+	body, ev := delivery(t, webhook.EventUserCreated, id, id+"@example.com", "P", time.Now())
+	if o := ingest(t, s, body, ev); o != OutcomeAccepted {
+		t.Fatalf("ingest %s: %s", id, o)
+	}
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no job for %s reached Permit", id)
+	}
+}
+
 // newService migrates River's tables, builds the Service and, if start,
 // starts it; it is stopped at cleanup.
 func newService(t testing.TB, cfg Config, start bool) *Service {

@@ -31,6 +31,42 @@
 //     committed re-grants on rescue (409 → success); an admin removal inside
 //     that window (RescueAfter) would be undone.
 //
+// Recovery after a crash. A process killed mid-job leaves its jobs in
+// River's "running" state; only River's rescuer moves them back, and only
+// once they have been running longer than RescueAfter. Facts about River
+// (v0.51) the timing rests on: the rescuer runs on the leader, at once when
+// it becomes leader (after up to 1 s of start-up stagger) and then every
+// 30 s, a cadence that cannot be configured; the leader renews its lease
+// every 5 s for 15 s, so after the leader is killed a new one is elected
+// 10–21 s later (the lease lapses 10–15 s after the kill; other clients try
+// every 5–6 s); a rescued job is retryable at its backoff and made
+// available by the scheduler, which runs every 5 s. So:
+//
+//   - Every call a job makes has its own deadline, CallTimeout (2 s by
+//     default, shorter than the clients' own timeouts if need be). A job
+//     makes at most 4 such calls (Logto GetUser, session revocation, Permit
+//     SyncUser, AssignRole) plus a few short statements, so JobTimeout is
+//     4 × CallTimeout + 2 s (10 s) and RescueAfter defaults to JobTimeout +
+//     2 s (12 s); River requires RescueAfter ≥ JobTimeout, and anything
+//     shorter would rescue jobs that are still legitimately running.
+//   - Restart of the only process (it was the leader): its successor is
+//     elected 10–21 s after the kill and rescues at once every job that
+//     started ≥ 12 s before; a job started in the last 2 s before a kill
+//     whose lease lapsed early waits for the next rescuer run, 30 s later.
+//     Worst case ≈ 12 + 30 + 5 (scheduler) + backoff + the work itself,
+//     under a minute; typically 15–25 s.
+//   - A killed replica that was not the leader: the live leader's rescuer
+//     takes its jobs within RescueAfter + 30 s, plus the scheduler's 5 s.
+//   - Rescue can hand a job to a second worker while the first is still in
+//     it (a call that ignored its deadline, a process paused longer than
+//     RescueAfter). On PostgreSQL each job therefore holds a per-person
+//     advisory lock while it works; a job finding it taken snoozes. See
+//     lockPerson for SQLite.
+//   - Not done: reclaiming a dead process's jobs at start-up without
+//     waiting for the rescuer. River records no liveness per client, so a
+//     new process cannot prove that a job's worker is dead rather than slow
+//     when several replicas share the database.
+//
 // Both database engines go through database/sql (*sql.Tx): riversqlite for
 // SQLite and riverdatabasesql over pgx's stdlib driver for PostgreSQL, so
 // there is one code path. SQLite has a single connection (database.Open),
@@ -87,12 +123,21 @@ const (
 	// (Logto's clock and ours differ a little); later ones are OutcomeFuture.
 	MaxEventSkew       = 5 * time.Minute
 	DefaultMaxAttempts = 25
-	DefaultRescueAfter = 5 * time.Minute
+	DefaultCallTimeout = 2 * time.Second
 	DefaultRetention   = 30 * 24 * time.Hour
 	DefaultWorkers     = 10
-	defaultJobTimeout  = time.Minute
 	revokeTimeout      = 5 * time.Second
 	jobKind            = "provision_user"
+	// callsPerJob is the most outside calls one job makes (GetUser,
+	// RevokeUser, SyncUser, AssignRole); jobSlack covers its statements.
+	callsPerJob = 4
+	jobSlack    = 2 * time.Second
+	// lockBusyRetry is how long a job snoozes when another worker holds
+	// its person's lock.
+	lockBusyRetry = time.Second
+	// cancelWait bounds the wait for cancelled jobs to return once Stop's
+	// context has ended (their calls honour cancellation).
+	cancelWait = time.Second
 )
 
 // Config configures a Service.
@@ -112,8 +157,13 @@ type Config struct {
 	// RetryBackoff is the wait before attempt+1; nil → exponential, 1 s
 	// doubling up to 15 min, with jitter.
 	RetryBackoff func(attempt int) time.Duration
+	// CallTimeout is the deadline of each outside call a job makes (Permit,
+	// Logto, session revocation); 0 → DefaultCallTimeout. The job timeout
+	// is derived from it (JobTimeout).
+	CallTimeout time.Duration
 	// RescueAfter is how long a job may stay running before River assumes
-	// its process died and retries it; 0 → DefaultRescueAfter.
+	// its process died and retries it; 0 → JobTimeout + 2 s. It must
+	// exceed JobTimeout.
 	RescueAfter time.Duration
 	// Retention of webhook_events and finished jobs; 0 → DefaultRetention.
 	Retention time.Duration
@@ -175,11 +225,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.DB == nil || cfg.Permit == nil {
 		return nil, errors.New("provision: DB and Permit are required")
 	}
+	call := cmp.Or(cfg.CallTimeout, DefaultCallTimeout)
+	jobTimeout := JobTimeout(call)
+	rescue := cmp.Or(cfg.RescueAfter, jobTimeout+jobSlack)
+	if rescue <= jobTimeout {
+		return nil, fmt.Errorf("provision: RescueAfter %s must exceed the job timeout %s", rescue, jobTimeout)
+	}
 	s := &Service{
 		db:          cfg.DB,
-		permit:      cfg.Permit,
-		logto:       cfg.Logto,
-		sessions:    cfg.Sessions,
+		permit:      boundedPermit{cfg.Permit, call},
 		role:        cmp.Or(cfg.DefaultRole, DefaultRole),
 		maxAge:      cmp.Or(cfg.MaxEventAge, DefaultMaxEventAge),
 		maxAttempts: cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts),
@@ -198,12 +252,16 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Logto != nil {
+		s.logto = boundedDirectory{cfg.Logto, call}
+	}
+	if cfg.Sessions != nil {
+		s.sessions = boundedRevoker{cfg.Sessions, call}
+	}
 	backoff := cfg.RetryBackoff
 	if backoff == nil {
 		backoff = defaultBackoff
 	}
-	rescue := cmp.Or(cfg.RescueAfter, DefaultRescueAfter)
-	jobTimeout := min(defaultJobTimeout, rescue/2)
 
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &syncWorker{s: s}); err != nil {
@@ -272,19 +330,36 @@ func Migrate(ctx context.Context, db *database.DB) error {
 	return nil
 }
 
+// JobTimeout is the run time a job is allowed when each of its outside
+// calls has deadline call: callsPerJob calls and a margin for its database
+// statements.
+func JobTimeout(call time.Duration) time.Duration {
+	return callsPerJob*call + jobSlack
+}
+
 // Start starts the workers and River's maintenance (retry scheduling,
-// rescue of jobs stuck by a dead process, cleanup).
+// rescue of jobs stuck by a dead process, cleanup). The workers run until
+// Stop, not until ctx ends: River treats a cancelled start context as a
+// hard stop that cancels running jobs, and a shutdown must be able to let
+// them finish after the signal that cancelled ctx.
 func (s *Service) Start(ctx context.Context) error {
-	if err := s.river.Start(ctx); err != nil {
+	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("provision: start: %w", err)
 	}
 	return nil
 }
 
-// Stop stops fetching jobs and waits for running ones until ctx ends; jobs
-// cut short are retried (or rescued) later.
+// Stop stops fetching jobs and lets running ones finish until ctx ends;
+// then it cancels them and waits at most another second for them to
+// return. Jobs cut short are retried later, by this process's successor.
 func (s *Service) Stop(ctx context.Context) error {
-	if err := s.river.Stop(ctx); err != nil {
+	err := s.river.Stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), cancelWait)
+		defer cancel()
+		s.river.StopAndCancel(cctx)
+	}
+	if err != nil {
 		return fmt.Errorf("provision: stop: %w", err)
 	}
 	return nil

@@ -18,8 +18,19 @@ type syncWorker struct {
 	s *Service
 }
 
+// Work runs one sync under the person's lock (lockPerson). A job that finds
+// the lock taken snoozes: the holder is doing the same work and a later
+// run re-reads whatever it left.
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
-	err := w.s.work(ctx, job)
+	unlock, ok, err := w.s.lockPerson(ctx, job.Args.UserID)
+	if err != nil {
+		return w.s.fail(ctx, job, err)
+	}
+	if !ok {
+		return river.JobSnooze(lockBusyRetry)
+	}
+	defer unlock()
+	err = w.s.work(ctx, job)
 	if r := jobResult(job, err); r != "" {
 		w.s.onResult(r)
 	}
