@@ -281,6 +281,9 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := newLogger(stderr, settings.LogLevel, false)
+	if settings.MetricsAddr != "" && !flagSet(fs, "metrics-addr") {
+		*metricsAddr = settings.MetricsAddr // the environment or .env, as for every other setting
+	}
 	metricsLn := listenOrWarn(*metricsAddr, logger)
 	if metricsLn != nil {
 		defer metricsLn.Close()
@@ -354,4 +357,11 @@ func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string, 
 		fmt.Fprintf(w, "  %-22s %-12s %s\n", a.Email, a.Name, role)
 	}
 	fmt.Fprintf(w, "\nPress Ctrl+C to stop.\n")
+}
+
+// flagSet reports whether name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
