@@ -148,6 +148,9 @@ type Config struct {
 	// HTTPClient, if set, supplies the base Transport (tests). It is not
 	// modified; its Timeout is replaced by Timeout.
 	HTTPClient *http.Client
+	// Peers carries Forget to the other replicas and theirs to this one;
+	// nil when there are none.
+	Peers Broadcaster
 }
 
 // User is who is asking. Key is the Logto user id (sub), the Permit user key.
@@ -167,6 +170,7 @@ type Checker struct {
 	now     func() time.Time
 	log     *slog.Logger
 
+	peers     Broadcaster
 	sdk       config.PermitConfig // copied per PDP call, never mutated
 	transport *pdpTransport
 	cache     *cache
@@ -211,6 +215,11 @@ func New(cfg Config) (*Checker, error) {
 		now:     cfg.Now,
 		log:     cfg.Logger,
 		cache:   newCache(cfg.AllowTTL, cfg.DenyTTL, orDefault(cfg.MaxEntries, DefaultMaxEntries)),
+		peers:   cfg.Peers,
+	}
+	if c.peers != nil {
+		c.peers.Subscribe(topicForget, c.cache.forget)
+		c.peers.OnResync(c.cache.forgetAll)
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -365,9 +374,20 @@ func (c *Checker) decideEach(ctx context.Context, u User, keys []decisionKey) ([
 }
 
 // Forget drops every cached decision about the user, e.g. after a role
-// change. Checks already in flight are not cached once they return.
+// change: here at once, and on the other replicas when they hear of it.
+// Checks already in flight are not cached once they return.
 func (c *Checker) Forget(userKey string) {
 	c.cache.forget(userKey)
+	if c.peers == nil {
+		return
+	}
+	// No caller context: Forget follows a change already made, which no
+	// request should wait on or undo. Bounded like a PDP call.
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	if err := c.peers.Publish(ctx, topicForget, userKey); err != nil {
+		c.log.Warn("tell other replicas to forget decisions", "user", userKey, "err", err)
+	}
 }
 
 // Stats returns the counters and PDP latency, for metrics.
