@@ -15,6 +15,7 @@ import (
 	"reportgate/handlers"
 	"reportgate/internal/auth"
 	"reportgate/internal/authz"
+	"reportgate/internal/broadcast"
 	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/policy"
@@ -29,12 +30,22 @@ import (
 
 // app is a running reportgate web app.
 type app struct {
-	db     *database.DB
-	prov   *provision.Service
-	users  *store.Users
-	server *http.Server
-	done   chan error
+	db       *database.DB
+	prov     *provision.Service
+	users    *store.Users
+	sessions *session.Store
+	checker  *authz.Checker
+	server   *http.Server
+	done     chan error
+	// stopBus ends the invalidation listener; busDone closes when it has.
+	stopBus func()
+	busDone chan struct{}
 }
+
+// sessionCacheTTL is how long a session row read from the database serves
+// the next requests of that session from memory. Ends of sessions reach
+// every replica at once; this bounds only what a lost notification costs.
+const sessionCacheTTL = 2 * time.Second
 
 // startApp opens the database, applies migrations and serves the app on ln
 // until ctx ends or stop is called.
@@ -43,12 +54,23 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 	if err != nil {
 		return nil, err
 	}
+	// Other replicas exist only on PostgreSQL; on SQLite the app is one
+	// process.
+	bus := broadcast.NewLocal()
+	if db.Dialect == database.Postgres {
+		bus = broadcast.NewPostgres(db, s.DatabaseURL, logger.With("component", "broadcast"))
+	}
+	busCtx, stopBus := context.WithCancel(ctx)
+	busDone := make(chan struct{})
 	defer func() {
 		if err != nil {
+			stopBus()
 			db.Close()
 		}
 	}()
 	sessions, err := session.NewStore(db, session.Options{
+		CacheTTL:        sessionCacheTTL,
+		Peers:           bus,
 		Secret:          s.SessionSecret,
 		PreviousSecret:  s.SessionSecretPrevious,
 		Secure:          s.SecureCookies(),
@@ -75,6 +97,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		AllowTTL: s.Permit.AllowTTL,
 		DenyTTL:  s.Permit.DenyTTL,
 		Logger:   logger,
+		Peers:    bus,
 	})
 	if err != nil {
 		return nil, err
@@ -173,10 +196,18 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		Sync:       prov,
 		AuthzStats: checker.Stats,
 	})
+	go func() {
+		defer close(busDone)
+		bus.Run(busCtx)
+	}()
 	a := &app{
-		db:    db,
-		prov:  prov,
-		users: users,
+		db:       db,
+		prov:     prov,
+		users:    users,
+		sessions: sessions,
+		checker:  checker,
+		stopBus:  stopBus,
+		busDone:  busDone,
 		server: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -242,6 +273,8 @@ func (a *app) shutdown() error {
 	if stopErr := a.prov.Stop(stopCtx); err == nil {
 		err = stopErr
 	}
+	a.stopBus()
+	<-a.busDone
 	if closeErr := a.db.Close(); err == nil {
 		err = closeErr
 	}
