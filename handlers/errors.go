@@ -66,7 +66,7 @@ func (p *pageRenderer) renderAround(w http.ResponseWriter, r *http.Request, stat
 		return
 	}
 	p.setPageHeaders(w)
-	p.out.write(w, r, status, segment{plain: before}, body.segment, segment{plain: after})
+	p.out.write(w, r, status, segment{plain: before, recurring: true}, body.segment, segment{plain: after, recurring: true})
 }
 
 func (p *pageRenderer) setPageHeaders(w http.ResponseWriter) {

@@ -22,10 +22,17 @@ import (
 // compressed per request.
 
 // segment is a part of a page; deflated, when set, is plain compressed and
-// sync-flushed ahead of time.
+// sync-flushed ahead of time. A recurring segment (one person's layout
+// around a shared body) is kept compressed in the pageWriter's small cache.
 type segment struct {
 	plain, deflated []byte
+	recurring       bool
 }
+
+// maxRecurring bounds the cache of compressed recurring segments (a few KB
+// each). When full it is emptied: cheaper than tracking use, and it only
+// costs compressing again.
+const maxRecurring = 1024
 
 // minGzip is the size under which gzip is not worth its header and CPU.
 const minGzip = 1024
@@ -38,6 +45,9 @@ var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 type pageWriter struct {
 	buffers  sync.Pool // *bytes.Buffer
 	deflates sync.Pool // *flate.Writer at BestSpeed
+
+	mu        sync.Mutex
+	recurring map[string][]byte // plain → deflated, sync-flushed
 }
 
 func (pw *pageWriter) buffer() *bytes.Buffer {
@@ -97,13 +107,35 @@ func (pw *pageWriter) gzip(out *bytes.Buffer, segs []segment, size int) {
 			out.Write(s.deflated)
 			continue
 		}
+		if s.recurring {
+			pw.mu.Lock()
+			d, ok := pw.recurring[string(s.plain)]
+			pw.mu.Unlock()
+			if ok {
+				out.Write(d)
+				continue
+			}
+		}
+		start := out.Len()
 		fw.Reset(out)
 		fw.Write(s.plain)
 		fw.Flush()
+		if s.recurring {
+			pw.remember(s.plain, out.Bytes()[start:])
+		}
 	}
 	fw.Reset(out)
 	fw.Close() // the empty final block
 	out.Write(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, crc), uint32(size)))
+}
+
+func (pw *pageWriter) remember(plain, deflated []byte) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	if pw.recurring == nil || len(pw.recurring) >= maxRecurring {
+		pw.recurring = make(map[string][]byte)
+	}
+	pw.recurring[string(plain)] = bytes.Clone(deflated)
 }
 
 // deflateShared compresses a segment served to many readers, harder than
