@@ -15,8 +15,9 @@
 // row key), never the cookie's secret id, so it is safe to log. Rows are
 // written when the data changes and otherwise at most once per
 // TouchInterval, so a page view costs one read, or none when the row is
-// in the in-process cache (Options.CacheTTL, see cache.go). A row is created only by
-// a successful sign-in (Renew), or by Save of a session that holds data.
+// in the in-process cache (Options.CacheTTL, see cache.go). A row is
+// created only by a successful sign-in (Renew), or by Save of a session
+// that holds data.
 //
 // Concurrent requests of one session each load their own copy; the last
 // Save that changed data wins for the whole map. The auth layer serialises
