@@ -42,11 +42,6 @@ type app struct {
 	busDone chan struct{}
 }
 
-// sessionCacheTTL is how long a session row read from the database serves
-// the next requests of that session from memory. Ends of sessions reach
-// every replica at once; this bounds only what a lost notification costs.
-const sessionCacheTTL = 2 * time.Second
-
 // startApp opens the database, applies migrations and serves the app on ln
 // until ctx ends or stop is called.
 func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln net.Listener) (_ *app, err error) {
@@ -69,7 +64,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln ne
 		}
 	}()
 	sessions, err := session.NewStore(db, session.Options{
-		CacheTTL:        sessionCacheTTL,
+		CacheTTL:        s.SessionCacheTTL,
 		Peers:           bus,
 		Secret:          s.SessionSecret,
 		PreviousSecret:  s.SessionSecretPrevious,

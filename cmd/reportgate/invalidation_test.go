@@ -57,6 +57,7 @@ func TestReplicaInvalidation(t *testing.T) {
 	// within this test.
 	env["PERMIT_DECISION_TTL"] = "1h"
 	env["PERMIT_DENY_TTL"] = "1ms"
+	env["REPORTGATE_SESSION_CACHE_TTL"] = "1h"
 	a := startReplica(t, env, addrA)
 	waitHealthy(t, addrA)
 	startReplica(t, env, addrB)
