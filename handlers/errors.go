@@ -52,8 +52,8 @@ func (p *pageRenderer) render(w http.ResponseWriter, r *http.Request, status int
 }
 
 // renderAround sends page's layout around a content rendered once for
-// every reader (see sharedBody).
-func (p *pageRenderer) renderAround(w http.ResponseWriter, r *http.Request, status int, page views.Page, body *sharedBody) {
+// every reader (see sharedBodies).
+func (p *pageRenderer) renderAround(w http.ResponseWriter, r *http.Request, status int, page views.Page, body *segment) {
 	buf := p.out.buffer()
 	defer p.out.release(buf)
 	if err := views.LayoutAround(page).Render(r.Context(), buf); err != nil {
@@ -66,7 +66,7 @@ func (p *pageRenderer) renderAround(w http.ResponseWriter, r *http.Request, stat
 		return
 	}
 	p.setPageHeaders(w)
-	p.out.write(w, r, status, segment{plain: before, recurring: true}, body.segment, segment{plain: after, recurring: true})
+	p.out.write(w, r, status, segment{plain: before, recurring: true}, *body, segment{plain: after, recurring: true})
 }
 
 func (p *pageRenderer) setPageHeaders(w http.ResponseWriter) {

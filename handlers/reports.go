@@ -142,12 +142,6 @@ func (h *reportsHandler) show(w http.ResponseWriter, r *http.Request) {
 	h.pages.renderAround(w, r, http.StatusOK, h.pages.page(r, "Reports", who), body)
 }
 
-// sharedBody is a page content rendered once and sent to many readers,
-// plain and deflated.
-type sharedBody struct {
-	segment
-}
-
 // sharedBodies holds the report body rendered for the report the source
 // serves now (which it caches for its TTL), in its two variants: with and
 // without the export link. Everything else in it is the same for every
@@ -155,10 +149,10 @@ type sharedBody struct {
 type sharedBodies struct {
 	mu        sync.Mutex
 	generated time.Time // Report.GeneratedAt of the bodies below
-	bodies    [2]*sharedBody
+	bodies    [2]*segment // plain and deflated
 }
 
-func (s *sharedBodies) get(ctx context.Context, report reports.Report, canExport bool) (*sharedBody, error) {
+func (s *sharedBodies) get(ctx context.Context, report reports.Report, canExport bool) (*segment, error) {
 	i := 0
 	if canExport {
 		i = 1
@@ -168,14 +162,14 @@ func (s *sharedBodies) get(ctx context.Context, report reports.Report, canExport
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.generated.Equal(report.GeneratedAt) {
-		s.generated, s.bodies = report.GeneratedAt, [2]*sharedBody{}
+		s.generated, s.bodies = report.GeneratedAt, [2]*segment{}
 	}
 	if s.bodies[i] == nil {
 		var buf bytes.Buffer
 		if err := views.ReportBody(reportView(report, canExport)).Render(ctx, &buf); err != nil {
 			return nil, fmt.Errorf("render report body: %w", err)
 		}
-		s.bodies[i] = &sharedBody{segment{plain: buf.Bytes(), deflated: deflateShared(buf.Bytes())}}
+		s.bodies[i] = &segment{plain: buf.Bytes(), deflated: deflateShared(buf.Bytes())}
 	}
 	return s.bodies[i], nil
 }
