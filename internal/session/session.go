@@ -227,8 +227,10 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	hash := hashID(id)
 	now := s.opts.Now()
 	row, cached := s.cache.get(hash, now)
-	gen := s.cache.generation()
+	var gen uint64
 	if !cached {
+		// Read before the row: a drop while it is read makes it stale.
+		gen = s.cache.generation()
 		err = s.db.QueryRowContext(r.Context(),
 			`SELECT data, created_at, last_seen_at, expires_at FROM sessions WHERE id = $1`, hash).
 			Scan(&row.data, &row.created, &row.lastSeen, &row.expiry)
