@@ -148,7 +148,7 @@ func (h *reportsHandler) show(w http.ResponseWriter, r *http.Request) {
 // reader; the layout, which names the reader, is rendered per request.
 type sharedBodies struct {
 	mu        sync.Mutex
-	generated time.Time // Report.GeneratedAt of the bodies below
+	generated time.Time   // Report.GeneratedAt of the bodies below
 	bodies    [2]*segment // plain and deflated
 }
 
