@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 type pageRenderer struct {
 	assets *static.Assets
 	logger *slog.Logger
+	out    pageWriter
 }
 
 func (p *pageRenderer) page(r *http.Request, title string, who *auth.Identity) views.Page {
@@ -38,13 +40,47 @@ func (p *pageRenderer) page(r *http.Request, title string, who *auth.Identity) v
 	return page
 }
 
+// render renders c whole before anything is sent, so a failure half-way
+// becomes a 500 rather than a truncated page.
 func (p *pageRenderer) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	buf := p.out.buffer()
+	defer p.out.release(buf)
+	if err := c.Render(r.Context(), buf); err != nil {
+		p.renderFailed(w, r, err)
+		return
+	}
+	p.setPageHeaders(w)
+	p.out.write(w, r, status, segment{plain: buf.Bytes()})
+}
+
+// renderAround sends page's layout around a content rendered once for
+// every reader (see sharedBodies).
+func (p *pageRenderer) renderAround(w http.ResponseWriter, r *http.Request, status int, page views.Page, body *segment) {
+	buf := p.out.buffer()
+	defer p.out.release(buf)
+	if err := views.LayoutAround(page).Render(r.Context(), buf); err != nil {
+		p.renderFailed(w, r, err)
+		return
+	}
+	before, after, ok := bytes.Cut(buf.Bytes(), []byte(views.BodySlot))
+	if !ok {
+		p.renderFailed(w, r, errors.New("layout has no body slot"))
+		return
+	}
+	p.setPageHeaders(w)
+	p.out.write(w, r, status, segment{plain: before, recurring: true}, *body, segment{plain: after, recurring: true})
+}
+
+func (p *pageRenderer) setPageHeaders(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if err := c.Render(r.Context(), w); err != nil {
-		p.logger.ErrorContext(r.Context(), "render page", "err", err)
-	}
+}
+
+// renderFailed answers a page that could not be rendered. Plain text: the
+// error page is rendered by the same machinery that just failed.
+func (p *pageRenderer) renderFailed(w http.ResponseWriter, r *http.Request, err error) {
+	p.logger.ErrorContext(r.Context(), "render page", "err", err)
+	http.Error(w, "Something went wrong. Please try again.", http.StatusInternalServerError)
 }
 
 // fail maps err to a status and a helpful page. Internal details are

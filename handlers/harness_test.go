@@ -144,7 +144,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	}
 	e.db = databasetest.Open(t, database.SQLite)
 	e.store, err = session.NewStore(e.db, session.Options{Secret: []byte(strings.Repeat("k", 32)),
-		Secure: opts.secureCookies, Now: e.clock.Now})
+		Secure: opts.secureCookies, Now: e.clock.Now, CacheTTL: 2 * time.Second}) // as the app
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,10 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"reportgate/internal/auth"
@@ -110,6 +112,7 @@ type reportsHandler struct {
 	guard   *guard
 	pages   *pageRenderer
 	reports ReportSource
+	bodies  sharedBodies
 }
 
 // admit lets the person in with p and builds the report for them.
@@ -131,7 +134,44 @@ func (h *reportsHandler) show(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.pages.render(w, r, http.StatusOK, views.ReportPage(h.pages.page(r, "Reports", who), reportView(report, decisions[exportReports])))
+	body, err := h.bodies.get(r.Context(), report, decisions[exportReports])
+	if err != nil {
+		h.pages.fail(w, r, who, err)
+		return
+	}
+	h.pages.renderAround(w, r, http.StatusOK, h.pages.page(r, "Reports", who), body)
+}
+
+// sharedBodies holds the report body rendered for the report the source
+// serves now (which it caches for its TTL), in its two variants: with and
+// without the export link. Everything else in it is the same for every
+// reader; the layout, which names the reader, is rendered per request.
+type sharedBodies struct {
+	mu        sync.Mutex
+	generated time.Time   // Report.GeneratedAt of the bodies below
+	bodies    [2]*segment // plain and deflated
+}
+
+func (s *sharedBodies) get(ctx context.Context, report reports.Report, canExport bool) (*segment, error) {
+	i := 0
+	if canExport {
+		i = 1
+	}
+	// Held while rendering: once per report and variant, and the readers
+	// who wait would otherwise all render the same bytes.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.generated.Equal(report.GeneratedAt) {
+		s.generated, s.bodies = report.GeneratedAt, [2]*segment{}
+	}
+	if s.bodies[i] == nil {
+		var buf bytes.Buffer
+		if err := views.ReportBody(reportView(report, canExport)).Render(ctx, &buf); err != nil {
+			return nil, fmt.Errorf("render report body: %w", err)
+		}
+		s.bodies[i] = &segment{plain: buf.Bytes(), deflated: deflateShared(buf.Bytes())}
+	}
+	return s.bodies[i], nil
 }
 
 func (h *reportsHandler) export(w http.ResponseWriter, r *http.Request) {

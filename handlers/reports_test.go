@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/reports"
@@ -149,5 +153,98 @@ func TestUnexpectedErrorIs500WithoutInternals(t *testing.T) {
 	}
 	if testid(p, "request-id").Length() != 1 {
 		t.Error("no reference to quote to support")
+	}
+}
+
+// rawGet fetches path with the browser's cookies, without the transport's
+// transparent gzip, sending acceptEncoding when not empty.
+func (b *browser) rawGet(rawURL, acceptEncoding string) (*http.Response, []byte) {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
+	if acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", acceptEncoding)
+	}
+	client := &http.Client{Jar: b.jar, Timeout: 10 * time.Second, Transport: &http.Transport{DisableCompression: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return resp, body
+}
+
+func TestReportPageGzipDecodesToTheSamePage(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn(e, "", "analyst@example.com", "demo-password")
+	plainResp, plain := b.rawGet(e.app.URL+"/reports", "")
+	gzResp, gz := b.rawGet(e.app.URL+"/reports", "gzip, deflate, br")
+	if plainResp.StatusCode != http.StatusOK || gzResp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d and %d", plainResp.StatusCode, gzResp.StatusCode)
+	}
+	for _, c := range []struct {
+		resp *http.Response
+		body []byte
+	}{{plainResp, plain}, {gzResp, gz}} {
+		if c.resp.ContentLength != int64(len(c.body)) || c.resp.Header.Get("Content-Length") == "" {
+			t.Errorf("Content-Length %q for a body of %d bytes", c.resp.Header.Get("Content-Length"), len(c.body))
+		}
+	}
+	if plainResp.Header.Get("Content-Encoding") != "" || gzResp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Content-Encoding %q without gzip, %q with", plainResp.Header.Get("Content-Encoding"), gzResp.Header.Get("Content-Encoding"))
+	}
+	// gzip.Reader checks the trailer's CRC and size against what it decoded.
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	decoded, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if !bytes.Equal(decoded, plain) {
+		t.Fatalf("gzipped page decodes to %d bytes that differ from the %d-byte plain page", len(decoded), len(plain))
+	}
+	if len(gz) >= len(plain) {
+		t.Errorf("gzip made the page bigger: %d → %d bytes", len(plain), len(gz))
+	}
+	if !bytes.Contains(plain, []byte(`data-testid="report"`)) || !bytes.Contains(plain, []byte("Ana Analyst")) {
+		t.Error("the page lacks the report or its reader's name")
+	}
+	if _, body := b.rawGet(e.app.URL+"/reports", "gzip;q=0"); !bytes.Equal(body, plain) {
+		t.Error("gzip;q=0 still got a gzipped page")
+	}
+}
+
+func TestReportBodyIsSharedButNotThePerson(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	pages := map[string]page{}
+	for _, email := range []string{"analyst@example.com", "admin@example.com"} {
+		b := e.browser()
+		b.signIn(e, "", email, "demo-password")
+		pages[email] = b.get(e.app.URL + "/reports")
+		if pages[email].status != http.StatusOK {
+			t.Fatalf("%s: status %d", email, pages[email].status)
+		}
+	}
+	ana, ada := pages["analyst@example.com"], pages["admin@example.com"]
+	if got := testid(ana, "user-name").Text(); got != "Ana Analyst" {
+		t.Errorf("analyst's page names %q", got)
+	}
+	if got := testid(ada, "user-name").Text(); got != "Ada Admin" {
+		t.Errorf("admin's page names %q", got)
+	}
+	anaReport, _ := goquery.OuterHtml(testid(ana, "report"))
+	adaReport, _ := goquery.OuterHtml(testid(ada, "report"))
+	if anaReport == "" || anaReport != adaReport {
+		t.Errorf("the two readers got different reports:\n%s\n---\n%s", anaReport, adaReport)
+	}
+	if strings.Contains(adaReport, "Ana") || strings.Contains(anaReport, "Ada") {
+		t.Error("the shared report body names a reader")
 	}
 }

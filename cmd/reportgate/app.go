@@ -16,6 +16,7 @@ import (
 	"reportgate/handlers"
 	"reportgate/internal/auth"
 	"reportgate/internal/authz"
+	"reportgate/internal/broadcast"
 	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/metrics"
@@ -33,11 +34,16 @@ import (
 
 // app is a running reportgate web app.
 type app struct {
-	db     *database.DB
-	prov   *provision.Service
-	users  *store.Users
-	server *http.Server
-	done   chan error
+	db       *database.DB
+	prov     *provision.Service
+	users    *store.Users
+	sessions *session.Store
+	checker  *authz.Checker
+	server   *http.Server
+	done     chan error
+	// stopBus ends the invalidation listener; busDone closes when it has.
+	stopBus func()
+	busDone chan struct{}
 	// metricsServer serves Prometheus metrics on the private listener; nil
 	// when that listener is off.
 	metricsServer *http.Server
@@ -53,12 +59,23 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	if err != nil {
 		return nil, err
 	}
+	// Other replicas exist only on PostgreSQL; on SQLite the app is one
+	// process.
+	bus := broadcast.NewLocal()
+	if db.Dialect == database.Postgres {
+		bus = broadcast.NewPostgres(db, s.DatabaseURL, logger.With("component", "broadcast"))
+	}
+	busCtx, stopBus := context.WithCancel(ctx)
+	busDone := make(chan struct{})
 	defer func() {
 		if err != nil {
+			stopBus()
 			db.Close()
 		}
 	}()
 	sessions, err := session.NewStore(db, session.Options{
+		CacheTTL:        s.SessionCacheTTL,
+		Peers:           bus,
 		Secret:          s.SessionSecret,
 		PreviousSecret:  s.SessionSecretPrevious,
 		Secure:          s.SecureCookies(),
@@ -89,6 +106,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		Logger:   logger,
 
 		ObservePDP: meters.ObservePDP,
+		Peers:      bus,
 	})
 	if err != nil {
 		return nil, err
@@ -199,10 +217,18 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		SyncStates: setup,
 		Sync:       prov,
 	})
+	go func() {
+		defer close(busDone)
+		bus.Run(busCtx)
+	}()
 	a := &app{
-		db:    db,
-		prov:  prov,
-		users: users,
+		db:       db,
+		prov:     prov,
+		users:    users,
+		sessions: sessions,
+		checker:  checker,
+		stopBus:  stopBus,
+		busDone:  busDone,
 		server: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -298,6 +324,8 @@ func (a *app) shutdown(delay, timeout time.Duration) error {
 			err = mErr
 		}
 	}
+	a.stopBus()
+	<-a.busDone
 	if closeErr := a.db.Close(); err == nil {
 		err = closeErr
 	}

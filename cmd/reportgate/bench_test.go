@@ -2,10 +2,17 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"reportgate/internal/database"
+	"reportgate/internal/database/databasetest"
 )
 
 // BenchmarkSignUpToPermitted measures, over many sign-ups against `dev`
@@ -41,4 +48,105 @@ func BenchmarkSignUpToPermitted(b *testing.B) {
 	n := len(took)
 	b.ReportMetric(float64(took[n/2].Milliseconds()), "p50-ms")
 	b.ReportMetric(float64(took[(n*99)/100].Milliseconds()), "p99-ms")
+}
+
+// BenchmarkReportsVsHealthz serves the real app over loopback and drives
+// /healthz, then /reports as a signed-in analyst with a warm decision
+// cache, each at 32 concurrent connections for 2 s, on SQLite and (when
+// REPORTGATE_TEST_POSTGRES_URL is set) PostgreSQL. The ratio of the two
+// throughputs in one run is the figure to compare: the machine's load
+// moves both.
+func BenchmarkReportsVsHealthz(b *testing.B) {
+	const conns, span = 32, 2 * time.Second
+	run := func(b *testing.B, appURL string, p *person) {
+		if pg := p.get(appURL + "/reports"); pg.status != http.StatusOK || !pg.has("report") {
+			b.Fatalf("reports: status %d", pg.status)
+		}
+		for b.Loop() {
+			health := drive(b, p, appURL+"/healthz", conns, span)
+			report := drive(b, p, appURL+"/reports", conns, span)
+			b.ReportMetric(health.rate, "healthz-req/s")
+			b.ReportMetric(report.rate, "reports-req/s")
+			b.ReportMetric(float64(health.p50.Microseconds()), "healthz-p50-µs")
+			b.ReportMetric(float64(health.p99.Microseconds()), "healthz-p99-µs")
+			b.ReportMetric(float64(report.p50.Microseconds()), "reports-p50-µs")
+			b.ReportMetric(float64(report.p99.Microseconds()), "reports-p99-µs")
+			b.ReportMetric(report.rate/health.rate, "reports/healthz")
+		}
+	}
+	b.Run("sqlite", func(b *testing.B) {
+		d := startDev(b, b.TempDir())
+		p := newPerson(b)
+		p.signIn(d, "analyst@example.com")
+		run(b, d.appURL, p)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		if os.Getenv("REPORTGATE_TEST_POSTGRES_URL") == "" {
+			b.Skip("REPORTGATE_TEST_POSTGRES_URL not set")
+		}
+		pgURL := databasetest.OpenURL(b, database.Postgres)
+		b.Chdir(b.TempDir())
+		addr := freeAddr(b)
+		env := startDevstack(b, "http://"+addr+"/webhooks/logto")
+		env["REPORTGATE_DATABASE_URL"] = pgURL
+		startReplica(b, env, addr)
+		waitHealthy(b, addr)
+		d := &devInstance{appURL: env["REPORTGATE_BASE_URL"], logtoURL: env["LOGTO_ENDPOINT"]}
+		p := newPerson(b)
+		p.signIn(d, "analyst@example.com")
+		run(b, d.appURL, p)
+	})
+}
+
+type driveResult struct {
+	rate     float64 // requests per second
+	p50, p99 time.Duration
+}
+
+// drive sends GETs of u with p's cookies from conns goroutines, each on
+// its own keep-alive connection, for span. It asks for gzip, as browsers
+// do, but does not decompress: a browser does that on its own CPU, and
+// here it would take the server's (the same machine's) cores.
+func drive(b *testing.B, p *person, u string, conns int, span time.Duration) driveResult {
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Jar: p.client.Jar, Timeout: 10 * time.Second}
+	var mu sync.Mutex
+	var took []time.Duration
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(span)
+	for range conns {
+		wg.Go(func() {
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				req, _ := http.NewRequest(http.MethodGet, u, nil)
+				req.Header.Set("Accept-Encoding", "gzip")
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					failed.Add(1)
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			took = append(took, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if n := failed.Load(); n > 0 || len(took) == 0 {
+		b.Fatalf("%s: %d failed requests, %d succeeded", u, n, len(took))
+	}
+	slices.Sort(took)
+	return driveResult{rate: float64(len(took)) / elapsed.Seconds(), p50: took[len(took)/2], p99: took[len(took)*99/100]}
 }

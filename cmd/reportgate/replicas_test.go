@@ -17,7 +17,7 @@ import (
 	"reportgate/internal/webhook"
 )
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -28,7 +28,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // runInBackground runs a subcommand until the test ends.
-func runInBackground(t *testing.T, args []string, env map[string]string, stdout io.Writer) {
+func runInBackground(t testing.TB, args []string, env map[string]string, stdout io.Writer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -41,7 +41,7 @@ func runInBackground(t *testing.T, args []string, env map[string]string, stdout 
 	})
 }
 
-func waitHealthy(t *testing.T, addr string) {
+func waitHealthy(t testing.TB, addr string) {
 	t.Helper()
 	eventually(t, 30*time.Second, addr+" to serve", func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
@@ -53,16 +53,13 @@ func waitHealthy(t *testing.T, addr string) {
 	})
 }
 
-// TestTwoReplicasOnOnePostgres runs two `serve` processes' worth of app on
-// one PostgreSQL database behind one base URL, as behind a load balancer.
-func TestTwoReplicasOnOnePostgres(t *testing.T) {
-	pgURL := databasetest.OpenURL(t, database.Postgres)
-	t.Chdir(t.TempDir())
-	addrA, addrB := freeAddr(t), freeAddr(t)
-
+// startDevstack runs the Logto and Permit stand-ins, delivering webhooks
+// to webhookURL, and returns the settings it prints for the app.
+func startDevstack(t testing.TB, webhookURL string) map[string]string {
+	t.Helper()
 	pr, pw := io.Pipe()
 	runInBackground(t, []string{"devstack", "--logto-addr", "127.0.0.1:0", "--permit-addr", "127.0.0.1:0",
-		"--data", t.TempDir(), "--webhook-url", "http://" + addrA + "/webhooks/logto"}, nil, pw)
+		"--data", t.TempDir(), "--webhook-url", webhookURL}, nil, pw)
 	env := map[string]string{}
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
@@ -75,14 +72,27 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 		}
 	}
 	go io.Copy(io.Discard, pr)
-	env["REPORTGATE_DATABASE_URL"] = pgURL
-	envFor := func(addr string) map[string]string {
-		e := map[string]string{"REPORTGATE_ADDR": addr}
-		for k, v := range env {
-			e[k] = v
-		}
-		return e
+	return env
+}
+
+// withAddr is env with REPORTGATE_ADDR set.
+func withAddr(env map[string]string, addr string) map[string]string {
+	e := map[string]string{"REPORTGATE_ADDR": addr}
+	for k, v := range env {
+		e[k] = v
 	}
+	return e
+}
+
+// TestTwoReplicasOnOnePostgres runs two `serve` processes' worth of app on
+// one PostgreSQL database behind one base URL, as behind a load balancer.
+func TestTwoReplicasOnOnePostgres(t *testing.T) {
+	pgURL := databasetest.OpenURL(t, database.Postgres)
+	t.Chdir(t.TempDir())
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	env := startDevstack(t, "http://"+addrA+"/webhooks/logto")
+	env["REPORTGATE_DATABASE_URL"] = pgURL
+	envFor := func(addr string) map[string]string { return withAddr(env, addr) }
 	runInBackground(t, []string{"serve"}, envFor(addrA), io.Discard)
 	waitHealthy(t, addrA) // A migrates first; B then finds the schema current
 	runInBackground(t, []string{"serve"}, envFor(addrB), io.Discard)
@@ -148,7 +158,7 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 	t.Logf("one delivery sent 3× to two replicas: %d event recorded, one Permit user with roles [viewer]", events)
 }
 
-func mustURL(t *testing.T, raw string) *url.URL {
+func mustURL(t testing.TB, raw string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -111,7 +111,17 @@ type Logto struct {
 	// request's refresh was saved reuses that result instead of presenting
 	// the consumed token again (which makes Logto revoke the grant).
 	refreshed map[[32]byte]refreshResult
+
+	// identities memoises identityFrom: decoding the ID token was over
+	// half the cost of a signed-in page view, and a token's claims never
+	// change, so nothing ever needs to be invalidated.
+	identitiesMu sync.Mutex
+	identities   map[string]Identity
 }
+
+// maxIdentities bounds the memo of decoded ID tokens (about 1 KB each);
+// when full it is emptied, which costs only decoding again.
+const maxIdentities = 4096
 
 type refreshResult struct {
 	tokens core.RefreshTokenResponse
@@ -274,7 +284,7 @@ func (l *Logto) CurrentUser(ctx context.Context, storage client.Storage) (Identi
 	if idToken == "" {
 		return Identity{}, ErrSignedOut
 	}
-	who, err := identityFrom(idToken)
+	who, err := l.identity(idToken)
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %v", ErrSignedOut, err)
 	}
@@ -291,7 +301,28 @@ func (l *Logto) CurrentUser(ctx context.Context, storage client.Storage) (Identi
 		return Identity{}, err
 	}
 	l.store(storage, tokens)
-	return identityFrom(storage.GetItem(client.StorageKeyIdToken))
+	return l.identity(storage.GetItem(client.StorageKeyIdToken))
+}
+
+// identity is identityFrom, memoised.
+func (l *Logto) identity(idToken string) (Identity, error) {
+	l.identitiesMu.Lock()
+	who, ok := l.identities[idToken]
+	l.identitiesMu.Unlock()
+	if ok {
+		return who, nil
+	}
+	who, err := identityFrom(idToken)
+	if err != nil {
+		return Identity{}, err
+	}
+	l.identitiesMu.Lock()
+	defer l.identitiesMu.Unlock()
+	if l.identities == nil || len(l.identities) >= maxIdentities {
+		l.identities = make(map[string]Identity)
+	}
+	l.identities[idToken] = who
+	return who, nil
 }
 
 // refresh exchanges a refresh token once, however many requests of the

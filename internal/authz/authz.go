@@ -151,6 +151,9 @@ type Config struct {
 	// ObservePDP, if set, is told the duration of every PDP call (errors
 	// included), by endpoint: "allowed" or "bulk".
 	ObservePDP func(endpoint string, d time.Duration)
+	// Peers carries Forget to the other replicas and theirs to this one;
+	// nil when there are none.
+	Peers Broadcaster
 }
 
 // User is who is asking. Key is the Logto user id (sub), the Permit user key.
@@ -170,6 +173,7 @@ type Checker struct {
 	now     func() time.Time
 	log     *slog.Logger
 
+	peers     Broadcaster
 	sdk       config.PermitConfig // copied per PDP call, never mutated
 	transport *pdpTransport
 	cache     *cache
@@ -216,9 +220,14 @@ func New(cfg Config) (*Checker, error) {
 		log:     cfg.Logger,
 		cache:   newCache(cfg.AllowTTL, cfg.DenyTTL, orDefault(cfg.MaxEntries, DefaultMaxEntries)),
 		observe: cfg.ObservePDP,
+		peers:   cfg.Peers,
 	}
 	if c.observe == nil {
 		c.observe = func(string, time.Duration) {}
+	}
+	if c.peers != nil {
+		c.peers.Subscribe(topicForget, c.cache.forget)
+		c.peers.OnResync(c.cache.forgetAll)
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -373,9 +382,20 @@ func (c *Checker) decideEach(ctx context.Context, u User, keys []decisionKey) ([
 }
 
 // Forget drops every cached decision about the user, e.g. after a role
-// change. Checks already in flight are not cached once they return.
+// change: here at once, and on the other replicas when they hear of it.
+// Checks already in flight are not cached once they return.
 func (c *Checker) Forget(userKey string) {
 	c.cache.forget(userKey)
+	if c.peers == nil {
+		return
+	}
+	// No caller context: Forget follows a change already made, which no
+	// request should wait on or undo. Bounded like a PDP call.
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	if err := c.peers.Publish(ctx, topicForget, userKey); err != nil {
+		c.log.Warn("tell other replicas to forget decisions", "user", userKey, "err", err)
+	}
 }
 
 // Stats returns the counters, for metrics.

@@ -2,12 +2,13 @@ package authz
 
 import (
 	"container/list"
+	"context"
 	"sync"
 	"time"
 )
 
 // decisionKey identifies one cached decision. Email and name are not part
-// of it: Permit's RBAC decides on the user key alone (permit.md §4).
+// of it: Permit's RBAC decides on the user key alone.
 type decisionKey struct {
 	user, tenant, resource, action string
 }
@@ -137,6 +138,27 @@ func (c *cache) forget(user string) {
 		}
 	}
 }
+
+// forgetAll drops every decision and starts a new epoch, when Forgets from
+// other replicas may have been missed.
+func (c *cache) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	clear(c.m)
+	c.allows.Init()
+	c.denies.Init()
+}
+
+// Broadcaster carries Forget between replicas; *broadcast.Bus implements it.
+type Broadcaster interface {
+	Publish(ctx context.Context, topic, key string) error
+	Subscribe(topic string, fn func(key string))
+	OnResync(fn func())
+}
+
+// topicForget is the topic of Forget; its key is the user key.
+const topicForget = "authz-forget"
 
 func (c *cache) len() int {
 	c.mu.Lock()

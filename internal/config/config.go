@@ -63,6 +63,10 @@ type Settings struct {
 
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
+	// SessionCacheTTL is how long a replica reuses a session row it read
+	// (0: read it on every request). Ends of sessions reach every replica
+	// at once regardless; this bounds what a lost notification costs.
+	SessionCacheTTL time.Duration
 
 	// MetricsAddr is the private listener for Prometheus metrics; empty
 	// turns it off. Metrics are never served on the public listener.
@@ -153,6 +157,7 @@ func Load(lookup Lookup) (Settings, error) {
 
 		SessionIdleTimeout: r.duration("REPORTGATE_SESSION_IDLE_TIMEOUT", 24*time.Hour),
 		SessionMaxAge:      r.duration("REPORTGATE_SESSION_MAX_AGE", 7*24*time.Hour),
+		SessionCacheTTL:    r.duration("REPORTGATE_SESSION_CACHE_TTL", time.Second),
 
 		EventMaxAge:     r.duration("REPORTGATE_EVENT_MAX_AGE", 7*24*time.Hour),
 		Retention:       r.duration("REPORTGATE_RETENTION", 30*24*time.Hour),

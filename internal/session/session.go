@@ -14,8 +14,10 @@
 // database does not yield live cookies; Session.ID carries that hash (the
 // row key), never the cookie's secret id, so it is safe to log. Rows are
 // written when the data changes and otherwise at most once per
-// TouchInterval, so a page view costs one read. A row is created only by
-// a successful sign-in (Renew), or by Save of a session that holds data.
+// TouchInterval, so a page view costs one read, or none when the row is
+// in the in-process cache (Options.CacheTTL, see cache.go). A row is
+// created only by a successful sign-in (Renew), or by Save of a session
+// that holds data.
 //
 // Concurrent requests of one session each load their own copy; the last
 // Save that changed data wins for the whole map. The auth layer serialises
@@ -97,6 +99,13 @@ type Options struct {
 	AbsoluteTimeout time.Duration // default 7 days from creation (or Renew), whatever the activity
 	TouchInterval   time.Duration // default 1 min: last-seen is written at most this often
 	Now             func() time.Time
+	// CacheTTL is how long a row read from the database serves further
+	// requests of its session from memory (0: every request reads it).
+	// Sign-out, revocation and data changes drop it at once here, and
+	// through Peers on the other replicas.
+	CacheTTL  time.Duration
+	CacheSize int         // rows kept at most; default DefaultCacheSize
+	Peers     Broadcaster // the other replicas; nil when there are none
 }
 
 // Store is the server-side session store. It holds no mutable state, so
@@ -109,6 +118,7 @@ type Store struct {
 	secrets [][]byte
 	pending sealedCookie
 	notice  sealedCookie
+	cache   *rowCache
 }
 
 // metaKey keys the per-request bookkeeping kept in Values: the app cannot
@@ -174,10 +184,16 @@ func NewStore(db *database.DB, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, opts: opts, secrets: secrets,
+	if opts.CacheTTL < 0 || opts.CacheSize < 0 {
+		return nil, errors.New("session: negative cache TTL or size")
+	}
+	s := &Store{db: db, opts: opts, secrets: secrets,
 		pending: sealedCookie{name: cookieName("reportgate_signin", opts.Secure), secure: opts.Secure, sealer: pending},
 		notice:  sealedCookie{name: cookieName("reportgate_notice", opts.Secure), secure: opts.Secure, sealer: notice},
-	}, nil
+		cache:   newRowCache(opts.CacheTTL, opts.CacheSize),
+	}
+	s.cache.listen(opts.Peers)
+	return s, nil
 }
 
 // CookieName is the name of the session cookie.
@@ -209,28 +225,33 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		return sess, nil
 	}
 	hash := hashID(id)
-	var data []byte
-	var created, lastSeen, expires int64
-	err = s.db.QueryRowContext(r.Context(),
-		`SELECT data, created_at, last_seen_at, expires_at FROM sessions WHERE id = $1`, hash).
-		Scan(&data, &created, &lastSeen, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return sess, nil
-	}
-	if err != nil {
-		return sess, fmt.Errorf("load session: %w", err)
-	}
 	now := s.opts.Now()
+	row, cached := s.cache.get(hash, now)
+	var gen uint64
+	if !cached {
+		// Read before the row: a drop while it is read makes it stale.
+		gen = s.cache.generation()
+		err = s.db.QueryRowContext(r.Context(),
+			`SELECT data, created_at, last_seen_at, expires_at FROM sessions WHERE id = $1`, hash).
+			Scan(&row.data, &row.created, &row.lastSeen, &row.expiry)
+		if errors.Is(err, sql.ErrNoRows) {
+			return sess, nil
+		}
+		if err != nil {
+			return sess, fmt.Errorf("load session: %w", err)
+		}
+	}
 	// expires_at was fixed at creation; also apply today's AbsoluteTimeout
 	// so shortening it takes effect on existing sessions.
-	if now.UnixMilli() > expires || now.Sub(time.UnixMilli(created)) > s.opts.AbsoluteTimeout ||
-		now.Sub(time.UnixMilli(lastSeen)) > s.opts.IdleTimeout {
+	if now.UnixMilli() > row.expiry || now.Sub(time.UnixMilli(row.created)) > s.opts.AbsoluteTimeout ||
+		now.Sub(time.UnixMilli(row.lastSeen)) > s.opts.IdleTimeout {
+		s.cache.drop(hash)
 		if err := s.delete(r.Context(), s.db, hash); err != nil {
 			return sess, fmt.Errorf("delete expired session: %w", err)
 		}
 		return sess, nil
 	}
-	values, err := decode(data)
+	values, err := decode(row.data)
 	if err != nil {
 		// Signed out for this request, but the row stays: a newer release
 		// may have written it, and the visitor's next request may reach a
@@ -238,8 +259,12 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		// request saves overwrites it.
 		return sess, nil
 	}
+	if !cached {
+		row.user = userID(values)
+		s.cache.put(hash, row, now, gen)
+	}
 	sess.Values = values
-	sess.Values[metaKey{}] = &meta{loaded: data, lastSeen: time.UnixMilli(lastSeen)}
+	sess.Values[metaKey{}] = &meta{loaded: row.data, lastSeen: time.UnixMilli(row.lastSeen)}
 	sess.ID = hash
 	sess.IsNew = false
 	return sess, nil
@@ -288,16 +313,26 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	if err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
-	if n, err := rowsAffected(res, "save session"); err != nil {
+	n, err := rowsAffected(res, "save session")
+	if err != nil {
 		return err
-	} else if n == 0 {
+	}
+	if n == 0 {
 		// Deleted while this request ran: revocation wins over the write.
+		s.cache.drop(sess.ID)
 		s.reset(sess)
 		http.SetCookie(w, s.expiredCookie())
 		return nil
 	}
 	sess.Values[metaKey{}] = &meta{loaded: data, lastSeen: now}
-	return nil
+	if !changed {
+		s.cache.touched(sess.ID, now)
+		return nil
+	}
+	// Changed data (refreshed tokens, notices) must not be read from an
+	// older cached copy, here or elsewhere.
+	s.cache.drop(sess.ID)
+	return s.publish(ctx, topicSession, sess.ID)
 }
 
 // Renew moves the session's data to a new id and deletes the old row in
@@ -316,7 +351,8 @@ func (s *Store) Renew(r *http.Request, w http.ResponseWriter, sess *sessions.Ses
 		return fmt.Errorf("renew session: %w", err)
 	}
 	defer tx.Rollback()
-	if sess.ID != "" {
+	old := sess.ID
+	if old != "" {
 		if err := s.delete(ctx, tx, sess.ID); err != nil {
 			return fmt.Errorf("renew session: %w", err)
 		}
@@ -332,20 +368,29 @@ func (s *Store) Renew(r *http.Request, w http.ResponseWriter, sess *sessions.Ses
 	// Only after Commit: a failed renewal must not hand the browser an id
 	// that has no row.
 	http.SetCookie(w, c)
-	return nil
+	if old == "" {
+		return nil
+	}
+	s.cache.drop(old)
+	return s.publish(ctx, topicSession, old)
 }
 
 // Destroy deletes the session server-side, expires its cookie and leaves
 // sess empty and new.
 func (s *Store) Destroy(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
-	if sess.ID != "" {
-		if err := s.delete(r.Context(), s.db, sess.ID); err != nil {
+	hash := sess.ID
+	if hash != "" {
+		if err := s.delete(r.Context(), s.db, hash); err != nil {
 			return fmt.Errorf("destroy session: %w", err)
 		}
+		s.cache.drop(hash)
 	}
 	s.reset(sess)
 	http.SetCookie(w, s.expiredCookie())
-	return nil
+	if hash == "" {
+		return nil
+	}
+	return s.publish(r.Context(), topicSession, hash)
 }
 
 // RevokeUser deletes every session of userID; the next request with any of
@@ -359,7 +404,17 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions of %s: %w", userID, err)
 	}
-	return rowsAffected(res, "revoke sessions of "+userID)
+	s.cache.dropUser(userID)
+	n, err := rowsAffected(res, "revoke sessions of "+userID)
+	if err != nil {
+		return 0, err
+	}
+	// Told even when no row was deleted here: another replica may still
+	// hold one read before a revocation that raced with this one.
+	if err := s.publish(ctx, topicUser, userID); err != nil {
+		return n, fmt.Errorf("revoke sessions of %s: %w", userID, err)
+	}
+	return n, nil
 }
 
 // DeleteExpired removes rows past their idle or absolute expiry. Expiry is
