@@ -156,8 +156,9 @@ func (s *Server) cancelInteraction(w http.ResponseWriter, r *http.Request, in *i
 func (s *Server) touchSignIn(id string) User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.st.accounts[id]
+	a := s.st.accounts.m[id]
 	a.LastSignInAt = s.now().Truncate(time.Millisecond)
+	s.st.accounts.touch(id)
 	s.persist()
 	return a.public()
 }

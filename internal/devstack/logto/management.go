@@ -108,7 +108,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	search := strings.ToLower(strings.Trim(q.Get("search"), "%"))
 	s.mu.Lock()
 	var users []User
-	for _, a := range s.st.accounts {
+	for _, a := range s.st.accounts.m {
 		u := a.public()
 		if search == "" || strings.Contains(strings.ToLower(u.PrimaryEmail+"\x00"+u.Name+"\x00"+u.Username+"\x00"+u.ID), search) {
 			users = append(users, u)
@@ -273,7 +273,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 func (s *Server) applyFields(id string, f userFields, edit func(a *account) error) (User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.st.accounts[id]
+	a, ok := s.st.accounts.m[id]
 	if !ok {
 		return User{}, errNotFound
 	}
@@ -292,7 +292,10 @@ func (s *Server) applyFields(id string, f userFields, edit func(a *account) erro
 		}
 	}
 	next.UpdatedAt = s.now().Truncate(time.Millisecond)
+	s.st.indexAccount(a, false)
 	*a = next
+	s.st.indexAccount(a, true)
+	s.st.accounts.touch(id)
 	s.persist()
 	return a.public(), nil
 }
@@ -361,9 +364,10 @@ func (s *Server) userWriteOK(w http.ResponseWriter, id string, err error) bool {
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("userId")
 	s.mu.Lock()
-	a, ok := s.st.accounts[id]
+	a, ok := s.st.accounts.m[id]
 	if ok {
-		delete(s.st.accounts, id)
+		s.st.accounts.del(id)
+		s.st.indexAccount(a, false)
 		s.st.revokeUser(id)
 		s.persist()
 	}
