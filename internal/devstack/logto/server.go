@@ -224,6 +224,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /sign-in/cancel", s.withInteraction(s.cancelInteraction))
 
 	s.managementRoutes(mux)
+	s.controlRoutes(mux)
 	mux.Handle("GET "+static.Prefix, s.assets)
 	return mux
 }

@@ -213,6 +213,8 @@ func (s *Server) routes() http.Handler {
 	api("PUT "+schema+"/roles/{role}/parents/{parent}", s.env(s.addParentRole))
 	api("DELETE "+schema+"/roles/{role}/parents/{parent}", s.env(s.removeParentRole))
 
+	s.controlRoutes(mux)
+
 	// Anything else under the API answers like Permit: a JSON 404.
 	api("/", func(http.ResponseWriter, *http.Request) error {
 		return &apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Title: "Not Found",
