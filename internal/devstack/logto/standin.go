@@ -2,10 +2,11 @@ package logto
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
+
+	"reportgate/internal/devstack/control"
 )
 
 // The stand-in's own webhook controls served over HTTP under
@@ -15,7 +16,7 @@ import (
 // API.
 
 // ControlPrefix is where the controls are served.
-const ControlPrefix = "/_standin/"
+const ControlPrefix = control.Prefix
 
 // webhookControl is the body of PUT /_standin/webhooks. With an event, it
 // steers only that event's next delivery (drop, hold, delay; "deliver"
@@ -39,13 +40,13 @@ type releaseControl struct {
 }
 
 func (s *Server) controlRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+ControlPrefix+"webhooks", s.control(func(w http.ResponseWriter, _ *http.Request) error {
+	mux.HandleFunc("GET "+ControlPrefix+"webhooks", s.controlled(func(w http.ResponseWriter, _ *http.Request) error {
 		writeJSON(w, http.StatusOK, s.webhookStatus())
 		return nil
 	}))
-	mux.HandleFunc("PUT "+ControlPrefix+"webhooks", s.control(func(w http.ResponseWriter, r *http.Request) error {
+	mux.HandleFunc("PUT "+ControlPrefix+"webhooks", s.controlled(func(w http.ResponseWriter, r *http.Request) error {
 		var in webhookControl
-		if err := decodeControl(r, &in); err != nil {
+		if err := control.Decode(r, &in); err != nil {
 			return err
 		}
 		if err := s.hooks.apply(in); err != nil {
@@ -54,10 +55,10 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, s.webhookStatus())
 		return nil
 	}))
-	mux.HandleFunc("POST "+ControlPrefix+"webhooks/release", s.control(func(w http.ResponseWriter, r *http.Request) error {
+	mux.HandleFunc("POST "+ControlPrefix+"webhooks/release", s.controlled(func(w http.ResponseWriter, r *http.Request) error {
 		var in releaseControl
 		if r.ContentLength != 0 {
-			if err := decodeControl(r, &in); err != nil {
+			if err := control.Decode(r, &in); err != nil {
 				return err
 			}
 		}
@@ -71,9 +72,9 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	}))
 }
 
-// control requires a machine-to-machine app's id and secret (HTTP Basic)
+// controlled requires a machine-to-machine app's id and secret (HTTP Basic)
 // and answers a returned error as a 400.
-func (s *Server) control(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+func (s *Server) controlled(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, secret, ok := r.BasicAuth()
 		app, known := s.apps[id]
@@ -105,9 +106,9 @@ func (s *Server) webhookStatus() webhookStatus {
 func (w *Webhooks) apply(in webhookControl) error {
 	var delay time.Duration
 	if in.Delay != "" {
-		d, err := time.ParseDuration(in.Delay)
-		if err != nil || d < 0 {
-			return fmt.Errorf("delay must be a duration such as \"1s\", not %q", in.Delay)
+		d, err := control.Delay(in.Delay)
+		if err != nil {
+			return err
 		}
 		delay = d
 	}
@@ -130,15 +131,6 @@ func (w *Webhooks) apply(in webhookControl) error {
 	}
 	if delay > 0 {
 		w.Delay(in.Event, delay)
-	}
-	return nil
-}
-
-func decodeControl(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<16))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("body: %w", err)
 	}
 	return nil
 }

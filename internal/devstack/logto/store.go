@@ -1,7 +1,6 @@
 package logto
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,33 +8,30 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"reportgate/internal/devstack/jsonlog"
 )
 
-// stateFile is the log the stand-in keeps in Config.DataDir: JSON lines,
-// each a list of records changed by one request (a null value is a
-// deletion). The first line holds the hook id and signing key. The log is
-// rewritten from the live state (compacted) at start-up and whenever it
-// has grown to compactFactor times what it held then.
+// stateFile is the log the stand-in keeps in Config.DataDir (see
+// jsonlog): one line per request that changed something, a list of the
+// records it changed (a null value is a deletion). Its first line holds
+// the hook id and signing key.
 const stateFile = "logto-standin.jsonl"
 
 // legacyFile is the whole-file state older stand-ins rewrote on every
 // change; when there is no log yet it is read once, then removed.
 const legacyFile = "logto-standin.json"
 
-const (
-	compactFactor = 4
-	compactMin    = 1 << 20 // bytes; below this the log is never compacted
-	// pruneEvery spaces out the sweep for expired sessions and tokens,
-	// which looks at every one of them.
-	pruneEvery = time.Minute
-)
+// pruneEvery spaces out the sweep for expired sessions and tokens, which
+// looks at every one of them.
+const pruneEvery = time.Minute
 
 // state is everything the stand-in knows. What a restart keeps is in
 // tables, whose changes are logged; authorization codes, pending
@@ -60,10 +56,8 @@ type state struct {
 	interactions map[string]*interaction
 	logouts      map[string]*logoutRequest
 
-	log        *os.File // nil when in memory only
-	size, live int64    // bytes in the log, and after the last compaction
-	minSize    int64    // below this the log is never compacted
-	lastPrune  time.Time
+	log       *jsonlog.Log // nil when in memory only
+	lastPrune time.Time
 }
 
 // table is a persisted map that remembers which keys changed since the
@@ -102,7 +96,11 @@ type logged interface {
 	each(name string, emit func(entry) error) error
 	// apply replays one entry.
 	apply(key string, raw json.RawMessage) error
+	// forget clears the changed keys without logging them.
+	forget()
 }
+
+func (t *table[T]) forget() { clear(t.dirty) }
 
 func (t *table[T]) changes(name string, out []entry) ([]entry, error) {
 	for k := range t.dirty {
@@ -167,13 +165,14 @@ type legacySnapshot struct {
 // empty. The caller compacts it, which also opens the log for appending.
 func loadState(dir string) (*state, error) {
 	st := &state{
-		dir: dir, minSize: compactMin,
+		dir:      dir,
 		accounts: newTable[*account](), sessions: newTable[*session](), grants: newTable[*grant](),
 		refresh: newTable[*refreshToken](), access: newTable[*accessToken](),
 		emails: map[string]string{}, usernames: map[string]string{},
 		codes: map[string]*authCode{}, interactions: map[string]*interaction{}, logouts: map[string]*logoutRequest{},
 	}
 	if dir != "" {
+		st.log = jsonlog.New(dir, stateFile)
 		found, err := st.replay()
 		if err == nil && !found {
 			err = st.loadLegacy()
@@ -191,39 +190,25 @@ func loadState(dir string) (*state, error) {
 	return st, nil
 }
 
-// replay applies the log, reporting whether there was one. A last line
-// without its newline is a write cut short by a crash, never acknowledged,
-// and is dropped; any other bad line is an error.
+// replay applies the log, reporting whether there was one.
 func (st *state) replay() (bool, error) {
-	path := filepath.Join(st.dir, stateFile)
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read state: %w", err)
-	}
-	defer f.Close()
 	tables := st.tables()
-	r := bufio.NewReaderSize(f, 1<<16)
-	for n := 1; ; n++ {
-		line, err := r.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			return true, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("read state: %w", err)
-		}
+	found, err := st.log.Replay(func(line []byte) error {
 		var entries []entry
 		if err := json.Unmarshal(line, &entries); err != nil {
-			return false, fmt.Errorf("parse %s line %d: %w", path, n, err)
+			return err
 		}
 		for _, e := range entries {
 			if err := st.applyEntry(tables, e); err != nil {
-				return false, fmt.Errorf("parse %s line %d: %w", path, n, err)
+				return err
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("parse state: %w", err)
 	}
+	return found, nil
 }
 
 func (st *state) applyEntry(tables map[string]logged, e entry) error {
@@ -270,67 +255,33 @@ func fill[T any](t *table[T], items []T, key func(T) string) {
 	}
 }
 
-// compact writes the live state as a fresh log (temp file + rename, so a
-// crash leaves the old log or the new one) and appends to it from then on.
-// The legacy file, once its content is in the log, is removed.
+// compact writes the live state as a fresh log, which later changes are
+// appended to. The legacy file, once its content is in the log, is removed.
 func (st *state) compact() error {
 	for _, t := range st.tables() {
-		if _, err := t.changes("", nil); err != nil { // all of it is written below
-			return fmt.Errorf("encode state: %w", err)
-		}
+		t.forget() // all of it is written below
 	}
-	if st.dir == "" {
+	if st.log == nil {
 		return nil
 	}
-	if err := os.MkdirAll(st.dir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
-	}
-	tmp, err := os.CreateTemp(st.dir, stateFile+".*")
-	if err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	w := bufio.NewWriterSize(tmp, 1<<16)
-	var size int64
-	emit := func(e entry) error {
-		line, err := json.Marshal([]entry{e})
+	err := st.log.Compact(func(emit func(any) error) error {
+		meta, err := json.Marshal(metaRecord{st.HookID, st.SigningKey})
 		if err != nil {
 			return err
 		}
-		n, err := w.Write(append(line, '\n'))
-		size += int64(n)
-		return err
-	}
-	meta, err := json.Marshal(metaRecord{st.HookID, st.SigningKey})
-	if err == nil {
-		err = emit(entry{Table: metaTable, Value: meta})
-	}
-	for name, t := range st.tables() {
-		if err == nil {
-			err = t.each(name, emit)
+		if err := emit([]entry{{Table: metaTable, Value: meta}}); err != nil {
+			return err
 		}
-	}
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+		for name, t := range st.tables() {
+			if err := t.each(name, func(e entry) error { return emit([]entry{e}) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	path := filepath.Join(st.dir, stateFile)
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", stateFile, err)
-	}
-	if st.log != nil {
-		_ = st.log.Close()
-	}
-	st.log, st.size, st.live = f, size, size
 	if err := os.Remove(filepath.Join(st.dir, legacyFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove %s after migrating it: %w", legacyFile, err)
 	}
@@ -345,6 +296,12 @@ func (st *state) flush(now time.Time) error {
 		st.prune(now)
 		st.lastPrune = now
 	}
+	if st.log == nil {
+		for _, t := range st.tables() {
+			t.forget()
+		}
+		return nil
+	}
 	var entries []entry
 	for name, t := range st.tables() {
 		var err error
@@ -352,32 +309,19 @@ func (st *state) flush(now time.Time) error {
 			return fmt.Errorf("encode state: %w", err)
 		}
 	}
-	if len(entries) == 0 || st.log == nil {
+	if len(entries) == 0 {
 		return nil
 	}
-	line, err := json.Marshal(entries)
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
-	}
-	n, err := st.log.Write(append(line, '\n'))
-	st.size += int64(n)
-	if err != nil {
+	if err := st.log.Append(entries); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	if st.size > st.minSize && st.size > compactFactor*st.live {
+	if st.log.Due() {
 		return st.compact()
 	}
 	return nil
 }
 
-func (st *state) close() error {
-	if st.log == nil {
-		return nil
-	}
-	err := st.log.Close()
-	st.log = nil
-	return err
-}
+func (st *state) close() error { return st.log.Close() }
 
 // persist logs the changes a request made; a failed write is logged, not
 // fatal, as the in-memory state is still right for the running process.

@@ -65,23 +65,23 @@ func TestLogIsCompacted(t *testing.T) {
 	dir := t.TempDir()
 	e := newEnv(t, func(c *Config) { c.DataDir = dir })
 	e.srv.mu.Lock()
-	e.srv.st.minSize = 0
-	startSize := e.srv.st.size
+	e.srv.st.log.SetMinSize(0)
+	startSize := e.srv.st.log.Size()
 	e.srv.mu.Unlock()
 	token := e.m2mToken()
 	u := createUser(t, e, token, map[string]any{"primaryEmail": "p@example.com"})
 	var appended int64
 	for i := range 100 {
 		e.srv.mu.Lock()
-		before := e.srv.st.size
+		before := e.srv.st.log.Size()
 		e.srv.mu.Unlock()
 		name := strings.Repeat("n", 200) + string(rune('a'+i%26))
 		if resp, body := e.api(http.MethodPatch, "/api/users/"+u.ID, token, map[string]any{"name": name}); resp.StatusCode != http.StatusOK {
 			t.Fatalf("patch: %d %s", resp.StatusCode, body)
 		}
 		e.srv.mu.Lock()
-		if e.srv.st.size > before {
-			appended += e.srv.st.size - before
+		if e.srv.st.log.Size() > before {
+			appended += e.srv.st.log.Size() - before
 		}
 		e.srv.mu.Unlock()
 	}

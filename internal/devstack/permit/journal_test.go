@@ -11,6 +11,8 @@ import (
 
 	"github.com/permitio/permit-golang/pkg/enforcement"
 	"github.com/permitio/permit-golang/pkg/models"
+
+	"reportgate/internal/devstack/jsonlog"
 )
 
 // serveUnclosed runs a stand-in on dir whose Close is never called, as
@@ -75,21 +77,21 @@ func TestLogIsCompacted(t *testing.T) {
 	ctx := context.Background()
 	s, url := serveUnclosed(t, dir)
 	s.mu.Lock()
-	s.journal.minSize = 0
-	startSize := s.journal.size
+	s.journal.SetMinSize(0)
+	startSize := s.journal.Size()
 	s.mu.Unlock()
 	c := client(t, url, testKey)
 	must[*models.UserRead](t)(c.Api.Users.Create(ctx, *models.NewUserCreate("u1")))
 	appended := int64(0)
 	for i := range 200 {
 		s.mu.Lock()
-		before := s.journal.size
+		before := s.journal.Size()
 		s.mu.Unlock()
 		name := strings.Repeat("x", 100) + string(rune('a'+i%26))
 		must[*models.UserRead](t)(c.Api.Users.Update(ctx, "u1", models.UserUpdate{FirstName: &name}))
 		s.mu.Lock()
-		if s.journal.size > before {
-			appended += s.journal.size - before
+		if s.journal.Size() > before {
+			appended += s.journal.Size() - before
 		}
 		s.mu.Unlock()
 	}
@@ -101,8 +103,8 @@ func TestLogIsCompacted(t *testing.T) {
 	if info.Size() >= startSize+appended {
 		t.Errorf("log is %d bytes, every write appended is %d: never compacted", info.Size(), startSize+appended)
 	}
-	if info.Size() > compactFactor*startSize+4096 {
-		t.Errorf("log is %d bytes, over %d× its live size %d", info.Size(), compactFactor, startSize)
+	if info.Size() > jsonlog.Factor*startSize+4096 {
+		t.Errorf("log is %d bytes, over %d× its live size %d", info.Size(), jsonlog.Factor, startSize)
 	}
 	_, url2 := serveUnclosed(t, dir)
 	u := must[*models.UserRead](t)(client(t, url2, testKey).Api.Users.Get(ctx, "u1"))

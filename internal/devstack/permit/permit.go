@@ -33,6 +33,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"reportgate/internal/devstack/jsonlog"
 	"reportgate/internal/policy"
 )
 
@@ -79,7 +80,7 @@ type Server struct {
 
 	mu      sync.Mutex // guards st, log and delay; held across a write and its logging
 	st      *state
-	journal *journal // nil when in memory only
+	journal *jsonlog.Log // nil when in memory only
 	delay   time.Duration
 
 	pdp pdpView
@@ -134,7 +135,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.journal.close()
+	return s.journal.Close()
 }
 
 // Scope returns the organization, project and environment ids that
@@ -319,14 +320,14 @@ func (s *Server) write(fn func(t *tx) error) error {
 		return nil
 	}
 	if s.journal != nil {
-		if err := s.journal.append(changes); err != nil {
+		if err := s.journal.Append(logLine{changes}); err != nil {
 			t.rollback()
 			return fmt.Errorf("persist state: %w", err)
 		}
-		if s.journal.due() {
+		if s.journal.Due() {
 			// The write is already logged; a failed compaction only
 			// leaves a longer log behind.
-			if err := s.journal.compact(s.st); err != nil {
+			if err := s.journal.Compact(s.st.dump); err != nil {
 				s.log.Error("permit stand-in: compact state", "err", err)
 			}
 		}

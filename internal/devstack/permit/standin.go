@@ -1,11 +1,11 @@
 package permit
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
+
+	"reportgate/internal/devstack/control"
 )
 
 // The stand-in's own controls — fault mode, propagation delay and request
@@ -15,7 +15,7 @@ import (
 // injected fault, so "down" can be switched off again.
 
 // ControlPrefix is where the controls are served.
-const ControlPrefix = "/_standin/"
+const ControlPrefix = control.Prefix
 
 // faultModes and faultScopes are the names the controls use, by value.
 func faultModes() []string {
@@ -43,7 +43,7 @@ type countsJSON struct {
 }
 
 func (s *Server) controlRoutes(mux *http.ServeMux) {
-	control := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+	handle := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
 		mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if status := s.authorize(r); status != 0 {
 				writeJSON(w, status, map[string]string{"error": http.StatusText(status)})
@@ -54,13 +54,13 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 			}
 		}))
 	}
-	control("GET "+ControlPrefix+"fault", func(w http.ResponseWriter, _ *http.Request) error {
+	handle("GET "+ControlPrefix+"fault", func(w http.ResponseWriter, _ *http.Request) error {
 		writeJSON(w, http.StatusOK, s.faultJSON())
 		return nil
 	})
-	control("PUT "+ControlPrefix+"fault", func(w http.ResponseWriter, r *http.Request) error {
+	handle("PUT "+ControlPrefix+"fault", func(w http.ResponseWriter, r *http.Request) error {
 		var in faultJSON
-		if err := decodeControl(r, &in); err != nil {
+		if err := control.Decode(r, &in); err != nil {
 			return err
 		}
 		f, err := in.fault()
@@ -71,16 +71,16 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, s.faultJSON())
 		return nil
 	})
-	control("GET "+ControlPrefix+"propagation", func(w http.ResponseWriter, _ *http.Request) error {
+	handle("GET "+ControlPrefix+"propagation", func(w http.ResponseWriter, _ *http.Request) error {
 		writeJSON(w, http.StatusOK, s.propagationJSON())
 		return nil
 	})
-	control("PUT "+ControlPrefix+"propagation", func(w http.ResponseWriter, r *http.Request) error {
+	handle("PUT "+ControlPrefix+"propagation", func(w http.ResponseWriter, r *http.Request) error {
 		var in propagationJSON
-		if err := decodeControl(r, &in); err != nil {
+		if err := control.Decode(r, &in); err != nil {
 			return err
 		}
-		d, err := parseDelay(in.Delay)
+		d, err := control.Delay(in.Delay)
 		if err != nil {
 			return err
 		}
@@ -88,12 +88,12 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, s.propagationJSON())
 		return nil
 	})
-	control("POST "+ControlPrefix+"propagation/flush", func(w http.ResponseWriter, _ *http.Request) error {
+	handle("POST "+ControlPrefix+"propagation/flush", func(w http.ResponseWriter, _ *http.Request) error {
 		s.Flush()
 		writeJSON(w, http.StatusOK, s.propagationJSON())
 		return nil
 	})
-	control("GET "+ControlPrefix+"counts", func(w http.ResponseWriter, _ *http.Request) error {
+	handle("GET "+ControlPrefix+"counts", func(w http.ResponseWriter, _ *http.Request) error {
 		c := s.Counts()
 		writeJSON(w, http.StatusOK, countsJSON{c.Allowed, c.Bulk, c.AllTenants, c.UserPermissions, c.API})
 		return nil
@@ -134,28 +134,11 @@ func (in faultJSON) fault() (Fault, error) {
 		f.Scope = FaultScope(scope)
 	}
 	if f.Mode == FaultSlow {
-		d, err := parseDelay(in.Delay)
+		d, err := control.Delay(in.Delay)
 		if err != nil {
 			return f, err
 		}
 		f.Delay = d
 	}
 	return f, nil
-}
-
-func parseDelay(s string) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("delay must be a duration such as \"2s\", not %q", s)
-	}
-	return d, nil
-}
-
-func decodeControl(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<16))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("body: %w", err)
-	}
-	return nil
 }
