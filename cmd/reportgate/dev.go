@@ -318,7 +318,9 @@ func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string) 
 	fmt.Fprintf(w, "  App:    %s\n", s.BaseURL)
 	fmt.Fprintf(w, "  Logto:  %s (stand-in)\n", logtoURL)
 	fmt.Fprintf(w, "  Permit: %s (stand-in: API and PDP)\n", permitURL)
-	fmt.Fprintf(w, "  Data:   %s\n\n", strings.TrimPrefix(s.DatabaseURL, "sqlite:"))
+	fmt.Fprintf(w, "  Data:   %s\n", strings.TrimPrefix(s.DatabaseURL, "sqlite:"))
+	fmt.Fprintf(w, "  Stand-in controls (faults, propagation delay, webhooks): %s%s and %s%s (README)\n\n",
+		permitURL, permit.ControlPrefix, logtoURL, logto.ControlPrefix)
 	fmt.Fprintf(w, "Demo accounts (password %q):\n", demoPassword)
 	for _, a := range demoAccounts {
 		role := a.Role

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"reportgate/internal/config"
+	"reportgate/internal/devstack/logto"
+	"reportgate/internal/devstack/permit"
 )
 
 // devstack runs only the stand-ins, for a `reportgate serve` (or a
@@ -74,6 +76,8 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 	} {
 		fmt.Fprintf(stdout, "%s=%s\n", kv[0], kv[1])
 	}
+	fmt.Fprintf(stdout, "# Stand-in controls: %s%s (Bearer PERMIT_API_KEY) and %s%s (Basic LOGTO_M2M_APP_ID:LOGTO_M2M_APP_SECRET)\n",
+		sl.permitURL, permit.ControlPrefix, sl.logtoURL, logto.ControlPrefix)
 	fmt.Fprintf(stdout, "# Demo accounts: %s (password %q)\n", demoEmails(), demoPassword)
 	<-ctx.Done()
 	return st.shutdown()

@@ -60,7 +60,7 @@ func (s *Server) api(next http.HandlerFunc) http.Handler {
 			apiFail(w, http.StatusUnauthorized, "auth.authorization_token_type_not_supported", "Authorization type is not supported.")
 			return
 		}
-		payload, err := s.key.verifyJWT(token)
+		payload, err := s.verifiedToken(token)
 		var c struct {
 			Iss   string `json:"iss"`
 			Aud   string `json:"aud"`

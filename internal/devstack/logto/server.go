@@ -109,8 +109,11 @@ type Server struct {
 	discoveryJSON []byte
 	mu            sync.Mutex
 	st            *state
-	closeErr      error
-	closed        sync.Once
+	verifiedMu    sync.Mutex
+	verified      map[string][]byte // Management API token → verified payload
+
+	closeErr error
+	closed   sync.Once
 }
 
 // New starts a stand-in: it loads or creates the persisted state, creates
@@ -134,11 +137,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.PasswordIterations = defaultPBKDF2Cost
 	}
 	s := &Server{
-		cfg:    cfg,
-		issuer: cfg.Endpoint + "/oidc",
-		apps:   map[string]App{},
-		assets: static.New(),
-		log:    cfg.Logger,
+		cfg:      cfg,
+		issuer:   cfg.Endpoint + "/oidc",
+		apps:     map[string]App{},
+		assets:   static.New(),
+		log:      cfg.Logger,
+		verified: map[string][]byte{},
 	}
 	for _, a := range cfg.Apps {
 		if a.Type != AppTraditional && a.Type != AppMachineToMachine {
