@@ -239,7 +239,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 // applyTo replaces every writable field with the body's (PUT semantics).
 func (b userBody) applyTo(u *userRec, now time.Time) {
 	u.Email, u.FirstName, u.LastName = b.Email, b.FirstName, b.LastName
-	u.Attributes = nonNil(b.Attributes)
+	u.Attributes = b.Attributes // nil when empty: views show {}, and 100k empty maps add up
 	u.UpdatedAt = now
 }
 
@@ -410,9 +410,9 @@ func (s *Server) listTenantUsers(w http.ResponseWriter, r *http.Request) error {
 func (st *state) tenantMembers(ref string) map[string]bool {
 	members := map[string]bool{}
 	if t := st.tenant(ref); t != nil {
-		for _, a := range st.assignments {
-			if a.Tenant == t.Key {
-				members[a.User] = true
+		for user, list := range st.byUser {
+			if slices.ContainsFunc(list, func(a *assignmentRec) bool { return a.Tenant == t.Key }) {
+				members[user] = true
 			}
 		}
 	}
@@ -468,7 +468,7 @@ func (t *tx) assignBody(user string, b assignmentBody, skipDuplicate bool) (*ass
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := t.assignments[assignKey{u.Key, role.Key, tn.Key}]; ok {
+	if t.findAssignment(assignKey{u.Key, role.Key, tn.Key}) != nil {
 		if skipDuplicate {
 			return nil, nil
 		}
@@ -484,7 +484,7 @@ func (t *tx) assignBody(user string, b assignmentBody, skipDuplicate bool) (*ass
 func (t *tx) unassignBody(user string, b assignmentBody, skipMissing bool) (bool, error) {
 	u, role, tn, err := t.resolve(user, b)
 	if err == nil {
-		if a, ok := t.assignments[assignKey{u.Key, role.Key, tn.Key}]; ok {
+		if a := t.findAssignment(assignKey{u.Key, role.Key, tn.Key}); a != nil {
 			t.unassign(a)
 			return true, nil
 		}

@@ -1,6 +1,7 @@
 package permit
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,28 +18,47 @@ import (
 // replaced, never changed in place, so an answer built from them stays
 // valid after the lock is released.
 type snapshot struct {
-	users   map[string]bool
-	tenants map[string]map[string]any      // key → attributes
-	actions map[string]map[string]bool     // resource → action keys
-	grants  map[string]map[string]bool     // role → "resource:action", closed over extends
-	roles   map[string]map[string][]string // user → tenant → role keys, sorted
+	// users maps each synced user to its roles, sorted by tenant then
+	// role; one small slice per user keeps 100k users cheap.
+	users   map[string][]tenantRole
+	tenants map[string]map[string]any  // key → attributes
+	actions map[string]map[string]bool // resource → action keys
+	grants  map[string]map[string]bool // role → "resource:action", closed over extends
+}
+
+type tenantRole struct{ tenant, role string }
+
+func compareTenantRole(a, b tenantRole) int {
+	return cmp.Or(cmp.Compare(a.tenant, b.tenant), cmp.Compare(a.role, b.role))
+}
+
+// rolesIn lists a user's roles in one tenant (they are sorted by tenant,
+// so they sit together).
+func rolesIn(roles []tenantRole, tenant string) []tenantRole {
+	i, _ := slices.BinarySearchFunc(roles, tenantRole{tenant, ""}, compareTenantRole)
+	j := i
+	for j < len(roles) && roles[j].tenant == tenant {
+		j++
+	}
+	return roles[i:j]
 }
 
 func (st *state) snapshot() *snapshot {
 	snap := &snapshot{
-		users:   make(map[string]bool, len(st.Users)),
+		users:   make(map[string][]tenantRole, len(st.Users)),
 		tenants: map[string]map[string]any{},
-		roles:   make(map[string]map[string][]string, len(st.byUser)),
 	}
 	for k := range st.Users {
-		snap.users[k] = true
+		snap.users[k] = nil
 	}
 	for k, t := range st.Tenants {
 		snap.tenants[k] = nonNil(t.Attributes)
 	}
 	snap.actions, snap.grants = st.decisionSchema()
-	for _, a := range st.assignments {
-		snap.addRole(a.User, a.Tenant, a.Role)
+	for _, list := range st.byUser {
+		for _, a := range list {
+			snap.addRole(a.User, a.Tenant, a.Role)
+		}
 	}
 	return snap
 }
@@ -63,33 +83,27 @@ func (st *state) decisionSchema() (actions, grants map[string]map[string]bool) {
 	return actions, grants
 }
 
+// addRole and removeRole build a new slice rather than change the old one,
+// which an answer being encoded may still hold.
 func (snap *snapshot) addRole(user, tenant, role string) {
-	byTenant := snap.roles[user]
-	if byTenant == nil {
-		byTenant = map[string][]string{}
-		snap.roles[user] = byTenant
-	}
-	have := byTenant[tenant]
-	if i, found := slices.BinarySearch(have, role); !found {
-		byTenant[tenant] = slices.Insert(slices.Clone(have), i, role)
+	have := snap.users[user]
+	tr := tenantRole{tenant, role}
+	if i, found := slices.BinarySearchFunc(have, tr, compareTenantRole); !found {
+		snap.users[user] = slices.Insert(slices.Clip(have), i, tr)
 	}
 }
 
 func (snap *snapshot) removeRole(user, tenant, role string) {
-	byTenant := snap.roles[user]
-	have := byTenant[tenant]
-	i, found := slices.BinarySearch(have, role)
-	if !found {
+	have, synced := snap.users[user]
+	i, found := slices.BinarySearchFunc(have, tenantRole{tenant, role}, compareTenantRole)
+	if !synced || !found {
 		return
 	}
 	if len(have) == 1 {
-		delete(byTenant, tenant)
-		if len(byTenant) == 0 {
-			delete(snap.roles, user)
-		}
+		snap.users[user] = nil
 		return
 	}
-	byTenant[tenant] = slices.Delete(slices.Clone(have), i, i+1)
+	snap.users[user] = slices.Delete(slices.Clone(have), i, i+1)
 }
 
 // pdpChange is a write's effect on the snapshot, worked out when the write
@@ -103,10 +117,14 @@ func (st *state) pdpChanges(changes []change) []pdpChange {
 		switch c.Op {
 		case opUser:
 			key := c.User.Key
-			out = append(out, func(s *snapshot) { s.users[key] = true })
+			out = append(out, func(s *snapshot) {
+				if _, ok := s.users[key]; !ok {
+					s.users[key] = nil
+				}
+			})
 		case opDropUser:
 			key := c.Key
-			out = append(out, func(s *snapshot) { delete(s.users, key); delete(s.roles, key) })
+			out = append(out, func(s *snapshot) { delete(s.users, key) })
 		case opTenant:
 			key, attrs := c.Tenant.Key, nonNil(c.Tenant.Attributes)
 			out = append(out, func(s *snapshot) { s.tenants[key] = attrs })
@@ -239,16 +257,20 @@ func (snap *snapshot) decide(user, action, typ, tenant string) (bool, string) {
 		return false, reasonNoSuchAction
 	case tenant == "" || snap.tenants[tenant] == nil:
 		return false, reasonNoSuchTenant
-	case !snap.users[user]:
+	}
+	roles, synced := snap.users[user]
+	inTenant := rolesIn(roles, tenant)
+	switch {
+	case !synced:
 		return false, reasonUserNotSynced
-	case len(snap.roles[user]) == 0:
+	case len(roles) == 0:
 		return false, reasonNoUserRoles
-	case len(snap.roles[user][tenant]) == 0:
+	case len(inTenant) == 0:
 		return false, reasonNoRoleInTenant
 	}
 	perm := typ + ":" + action
-	for _, role := range snap.roles[user][tenant] {
-		if snap.grants[role][perm] {
+	for _, tr := range inTenant {
+		if snap.grants[tr.role][perm] {
 			return true, reasonAllowed
 		}
 	}
@@ -440,13 +462,18 @@ func (s *Server) handleUserPermissions(w http.ResponseWriter, r *http.Request) {
 }
 
 func userPermissions(snap *snapshot, req userPermissionsRequest, out map[string]tenantPermissions) {
-	for tenant, roles := range snap.roles[*req.User.Key] {
+	all := snap.users[*req.User.Key]
+	for len(all) > 0 {
+		tenant := all[0].tenant
+		inTenant := rolesIn(all, tenant)
+		all = all[len(inTenant):]
 		if len(req.Tenants) > 0 && !slices.Contains(req.Tenants, tenant) {
 			continue
 		}
-		perms := []string{}
-		for _, role := range roles {
-			for p := range snap.grants[role] {
+		perms, roles := []string{}, make([]string, 0, len(inTenant))
+		for _, tr := range inTenant {
+			roles = append(roles, tr.role)
+			for p := range snap.grants[tr.role] {
 				typ, _, _ := strings.Cut(p, ":")
 				if len(req.ResourceTypes) == 0 || slices.Contains(req.ResourceTypes, typ) {
 					perms = append(perms, p)
@@ -457,7 +484,7 @@ func userPermissions(snap *snapshot, req userPermissionsRequest, out map[string]
 		out["__tenant:"+tenant] = tenantPermissions{
 			Tenant:      tenantDetails{tenant, snap.tenants[tenant]},
 			Permissions: slices.Compact(perms),
-			Roles:       slices.Clone(roles),
+			Roles:       roles,
 		}
 	}
 }

@@ -25,11 +25,10 @@ type state struct {
 	Resources map[string]*resourceRec
 	Roles     map[string]*roleRec
 
-	ids         map[string]string // user or tenant id → key
-	emails      map[string]string // folded email → user key
-	assignments map[assignKey]*assignmentRec
-	byUser      map[string][]*assignmentRec // ordered by seq
-	seq         int64                       // creation order of assignments
+	ids    map[string]string           // user or tenant id → key
+	emails map[string]string           // folded email → user key
+	byUser map[string][]*assignmentRec // role assignments by user (a handful each), ordered by seq
+	seq    int64                       // creation order of assignments
 }
 
 // legacyState is the whole-file format older stand-ins wrote; it is read
@@ -50,14 +49,13 @@ type assignKey struct{ user, role, tenant string }
 
 func emptyState() *state {
 	return &state{
-		Users:       map[string]*userRec{},
-		Tenants:     map[string]*tenantRec{},
-		Resources:   map[string]*resourceRec{},
-		Roles:       map[string]*roleRec{},
-		ids:         map[string]string{},
-		emails:      map[string]string{},
-		assignments: map[assignKey]*assignmentRec{},
-		byUser:      map[string][]*assignmentRec{},
+		Users:     map[string]*userRec{},
+		Tenants:   map[string]*tenantRec{},
+		Resources: map[string]*resourceRec{},
+		Roles:     map[string]*roleRec{},
+		ids:       map[string]string{},
+		emails:    map[string]string{},
+		byUser:    map[string][]*assignmentRec{},
 	}
 }
 

@@ -121,9 +121,18 @@ func (st *state) setTenant(t *tenantRec) func()  { return put(st.Tenants, t, st.
 func (st *state) removeTenant(key string) func() { return drop(st.Tenants, key, st.indexTenant) }
 func bySeq(a, b *assignmentRec) int              { return int(a.seq - b.seq) }
 
-// linkAssignment puts a (whose seq is set) into both assignment indexes.
+// findAssignment returns the assignment k names, or nil.
+func (st *state) findAssignment(k assignKey) *assignmentRec {
+	for _, a := range st.byUser[k.user] {
+		if a.key() == k {
+			return a
+		}
+	}
+	return nil
+}
+
+// linkAssignment files a, whose seq is set, under its user.
 func (st *state) linkAssignment(a *assignmentRec) {
-	st.assignments[a.key()] = a
 	list := st.byUser[a.User]
 	i, _ := slices.BinarySearchFunc(list, a, bySeq)
 	st.byUser[a.User] = slices.Insert(list, i, a)
@@ -137,11 +146,10 @@ func (st *state) addAssignment(a *assignmentRec) func() {
 }
 
 func (st *state) removeAssignment(k assignKey) func() {
-	a, ok := st.assignments[k]
-	if !ok {
+	a := st.findAssignment(k)
+	if a == nil {
 		return func() {}
 	}
-	delete(st.assignments, k)
 	list := slices.DeleteFunc(st.byUser[k.user], func(x *assignmentRec) bool { return x == a })
 	if len(list) == 0 {
 		delete(st.byUser, k.user)
@@ -153,9 +161,9 @@ func (st *state) removeAssignment(k assignKey) func() {
 
 // sortedAssignments is every assignment in creation order.
 func (st *state) sortedAssignments() []*assignmentRec {
-	out := make([]*assignmentRec, 0, len(st.assignments))
-	for _, a := range st.assignments {
-		out = append(out, a)
+	var out []*assignmentRec
+	for _, list := range st.byUser {
+		out = append(out, list...)
 	}
 	slices.SortFunc(out, bySeq)
 	return out

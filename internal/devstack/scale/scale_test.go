@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +74,18 @@ func (tm *timings) window(lo, hi int) string {
 	}
 	return fmt.Sprintf("mean %7.1f µs  p50 %7.1f µs  p99 %7.1f µs",
 		us(sum/time.Duration(len(ds))), us(ds[len(ds)/2]), us(ds[len(ds)*99/100]))
+}
+
+// writeHeapProfile saves what the loaded stand-ins hold, for go tool pprof.
+func writeHeapProfile(t *testing.T, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -243,6 +256,9 @@ func TestStandinsAtScale(t *testing.T) {
 
 	runtime.GC()
 	debug.FreeOSMemory()
+	if path := os.Getenv("REPORTGATE_BENCH_STANDINS_HEAP"); path != "" {
+		writeHeapProfile(t, path)
+	}
 	idle := rssMB(t)
 	fmt.Printf("\nRSS after loading and a GC: %.0f MB\n", idle)
 	for _, f := range []string{"permit-standin.jsonl", "logto-standin.jsonl"} {
