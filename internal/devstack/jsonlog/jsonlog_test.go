@@ -3,6 +3,7 @@ package jsonlog
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -74,5 +75,40 @@ func TestTornLastLineIsDropped(t *testing.T) {
 	}
 	if got := lines(t, New(dir, "x.jsonl")); len(got) != 1 {
 		t.Errorf("lines = %v, want the torn one dropped", got)
+	}
+}
+
+func TestCompactInBackgroundKeepsWritesMadeMeanwhile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l := New(dir, "x.jsonl")
+	if err := l.Compact(func(emit func(any) error) error { return emit("old") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append("superseded"); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	l.CompactInBackground(func(emit func(any) error) error {
+		<-release // appends happen while the snapshot is being written
+		return emit("snapshot")
+	}, func(err error) { t.Errorf("compaction failed: %v", err) })
+	if l.Due() {
+		t.Error("due while a compaction runs")
+	}
+	if err := l.Append("during"); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	l.Wait()
+	if err := l.Append("after"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`"snapshot"`, `"during"`, `"after"`}
+	if got := lines(t, New(dir, "x.jsonl")); !slices.Equal(got, want) {
+		t.Errorf("lines = %v, want %v", got, want)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -292,12 +292,12 @@ func (s *Server) applyFields(id string, f userFields, edit func(a *account) erro
 		}
 	}
 	next.UpdatedAt = s.now().Truncate(time.Millisecond)
+	// Replaced, not changed in place: a compaction may be writing the old one.
 	s.st.indexAccount(a, false)
-	*a = next
-	s.st.indexAccount(a, true)
-	s.st.accounts.touch(id)
+	s.st.accounts.set(id, &next)
+	s.st.indexAccount(&next, true)
 	s.persist()
-	return a.public(), nil
+	return next.public(), nil
 }
 
 var (

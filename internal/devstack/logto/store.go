@@ -13,6 +13,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,8 +62,9 @@ type state struct {
 }
 
 // table is a persisted map that remembers which keys changed since the
-// last flush. Reads use m directly; every change goes through set, del or
-// touch (for a record changed in place).
+// last flush. Reads use m directly; every change goes through set or del,
+// and a record is replaced, never changed in place, so a compaction can
+// write the records it captured while requests go on.
 type table[T any] struct {
 	m     map[string]T
 	dirty map[string]bool
@@ -72,7 +74,6 @@ func newTable[T any]() table[T] { return table[T]{m: map[string]T{}, dirty: map[
 
 func (t *table[T]) set(k string, v T) { t.m[k] = v; t.dirty[k] = true }
 func (t *table[T]) del(k string)      { delete(t.m, k); t.dirty[k] = true }
-func (t *table[T]) touch(k string)    { t.dirty[k] = true }
 
 // entry is one record in the log.
 type entry struct {
@@ -92,8 +93,9 @@ const metaTable = "meta"
 type logged interface {
 	// changes appends an entry per key changed since the last call.
 	changes(name string, out []entry) ([]entry, error)
-	// each emits an entry per record.
-	each(name string, emit func(entry) error) error
+	// freeze captures the records; the function it returns emits an entry
+	// per record as they were.
+	freeze(name string) func(emit func(entry) error) error
 	// apply replays one entry.
 	apply(key string, raw json.RawMessage) error
 	// forget clears the changed keys without logging them.
@@ -117,17 +119,21 @@ func (t *table[T]) changes(name string, out []entry) ([]entry, error) {
 	return out, nil
 }
 
-func (t *table[T]) each(name string, emit func(entry) error) error {
-	for k, v := range t.m {
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return err
+func (t *table[T]) freeze(name string) func(emit func(entry) error) error {
+	keys := slices.Collect(maps.Keys(t.m))
+	values := slices.Collect(maps.Values(t.m)) // same order: no change in between
+	return func(emit func(entry) error) error {
+		for i, v := range values {
+			raw, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			if err := emit(entry{name, keys[i], raw}); err != nil {
+				return err
+			}
 		}
-		if err := emit(entry{name, k, raw}); err != nil {
-			return err
-		}
+		return nil
 	}
-	return nil
 }
 
 func (t *table[T]) apply(key string, raw json.RawMessage) error {
@@ -264,22 +270,7 @@ func (st *state) compact() error {
 	if st.log == nil {
 		return nil
 	}
-	err := st.log.Compact(func(emit func(any) error) error {
-		meta, err := json.Marshal(metaRecord{st.HookID, st.SigningKey})
-		if err != nil {
-			return err
-		}
-		if err := emit([]entry{{Table: metaTable, Value: meta}}); err != nil {
-			return err
-		}
-		for name, t := range st.tables() {
-			if err := t.each(name, func(e entry) error { return emit([]entry{e}) }); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := st.log.Compact(st.freeze()); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	if err := os.Remove(filepath.Join(st.dir, legacyFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -288,10 +279,37 @@ func (st *state) compact() error {
 	return nil
 }
 
+// freeze captures the state and returns a dump of it, meta first, that
+// can run without the lock.
+func (st *state) freeze() func(emit func(any) error) error {
+	meta := metaRecord{st.HookID, st.SigningKey}
+	var tables []func(emit func(entry) error) error
+	for name, t := range st.tables() {
+		tables = append(tables, t.freeze(name))
+	}
+	return func(emit func(any) error) error {
+		raw, err := json.Marshal(meta)
+		if err != nil {
+			return err
+		}
+		if err := emit([]entry{{Table: metaTable, Value: raw}}); err != nil {
+			return err
+		}
+		for _, dump := range tables {
+			if err := dump(func(e entry) error { return emit([]entry{e}) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // flush appends what changed since the last flush as one line: write(2)
 // before the caller answers, so a killed process keeps every change it
-// acknowledged (no fsync: only the machine going down loses data).
-func (st *state) flush(now time.Time) error {
+// acknowledged (no fsync: only the machine going down loses data). When
+// the log is due, it is compacted in the background; a failure there goes
+// to onCompactError and only leaves a longer log.
+func (st *state) flush(now time.Time, onCompactError func(error)) error {
 	if now.Sub(st.lastPrune) >= pruneEvery {
 		st.prune(now)
 		st.lastPrune = now
@@ -316,7 +334,7 @@ func (st *state) flush(now time.Time) error {
 		return fmt.Errorf("save state: %w", err)
 	}
 	if st.log.Due() {
-		return st.compact()
+		st.log.CompactInBackground(st.freeze(), onCompactError)
 	}
 	return nil
 }
@@ -326,7 +344,8 @@ func (st *state) close() error { return st.log.Close() }
 // persist logs the changes a request made; a failed write is logged, not
 // fatal, as the in-memory state is still right for the running process.
 func (s *Server) persist() {
-	if err := s.st.flush(s.now()); err != nil {
+	err := s.st.flush(s.now(), func(err error) { s.log.Error("compact state", "err", err) })
+	if err != nil {
 		s.log.Error("persist state", "err", err)
 	}
 }

@@ -85,6 +85,7 @@ func TestLogIsCompacted(t *testing.T) {
 		}
 		e.srv.mu.Unlock()
 	}
+	e.srv.st.log.Wait() // compaction runs in the background
 	info, err := os.Stat(filepath.Join(dir, stateFile))
 	if err != nil {
 		t.Fatal(err)

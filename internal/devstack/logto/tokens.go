@@ -189,8 +189,9 @@ func (s *Server) refreshGrant(w http.ResponseWriter, form url.Values, app App) {
 		return
 	}
 	if s.shouldRotate(rt, now) {
-		rt.Consumed = true
-		s.st.refresh.touch(rt.Value)
+		used := *rt // replaced, not changed in place: a compaction may be writing it
+		used.Consumed = true
+		s.st.refresh.set(rt.Value, &used)
 		rt = s.newRefreshTokenLocked(g, now, rt.ChainStart)
 	}
 	s.respondTokensLocked(w, g, a.public(), rt, false)

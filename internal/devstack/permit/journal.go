@@ -6,8 +6,10 @@ import (
 	"fmt"
 
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"reportgate/internal/devstack/jsonlog"
 )
@@ -118,26 +120,38 @@ func loadLegacy(dir string) (*state, error) {
 
 // dump emits the live state as lines of changes that rebuild it,
 // environment first.
-func (st *state) dump(emit func(any) error) error {
+func (st *state) dump(emit func(any) error) error { return st.freeze()(emit) }
+
+// freeze captures the live state and returns a dump of it that stays
+// right while later writes go on, so it can run without the lock: users,
+// tenants and assignments are replaced on change, never changed in place,
+// so holding the records is enough; the schema, which is changed in
+// place, is copied.
+func (st *state) freeze() func(emit func(any) error) error {
 	env := &envIDs{Version: logVersion, OrgID: st.OrgID, ProjectID: st.ProjectID, EnvID: st.EnvID}
-	if err := emit(logLine{[]change{{Op: opEnv, Env: env}, {Op: opSchema, Schema: &schemaRecs{st.Resources, st.Roles}}}}); err != nil {
+	schema := st.copySchema()
+	tenants := slices.Collect(maps.Values(st.Tenants))
+	users := slices.Collect(maps.Values(st.Users))
+	assignments := st.sortedAssignments()
+	return func(emit func(any) error) error {
+		if err := emit(logLine{[]change{{Op: opEnv, Env: env}, {Op: opSchema, Schema: &schema}}}); err != nil {
+			return err
+		}
+		var err error
+		one := func(c change) {
+			if err == nil {
+				err = emit(logLine{[]change{c}})
+			}
+		}
+		for _, t := range tenants {
+			one(change{Op: opTenant, Tenant: t})
+		}
+		for _, u := range users {
+			one(change{Op: opUser, User: u})
+		}
+		for _, a := range assignments {
+			one(change{Op: opAssign, Assignment: a})
+		}
 		return err
 	}
-	one := func(c change) error { return emit(logLine{[]change{c}}) }
-	for _, t := range st.Tenants {
-		if err := one(change{Op: opTenant, Tenant: t}); err != nil {
-			return err
-		}
-	}
-	for _, u := range st.Users {
-		if err := one(change{Op: opUser, User: u}); err != nil {
-			return err
-		}
-	}
-	for _, a := range st.sortedAssignments() {
-		if err := one(change{Op: opAssign, Assignment: a}); err != nil {
-			return err
-		}
-	}
-	return nil
 }

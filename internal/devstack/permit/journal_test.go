@@ -95,6 +95,7 @@ func TestLogIsCompacted(t *testing.T) {
 		}
 		s.mu.Unlock()
 	}
+	s.journal.Wait() // compaction runs in the background
 	info, err := os.Stat(filepath.Join(dir, stateFile))
 	if err != nil {
 		t.Fatal(err)

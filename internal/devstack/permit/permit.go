@@ -327,9 +327,9 @@ func (s *Server) write(fn func(t *tx) error) error {
 		if s.journal.Due() {
 			// The write is already logged; a failed compaction only
 			// leaves a longer log behind.
-			if err := s.journal.Compact(s.st.dump); err != nil {
+			s.journal.CompactInBackground(s.st.freeze(), func(err error) {
 				s.log.Error("permit stand-in: compact state", "err", err)
-			}
+			})
 		}
 	}
 	now := s.now()
