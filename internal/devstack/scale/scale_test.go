@@ -2,6 +2,12 @@
 // clients and prints what each write costs as the directory grows, and the
 // process's memory. It runs only when REPORTGATE_BENCH_STANDINS is set
 // (make bench-standins), to the number of users to load.
+//
+// By default the stand-ins run in the test process. With
+// REPORTGATE_BENCH_STANDINS_PID set to a running `reportgate devstack`, it
+// loads that process instead, through the settings devstack prints
+// (PERMIT_API_URL, PERMIT_API_KEY, LOGTO_ENDPOINT, LOGTO_M2M_APP_ID,
+// LOGTO_M2M_APP_SECRET), and reads that process's RSS.
 package scale
 
 import (
@@ -90,8 +96,8 @@ func writeHeapProfile(t *testing.T, path string) {
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
-func rssMB(t *testing.T) float64 {
-	data, err := os.ReadFile("/proc/self/status")
+func rssMB(t *testing.T, pid string) float64 {
+	data, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		t.Skipf("no /proc/self/status: %v", err)
 	}
@@ -147,7 +153,7 @@ func start(t *testing.T, dir string, users int) *standins {
 	return s
 }
 
-func m2mToken(t *testing.T, c *http.Client, logtoURL string) string {
+func m2mToken(t *testing.T, c *http.Client, logtoURL, m2mID, m2mSecret string) string {
 	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "resource": {mgmtTarget}, "scope": {mgmtScope}}
 	req, _ := http.NewRequest(http.MethodPost, logtoURL+"/oidc/token", strings.NewReader(form.Encode()))
@@ -173,47 +179,68 @@ func TestStandinsAtScale(t *testing.T) {
 		t.Skip("set REPORTGATE_BENCH_STANDINS to the number of users to load (make bench-standins)")
 	}
 	dir := t.TempDir()
-	s := start(t, dir, n)
+	pid := os.Getenv("REPORTGATE_BENCH_STANDINS_PID")
+	var s *standins // nil when loading an outside devstack
+	permitURL, logtoURL, key, id, secret := os.Getenv("PERMIT_API_URL"), os.Getenv("LOGTO_ENDPOINT"),
+		os.Getenv("PERMIT_API_KEY"), os.Getenv("LOGTO_M2M_APP_ID"), os.Getenv("LOGTO_M2M_APP_SECRET")
+	if pid == "" {
+		pid = "self"
+		s = start(t, dir, n)
+		permitURL, logtoURL, key, id, secret = s.permitURL, s.logtoURL, permitKey, m2mID, m2mSecret
+	}
 	ctx := context.Background()
-	pc := permitsdk.New(config.NewConfigBuilder(permitKey).WithApiUrl(s.permitURL).WithPdpUrl(s.permitURL).
+	pc := permitsdk.New(config.NewConfigBuilder(key).WithApiUrl(permitURL).WithPdpUrl(permitURL).
 		WithLogger(zap.NewNop()).WithTimeout(30 * time.Second).Build())
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
-	token := m2mToken(t, hc, s.logtoURL)
+	token := m2mToken(t, hc, logtoURL, id, secret)
+	// Round trips as the client sees them: one Logto write and two Permit
+	// writes per user.
+	clientTimes := &timings{d: make([]time.Duration, 3*n)}
+	timed := func(f func() error) error {
+		start := time.Now()
+		err := f()
+		if i := clientTimes.next.Add(1) - 1; i < int64(len(clientTimes.d)) {
+			clientTimes.d[i] = time.Since(start)
+		}
+		return err
+	}
 
 	createLogto := func(i int) error {
 		body, _ := json.Marshal(map[string]string{"primaryEmail": fmt.Sprintf("user%06d@example.com", i), "name": fmt.Sprintf("User %d", i)})
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.logtoURL+"/api/users", bytes.NewReader(body))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, logtoURL+"/api/users", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
-		res, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("create user %d: %d", i, res.StatusCode)
-		}
-		return nil
+		return timed(func() error {
+			res, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				return fmt.Errorf("create user %d: %d", i, res.StatusCode)
+			}
+			return nil
+		})
 	}
 	createPermit := func(i int) error {
 		key := fmt.Sprintf("user%06d", i)
 		uc := *models.NewUserCreate(key)
 		uc.SetEmail(key + "@example.com")
-		if _, err := pc.Api.Users.Create(ctx, uc); err != nil {
+		if err := timed(func() error { _, err := pc.Api.Users.Create(ctx, uc); return err }); err != nil {
 			return fmt.Errorf("permit user %d: %w", i, err)
 		}
 		role := "viewer"
 		if i%10 == 0 {
 			role = "admin"
 		}
-		if _, err := pc.Api.Users.AssignRole(ctx, key, role, permit.DefaultTenant); err != nil {
+		if err := timed(func() error { _, err := pc.Api.Users.AssignRole(ctx, key, role, permit.DefaultTenant); return err }); err != nil {
 			return fmt.Errorf("permit role %d: %w", i, err)
 		}
 		return nil
 	}
 
 	fmt.Printf("stand-ins at scale: %d users through the real permit-golang SDK (user + role assignment) and the Logto Management API (create user), %d concurrent clients\n", n, workers)
-	fmt.Printf("RSS before loading: %.0f MB\n", rssMB(t))
+	fmt.Printf("RSS before loading: %.0f MB (process %s)\n", rssMB(t, pid), pid)
 	started := time.Now()
 	loaded := 0
 	for _, mark := range []int{1_000, 10_000, 100_000, n} {
@@ -247,20 +274,31 @@ func TestStandinsAtScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		lo := max(loaded, mark-mark/10)
-		fmt.Printf("\nat %d users (writes %d–%d, %.0fs so far), handler time per write:\n", mark, lo, mark, time.Since(started).Seconds())
-		fmt.Printf("  Permit (user or assignment): %s\n", s.permitTimes.window(2*lo, 2*mark))
-		fmt.Printf("  Logto (create user):         %s\n", s.logtoTimes.window(lo, mark))
-		fmt.Printf("  RSS %.0f MB\n", rssMB(t))
+		fmt.Printf("\nat %d users (users %d–%d, %.0fs so far), time per write:\n", mark, lo, mark, time.Since(started).Seconds())
+		if s != nil {
+			fmt.Printf("  handler, Permit (user or assignment): %s\n", s.permitTimes.window(2*lo, 2*mark))
+			fmt.Printf("  handler, Logto (create user):         %s\n", s.logtoTimes.window(lo, mark))
+		}
+		fmt.Printf("  client round trip per write:          %s\n", clientTimes.window(3*lo, 3*mark))
+		fmt.Printf("  RSS %.0f MB\n", rssMB(t, pid))
 		loaded = mark
 	}
 
+	if s == nil {
+		time.Sleep(5 * time.Second) // see that the outside process holds steady while idle
+		fmt.Printf("\nRSS after 5 s idle: %.0f MB\n", rssMB(t, pid))
+		return
+	}
 	runtime.GC()
 	debug.FreeOSMemory()
 	if path := os.Getenv("REPORTGATE_BENCH_STANDINS_HEAP"); path != "" {
 		writeHeapProfile(t, path)
 	}
-	idle := rssMB(t)
-	fmt.Printf("\nRSS after loading and a GC: %.0f MB\n", idle)
+	loadedRSS := rssMB(t, pid)
+	fmt.Printf("\nRSS after loading and a GC: %.0f MB\n", loadedRSS)
+	// Nothing in either stand-in runs while no request comes: no growth.
+	time.Sleep(5 * time.Second)
+	fmt.Printf("RSS after 5 s idle: %.0f MB\n", rssMB(t, pid))
 	for _, f := range []string{"permit-standin.jsonl", "logto-standin.jsonl"} {
 		if info, err := os.Stat(dir + "/" + f); err == nil {
 			fmt.Printf("  %s: %.1f MB\n", f, float64(info.Size())/(1<<20))
