@@ -93,12 +93,7 @@ func (s *Server) controlled(h func(http.ResponseWriter, *http.Request) error) ht
 func (s *Server) webhookStatus() webhookStatus {
 	mode, delay := s.hooks.Mode()
 	st := webhookStatus{Mode: mode, Delay: delay.String(), InFlight: s.hooks.InFlight()}
-	for _, d := range s.hooks.Deliveries() {
-		st.Deliveries++
-		if d.Err != "" {
-			st.Failed++
-		}
-	}
+	st.Deliveries, st.Failed = s.hooks.Counts()
 	return st
 }
 

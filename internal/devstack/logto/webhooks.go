@@ -49,15 +49,17 @@ type Webhooks struct {
 	// this package shorten it.
 	retryDelay func(retry int) time.Duration
 
-	mu      sync.Mutex
-	idle    *sync.Cond // signalled when pending drops to 0
-	pending int
-	closed  bool
-	drop    map[string]int
-	delay   map[string]time.Duration
-	holds   map[string]chan struct{} // next delivery of the event waits on it
-	release map[string]chan struct{} // closed by Release
-	done    []Delivery
+	mu       sync.Mutex
+	idle     *sync.Cond // signalled when pending drops to 0
+	pending  int
+	closed   bool
+	drop     map[string]int
+	delay    map[string]time.Duration
+	holds    map[string]chan struct{} // next delivery of the event waits on it
+	release  map[string]chan struct{} // closed by Release
+	done     []Delivery               // the latest keptDeliveries at most
+	finished int
+	failed   int
 	// The standing mode applies to every delivery that per-event controls
 	// do not steer; allHold is open while the mode is hold.
 	mode     WebhookMode
@@ -206,7 +208,8 @@ func (w *Webhooks) Wait() {
 	}
 }
 
-// Deliveries returns the log of deliveries, in completion order.
+// Deliveries returns the log of deliveries, in completion order: the
+// latest keptDeliveries of them.
 func (w *Webhooks) Deliveries() []Delivery {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -255,10 +258,29 @@ func (w *Webhooks) encode(payload object) ([]byte, error) {
 }
 
 // record logs a finished delivery.
+// keptDeliveries bounds the delivery log, so a long-running dev process
+// does not keep every payload it ever sent.
+const keptDeliveries = 1000
+
 func (w *Webhooks) record(d Delivery) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.finished++
+	if d.Err != "" {
+		w.failed++
+	}
+	if len(w.done) == keptDeliveries {
+		w.done = slices.Delete(w.done, 0, keptDeliveries/2)
+	}
 	w.done = append(w.done, d)
-	w.mu.Unlock()
+}
+
+// Counts is how many deliveries have finished, and how many of them
+// failed (dropped ones included), since the start.
+func (w *Webhooks) Counts() (finished, failed int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.finished, w.failed
 }
 
 func (w *Webhooks) begin() bool {
