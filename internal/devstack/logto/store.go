@@ -13,7 +13,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -120,15 +119,21 @@ func (t *table[T]) changes(name string, out []entry) ([]entry, error) {
 }
 
 func (t *table[T]) freeze(name string) func(emit func(entry) error) error {
-	keys := slices.Collect(maps.Keys(t.m))
-	values := slices.Collect(maps.Values(t.m)) // same order: no change in between
+	type record struct {
+		key   string
+		value T
+	}
+	records := make([]record, 0, len(t.m))
+	for k, v := range t.m {
+		records = append(records, record{k, v})
+	}
 	return func(emit func(entry) error) error {
-		for i, v := range values {
-			raw, err := json.Marshal(v)
+		for _, r := range records {
+			raw, err := json.Marshal(r.value)
 			if err != nil {
 				return err
 			}
-			if err := emit(entry{name, keys[i], raw}); err != nil {
+			if err := emit(entry{name, r.key, raw}); err != nil {
 				return err
 			}
 		}

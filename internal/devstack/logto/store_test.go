@@ -2,6 +2,7 @@ package logto
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -69,6 +70,12 @@ func TestLogIsCompacted(t *testing.T) {
 	startSize := e.srv.st.log.Size()
 	e.srv.mu.Unlock()
 	token := e.m2mToken()
+	// Many records, so a compaction that mixed up keys and records shows.
+	others := map[string]string{}
+	for i := range 30 {
+		email := fmt.Sprintf("other%d@example.com", i)
+		others[createUser(t, e, token, map[string]any{"primaryEmail": email}).ID] = email
+	}
 	u := createUser(t, e, token, map[string]any{"primaryEmail": "p@example.com"})
 	var appended int64
 	for i := range 100 {
@@ -96,6 +103,11 @@ func TestLogIsCompacted(t *testing.T) {
 	second := newEnv(t, func(c *Config) { c.DataDir = dir })
 	if got, ok := second.srv.UserByEmail("p@example.com"); !ok || got.Name != strings.Repeat("n", 200)+string(rune('a'+99%26)) {
 		t.Errorf("after compaction and restart: %q, %v", got.Name, ok)
+	}
+	for id, email := range others {
+		if got, ok := second.srv.lookupUser(id); !ok || got.PrimaryEmail != email {
+			t.Errorf("user %s after compaction and restart: %+v, %v; want %s", id, got, ok, email)
+		}
 	}
 }
 
