@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 15m
 
-.PHONY: run build image test vet generate check-generated browser bench clean
+.PHONY: run build image test vet generate check-generated browser bench bench-standins clean
 
 ## run: the whole product offline (local Logto + Permit stand-ins, SQLite under ./data)
 run:
@@ -70,6 +70,10 @@ test: browser vet check-generated
 ## bench: benchmarks that print figures (session store, pages, webhook ingest)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(PKGS)
+
+## bench-standins: load 100k users into both stand-ins through the real clients; prints cost per write and RSS
+bench-standins:
+	REPORTGATE_BENCH_STANDINS=$${REPORTGATE_BENCH_STANDINS:-100000} $(GO) test -run '^TestStandinsAtScale$$' -count=1 -v -timeout 30m ./internal/devstack/scale/
 
 clean:
 	rm -rf bin data build

@@ -347,7 +347,9 @@ func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string, 
 	if metricsLn != nil {
 		fmt.Fprintf(w, "  Metrics: http://%s/metrics (private listener)\n", metricsLn.Addr())
 	}
-	fmt.Fprintf(w, "  Data:   %s\n\n", strings.TrimPrefix(s.DatabaseURL, "sqlite:"))
+	fmt.Fprintf(w, "  Data:   %s\n", strings.TrimPrefix(s.DatabaseURL, "sqlite:"))
+	fmt.Fprintf(w, "  Stand-in controls (faults, propagation delay, webhooks): %s%s and %s%s (README)\n\n",
+		permitURL, permit.ControlPrefix, logtoURL, logto.ControlPrefix)
 	fmt.Fprintf(w, "Demo accounts (password %q):\n", demoPassword)
 	for _, a := range demoAccounts {
 		role := a.Role

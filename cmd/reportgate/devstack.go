@@ -6,10 +6,16 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"runtime/debug"
 	"strings"
 
 	"reportgate/internal/config"
+	"reportgate/internal/devstack/logto"
+	"reportgate/internal/devstack/permit"
 )
+
+// devstackMemoryLimit is devstack's soft memory limit.
+const devstackMemoryLimit = 176 << 20
 
 // devstack runs only the stand-ins, for a `reportgate serve` (or a
 // debugger) started separately, and prints the settings that serve needs.
@@ -24,6 +30,13 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 	webhookRetries := fs.Bool("webhook-retries", false, "retry webhooks 3 times on 5xx (newer Logto) instead of sending once")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		// The stand-ins hold about 1 KB per user (110 MB live at 100k), and
+		// by default the GC lets the heap reach twice the live size before
+		// it collects. A soft limit keeps the process near its live size
+		// while it is loaded; GOMEMLIMIT, when set, wins.
+		debug.SetMemoryLimit(devstackMemoryLimit)
 	}
 	hook, err := url.Parse(*webhookURL)
 	if err != nil || hook.Scheme == "" || hook.Host == "" {
@@ -74,6 +87,8 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 	} {
 		fmt.Fprintf(stdout, "%s=%s\n", kv[0], kv[1])
 	}
+	fmt.Fprintf(stdout, "# Stand-in controls: %s%s (Bearer PERMIT_API_KEY) and %s%s (Basic LOGTO_M2M_APP_ID:LOGTO_M2M_APP_SECRET)\n",
+		sl.permitURL, permit.ControlPrefix, sl.logtoURL, logto.ControlPrefix)
 	fmt.Fprintf(stdout, "# Demo accounts: %s (password %q)\n", demoEmails(), demoPassword)
 	<-ctx.Done()
 	return st.shutdown()

@@ -65,7 +65,7 @@ func (s *Server) UserByEmail(email string) (User, bool) {
 func (s *Server) lookupUser(id string) (User, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a, ok := s.st.accounts[id]; ok {
+	if a, ok := s.st.accounts.m[id]; ok {
 		return a.public(), true
 	}
 	return User{}, false
@@ -77,23 +77,20 @@ func (a *account) public() User {
 	return u
 }
 
+// accountByEmailLocked finds an account by email, ignoring case.
 func (s *Server) accountByEmailLocked(email string) *account {
-	email = strings.TrimSpace(email)
-	for _, a := range s.st.accounts {
-		if a.PrimaryEmail != "" && strings.EqualFold(a.PrimaryEmail, email) {
-			return a
-		}
+	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" {
+		return nil
 	}
-	return nil
+	return s.st.accounts.m[s.st.emails[email]]
 }
 
 func (s *Server) accountByUsernameLocked(username string) *account {
-	for _, a := range s.st.accounts {
-		if a.Username != "" && a.Username == username {
-			return a
-		}
+	if username == "" {
+		return nil
 	}
-	return nil
+	return s.st.accounts.m[s.st.usernames[username]]
 }
 
 // checkUniqueLocked reports whether email or username (each when set)
@@ -138,7 +135,7 @@ func (s *Server) createAccount(in accountInput) (User, error) {
 	}
 	now := s.now().Truncate(time.Millisecond)
 	id := randomString(lowerAlnum, 12) // Logto user ids: 12 chars [0-9a-z] (logto.md §1.6)
-	for s.st.accounts[id] != nil {
+	for s.st.accounts.m[id] != nil {
 		id = randomString(lowerAlnum, 12)
 	}
 	a := &account{User: User{
@@ -148,7 +145,8 @@ func (s *Server) createAccount(in accountInput) (User, error) {
 	for key, raw := range in.parts {
 		*a.part(key) = raw
 	}
-	s.st.accounts[id] = a
+	s.st.accounts.set(id, a)
+	s.st.indexAccount(a, true)
 	s.persist()
 	return a.public(), nil
 }

@@ -156,8 +156,9 @@ func (s *Server) cancelInteraction(w http.ResponseWriter, r *http.Request, in *i
 func (s *Server) touchSignIn(id string) User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.st.accounts[id]
+	a := *s.st.accounts.m[id] // replaced, not changed in place: a compaction may be writing it
 	a.LastSignInAt = s.now().Truncate(time.Millisecond)
+	s.st.accounts.set(id, &a)
 	s.persist()
 	return a.public()
 }

@@ -83,6 +83,36 @@ func (k *signingKey) verifyJWT(token string) ([]byte, error) {
 	return payload, nil
 }
 
+// verifiedCacheSize bounds the verified-token cache; past it the cache
+// starts again empty.
+const verifiedCacheSize = 1024
+
+// verifiedToken is verifyJWT with the outcome of a successful check
+// remembered: a P-384 verify costs about a millisecond, and an M2M client
+// sends the same token on every Management API call for an hour. The
+// signature over given bytes with a given key never changes, so the
+// answer is the same; the claims (expiry included) are still checked on
+// every request by the caller.
+func (s *Server) verifiedToken(token string) ([]byte, error) {
+	s.verifiedMu.Lock()
+	payload, ok := s.verified[token]
+	s.verifiedMu.Unlock()
+	if ok {
+		return payload, nil
+	}
+	payload, err := s.key.verifyJWT(token)
+	if err != nil {
+		return nil, err
+	}
+	s.verifiedMu.Lock()
+	defer s.verifiedMu.Unlock()
+	if len(s.verified) >= verifiedCacheSize {
+		clear(s.verified)
+	}
+	s.verified[token] = payload
+	return payload, nil
+}
+
 func (s *Server) jwks(w http.ResponseWriter, _ *http.Request) {
 	// Logto forbids caching the key set so rotation is seen at once
 	// (koa-jwks-cache-control.ts; logto.md §2.1).

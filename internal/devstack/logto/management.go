@@ -60,7 +60,7 @@ func (s *Server) api(next http.HandlerFunc) http.Handler {
 			apiFail(w, http.StatusUnauthorized, "auth.authorization_token_type_not_supported", "Authorization type is not supported.")
 			return
 		}
-		payload, err := s.key.verifyJWT(token)
+		payload, err := s.verifiedToken(token)
 		var c struct {
 			Iss   string `json:"iss"`
 			Aud   string `json:"aud"`
@@ -108,7 +108,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	search := strings.ToLower(strings.Trim(q.Get("search"), "%"))
 	s.mu.Lock()
 	var users []User
-	for _, a := range s.st.accounts {
+	for _, a := range s.st.accounts.m {
 		u := a.public()
 		if search == "" || strings.Contains(strings.ToLower(u.PrimaryEmail+"\x00"+u.Name+"\x00"+u.Username+"\x00"+u.ID), search) {
 			users = append(users, u)
@@ -273,7 +273,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 func (s *Server) applyFields(id string, f userFields, edit func(a *account) error) (User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.st.accounts[id]
+	a, ok := s.st.accounts.m[id]
 	if !ok {
 		return User{}, errNotFound
 	}
@@ -292,9 +292,12 @@ func (s *Server) applyFields(id string, f userFields, edit func(a *account) erro
 		}
 	}
 	next.UpdatedAt = s.now().Truncate(time.Millisecond)
-	*a = next
+	// Replaced, not changed in place: a compaction may be writing the old one.
+	s.st.indexAccount(a, false)
+	s.st.accounts.set(id, &next)
+	s.st.indexAccount(&next, true)
 	s.persist()
-	return a.public(), nil
+	return next.public(), nil
 }
 
 var (
@@ -361,9 +364,10 @@ func (s *Server) userWriteOK(w http.ResponseWriter, id string, err error) bool {
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("userId")
 	s.mu.Lock()
-	a, ok := s.st.accounts[id]
+	a, ok := s.st.accounts.m[id]
 	if ok {
-		delete(s.st.accounts, id)
+		s.st.accounts.del(id)
+		s.st.indexAccount(a, false)
 		s.st.revokeUser(id)
 		s.persist()
 	}

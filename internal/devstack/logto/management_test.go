@@ -176,7 +176,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	if _, ok := second.srv.UserByEmail("kept@example.com"); !ok {
 		t.Fatal("account lost across restart")
 	}
-	if users := len(second.srv.st.accounts); users != 2 {
+	if users := len(second.srv.st.accounts.m); users != 2 {
 		t.Errorf("%d accounts after restart; the seed user must not be duplicated", users)
 	}
 	if status, _, body := second.refresh(*tr.RefreshToken); status != http.StatusOK {

@@ -83,15 +83,15 @@ type accessToken struct {
 
 // revokeGrant removes a grant and every token issued under it.
 func (st *state) revokeGrant(id string) {
-	delete(st.grants, id)
-	for k, t := range st.refresh {
+	st.grants.del(id)
+	for k, t := range st.refresh.m {
 		if t.GrantID == id {
-			delete(st.refresh, k)
+			st.refresh.del(k)
 		}
 	}
-	for k, t := range st.access {
+	for k, t := range st.access.m {
 		if t.GrantID == id {
-			delete(st.access, k)
+			st.access.del(k)
 		}
 	}
 }
@@ -99,14 +99,14 @@ func (st *state) revokeGrant(id string) {
 // revokeUser signs a user out everywhere: Logto does this on deletion and
 // suspension (logto.md §1.5).
 func (st *state) revokeUser(userID string) {
-	for id, g := range st.grants {
+	for id, g := range st.grants.m {
 		if g.UserID == userID {
 			st.revokeGrant(id)
 		}
 	}
-	for id, x := range st.sessions {
+	for id, x := range st.sessions.m {
 		if x.UserID == userID {
-			delete(st.sessions, id)
+			st.sessions.del(id)
 		}
 	}
 }

@@ -109,8 +109,11 @@ type Server struct {
 	discoveryJSON []byte
 	mu            sync.Mutex
 	st            *state
-	closeErr      error
-	closed        sync.Once
+	verifiedMu    sync.Mutex
+	verified      map[string][]byte // Management API token → verified payload
+
+	closeErr error
+	closed   sync.Once
 }
 
 // New starts a stand-in: it loads or creates the persisted state, creates
@@ -134,11 +137,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.PasswordIterations = defaultPBKDF2Cost
 	}
 	s := &Server{
-		cfg:    cfg,
-		issuer: cfg.Endpoint + "/oidc",
-		apps:   map[string]App{},
-		assets: static.New(),
-		log:    cfg.Logger,
+		cfg:      cfg,
+		issuer:   cfg.Endpoint + "/oidc",
+		apps:     map[string]App{},
+		assets:   static.New(),
+		log:      cfg.Logger,
+		verified: map[string][]byte{},
 	}
 	for _, a := range cfg.Apps {
 		if a.Type != AppTraditional && a.Type != AppMachineToMachine {
@@ -157,17 +161,15 @@ func New(cfg Config) (*Server, error) {
 	if s.key, err = st.signingKey(); err != nil {
 		return nil, fmt.Errorf("logto stand-in: %w", err)
 	}
+	// Compacting at start-up also writes a newly made key and hook id.
+	if err := st.compact(); err != nil {
+		return nil, fmt.Errorf("logto stand-in: %w", err)
+	}
 	for _, u := range cfg.SeedUsers {
 		// Seeding fires no webhooks: the seed users exist "before" the app.
 		if _, err := s.createAccount(accountInput{email: u.Email, name: u.Name, password: u.Password}); err != nil && !errors.Is(err, errEmailInUse) {
 			return nil, fmt.Errorf("logto stand-in: seed user %s: %w", u.Email, err)
 		}
-	}
-	s.mu.Lock()
-	err = s.saveLocked()
-	s.mu.Unlock()
-	if err != nil {
-		return nil, fmt.Errorf("logto stand-in: %w", err)
 	}
 	if s.discoveryJSON, err = marshalJS(discoveryDocument(s.issuer)); err != nil {
 		return nil, fmt.Errorf("logto stand-in: encode discovery: %w", err)
@@ -190,12 +192,12 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Webhooks() *Webhooks { return s.hooks }
 
 // Close waits for in-flight webhook deliveries (releasing held ones) and
-// saves the state.
+// closes the log. Every change is already in it.
 func (s *Server) Close() error {
 	s.closed.Do(func() {
 		s.hooks.close()
 		s.mu.Lock()
-		s.closeErr = s.saveLocked()
+		s.closeErr = s.st.close()
 		s.mu.Unlock()
 	})
 	return s.closeErr
@@ -226,6 +228,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /sign-in/cancel", s.withInteraction(s.cancelInteraction))
 
 	s.managementRoutes(mux)
+	s.controlRoutes(mux)
 	mux.Handle("GET "+static.Prefix, s.assets)
 	return mux
 }

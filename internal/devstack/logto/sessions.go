@@ -36,11 +36,11 @@ func (s *Server) currentSession(r *http.Request) *session {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess, ok := s.st.sessions[c.Value]
+	sess, ok := s.st.sessions.m[c.Value]
 	if !ok || !s.now().Before(sess.ExpiresAt) {
 		return nil
 	}
-	a, ok := s.st.accounts[sess.UserID]
+	a, ok := s.st.accounts.m[sess.UserID]
 	if !ok || a.IsSuspended {
 		return nil
 	}
@@ -51,7 +51,7 @@ func (s *Server) currentSession(r *http.Request) *session {
 func (s *Server) startSession(w http.ResponseWriter, userID string) *session {
 	sess := &session{ID: randomString(urlAlphabet, 21), UserID: userID, ExpiresAt: s.now().Add(sessionTTL)}
 	s.mu.Lock()
-	s.st.sessions[sess.ID] = sess
+	s.st.sessions.set(sess.ID, sess)
 	s.persist()
 	s.mu.Unlock()
 	// SameSite=Lax: the cookie must come along on the top-level redirect
@@ -97,8 +97,8 @@ func (s *Server) confirmEndSession(w http.ResponseWriter, r *http.Request) {
 	delete(s.st.logouts, r.PostForm.Get("xsrf"))
 	if ok && r.PostForm.Get("logout") != "" {
 		if c, err := r.Cookie(sessionCookie); err == nil {
-			delete(s.st.sessions, c.Value)
-			for id, g := range s.st.grants {
+			s.st.sessions.del(c.Value)
+			for id, g := range s.st.grants.m {
 				if g.SessionID == c.Value && !g.offline() {
 					s.st.revokeGrant(id)
 				}

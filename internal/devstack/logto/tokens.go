@@ -133,7 +133,7 @@ func (s *Server) codeGrant(w http.ResponseWriter, form url.Values, app App) {
 	}
 	g := &grant{ID: randomString(urlAlphabet, 21), ClientID: app.ID, UserID: a.ID, SessionID: c.SessionID,
 		Scopes: c.Scopes, ExpiresAt: now.Add(grantTTL)}
-	s.st.grants[g.ID] = g
+	s.st.grants.set(g.ID, g)
 	c.GrantID = g.ID
 	var rt *refreshToken
 	// Logto issues a refresh token only when offline_access was granted
@@ -148,7 +148,7 @@ func (s *Server) refreshGrant(w http.ResponseWriter, form url.Values, app App) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rt, ok := s.st.refresh[form.Get("refresh_token")]
+	rt, ok := s.st.refresh.m[form.Get("refresh_token")]
 	if !ok {
 		s.grantError(w, "refresh token not found")
 		return
@@ -157,7 +157,7 @@ func (s *Server) refreshGrant(w http.ResponseWriter, form url.Values, app App) {
 		s.grantError(w, "refresh token is expired")
 		return
 	}
-	g, ok := s.st.grants[rt.GrantID]
+	g, ok := s.st.grants.m[rt.GrantID]
 	switch {
 	case !ok:
 		s.grantError(w, "grant not found")
@@ -189,7 +189,9 @@ func (s *Server) refreshGrant(w http.ResponseWriter, form url.Values, app App) {
 		return
 	}
 	if s.shouldRotate(rt, now) {
-		rt.Consumed = true
+		used := *rt // replaced, not changed in place: a compaction may be writing it
+		used.Consumed = true
+		s.st.refresh.set(rt.Value, &used)
 		rt = s.newRefreshTokenLocked(g, now, rt.ChainStart)
 	}
 	s.respondTokensLocked(w, g, a.public(), rt, false)
@@ -215,14 +217,14 @@ func (s *Server) newRefreshTokenLocked(g *grant, now, chainStart time.Time) *ref
 		exp = g.ExpiresAt
 	}
 	rt := &refreshToken{Value: opaqueToken(), GrantID: g.ID, IssuedAt: now, ExpiresAt: exp, ChainStart: chainStart}
-	s.st.refresh[rt.Value] = rt
+	s.st.refresh.set(rt.Value, rt)
 	return rt
 }
 
 // activeAccountLocked returns the grant's user unless deleted or
 // suspended; both are invalid_grant (logto.md §2.8).
 func (s *Server) activeAccountLocked(id string) (*account, string) {
-	a, ok := s.st.accounts[id]
+	a, ok := s.st.accounts.m[id]
 	switch {
 	case !ok:
 		return nil, "user not found"
@@ -239,7 +241,7 @@ func (s *Server) activeAccountLocked(id string) (*account, string) {
 func (s *Server) respondTokensLocked(w http.ResponseWriter, g *grant, u User, rt *refreshToken, codeGrant bool) {
 	now := s.now()
 	at := &accessToken{Value: opaqueToken(), GrantID: g.ID, ExpiresAt: now.Add(s.cfg.AccessTokenTTL)}
-	s.st.access[at.Value] = at
+	s.st.access.set(at.Value, at)
 	resp := object{
 		{"access_token", at.Value},
 		{"expires_in", int64(s.cfg.AccessTokenTTL / time.Second)},
@@ -307,15 +309,15 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if rt, ok := s.st.refresh[token]; ok {
+	if rt, ok := s.st.refresh.m[token]; ok {
 		// Revoking a refresh token ends its grant and the access tokens
 		// issued under it (RFC 7009 §2.1).
-		if g, ok := s.st.grants[rt.GrantID]; ok && g.ClientID == app.ID {
+		if g, ok := s.st.grants.m[rt.GrantID]; ok && g.ClientID == app.ID {
 			s.st.revokeGrant(g.ID)
 		}
-	} else if at, ok := s.st.access[token]; ok {
-		if g, ok := s.st.grants[at.GrantID]; ok && g.ClientID == app.ID {
-			delete(s.st.access, token)
+	} else if at, ok := s.st.access.m[token]; ok {
+		if g, ok := s.st.grants.m[at.GrantID]; ok && g.ClientID == app.ID {
+			s.st.access.del(token)
 		}
 	}
 	s.persist()
@@ -333,9 +335,9 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	var claims object
-	at, ok := s.st.access[token]
+	at, ok := s.st.access.m[token]
 	if ok && s.now().Before(at.ExpiresAt) {
-		if g, found := s.st.grants[at.GrantID]; found {
+		if g, found := s.st.grants.m[at.GrantID]; found {
 			if a, _ := s.activeAccountLocked(g.UserID); a != nil {
 				claims = userClaims(a.public(), g.Scopes, true)
 			}

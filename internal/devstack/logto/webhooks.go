@@ -49,15 +49,86 @@ type Webhooks struct {
 	// this package shorten it.
 	retryDelay func(retry int) time.Duration
 
-	mu      sync.Mutex
-	idle    *sync.Cond // signalled when pending drops to 0
-	pending int
-	closed  bool
-	drop    map[string]int
-	delay   map[string]time.Duration
-	holds   map[string]chan struct{} // next delivery of the event waits on it
-	release map[string]chan struct{} // closed by Release
-	done    []Delivery
+	mu       sync.Mutex
+	idle     *sync.Cond // signalled when pending drops to 0
+	pending  int
+	closed   bool
+	drop     map[string]int
+	delay    map[string]time.Duration
+	holds    map[string]chan struct{} // next delivery of the event waits on it
+	release  map[string]chan struct{} // closed by Release
+	done     []Delivery               // the latest keptDeliveries at most
+	finished int
+	failed   int
+	// The standing mode applies to every delivery that per-event controls
+	// do not steer; allHold is open while the mode is hold.
+	mode     WebhookMode
+	allDelay time.Duration
+	allHold  chan struct{}
+}
+
+// WebhookMode is what happens to every delivery until it is changed.
+type WebhookMode string
+
+const (
+	WebhooksDeliver WebhookMode = "deliver"
+	WebhooksDrop    WebhookMode = "drop"
+	WebhooksHold    WebhookMode = "hold"
+)
+
+// SetMode makes every later delivery of any event be dropped, held until
+// ReleaseAll (or a mode other than hold), or delivered; each after delay.
+// Per-event controls (DropNext, Hold, Delay) still come first.
+func (w *Webhooks) SetMode(mode WebhookMode, delay time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.mode, w.allDelay = mode, delay
+	switch {
+	case mode == WebhooksHold && w.allHold == nil:
+		w.allHold = make(chan struct{})
+	case mode != WebhooksHold && w.allHold != nil:
+		close(w.allHold)
+		w.allHold = nil
+	}
+}
+
+// Mode returns the standing mode and delay.
+func (w *Webhooks) Mode() (WebhookMode, time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.mode == "" {
+		return WebhooksDeliver, w.allDelay
+	}
+	return w.mode, w.allDelay
+}
+
+// ReleaseAll lets every held delivery go; in hold mode, later ones are
+// held again.
+func (w *Webhooks) ReleaseAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.releaseAllLocked()
+	if w.mode == WebhooksHold {
+		w.allHold = make(chan struct{})
+	}
+}
+
+func (w *Webhooks) releaseAllLocked() {
+	for event := range w.release {
+		w.releaseLocked(event)
+	}
+	if w.allHold != nil {
+		close(w.allHold)
+		w.allHold = nil
+	}
+}
+
+// InFlight is how many deliveries have started and not finished, held
+// ones included.
+func (w *Webhooks) InFlight() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pending
 }
 
 func newWebhooks(cfg Config, hookID string, lookup func(string) (User, bool)) *Webhooks {
@@ -137,7 +208,8 @@ func (w *Webhooks) Wait() {
 	}
 }
 
-// Deliveries returns the log of deliveries, in completion order.
+// Deliveries returns the log of deliveries, in completion order: the
+// latest keptDeliveries of them.
 func (w *Webhooks) Deliveries() []Delivery {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -148,9 +220,8 @@ func (w *Webhooks) Deliveries() []Delivery {
 func (w *Webhooks) close() {
 	w.mu.Lock()
 	w.closed = true
-	for event := range w.release {
-		w.releaseLocked(event)
-	}
+	w.mode = WebhooksDeliver
+	w.releaseAllLocked()
 	w.mu.Unlock()
 	w.Wait()
 }
@@ -187,10 +258,29 @@ func (w *Webhooks) encode(payload object) ([]byte, error) {
 }
 
 // record logs a finished delivery.
+// keptDeliveries bounds the delivery log, so a long-running dev process
+// does not keep every payload it ever sent.
+const keptDeliveries = 1000
+
 func (w *Webhooks) record(d Delivery) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.finished++
+	if d.Err != "" {
+		w.failed++
+	}
+	if len(w.done) == keptDeliveries {
+		w.done = slices.Delete(w.done, 0, keptDeliveries/2)
+	}
 	w.done = append(w.done, d)
-	w.mu.Unlock()
+}
+
+// Counts is how many deliveries have finished, and how many of them
+// failed (dropped ones included), since the start.
+func (w *Webhooks) Counts() (finished, failed int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.finished, w.failed
 }
 
 func (w *Webhooks) begin() bool {
@@ -219,16 +309,26 @@ func (w *Webhooks) deliver(ctx context.Context, event string, body []byte) Deliv
 	if dropped {
 		w.drop[event]--
 	}
-	delay := w.delay[event]
+	delay, ok := w.delay[event]
+	if !ok {
+		delay = w.allDelay
+	}
 	delete(w.delay, event)
 	hold := w.holds[event]
 	delete(w.holds, event)
+	if hold == nil {
+		hold = w.allHold // nil unless the mode is hold
+	}
+	droppedByMode := !dropped && w.mode == WebhooksDrop
 	w.mu.Unlock()
 
 	d := Delivery{Event: event, Body: body}
-	if dropped {
+	switch {
+	case dropped:
 		d.Err = "dropped by DropNext"
-	} else {
+	case droppedByMode:
+		d.Err = "dropped: the webhook mode is drop"
+	default:
 		if hold != nil {
 			<-hold
 		}

@@ -464,3 +464,17 @@ func TestSendArbitraryPayload(t *testing.T) {
 	checkRequest(t, r)
 	wantKeys(t, "sent", r.body, "event", "createdAt", "data", "hookId")
 }
+
+func TestDeliveryLogIsBounded(t *testing.T) {
+	t.Parallel()
+	w := newWebhooks(Config{}, "hook", nil)
+	for i := range keptDeliveries + 10 {
+		w.record(Delivery{Event: "E", Err: map[bool]string{true: "failed"}[i%2 == 0]})
+	}
+	if n := len(w.Deliveries()); n > keptDeliveries {
+		t.Errorf("%d deliveries kept, want at most %d", n, keptDeliveries)
+	}
+	if finished, failed := w.Counts(); finished != keptDeliveries+10 || failed != (keptDeliveries+10)/2 {
+		t.Errorf("counts = %d finished, %d failed", finished, failed)
+	}
+}

@@ -100,10 +100,7 @@ func (st *state) userView(u *userRec) userView {
 		Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		Attributes: nonNil(u.Attributes), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
-	for _, a := range st.Assignments {
-		if a.User != u.Key {
-			continue
-		}
+	for _, a := range st.byUser[u.Key] {
 		v.Roles = append(v.Roles, userRole{Role: a.Role, Tenant: a.Tenant})
 		i := slices.IndexFunc(v.AssociatedTenants, func(t userInTenant) bool { return t.Tenant == a.Tenant })
 		if i < 0 {
@@ -169,21 +166,20 @@ func (b userBody) validateEmail() error {
 	return nil
 }
 
-// checkEmailFree enforces that an email is unique in the environment (§4).
+// checkEmailFree enforces that an email is unique in the environment,
+// ignoring case.
 func (st *state) checkEmailFree(email *string, except string) error {
 	if email == nil {
 		return nil
 	}
-	for _, u := range st.Users {
-		if u.Key != except && u.Email != nil && strings.EqualFold(*u.Email, *email) {
-			return conflict("user with the email", *email)
-		}
+	if key, ok := st.emails[foldEmail(*email)]; ok && key != except {
+		return conflict("user with the email", *email)
 	}
 	return nil
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	return serveList(s, w, r, paginated, usersOf,
+	return serveList(s, w, r, paginated, users(),
 		searchFilter(r, func(u *userRec) []*string { return []*string{&u.Key, u.Email, u.FirstName, u.LastName} }),
 		(*state).userView)
 }
@@ -210,7 +206,7 @@ func nonNilSlice[T any](s []T) []T {
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
-	return serveGet(s, w, "user", r.PathValue("user"), usersOf, (*state).userView)
+	return serveGet(s, w, users(), r.PathValue("user"), (*state).userView)
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
@@ -225,25 +221,25 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// The spec documents 200 for a create (§6).
-	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (userView, error) {
-		// A duplicate key is 409, as the v1.2.8 integration test asserts (§2).
-		if st.user(*body.Key) != nil {
+	return respond(s, w, http.StatusOK, func(t *tx) (userView, error) {
+		// A duplicate key is 409, as the v1.2.8 integration test asserts.
+		if t.user(*body.Key) != nil {
 			return userView{}, conflict("user", *body.Key)
 		}
-		if err := st.checkEmailFree(body.Email, ""); err != nil {
+		if err := t.checkEmailFree(body.Email, ""); err != nil {
 			return userView{}, err
 		}
-		u := &userRec{meta: newMeta(*body.Key, now)}
-		body.applyTo(u, now)
-		st.Users[u.Key] = u
-		return st.userView(u), nil
+		u := &userRec{meta: newMeta(*body.Key, t.now)}
+		body.applyTo(u, t.now)
+		t.putUser(u)
+		return t.userView(u), nil
 	})
 }
 
 // applyTo replaces every writable field with the body's (PUT semantics).
 func (b userBody) applyTo(u *userRec, now time.Time) {
 	u.Email, u.FirstName, u.LastName = b.Email, b.FirstName, b.LastName
-	u.Attributes = nonNil(b.Attributes)
+	u.Attributes = b.Attributes // nil when empty: views show {}, and 100k empty maps add up
 	u.UpdatedAt = now
 }
 
@@ -258,8 +254,8 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err := body.validateEmail(); err != nil {
 		return err
 	}
-	return serveChange(s, w, "user", r.PathValue("user"), usersOf, (*state).userView, func(st *state, u *userRec, _ time.Time) error {
-		if err := st.checkEmailFree(body.Email, u.Key); err != nil {
+	return serveChange(s, w, users(), r.PathValue("user"), (*state).userView, func(t *tx, u *userRec) error {
+		if err := t.checkEmailFree(body.Email, u.Key); err != nil {
 			return err
 		}
 		// PATCH: only the fields sent change. SyncUser relies on this and so
@@ -297,18 +293,20 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) error {
 	// Not respond(): the status is known only once the write has run.
 	status := http.StatusOK
 	var view userView
-	err := s.write(func(st *state, now time.Time) error {
-		u := st.user(key)
+	err := s.write(func(t *tx) error {
+		u := t.user(key)
 		if u == nil {
 			status = http.StatusCreated
-			u = &userRec{meta: newMeta(key, now)}
-			st.Users[key] = u
+			u = &userRec{meta: newMeta(key, t.now)}
+		} else {
+			u = users().edit(t, u)
 		}
-		if err := st.checkEmailFree(body.Email, u.Key); err != nil {
+		if err := t.checkEmailFree(body.Email, u.Key); err != nil {
 			return err
 		}
-		body.applyTo(u, now)
-		view = st.userView(u)
+		body.applyTo(u, t.now)
+		t.putUser(u)
+		view = t.userView(u)
 		return nil
 	})
 	if err != nil {
@@ -319,9 +317,7 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	return serveDelete(s, w, "user", r.PathValue("user"), usersOf, func(st *state, u *userRec) {
-		st.Assignments = slices.DeleteFunc(st.Assignments, func(a *assignmentRec) bool { return a.User == u.Key })
-	})
+	return serveDelete(s, w, users(), r.PathValue("user"))
 }
 
 // ---- tenants ----
@@ -336,13 +332,13 @@ type tenantBody struct {
 }
 
 func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) error {
-	return serveList(s, w, r, bareArray, tenantsOf,
+	return serveList(s, w, r, bareArray, tenants(),
 		searchFilter(r, func(t *tenantRec) []*string { return []*string{&t.Key, &t.Name} }),
 		(*state).tenantView)
 }
 
 func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) error {
-	return serveGet(s, w, "tenant", r.PathValue("tenant"), tenantsOf, (*state).tenantView)
+	return serveGet(s, w, tenants(), r.PathValue("tenant"), (*state).tenantView)
 }
 
 func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) error {
@@ -350,14 +346,14 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (tenantView, error) {
-		if st.tenant(*body.Key) != nil {
+	return respond(s, w, http.StatusOK, func(t *tx) (tenantView, error) {
+		if t.tenant(*body.Key) != nil {
 			return tenantView{}, conflict("tenant", *body.Key)
 		}
-		t := &tenantRec{meta: newMeta(*body.Key, now), Name: *body.Name, Description: body.Description,
+		tn := &tenantRec{meta: newMeta(*body.Key, t.now), Name: *body.Name, Description: body.Description,
 			Attributes: nonNil(body.Attributes)}
-		st.Tenants[t.Key] = t
-		return st.tenantView(t), nil
+		t.putTenant(tn)
+		return t.tenantView(tn), nil
 	})
 }
 
@@ -369,7 +365,7 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := rejectKey(body.Key); err != nil {
 		return err
 	}
-	return serveChange(s, w, "tenant", r.PathValue("tenant"), tenantsOf, (*state).tenantView, func(_ *state, t *tenantRec, _ time.Time) error {
+	return serveChange(s, w, tenants(), r.PathValue("tenant"), (*state).tenantView, func(_ *tx, t *tenantRec) error {
 		if body.Name != nil {
 			t.Name = *body.Name
 		}
@@ -384,9 +380,7 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request) error {
-	return serveDelete(s, w, "tenant", r.PathValue("tenant"), tenantsOf, func(st *state, t *tenantRec) {
-		st.Assignments = slices.DeleteFunc(st.Assignments, func(a *assignmentRec) bool { return a.Tenant == t.Key })
-	})
+	return serveDelete(s, w, tenants(), r.PathValue("tenant"))
 }
 
 // listTenantUsers is paginated, unlike the tenant list itself (§2).
@@ -401,7 +395,7 @@ func (s *Server) listTenantUsers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var members map[string]bool // worked out once, on the first user, inside serveList's read
-	return serveList(s, w, r, paginated, usersOf,
+	return serveList(s, w, r, paginated, users(),
 		func(st *state, u *userRec) bool {
 			if members == nil {
 				members = st.tenantMembers(ref)
@@ -416,9 +410,9 @@ func (s *Server) listTenantUsers(w http.ResponseWriter, r *http.Request) error {
 func (st *state) tenantMembers(ref string) map[string]bool {
 	members := map[string]bool{}
 	if t := st.tenant(ref); t != nil {
-		for _, a := range st.Assignments {
-			if a.Tenant == t.Key {
-				members[a.User] = true
+		for user, list := range st.byUser {
+			if slices.ContainsFunc(list, func(a *assignmentRec) bool { return a.Tenant == t.Key }) {
+				members[user] = true
 			}
 		}
 	}
@@ -468,36 +462,30 @@ func (st *state) resolve(user string, b assignmentBody) (u *userRec, role *roleR
 	return u, role, t, nil
 }
 
-func (st *state) findAssignment(user, role, tenant string) int {
-	return slices.IndexFunc(st.Assignments, func(a *assignmentRec) bool {
-		return a.User == user && a.Role == role && a.Tenant == tenant
-	})
-}
-
-// assign adds an assignment; a duplicate is 409 unless skipDuplicate (bulk).
-func (st *state) assign(user string, b assignmentBody, now time.Time, skipDuplicate bool) (*assignmentRec, error) {
-	u, role, t, err := st.resolve(user, b)
+// assignBody adds an assignment; a duplicate is 409 unless skipDuplicate (bulk).
+func (t *tx) assignBody(user string, b assignmentBody, skipDuplicate bool) (*assignmentRec, error) {
+	u, role, tn, err := t.resolve(user, b)
 	if err != nil {
 		return nil, err
 	}
-	if i := st.findAssignment(u.Key, role.Key, t.Key); i >= 0 {
+	if t.findAssignment(assignKey{u.Key, role.Key, tn.Key}) != nil {
 		if skipDuplicate {
 			return nil, nil
 		}
-		return nil, conflict("role assignment", u.Key+"/"+role.Key+"/"+t.Key)
+		return nil, conflict("role assignment", u.Key+"/"+role.Key+"/"+tn.Key)
 	}
-	a := &assignmentRec{ID: newID(), User: u.Key, Role: role.Key, Tenant: t.Key, CreatedAt: now}
-	st.Assignments = append(st.Assignments, a)
+	a := &assignmentRec{ID: newID(), User: u.Key, Role: role.Key, Tenant: tn.Key, CreatedAt: t.now}
+	t.assign(a)
 	return a, nil
 }
 
-// unassign removes an assignment; a missing one is 404 unless
+// unassignBody removes an assignment; a missing one is 404 unless
 // skipMissing (bulk).
-func (st *state) unassign(user string, b assignmentBody, skipMissing bool) (bool, error) {
-	u, role, t, err := st.resolve(user, b)
+func (t *tx) unassignBody(user string, b assignmentBody, skipMissing bool) (bool, error) {
+	u, role, tn, err := t.resolve(user, b)
 	if err == nil {
-		if i := st.findAssignment(u.Key, role.Key, t.Key); i >= 0 {
-			st.Assignments = slices.Delete(st.Assignments, i, i+1)
+		if a := t.findAssignment(assignKey{u.Key, role.Key, tn.Key}); a != nil {
+			t.unassign(a)
 			return true, nil
 		}
 		err = notFound("role assignment", user+"/"+*b.Role+"/"+*b.Tenant)
@@ -539,12 +527,12 @@ func (s *Server) assignFrom(w http.ResponseWriter, r *http.Request, pathUser str
 	if err != nil {
 		return err
 	}
-	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (assignmentView, error) {
-		a, err := st.assign(user, body, now, false)
+	return respond(s, w, http.StatusOK, func(t *tx) (assignmentView, error) {
+		a, err := t.assignBody(user, body, false)
 		if err != nil {
 			return assignmentView{}, err
 		}
-		return st.assignmentView(a), nil
+		return t.assignmentView(a), nil
 	})
 }
 
@@ -563,28 +551,28 @@ func (s *Server) unassignFrom(w http.ResponseWriter, r *http.Request, pathUser s
 	if err != nil {
 		return err
 	}
-	return s.respondNoContent(w, func(st *state) error {
-		_, err := st.unassign(user, body, false)
+	return s.respondNoContent(w, func(t *tx) error {
+		_, err := t.unassignBody(user, body, false)
 		return err
 	})
 }
 
 func (s *Server) bulkAssign(w http.ResponseWriter, r *http.Request) error {
-	return s.bulk(w, r, "assignments_created", func(st *state, b assignmentBody, now time.Time) (bool, error) {
-		a, err := st.assign(*b.User, b, now, true)
+	return s.bulk(w, r, "assignments_created", func(t *tx, b assignmentBody) (bool, error) {
+		a, err := t.assignBody(*b.User, b, true)
 		return a != nil, err
 	})
 }
 
 func (s *Server) bulkUnassign(w http.ResponseWriter, r *http.Request) error {
-	return s.bulk(w, r, "assignments_removed", func(st *state, b assignmentBody, _ time.Time) (bool, error) {
-		return st.unassign(*b.User, b, true)
+	return s.bulk(w, r, "assignments_removed", func(t *tx, b assignmentBody) (bool, error) {
+		return t.unassignBody(*b.User, b, true)
 	})
 }
 
 // bulk applies op to each element of a bare-array body, all or nothing,
 // and reports how many changed something under countKey.
-func (s *Server) bulk(w http.ResponseWriter, r *http.Request, countKey string, op func(*state, assignmentBody, time.Time) (bool, error)) error {
+func (s *Server) bulk(w http.ResponseWriter, r *http.Request, countKey string, op func(*tx, assignmentBody) (bool, error)) error {
 	var body []assignmentBody
 	if err := decodeBody(r, &body); err != nil {
 		return err
@@ -595,9 +583,9 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, countKey string, o
 		}
 	}
 	n := 0
-	err := s.write(func(st *state, now time.Time) error {
+	err := s.write(func(t *tx) error {
 		for _, b := range body {
-			changed, err := op(st, b, now)
+			changed, err := op(t, b)
 			if err != nil {
 				return err
 			}
@@ -628,7 +616,12 @@ func (s *Server) listRoleAssignments(w http.ResponseWriter, r *http.Request) err
 	_ = s.read(func(st *state) error {
 		// Filters accept keys or ids; an unknown one simply matches nothing.
 		match := func(filter, key, id string) bool { return filter == "" || filter == key || filter == id }
-		for _, a := range st.Assignments {
+		list := st.sortedAssignments
+		if u := st.user(q.Get("user")); u != nil {
+			// Filtering by user is what apps do; it need not look at anyone else.
+			list = func() []*assignmentRec { return st.byUser[u.Key] }
+		}
+		for _, a := range list() {
 			if !match(q.Get("user"), a.User, st.Users[a.User].ID) ||
 				!match(q.Get("role"), a.Role, st.Roles[a.Role].ID) ||
 				!match(q.Get("tenant"), a.Tenant, st.Tenants[a.Tenant].ID) {

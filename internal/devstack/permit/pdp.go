@@ -1,6 +1,7 @@
 package permit
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,105 +12,223 @@ import (
 	"time"
 )
 
-// snapshot is what the PDP decides from: an immutable, precomputed copy of
-// the state as of some write. The API never touches it; writes produce a
-// new one (see pdpView).
+// snapshot is what the PDP decides from: the state as of the writes that
+// have propagated. The API never touches it; pdpView applies each write's
+// changes to it once the write's time has come. Maps and slices in it are
+// replaced, never changed in place, so an answer built from them stays
+// valid after the lock is released.
 type snapshot struct {
-	users   map[string]bool
-	tenants map[string]map[string]any      // key → attributes
-	actions map[string]map[string]bool     // resource → action keys
-	grants  map[string]map[string]bool     // role → "resource:action", closed over extends
-	roles   map[string]map[string][]string // user → tenant → role keys, sorted
+	// users maps each synced user to its roles, sorted by tenant then
+	// role; one small slice per user keeps 100k users cheap.
+	users   map[string][]tenantRole
+	tenants map[string]map[string]any  // key → attributes
+	actions map[string]map[string]bool // resource → action keys
+	grants  map[string]map[string]bool // role → "resource:action", closed over extends
+}
+
+type tenantRole struct{ tenant, role string }
+
+func compareTenantRole(a, b tenantRole) int {
+	return cmp.Or(cmp.Compare(a.tenant, b.tenant), cmp.Compare(a.role, b.role))
+}
+
+// rolesIn lists a user's roles in one tenant (they are sorted by tenant,
+// so they sit together).
+func rolesIn(roles []tenantRole, tenant string) []tenantRole {
+	i, _ := slices.BinarySearchFunc(roles, tenantRole{tenant, ""}, compareTenantRole)
+	j := i
+	for j < len(roles) && roles[j].tenant == tenant {
+		j++
+	}
+	return roles[i:j]
 }
 
 func (st *state) snapshot() *snapshot {
 	snap := &snapshot{
-		users:   map[string]bool{},
+		users:   make(map[string][]tenantRole, len(st.Users)),
 		tenants: map[string]map[string]any{},
-		actions: map[string]map[string]bool{},
-		grants:  map[string]map[string]bool{},
-		roles:   map[string]map[string][]string{},
 	}
 	for k := range st.Users {
-		snap.users[k] = true
+		snap.users[k] = nil
 	}
 	for k, t := range st.Tenants {
 		snap.tenants[k] = nonNil(t.Attributes)
 	}
-	for k, r := range st.Resources {
-		snap.actions[k] = map[string]bool{}
-		for a := range r.Actions {
-			snap.actions[k][a] = true
-		}
-	}
-	// The same expansion the policy package uses for policy files (§4 step 3).
-	schema := st.schema()
-	for k := range st.Roles {
-		snap.grants[k] = map[string]bool{}
-		for _, p := range schema.Permissions(k) {
-			snap.grants[k][p] = true
-		}
-	}
-	for _, a := range st.Assignments {
-		if snap.roles[a.User] == nil {
-			snap.roles[a.User] = map[string][]string{}
-		}
-		snap.roles[a.User][a.Tenant] = append(snap.roles[a.User][a.Tenant], a.Role)
-	}
-	for _, byTenant := range snap.roles {
-		for _, rs := range byTenant {
-			slices.Sort(rs)
+	snap.actions, snap.grants = st.decisionSchema()
+	for _, list := range st.byUser {
+		for _, a := range list {
+			snap.addRole(a.User, a.Tenant, a.Role)
 		}
 	}
 	return snap
 }
 
-// pdpView models OPAL propagation (§3): each write queues a snapshot that
-// becomes the live one once its time has come. Time is read from the
+// decisionSchema is the schema in the form decisions read.
+func (st *state) decisionSchema() (actions, grants map[string]map[string]bool) {
+	actions, grants = map[string]map[string]bool{}, map[string]map[string]bool{}
+	for k, r := range st.Resources {
+		actions[k] = map[string]bool{}
+		for a := range r.Actions {
+			actions[k][a] = true
+		}
+	}
+	// The same expansion of extends the policy package uses for policy files.
+	schema := st.schema()
+	for k := range st.Roles {
+		grants[k] = map[string]bool{}
+		for _, p := range schema.Permissions(k) {
+			grants[k][p] = true
+		}
+	}
+	return actions, grants
+}
+
+// addRole and removeRole build a new slice rather than change the old one,
+// which an answer being encoded may still hold.
+func (snap *snapshot) addRole(user, tenant, role string) {
+	have := snap.users[user]
+	tr := tenantRole{tenant, role}
+	if i, found := slices.BinarySearchFunc(have, tr, compareTenantRole); !found {
+		snap.users[user] = slices.Insert(slices.Clip(have), i, tr)
+	}
+}
+
+func (snap *snapshot) removeRole(user, tenant, role string) {
+	have, synced := snap.users[user]
+	i, found := slices.BinarySearchFunc(have, tenantRole{tenant, role}, compareTenantRole)
+	if !synced || !found {
+		return
+	}
+	if len(have) == 1 {
+		snap.users[user] = nil
+		return
+	}
+	snap.users[user] = slices.Delete(slices.Clone(have), i, i+1)
+}
+
+// pdpChange is a write's effect on the snapshot, worked out when the write
+// commits so it holds values, not references into the live state.
+type pdpChange func(*snapshot)
+
+// pdpChanges turns a committed write's changes into their effect on the PDP.
+func (st *state) pdpChanges(changes []change) []pdpChange {
+	out := make([]pdpChange, 0, len(changes))
+	for _, c := range changes {
+		switch c.Op {
+		case opUser:
+			key := c.User.Key
+			out = append(out, func(s *snapshot) {
+				if _, ok := s.users[key]; !ok {
+					s.users[key] = nil
+				}
+			})
+		case opDropUser:
+			key := c.Key
+			out = append(out, func(s *snapshot) { delete(s.users, key) })
+		case opTenant:
+			key, attrs := c.Tenant.Key, nonNil(c.Tenant.Attributes)
+			out = append(out, func(s *snapshot) { s.tenants[key] = attrs })
+		case opDropTenant:
+			key := c.Key
+			out = append(out, func(s *snapshot) { delete(s.tenants, key) })
+		case opAssign:
+			a := *c.Assignment
+			out = append(out, func(s *snapshot) { s.addRole(a.User, a.Tenant, a.Role) })
+		case opUnassign:
+			a := *c.Assignment
+			out = append(out, func(s *snapshot) { s.removeRole(a.User, a.Tenant, a.Role) })
+		case opSchema:
+			actions, grants := st.decisionSchema()
+			out = append(out, func(s *snapshot) { s.actions, s.grants = actions, grants })
+		}
+	}
+	return out
+}
+
+// pdpView models OPAL propagation: each write's changes wait in a queue
+// until their time comes, then apply to the one snapshot, so a pending
+// write costs its changes, not a copy of the state. Time is read from the
 // server's clock on every decision, so a fake clock steps over the delay
 // without any goroutine or sleep.
 type pdpView struct {
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	live  *snapshot
-	queue []queued
+	queue []queued // in write order
 }
 
 type queued struct {
-	at   time.Time
-	snap *snapshot
+	at      time.Time
+	changes []pdpChange
 }
 
-func (v *pdpView) publish(snap *snapshot, at time.Time) {
+// publish queues a write's changes to apply at at. What is already due is
+// applied now, so with no delay a write is visible to the next decision
+// and the queue never holds more than the writes still in flight.
+func (v *pdpView) publish(changes []pdpChange, at, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.queue = append(v.queue, queued{at, snap})
+	v.queue = append(v.queue, queued{at, changes})
+	v.promote(now)
 }
 
-// current promotes the newest due snapshot and returns the live one. Each
-// snapshot contains every earlier write, so the newest due one wins.
-func (v *pdpView) current(now time.Time) *snapshot {
-	v.mu.Lock()
-	defer v.mu.Unlock()
+// lastDue is the index of the newest queued write whose time has come, or
+// -1. Writes apply in order, so a due write also brings every earlier one
+// (the delay may have shrunk in between): propagation delivers in order.
+func (v *pdpView) lastDue(now time.Time) int {
 	due := -1
 	for i, q := range v.queue {
 		if !q.at.After(now) {
 			due = i
 		}
 	}
-	if due >= 0 {
-		v.live = v.queue[due].snap
-		v.queue = slices.Delete(v.queue, 0, due+1)
+	return due
+}
+
+func (v *pdpView) apply(n int) {
+	for _, q := range v.queue[:n] {
+		for _, c := range q.changes {
+			c(v.live)
+		}
 	}
-	return v.live
+	clear(v.queue[:n]) // let the applied changes be collected
+	v.queue = v.queue[n:]
+	if len(v.queue) == 0 {
+		v.queue = nil
+	}
+}
+
+func (v *pdpView) promote(now time.Time) {
+	if due := v.lastDue(now); due >= 0 {
+		v.apply(due + 1)
+	}
+}
+
+// read runs fn on the snapshot as of now. fn must not keep the snapshot.
+func (v *pdpView) read(now time.Time, fn func(*snapshot)) {
+	v.mu.RLock()
+	if v.lastDue(now) < 0 {
+		defer v.mu.RUnlock()
+		fn(v.live)
+		return
+	}
+	v.mu.RUnlock()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.promote(now)
+	fn(v.live)
 }
 
 func (v *pdpView) flush() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if n := len(v.queue); n > 0 {
-		v.live = v.queue[n-1].snap
-		v.queue = nil
-	}
+	v.apply(len(v.queue))
+}
+
+// pending is how many writes have not reached the PDP yet.
+func (v *pdpView) pending() int {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return len(v.queue)
 }
 
 // ---- decisions (§4) ----
@@ -138,16 +257,20 @@ func (snap *snapshot) decide(user, action, typ, tenant string) (bool, string) {
 		return false, reasonNoSuchAction
 	case tenant == "" || snap.tenants[tenant] == nil:
 		return false, reasonNoSuchTenant
-	case !snap.users[user]:
+	}
+	roles, synced := snap.users[user]
+	inTenant := rolesIn(roles, tenant)
+	switch {
+	case !synced:
 		return false, reasonUserNotSynced
-	case len(snap.roles[user]) == 0:
+	case len(roles) == 0:
 		return false, reasonNoUserRoles
-	case len(snap.roles[user][tenant]) == 0:
+	case len(inTenant) == 0:
 		return false, reasonNoRoleInTenant
 	}
 	perm := typ + ":" + action
-	for _, role := range snap.roles[user][tenant] {
-		if snap.grants[role][perm] {
+	for _, tr := range inTenant {
+		if snap.grants[tr.role][perm] {
 			return true, reasonAllowed
 		}
 	}
@@ -220,7 +343,8 @@ func unprocessable(w http.ResponseWriter, err error) {
 	http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 }
 
-func (s *Server) snapshotNow() *snapshot { return s.pdp.current(s.now()) }
+// decide runs fn on the PDP's view as of now.
+func (s *Server) decide(fn func(*snapshot)) { s.pdp.read(s.now(), fn) }
 
 // readCheck reads a single-check body, answering 400/422 itself on failure.
 func readCheck(w http.ResponseWriter, r *http.Request) (checkRequest, bool) {
@@ -238,7 +362,9 @@ func readCheck(w http.ResponseWriter, r *http.Request) (checkRequest, bool) {
 
 func (s *Server) handleAllowed(w http.ResponseWriter, r *http.Request) {
 	if c, ok := readCheck(w, r); ok {
-		writeJSON(w, http.StatusOK, s.snapshotNow().check(c))
+		var res checkResult
+		s.decide(func(snap *snapshot) { res = snap.check(c) })
+		writeJSON(w, http.StatusOK, res)
 	}
 }
 
@@ -254,16 +380,21 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) {
 		unprocessable(w, fmt.Errorf("Failed to deserialize the JSON body into the target type: %w", err))
 		return
 	}
-	snap := s.snapshotNow()
-	results := make([]checkResult, 0, len(items))
+	checks := make([]checkRequest, 0, len(items))
 	for i, item := range items {
 		c, err := parseCheck(item)
 		if err != nil {
 			unprocessable(w, fmt.Errorf("[%d]: %w", i, err))
 			return
 		}
-		results = append(results, snap.check(c))
+		checks = append(checks, c)
 	}
+	results := make([]checkResult, 0, len(items))
+	s.decide(func(snap *snapshot) {
+		for _, c := range checks {
+			results = append(results, snap.check(c))
+		}
+	})
 	writeJSON(w, http.StatusOK, map[string]any{"allow": results})
 }
 
@@ -279,18 +410,19 @@ func (s *Server) handleAllTenants(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	snap := s.snapshotNow()
 	type allowedTenant struct {
 		checkResult
 		Tenant tenantDetails `json:"tenant"`
 	}
 	allowed := []allowedTenant{}
-	for _, t := range sortedKeys(snap.tenants) {
-		c.Resource.Tenant = t
-		if res := snap.check(c); res.Allow {
-			allowed = append(allowed, allowedTenant{res, tenantDetails{t, snap.tenants[t]}})
+	s.decide(func(snap *snapshot) {
+		for _, t := range sortedKeys(snap.tenants) {
+			c.Resource.Tenant = t
+			if res := snap.check(c); res.Allow {
+				allowed = append(allowed, allowedTenant{res, tenantDetails{t, snap.tenants[t]}})
+			}
 		}
-	}
+	})
 	writeJSON(w, http.StatusOK, map[string]any{"allowed_tenants": allowed})
 }
 
@@ -324,15 +456,24 @@ func (s *Server) handleUserPermissions(w http.ResponseWriter, r *http.Request) {
 		unprocessable(w, fmt.Errorf("Failed to deserialize the JSON body into the target type: missing field `user.key`"))
 		return
 	}
-	snap := s.snapshotNow()
 	out := map[string]tenantPermissions{}
-	for tenant, roles := range snap.roles[*req.User.Key] {
+	s.decide(func(snap *snapshot) { userPermissions(snap, req, out) })
+	writeJSON(w, http.StatusOK, out)
+}
+
+func userPermissions(snap *snapshot, req userPermissionsRequest, out map[string]tenantPermissions) {
+	all := snap.users[*req.User.Key]
+	for len(all) > 0 {
+		tenant := all[0].tenant
+		inTenant := rolesIn(all, tenant)
+		all = all[len(inTenant):]
 		if len(req.Tenants) > 0 && !slices.Contains(req.Tenants, tenant) {
 			continue
 		}
-		perms := []string{}
-		for _, role := range roles {
-			for p := range snap.grants[role] {
+		perms, roles := []string{}, make([]string, 0, len(inTenant))
+		for _, tr := range inTenant {
+			roles = append(roles, tr.role)
+			for p := range snap.grants[tr.role] {
 				typ, _, _ := strings.Cut(p, ":")
 				if len(req.ResourceTypes) == 0 || slices.Contains(req.ResourceTypes, typ) {
 					perms = append(perms, p)
@@ -343,8 +484,7 @@ func (s *Server) handleUserPermissions(w http.ResponseWriter, r *http.Request) {
 		out["__tenant:"+tenant] = tenantPermissions{
 			Tenant:      tenantDetails{tenant, snap.tenants[tenant]},
 			Permissions: slices.Compact(perms),
-			Roles:       slices.Clone(roles),
+			Roles:       roles,
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
 }

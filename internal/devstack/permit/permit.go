@@ -33,6 +33,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"reportgate/internal/devstack/jsonlog"
 	"reportgate/internal/policy"
 )
 
@@ -55,8 +56,8 @@ type Config struct {
 	// environment keeps its schema until `policy apply` changes it.
 	Policy policy.Policy
 	// DataDir, when set, keeps users, tenants, role assignments and the
-	// schema in DataDir/permit-standin.json across restarts. Empty means in
-	// memory only.
+	// schema in DataDir/permit-standin.jsonl (a log of writes) across
+	// restarts. Empty means in memory only.
 	DataDir string
 	// PropagationDelay is how long after an API write the PDP starts to see
 	// it (Permit is eventually consistent, §3). Zero means immediately.
@@ -77,9 +78,10 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 
-	mu    sync.Mutex // guards st and delay; held across a write and its save
-	st    *state
-	delay time.Duration
+	mu      sync.Mutex // guards st, log and delay; held across a write and its logging
+	st      *state
+	journal *jsonlog.Log // nil when in memory only
+	delay   time.Duration
 
 	pdp pdpView
 
@@ -109,19 +111,18 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	st, err := s.load()
-	if err != nil {
-		return nil, fmt.Errorf("permit stand-in: %w", err)
-	}
-	if st == nil {
-		st = newState(cfg.Policy, s.timestamp())
-		if err := s.save(st); err != nil {
+	seed := func() *state { return newState(cfg.Policy, s.timestamp()) }
+	if s.dataDir == "" {
+		s.st = seed()
+	} else {
+		j, st, err := openJournal(s.dataDir, seed)
+		if err != nil {
 			return nil, fmt.Errorf("permit stand-in: %w", err)
 		}
+		s.st, s.journal = st, j
 	}
-	s.st = st
 	// What was persisted had propagated before the restart.
-	s.pdp.live = st.snapshot()
+	s.pdp.live = s.st.snapshot()
 	s.handler = s.routes()
 	return s, nil
 }
@@ -129,9 +130,13 @@ func New(cfg Config) (*Server, error) {
 // Handler returns the HTTP handler serving both the API and the PDP.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close releases nothing today; every write is already persisted. It exists
-// so callers can treat the stand-in like any other server.
-func (s *Server) Close() error { return nil }
+// Close closes the log. Every acknowledged write is already in it, so a
+// process that never calls Close loses nothing.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.journal.Close()
+}
 
 // Scope returns the organization, project and environment ids that
 // GET /v2/api-key/scope reports.
@@ -208,6 +213,8 @@ func (s *Server) routes() http.Handler {
 	api("DELETE "+schema+"/roles/{role}/permissions", s.env(s.removeRolePermissions))
 	api("PUT "+schema+"/roles/{role}/parents/{parent}", s.env(s.addParentRole))
 	api("DELETE "+schema+"/roles/{role}/parents/{parent}", s.env(s.removeParentRole))
+
+	s.controlRoutes(mux)
 
 	// Anything else under the API answers like Permit: a JSON 404.
 	api("/", func(http.ResponseWriter, *http.Request) error {
@@ -296,30 +303,45 @@ func (s *Server) handleScope(w http.ResponseWriter, _ *http.Request) error {
 	return nil
 }
 
-// write runs fn on the state under the lock; if fn succeeds the state is
-// persisted and a fresh PDP snapshot is scheduled to become visible after
-// the propagation delay.
-func (s *Server) write(fn func(st *state, now time.Time) error) error {
+// write runs fn on the state under the lock. If fn succeeds, its changes
+// are appended to the log before the caller answers, and queued for the
+// PDP to see after the propagation delay; if fn fails, or the log cannot
+// be written, its changes are undone.
+func (s *Server) write(fn func(t *tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := s.st.clone()
-	now := s.timestamp()
-	if err := fn(next, now); err != nil {
+	t := &tx{state: s.st, now: s.timestamp()}
+	if err := fn(t); err != nil {
+		t.rollback()
 		return err
 	}
-	if err := s.save(next); err != nil {
-		return fmt.Errorf("persist state: %w", err)
+	changes := t.finish()
+	if len(changes) == 0 {
+		return nil
 	}
-	s.st = next
-	s.pdp.publish(next.snapshot(), s.now().Add(s.delay))
+	if s.journal != nil {
+		if err := s.journal.Append(logLine{changes}); err != nil {
+			t.rollback()
+			return fmt.Errorf("persist state: %w", err)
+		}
+		if s.journal.Due() {
+			// The write is already logged; a failed compaction only
+			// leaves a longer log behind.
+			s.journal.CompactInBackground(s.st.freeze(), func(err error) {
+				s.log.Error("permit stand-in: compact state", "err", err)
+			})
+		}
+	}
+	now := s.now()
+	s.pdp.publish(s.st.pdpChanges(changes), now.Add(s.delay), now)
 	return nil
 }
 
 // respond runs a write whose fn returns the view to answer with.
-func respond[V any](s *Server, w http.ResponseWriter, status int, fn func(st *state, now time.Time) (V, error)) error {
+func respond[V any](s *Server, w http.ResponseWriter, status int, fn func(t *tx) (V, error)) error {
 	var view V
-	err := s.write(func(st *state, now time.Time) (err error) {
-		view, err = fn(st, now)
+	err := s.write(func(t *tx) (err error) {
+		view, err = fn(t)
 		return err
 	})
 	if err != nil {
@@ -330,9 +352,9 @@ func respond[V any](s *Server, w http.ResponseWriter, status int, fn func(st *st
 }
 
 // respondNoContent runs a write and answers 204 with an empty body, as
-// Permit's deletes do (§2).
-func (s *Server) respondNoContent(w http.ResponseWriter, fn func(st *state) error) error {
-	if err := s.write(func(st *state, _ time.Time) error { return fn(st) }); err != nil {
+// Permit's deletes do.
+func (s *Server) respondNoContent(w http.ResponseWriter, fn func(t *tx) error) error {
+	if err := s.write(fn); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

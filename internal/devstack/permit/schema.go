@@ -194,13 +194,13 @@ func (st *state) dropPermission(perm string) {
 }
 
 func (s *Server) listResources(w http.ResponseWriter, r *http.Request) error {
-	return serveList(s, w, r, bareArray, resourcesOf,
+	return serveList(s, w, r, bareArray, resources(),
 		searchFilter(r, func(res *resourceRec) []*string { return []*string{&res.Key, &res.Name} }),
 		(*state).resourceView)
 }
 
 func (s *Server) getResource(w http.ResponseWriter, r *http.Request) error {
-	return serveGet(s, w, "resource", r.PathValue("resource"), resourcesOf, (*state).resourceView)
+	return serveGet(s, w, resources(), r.PathValue("resource"), (*state).resourceView)
 }
 
 func (s *Server) createResource(w http.ResponseWriter, r *http.Request) error {
@@ -214,14 +214,15 @@ func (s *Server) createResource(w http.ResponseWriter, r *http.Request) error {
 	if err := body.check(); err != nil {
 		return err
 	}
-	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (resourceView, error) {
-		if st.resource(*body.Key) != nil {
+	return respond(s, w, http.StatusOK, func(t *tx) (resourceView, error) {
+		if t.resource(*body.Key) != nil {
 			return resourceView{}, conflict("resource", *body.Key)
 		}
-		res := &resourceRec{meta: newMeta(*body.Key, now)}
-		body.apply(st, res, now, true)
-		st.Resources[res.Key] = res
-		return st.resourceView(res), nil
+		t.touchSchema()
+		res := &resourceRec{meta: newMeta(*body.Key, t.now)}
+		body.apply(t.state, res, t.now, true)
+		t.Resources[res.Key] = res
+		return t.resourceView(res), nil
 	})
 }
 
@@ -250,19 +251,15 @@ func (s *Server) changeResource(w http.ResponseWriter, r *http.Request, replace 
 	if err := body.check(); err != nil {
 		return err
 	}
-	return serveChange(s, w, "resource", r.PathValue("resource"), resourcesOf, (*state).resourceView,
-		func(st *state, res *resourceRec, now time.Time) error {
-			body.apply(st, res, now, replace)
+	return serveChange(s, w, resources(), r.PathValue("resource"), (*state).resourceView,
+		func(t *tx, res *resourceRec) error {
+			body.apply(t.state, res, t.now, replace)
 			return nil
 		})
 }
 
 func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request) error {
-	return serveDelete(s, w, "resource", r.PathValue("resource"), resourcesOf, func(st *state, res *resourceRec) {
-		for a := range res.Actions {
-			st.dropPermission(res.Key + ":" + a)
-		}
-	})
+	return serveDelete(s, w, resources(), r.PathValue("resource"))
 }
 
 // ---- roles ----
@@ -355,7 +352,8 @@ func (st *state) extendsReach(from, target string) bool {
 
 // apply writes the sent fields into role (PATCH semantics; create starts
 // from an empty role).
-func (b roleBody) apply(st *state, role *roleRec, now time.Time) error {
+func (b roleBody) apply(t *tx, role *roleRec) error {
+	st := t.state
 	if b.Name != nil {
 		role.Name = *b.Name
 	}
@@ -377,7 +375,7 @@ func (b roleBody) apply(st *state, role *roleRec, now time.Time) error {
 			return err
 		}
 	}
-	role.UpdatedAt = now
+	role.UpdatedAt = t.now
 	return nil
 }
 
@@ -389,7 +387,7 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
 			attrs[name] = v[0]
 		}
 	}
-	return serveList(s, w, r, bareArray, rolesOf,
+	return serveList(s, w, r, bareArray, roles(),
 		func(_ *state, role *roleRec) bool {
 			for k, v := range attrs {
 				if role.Attributes[k] != v {
@@ -402,7 +400,7 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getRole(w http.ResponseWriter, r *http.Request) error {
-	return serveGet(s, w, "role", r.PathValue("role"), rolesOf, (*state).roleView)
+	return serveGet(s, w, roles(), r.PathValue("role"), (*state).roleView)
 }
 
 func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
@@ -410,16 +408,17 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (roleView, error) {
-		if st.role(*body.Key) != nil {
+	return respond(s, w, http.StatusOK, func(t *tx) (roleView, error) {
+		if t.role(*body.Key) != nil {
 			return roleView{}, conflict("role", *body.Key)
 		}
-		role := &roleRec{meta: newMeta(*body.Key, now), Attributes: map[string]string{}}
-		st.Roles[role.Key] = role
-		if err := body.apply(st, role, now); err != nil {
+		t.touchSchema()
+		role := &roleRec{meta: newMeta(*body.Key, t.now), Attributes: map[string]string{}}
+		t.Roles[role.Key] = role
+		if err := body.apply(t, role); err != nil {
 			return roleView{}, err
 		}
-		return st.roleView(role), nil
+		return t.roleView(role), nil
 	})
 }
 
@@ -436,17 +435,12 @@ func (s *Server) updateRole(w http.ResponseWriter, r *http.Request) error {
 
 // changeRole runs fn on an existing role inside a write and answers with
 // the role as it then is; every role sub-route replies RoleRead.
-func (s *Server) changeRole(w http.ResponseWriter, ref string, fn func(*state, *roleRec, time.Time) error) error {
-	return serveChange(s, w, "role", ref, rolesOf, (*state).roleView, fn)
+func (s *Server) changeRole(w http.ResponseWriter, ref string, fn func(*tx, *roleRec) error) error {
+	return serveChange(s, w, roles(), ref, (*state).roleView, fn)
 }
 
 func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request) error {
-	return serveDelete(s, w, "role", r.PathValue("role"), rolesOf, func(st *state, role *roleRec) {
-		st.Assignments = slices.DeleteFunc(st.Assignments, func(a *assignmentRec) bool { return a.Role == role.Key })
-		for _, other := range st.Roles {
-			other.Extends = slices.DeleteFunc(other.Extends, func(k string) bool { return k == role.Key })
-		}
-	})
+	return serveDelete(s, w, roles(), r.PathValue("role"))
 }
 
 type permissionsBody struct {
@@ -470,7 +464,8 @@ func (s *Server) addRolePermissions(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	return s.changeRole(w, r.PathValue("role"), func(st *state, role *roleRec, _ time.Time) error {
+	return s.changeRole(w, r.PathValue("role"), func(t *tx, role *roleRec) error {
+		st := t.state
 		perms, err := st.permissions(refs)
 		if err != nil {
 			return err
@@ -490,7 +485,8 @@ func (s *Server) removeRolePermissions(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	return s.changeRole(w, r.PathValue("role"), func(st *state, role *roleRec, _ time.Time) error {
+	return s.changeRole(w, r.PathValue("role"), func(t *tx, role *roleRec) error {
+		st := t.state
 		for _, ref := range refs {
 			if p, err := st.permission(ref); err == nil {
 				role.Permissions = slices.DeleteFunc(role.Permissions, func(have string) bool { return have == p })
@@ -501,13 +497,15 @@ func (s *Server) removeRolePermissions(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) addParentRole(w http.ResponseWriter, r *http.Request) error {
-	return s.changeRole(w, r.PathValue("role"), func(st *state, role *roleRec, _ time.Time) error {
+	return s.changeRole(w, r.PathValue("role"), func(t *tx, role *roleRec) error {
+		st := t.state
 		return st.setExtends(role, append(slices.Clone(role.Extends), r.PathValue("parent")))
 	})
 }
 
 func (s *Server) removeParentRole(w http.ResponseWriter, r *http.Request) error {
-	return s.changeRole(w, r.PathValue("role"), func(st *state, role *roleRec, _ time.Time) error {
+	return s.changeRole(w, r.PathValue("role"), func(t *tx, role *roleRec) error {
+		st := t.state
 		parent := st.role(r.PathValue("parent"))
 		if parent == nil {
 			return notFound("role", r.PathValue("parent"))

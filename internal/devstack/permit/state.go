@@ -2,26 +2,38 @@ package permit
 
 import (
 	"cmp"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"reportgate/internal/policy"
 )
 
-// stateFile is the name of the persisted state inside Config.DataDir.
-const stateFile = "permit-standin.json"
-
 // state is everything the API can write. Entities are keyed by their key,
 // which Permit never lets you change, so references between them (role
 // assignments, permissions, extends) use keys too.
+//
+// Users, tenants and role assignments can number in the hundreds of
+// thousands, so each lookup a write needs has an index and nothing is ever
+// copied whole: a write changes the records it touches (see tx). Resources
+// and roles are few, so a write to the schema saves a copy of it instead.
 type state struct {
+	OrgID     string
+	ProjectID string
+	EnvID     string
+	Users     map[string]*userRec
+	Tenants   map[string]*tenantRec
+	Resources map[string]*resourceRec
+	Roles     map[string]*roleRec
+
+	ids    map[string]string           // user or tenant id → key
+	emails map[string]string           // folded email → user key
+	byUser map[string][]*assignmentRec // role assignments by user (a handful each), ordered by seq
+	seq    int64                       // creation order of assignments
+}
+
+// legacyState is the whole-file format older stand-ins wrote; it is read
+// once and then replaced by the log.
+type legacyState struct {
 	Version     int                     `json:"version"`
 	OrgID       string                  `json:"organization_id"`
 	ProjectID   string                  `json:"project_id"`
@@ -31,6 +43,20 @@ type state struct {
 	Assignments []*assignmentRec        `json:"role_assignments"`
 	Resources   map[string]*resourceRec `json:"resources"`
 	Roles       map[string]*roleRec     `json:"roles"`
+}
+
+type assignKey struct{ user, role, tenant string }
+
+func emptyState() *state {
+	return &state{
+		Users:     map[string]*userRec{},
+		Tenants:   map[string]*tenantRec{},
+		Resources: map[string]*resourceRec{},
+		Roles:     map[string]*roleRec{},
+		ids:       map[string]string{},
+		emails:    map[string]string{},
+		byUser:    map[string][]*assignmentRec{},
+	}
 }
 
 // meta is what every top-level entity has. Embedded, so the persisted
@@ -72,7 +98,10 @@ type assignmentRec struct {
 	Role      string    `json:"role"`
 	Tenant    string    `json:"tenant"`
 	CreatedAt time.Time `json:"created_at"`
+	seq       int64     // list order; the log keeps it by its own order
 }
+
+func (a *assignmentRec) key() assignKey { return assignKey{a.User, a.Role, a.Tenant} }
 
 type resourceRec struct {
 	meta
@@ -106,21 +135,13 @@ type roleRec struct {
 }
 
 // newState is a fresh environment: the policy's schema and the default
-// tenant, which every Permit environment starts with (§3).
+// tenant, which every Permit environment starts with.
 func newState(p policy.Policy, now time.Time) *state {
-	st := &state{
-		Version:   1,
-		OrgID:     newID(),
-		ProjectID: newID(),
-		EnvID:     newID(),
-		Users:     map[string]*userRec{},
-		Tenants:   map[string]*tenantRec{},
-		Resources: map[string]*resourceRec{},
-		Roles:     map[string]*roleRec{},
-	}
-	st.Tenants[DefaultTenant] = &tenantRec{
+	st := emptyState()
+	st.OrgID, st.ProjectID, st.EnvID = newID(), newID(), newID()
+	st.setTenant(&tenantRec{
 		meta: newMeta(DefaultTenant, now), Name: "Default Tenant", Attributes: map[string]any{},
-	}
+	})
 	for _, r := range p.Resources {
 		rec := &resourceRec{
 			meta: newMeta(r.Key, now), Name: r.Name, Description: optional(r.Description),
@@ -148,23 +169,9 @@ func optional(s string) *string {
 	return &s
 }
 
-// clone deep-copies the state so a failed write leaves the original intact.
-func (st *state) clone() *state {
-	data, err := json.Marshal(st)
-	if err != nil {
-		panic(fmt.Sprintf("permit stand-in: marshal state: %v", err)) // only plain data inside
-	}
-	var out state
-	if err := json.Unmarshal(data, &out); err != nil {
-		panic(fmt.Sprintf("permit stand-in: unmarshal state: %v", err))
-	}
-	return &out
-}
-
-// sorted lists a map's entities ordered by creation time, then key — the
-// order Permit's list endpoints use.
-func sorted[T entity](m map[string]T) []T {
-	out := slices.Collect(maps.Values(m))
+// sortByCreation orders entities by creation time, then key — the order
+// Permit's list endpoints use.
+func sortByCreation[T entity](out []T) []T {
 	slices.SortFunc(out, func(a, b T) int {
 		ma, mb := a.base(), b.base()
 		return cmp.Or(ma.CreatedAt.Compare(mb.CreatedAt), cmp.Compare(ma.Key, mb.Key))
@@ -173,7 +180,7 @@ func sorted[T entity](m map[string]T) []T {
 }
 
 // find looks an entity up by key or by id, as every Permit path segment
-// allows (§4).
+// allows. It scans for ids, so it serves only the small schema maps.
 func find[T entity](m map[string]T, ref string) (T, bool) {
 	if e, ok := m[ref]; ok {
 		return e, true
@@ -189,10 +196,22 @@ func find[T entity](m map[string]T, ref string) (T, bool) {
 
 // These return nil when there is no such entity.
 
-func (st *state) user(ref string) *userRec         { e, _ := find(st.Users, ref); return e }
-func (st *state) tenant(ref string) *tenantRec     { e, _ := find(st.Tenants, ref); return e }
+func (st *state) user(ref string) *userRec         { return findIndexed(st.Users, st.ids, ref) }
+func (st *state) tenant(ref string) *tenantRec     { return findIndexed(st.Tenants, st.ids, ref) }
 func (st *state) role(ref string) *roleRec         { e, _ := find(st.Roles, ref); return e }
 func (st *state) resource(ref string) *resourceRec { e, _ := find(st.Resources, ref); return e }
+
+// findIndexed is find for the large maps, whose ids are indexed.
+func findIndexed[T entity](m map[string]T, ids map[string]string, ref string) T {
+	if e, ok := m[ref]; ok {
+		return e
+	}
+	if e, ok := m[ids[ref]]; ok && e.base().ID == ref {
+		return e
+	}
+	var none T
+	return none
+}
 
 // schema is the state's roles as a policy, so the PDP expands extends with
 // the same code that validates policy files. Resources play no part in that
@@ -203,57 +222,4 @@ func (st *state) schema() policy.Policy {
 		p.Roles = append(p.Roles, policy.Role{Key: r.Key, Name: r.Name, Permissions: r.Permissions, Extends: r.Extends})
 	}
 	return p
-}
-
-// load reads persisted state; (nil, nil) means there is none yet.
-func (s *Server) load() (*state, error) {
-	if s.dataDir == "" {
-		return nil, nil
-	}
-	data, err := os.ReadFile(filepath.Join(s.dataDir, stateFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
-	}
-	var st state
-	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", stateFile, err)
-	}
-	if st.Version != 1 {
-		return nil, fmt.Errorf("decode %s: unsupported version %d", stateFile, st.Version)
-	}
-	return &st, nil
-}
-
-// save writes the state atomically (temp file + rename), so a crash never
-// leaves a half-written file behind.
-func (s *Server) save(st *state) error {
-	if s.dataDir == "" {
-		return nil
-	}
-	if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
-	}
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
-	}
-	tmp, err := os.CreateTemp(s.dataDir, stateFile+".*")
-	if err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(s.dataDir, stateFile)); err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	return nil
 }

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // apiError is an API failure in Permit's shape (§2 "Errors"): either the
@@ -182,20 +182,84 @@ func writePage[T any](w http.ResponseWriter, items []T, page, perPage int, shape
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "total_count": len(items), "page_count": pages})
 }
 
-// serveList answers a list route: the entities pick selects, in creation
-// order, those keep accepts, one page of them rendered by view.
+// kind is how the generic handlers below reach one entity type.
+type kind[T entity] struct {
+	name string
+	all  func(*state) map[string]T
+	find func(*state, string) T // by key or id; nil when there is none
+	// edit returns the record a change is made on: a copy for users and
+	// tenants, which put then stores; the record itself for resources and
+	// roles, once the write has saved the schema.
+	edit func(*tx, T) T
+	put  func(*tx, T)
+	// remove deletes the entity and whatever refers to it.
+	remove func(*tx, T)
+}
+
+func users() kind[*userRec] {
+	return kind[*userRec]{name: "user", all: usersOf, find: (*state).user,
+		edit: func(_ *tx, u *userRec) *userRec { c := *u; return &c }, put: (*tx).putUser, remove: (*tx).dropUser}
+}
+
+func tenants() kind[*tenantRec] {
+	return kind[*tenantRec]{name: "tenant", all: tenantsOf, find: (*state).tenant,
+		edit: func(_ *tx, t *tenantRec) *tenantRec { c := *t; return &c }, put: (*tx).putTenant, remove: (*tx).dropTenant}
+}
+
+// inSchema is edit for resources and roles.
+func inSchema[T entity](t *tx, e T) T {
+	t.touchSchema()
+	return e
+}
+
+func resources() kind[*resourceRec] {
+	return kind[*resourceRec]{name: "resource", all: resourcesOf, find: (*state).resource,
+		edit: inSchema[*resourceRec], put: func(*tx, *resourceRec) {},
+		remove: func(t *tx, res *resourceRec) {
+			t.touchSchema()
+			delete(t.Resources, res.Key)
+			for a := range res.Actions {
+				t.dropPermission(res.Key + ":" + a)
+			}
+		}}
+}
+
+func roles() kind[*roleRec] {
+	return kind[*roleRec]{name: "role", all: rolesOf, find: (*state).role,
+		edit: inSchema[*roleRec], put: func(*tx, *roleRec) {},
+		remove: func(t *tx, role *roleRec) {
+			t.touchSchema()
+			delete(t.Roles, role.Key)
+			// Scans every assignment: deleting a role is rare.
+			t.unassignWhere(func(a *assignmentRec) bool { return a.Role == role.Key })
+			for _, other := range t.Roles {
+				other.Extends = slices.DeleteFunc(other.Extends, func(k string) bool { return k == role.Key })
+			}
+		}}
+}
+
+// found reports whether a find returned an entity.
+func found[T entity](e T) bool { return any(e) != any(*new(T)) }
+
+// serveList answers a list route: the entities k holds that keep accepts,
+// in creation order, one page of them rendered by view. Filtering comes
+// first so only the matches are sorted.
 func serveList[T entity, V any](s *Server, w http.ResponseWriter, r *http.Request, shape listShape,
-	pick func(*state) map[string]T, keep func(*state, T) bool, view func(*state, T) V) error {
+	k kind[T], keep func(*state, T) bool, view func(*state, T) V) error {
 	pg, per, err := page(r)
 	if err != nil {
 		return err
 	}
 	var views []V
 	_ = s.read(func(st *state) error {
-		for _, e := range sorted(pick(st)) {
+		var matches []T
+		for _, e := range k.all(st) {
 			if keep(st, e) {
-				views = append(views, view(st, e))
+				matches = append(matches, e)
 			}
+		}
+		for _, e := range sortByCreation(matches) {
+			views = append(views, view(st, e))
 		}
 		return nil
 	})
@@ -204,12 +268,11 @@ func serveList[T entity, V any](s *Server, w http.ResponseWriter, r *http.Reques
 }
 
 // serveGet answers GET of one entity by key or id, 404 if there is none.
-func serveGet[T entity, V any](s *Server, w http.ResponseWriter, kind, ref string,
-	pick func(*state) map[string]T, view func(*state, T) V) error {
+func serveGet[T entity, V any](s *Server, w http.ResponseWriter, k kind[T], ref string, view func(*state, T) V) error {
 	return s.read(func(st *state) error {
-		e, ok := find(pick(st), ref)
-		if !ok {
-			return notFound(kind, ref)
+		e := k.find(st, ref)
+		if !found(e) {
+			return notFound(k.name, ref)
 		}
 		writeJSON(w, http.StatusOK, view(st, e))
 		return nil
@@ -219,40 +282,38 @@ func serveGet[T entity, V any](s *Server, w http.ResponseWriter, kind, ref strin
 // serveChange runs fn on the existing entity ref names, by key or id,
 // inside a write, stamps its UpdatedAt and answers with its view; 404 if
 // there is none.
-func serveChange[T entity, V any](s *Server, w http.ResponseWriter, kind, ref string,
-	pick func(*state) map[string]T, view func(*state, T) V, fn func(*state, T, time.Time) error) error {
-	return respond(s, w, http.StatusOK, func(st *state, now time.Time) (V, error) {
-		e, ok := find(pick(st), ref)
-		if !ok {
-			var none V
-			return none, notFound(kind, ref)
+func serveChange[T entity, V any](s *Server, w http.ResponseWriter, k kind[T], ref string,
+	view func(*state, T) V, fn func(*tx, T) error) error {
+	return respond(s, w, http.StatusOK, func(t *tx) (V, error) {
+		var none V
+		e := k.find(t.state, ref)
+		if !found(e) {
+			return none, notFound(k.name, ref)
 		}
-		if err := fn(st, e, now); err != nil {
-			var none V
+		e = k.edit(t, e)
+		if err := fn(t, e); err != nil {
 			return none, err
 		}
-		e.base().UpdatedAt = now
-		return view(st, e), nil
+		e.base().UpdatedAt = t.now
+		k.put(t, e)
+		return view(t.state, e), nil
 	})
 }
 
-// serveDelete removes the entity ref names, by key or id, then lets
-// cascade drop what referred to it; 404 if there is none, else 204.
-func serveDelete[T entity](s *Server, w http.ResponseWriter, kind, ref string,
-	pick func(*state) map[string]T, cascade func(*state, T)) error {
-	return s.respondNoContent(w, func(st *state) error {
-		e, ok := find(pick(st), ref)
-		if !ok {
-			return notFound(kind, ref)
+// serveDelete removes the entity ref names, by key or id, with what
+// refers to it; 404 if there is none, else 204.
+func serveDelete[T entity](s *Server, w http.ResponseWriter, k kind[T], ref string) error {
+	return s.respondNoContent(w, func(t *tx) error {
+		e := k.find(t.state, ref)
+		if !found(e) {
+			return notFound(k.name, ref)
 		}
-		delete(pick(st), e.base().Key)
-		cascade(st, e)
+		k.remove(t, e)
 		return nil
 	})
 }
 
-// The entity maps, as the pick argument of serveList, serveGet,
-// serveChange and serveDelete.
+// The entity maps.
 func usersOf(st *state) map[string]*userRec         { return st.Users }
 func tenantsOf(st *state) map[string]*tenantRec     { return st.Tenants }
 func resourcesOf(st *state) map[string]*resourceRec { return st.Resources }
