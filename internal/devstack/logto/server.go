@@ -227,5 +227,6 @@ func (s *Server) routes() http.Handler {
 
 	s.managementRoutes(mux)
 	mux.Handle("GET "+static.Prefix, s.assets)
+	mux.HandleFunc("GET /{$}", s.index)
 	return mux
 }

@@ -209,6 +209,7 @@ func (s *Server) routes() http.Handler {
 	api("PUT "+schema+"/roles/{role}/parents/{parent}", s.env(s.addParentRole))
 	api("DELETE "+schema+"/roles/{role}/parents/{parent}", s.env(s.removeParentRole))
 
+	mux.HandleFunc("GET /{$}", s.index)
 	// Anything else under the API answers like Permit: a JSON 404.
 	api("/", func(http.ResponseWriter, *http.Request) error {
 		return &apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Title: "Not Found",
