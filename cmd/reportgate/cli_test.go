@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
@@ -198,5 +199,53 @@ func TestGrantSetsTheRole(t *testing.T) {
 	bo := webhook.User{ID: "u_bo", Email: "bo@example.com"}
 	if err := setRole(ctx, client, users, bo, "analyst"); err != nil {
 		t.Fatalf("grant to a person not recorded here: %v", err)
+	}
+}
+
+// TestGrantCommand runs `reportgate grant` against a running dev: the
+// analyst becomes a viewer in Permit and in the snapshot /admin/users shows.
+func TestGrantCommand(t *testing.T) {
+	dataDir := t.TempDir()
+	d := startDev(t, dataDir)
+	if home := newPerson(t).signIn(d, "analyst@example.com"); !home.has("user-name") {
+		t.Fatal("analyst not signed in")
+	}
+	secrets, err := loadDevSecrets(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
+	db, err := database.Open(context.Background(), env["REPORTGATE_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	users := store.NewUsers(db, nil)
+	id := userID(t, d, dataDir, "analyst@example.com")
+	snapshot := func() string {
+		u, err := users.Get(context.Background(), id)
+		if err != nil {
+			return err.Error()
+		}
+		return strings.Join(u.Roles, ",")
+	}
+	// The snapshot taken at sign-in, so it cannot land after the grant.
+	eventually(t, 10*time.Second, "the sign-in's role snapshot", func() bool { return snapshot() == "analyst" })
+
+	t.Chdir(t.TempDir())
+	var out strings.Builder
+	if err := run(context.Background(), []string{"grant", "--email", "analyst@example.com", "--role", "viewer"},
+		envFrom(env), &out, &out); err != nil {
+		t.Fatalf("grant: %v\n%s", err, out.String())
+	}
+	dir, err := permitdir.New(permitdir.Config{APIKey: env["PERMIT_API_KEY"], APIURL: env["PERMIT_API_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, err := dir.AssignedRoles(context.Background(), id); err != nil || strings.Join(held, ",") != "viewer" {
+		t.Errorf("roles in Permit: %v (%v), want only viewer", held, err)
+	}
+	if got := snapshot(); got != "viewer" {
+		t.Errorf("local snapshot %q, want viewer", got)
 	}
 }

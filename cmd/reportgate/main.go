@@ -34,7 +34,7 @@ Usage:
   reportgate backfill [--dry-run] [--start-page N]
                         sync Logto users whose webhooks were lost
   reportgate grant --email E --role R
-                        give a Logto user a Permit role (e.g. the first admin)
+                        set a Logto user's Permit role (e.g. the first admin)
   reportgate probe [URL]
                         exit 0 when the app's /readyz answers 200 (container health checks)
   reportgate version    print the version (also --version, -v)
