@@ -133,6 +133,11 @@ func (h *authHandler) staleCallback(w http.ResponseWriter, r *http.Request, caus
 		return
 	}
 	if _, err := h.auth.CurrentUser(r.Context(), logtoStorage{sess}); err == nil {
+		// Saved: finding the person may have refreshed (rotated) their tokens.
+		if err := sess.Save(r, w); err != nil {
+			h.pages.fail(w, r, nil, err)
+			return
+		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
