@@ -5,13 +5,16 @@ TIMEOUT ?= 15m
 
 .PHONY: run build image test vet generate check-generated browser bench bench-standins clean
 
-## run: the whole product offline (local Logto + Permit stand-ins, SQLite under ./data)
-run:
-	$(GO) run ./cmd/reportgate dev
+## run: the whole product offline (local Logto + Permit stand-ins, SQLite under ./data); ARGS go to dev
+# Built and run rather than `go run`, which exits 1 when interrupted even
+# though dev stops cleanly: this way Ctrl+C ends make with 0.
+run: build
+	./bin/reportgate dev $(ARGS)
 
-## build: the binary, in ./bin
+## build: the binary, in ./bin, stamped with VERSION (`reportgate version` prints it)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 build:
-	$(GO) build -o bin/reportgate ./cmd/reportgate
+	$(GO) build -ldflags '-X main.version=$(VERSION)' -o bin/reportgate ./cmd/reportgate
 
 ## image: a FROM-scratch container image (podman, or docker with a running engine; installs Debian's podman when root)
 IMAGE       ?= reportgate:latest

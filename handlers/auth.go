@@ -65,7 +65,7 @@ func (h *authHandler) start(w http.ResponseWriter, r *http.Request, opts auth.Si
 		h.pages.fail(w, r, nil, fmt.Errorf("sign-in URL without state: %q", target))
 		return
 	}
-	pending := session.PendingSignIn{State: u.Query().Get("state"), Items: items, ReturnTo: returnTo}
+	pending := session.PendingSignIn{State: u.Query().Get("state"), Items: items, ReturnTo: returnTo, SignUp: opts.Register}
 	if err := h.sessions.AddPendingSignIn(w, r, pending); err != nil {
 		h.pages.fail(w, r, nil, err)
 		return
@@ -79,12 +79,17 @@ func (h *authHandler) start(w http.ResponseWriter, r *http.Request, opts auth.Si
 func (h *authHandler) callback(w http.ResponseWriter, r *http.Request) {
 	pending, err := h.sessions.TakePendingSignIn(w, r, r.URL.Query().Get("state"))
 	if err != nil {
-		h.pages.fail(w, r, nil, fmt.Errorf("%w: %w", auth.ErrBadCallback, err))
+		h.staleCallback(w, r, err)
 		return
 	}
 	items := itemStorage{}
 	maps.Copy(items, pending.Items)
 	who, err := h.auth.HandleCallback(r.Context(), items, r.URL.RequestURI())
+	var callbackErr *auth.CallbackError
+	if errors.As(err, &callbackErr) && callbackErr.Code == "access_denied" {
+		h.cancelled(w, r, pending)
+		return
+	}
 	if err != nil {
 		h.pages.fail(w, r, nil, err)
 		return
@@ -115,6 +120,53 @@ func (h *authHandler) callback(w http.ResponseWriter, r *http.Request) {
 	// Checked again: the cookie is sealed, but the check is cheap and keeps
 	// the open-redirect guard independent of the sealing.
 	http.Redirect(w, r, returnTarget(pending.ReturnTo), http.StatusSeeOther)
+}
+
+// staleCallback answers a callback whose sign-in is not pending in this
+// browser (Back or a reload replaying it, or an old link). Someone signed
+// in goes home; anyone else gets a page that explains, never another
+// redirect into the sign-in, which could loop.
+func (h *authHandler) staleCallback(w http.ResponseWriter, r *http.Request, cause error) {
+	sess, err := h.sessions.Get(r, sessionName)
+	if err != nil {
+		h.pages.fail(w, r, nil, err)
+		return
+	}
+	if _, err := h.auth.CurrentUser(r.Context(), logtoStorage{sess}); err == nil {
+		// Saved: finding the person may have refreshed (rotated) their tokens.
+		if err := sess.Save(r, w); err != nil {
+			h.pages.fail(w, r, nil, err)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	h.pages.fail(w, r, nil, fmt.Errorf("%w: %w", auth.ErrBadCallback, cause))
+}
+
+// cancelled answers a sign-in or sign-up the person cancelled at Logto:
+// back to where they were when that page is open to everyone (else home),
+// with a notice. Nothing went wrong, so there is no error page.
+func (h *authHandler) cancelled(w http.ResponseWriter, r *http.Request, pending session.PendingSignIn) {
+	notice := "Sign-in cancelled."
+	if pending.SignUp {
+		notice = "Sign-up cancelled."
+	}
+	if err := h.sessions.SetNotice(w, notice); err != nil {
+		h.logger.WarnContext(r.Context(), "leave notice", "err", err)
+	}
+	target := returnTarget(pending.ReturnTo)
+	if !public(target) {
+		target = "/"
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// public reports whether the page at target (a local path) is shown to
+// people who are not signed in.
+func public(target string) bool {
+	u, err := url.Parse(target)
+	return err == nil && u.Path == "/"
 }
 
 func (h *authHandler) signOut(w http.ResponseWriter, r *http.Request) {

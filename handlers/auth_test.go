@@ -99,10 +99,12 @@ func TestReplayedCallbackRefused(t *testing.T) {
 	if callback == nil {
 		t.Fatal("never redirected to /callback")
 	}
-	// Same browser, same callback again.
+	// Same browser, same callback again (Back, reload): the person is
+	// signed in already, so home, never back into the sign-in.
+	b.client.CheckRedirect = nil
 	again := b.get(callback.String())
-	if again.status != http.StatusBadRequest || testid(again, "error-page").AttrOr("data-status", "") != "400" {
-		t.Errorf("replayed callback: status %d", again.status)
+	if again.status != http.StatusOK || again.url.Path != "/" || testid(again, "user-name").Length() == 0 {
+		t.Errorf("replayed callback while signed in: status %d at %s", again.status, again.url)
 	}
 	// Another browser (no sign-in in progress) presenting the same code.
 	other := e.browser().get(callback.String())
@@ -205,7 +207,38 @@ func TestSignOutEndsSessionEverywhere(t *testing.T) {
 	}
 }
 
-func TestCallbackErrorPage(t *testing.T) {
+// TestCancelGoesBackWithNotice: cancelling at Logto is not an error; the
+// person lands on a page they may see, told once which flow they left.
+func TestCancelGoesBackWithNotice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	for _, tc := range []struct{ start, want string }{
+		{"/sign-in?return_to=/reports", "Sign-in cancelled."},
+		{"/sign-up", "Sign-up cancelled."},
+	} {
+		b := e.browser()
+		resp, err := b.noFollow().Get(e.app.URL + tc.start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		state := loc.Query().Get("state")
+		p := b.get(e.app.URL + "/callback?error=access_denied&error_description=cancelled&state=" + url.QueryEscape(state))
+		if p.status != http.StatusOK || p.url.Path != "/" || testid(p, "error-page").Length() != 0 {
+			t.Fatalf("%s then cancel: status %d at %s", tc.start, p.status, p.url)
+		}
+		if got := strings.TrimSpace(testid(p, "flash").Text()); got != tc.want {
+			t.Errorf("%s then cancel: flash %q, want %q", tc.start, got, tc.want)
+		}
+		if again := b.get(e.app.URL + "/"); testid(again, "flash").Length() != 0 {
+			t.Errorf("%s then cancel: the notice is shown twice", tc.start)
+		}
+	}
+}
+
+func TestOtherCallbackErrorPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	resp, err := b.noFollow().Get(e.app.URL + "/sign-in")
@@ -214,16 +247,47 @@ func TestCallbackErrorPage(t *testing.T) {
 	}
 	resp.Body.Close()
 	loc, _ := url.Parse(resp.Header.Get("Location"))
-	state := loc.Query().Get("state")
-	p := b.get(e.app.URL + "/callback?error=access_denied&error_description=cancelled&state=" + url.QueryEscape(state))
-	if p.status != http.StatusBadRequest || testid(p, "error-page").AttrOr("data-status", "") != "400" {
-		t.Fatalf("access_denied callback: status %d", p.status)
+	p := b.get(e.app.URL + "/callback?error=server_error&state=" + url.QueryEscape(loc.Query().Get("state")))
+	if p.status != http.StatusBadRequest || p.doc.Find(`a[href="/sign-in"]`).Length() == 0 {
+		t.Fatalf("server_error callback: status %d, or no way to try again", p.status)
 	}
-	if !strings.Contains(p.doc.Text(), "cancelled") {
-		t.Error("the page does not say sign-in was cancelled")
+}
+
+// TestRedirectsAndPagesAreNotStored: browsers replay stored redirects on
+// Back, so no answer but a static asset may be stored.
+func TestRedirectsAndPagesAreNotStored(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn(e, "", "viewer@example.com", "demo-password")
+	for _, path := range []string{"/sign-in", "/sign-up", "/reports", "/", "/callback?state=x", "/no-such-page"} {
+		for name, client := range map[string]*http.Client{"signed in": b.noFollow(), "signed out": e.browser().noFollow()} {
+			resp, err := client.Get(e.app.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("%s, %s: %d with Cache-Control %q", path, name, resp.StatusCode, cc)
+			}
+		}
 	}
-	if p.doc.Find(`a[href="/sign-in"]`).Length() == 0 {
-		t.Error("no way to try again")
+	if resp := b.signOut(e); resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("sign-out redirect: Cache-Control %q", resp.Header.Get("Cache-Control"))
+	}
+}
+
+// TestSignInWithLogtoDownAfterFirstSignIn: discovery is cached by the first
+// sign-in; a later one must still notice Logto is gone and say so.
+func TestSignInWithLogtoDownAfterFirstSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	e.browser().signIn(e, "", "viewer@example.com", "demo-password")
+	e.logtoSrv.Close()
+	e.clock.Advance(time.Minute)
+	p := e.browser().get(e.app.URL + "/sign-in")
+	if p.status != http.StatusBadGateway || testid(p, "error-page").AttrOr("data-status", "") != "502" {
+		t.Fatalf("sign-in with Logto down: status %d at %s", p.status, p.url)
 	}
 }
 
@@ -522,9 +586,12 @@ func TestPendingCookieUsedOnce(t *testing.T) {
 			t.Errorf("%d session rows after one sign-in", rows)
 		}
 		// Replayed by the same browser, and by another one holding a copy of
-		// the pending cookie: the code is spent either way.
-		if again := b.visit(callback.String()); again.StatusCode != http.StatusBadRequest {
-			t.Errorf("replayed callback: status %d", again.StatusCode)
+		// the pending cookie: the code is spent either way; the signed-in
+		// person is sent home.
+		calls := e.logtoRT.tokenCalls.Load()
+		if again := b.visit(callback.String()); again.StatusCode != http.StatusSeeOther || again.Header.Get("Location") != "/" ||
+			e.logtoRT.tokenCalls.Load() != calls {
+			t.Errorf("replayed callback: status %d to %q", again.StatusCode, again.Header.Get("Location"))
 		}
 		thief := e.browser()
 		u, _ := url.Parse(e.app.URL)
@@ -537,8 +604,8 @@ func TestPendingCookieUsedOnce(t *testing.T) {
 		b := e.browser()
 		loc, _ := url.Parse(b.visit(e.app.URL + "/sign-in").Header.Get("Location"))
 		resp := b.visit(e.app.URL + "/callback?error=access_denied&state=" + url.QueryEscape(loc.Query().Get("state")))
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("cancelled callback: status %d", resp.StatusCode)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+			t.Fatalf("cancelled callback: status %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		if c := cookieNamed(resp.Cookies(), pendingCookieName); c == nil || c.MaxAge >= 0 {
 			t.Errorf("pending cookie not deleted at a failed callback: %+v", c)

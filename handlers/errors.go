@@ -167,13 +167,6 @@ func errorView(err error) views.ErrorView {
 			Title:   "Permit.io did not accept the change",
 			Message: "The permission service could not be reached or refused the change. Nothing was changed; please try again.",
 		}
-	case errors.As(err, &denied) && denied.Code == "access_denied":
-		return views.ErrorView{
-			Status:  http.StatusBadRequest,
-			Title:   "Sign-in was cancelled",
-			Message: "You did not finish signing in, so nothing changed. You can try again whenever you are ready.",
-			Action:  &views.Link{Href: "/sign-in", Label: "Sign in"},
-		}
 	case errors.As(err, &denied):
 		return views.ErrorView{
 			Status:  http.StatusBadRequest,

@@ -79,6 +79,7 @@ type env struct {
 	app       *httptest.Server
 	logto     *logto.Server
 	logtoURL  string
+	logtoSrv  *httptest.Server
 	clock     *clock
 	logtoRT   *countingTransport
 	metrics   *metrics.Metrics
@@ -134,6 +135,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	e.logto = lt
 	logtoSrv.Config.Handler = lt.Handler()
 	logtoSrv.Start()
+	e.logtoSrv = logtoSrv
 	t.Cleanup(func() { logtoSrv.Close(); lt.Close() })
 
 	endpoint := e.logtoURL

@@ -17,5 +17,9 @@ func (h *homeHandler) show(w http.ResponseWriter, r *http.Request) {
 		h.pages.fail(w, r, nil, err)
 		return
 	}
-	h.pages.render(w, r, http.StatusOK, views.HomePage(h.pages.page(r, "Home", who)))
+	page := h.pages.page(r, "Home", who)
+	if who == nil {
+		page.Flash = h.signedIn.sessions.TakeNotice(w, r)
+	}
+	h.pages.render(w, r, http.StatusOK, views.HomePage(page))
 }

@@ -134,3 +134,15 @@ func rateLimited(next http.Handler, limit RateLimiter, pages *pageRenderer) http
 		next.ServeHTTP(w, r)
 	})
 }
+
+// noStore marks every answer as not to be stored. Pages depend on the
+// session, and the sign-in redirects carry one-time state: on Back,
+// browsers replay stored responses, redirects included, without asking
+// again, which signs a person back in or loops through a spent sign-in.
+// Static assets replace this with their own long cache lifetime.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -45,6 +45,7 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 	mux.Handle("GET /healthz", http.HandlerFunc(health.live))
 	mux.Handle("GET /readyz", http.HandlerFunc(health.ready))
 	mux.Handle("GET /static/", d.Assets)
+	mux.Handle("GET /favicon.ico", http.RedirectHandler(d.Assets.URL("logo.svg"), http.StatusFound))
 
 	mux.Handle(catchAllPattern, http.HandlerFunc(pages.notFound))
 }

@@ -36,6 +36,10 @@ type SessionStore interface {
 	Destroy(r *http.Request, w http.ResponseWriter, s *sessions.Session) error
 	AddPendingSignIn(w http.ResponseWriter, r *http.Request, p session.PendingSignIn) error
 	TakePendingSignIn(w http.ResponseWriter, r *http.Request, state string) (session.PendingSignIn, error)
+	// SetNotice and TakeNotice keep a one-line notice for a visitor who is
+	// not signed in, in a short-lived cookie.
+	SetNotice(w http.ResponseWriter, text string) error
+	TakeNotice(w http.ResponseWriter, r *http.Request) string
 }
 
 // Pinger reports whether the app database answers (readiness).
@@ -145,6 +149,7 @@ func New(d Deps) http.Handler {
 	h = cop.Handler(h)
 	h = canonicalHost(h, d.BaseURL)
 	h = securityHeaders(h, d.LogtoOrigin, d.BaseURL.Scheme == "https")
+	h = noStore(h)
 	h = recoverPanics(h, pages)
 	h = logRequests(h, d.Logger, mux, d.Metrics)
 	return h

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -374,8 +375,19 @@ func origin(raw string) string {
 	return u.Scheme + "://" + u.Host
 }
 
+const serveUsage = `Usage:
+  reportgate serve
+
+Runs the app. Settings come from the environment, then ./.env (the
+README lists them); serve takes no arguments.
+`
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	if help, err := parseFlags(fs, serveUsage, args, stdout, stderr); help || err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments; it reads its settings from the environment (see README)")
 	}
 	dotenv, err := loadDotEnv()

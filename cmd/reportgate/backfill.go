@@ -26,12 +26,20 @@ const backfillPageSize = 100
 // their sessions revoked, and people known here but gone from Logto are
 // deleted. Every step is idempotent, so running it twice is safe, and
 // --start-page resumes an interrupted run.
+const backfillUsage = `Usage:
+  reportgate backfill [--dry-run] [--start-page N]
+
+Walks every Logto user (Management API) and repairs what lost webhooks left
+behind: queues a sync for users not yet synced, revokes the sessions of
+suspended users, deletes here the people gone from Logto. Safe to run again.
+Needs the serve settings and LOGTO_M2M_APP_ID / LOGTO_M2M_APP_SECRET.
+`
+
 func backfill(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	dryRun := fs.Bool("dry-run", false, "report what would be done, change nothing")
 	startPage := fs.Int("start-page", 1, "resume from this Management API page (of 100 users)")
-	if err := fs.Parse(args); err != nil {
+	if help, err := parseFlags(fs, backfillUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	if *startPage < 1 {
@@ -64,8 +72,13 @@ func backfill(ctx context.Context, args []string, getenv func(string) string, st
 		progress: newProgress(stdout)}
 	err = b.run(ctx, *startPage)
 	b.progress.done()
-	fmt.Fprintf(stdout, "backfill%s: %d Logto users seen, %d sync jobs queued, %d suspended (sessions revoked), %d deleted here\n",
-		map[bool]string{true: " (dry run)", false: ""}[*dryRun], b.seen, b.queued, b.suspended, b.deleted)
+	if *dryRun {
+		fmt.Fprintf(stdout, "backfill (dry run, nothing changed): %d Logto users seen; would queue %d sync jobs, revoke the sessions of %d suspended, delete %d here\n",
+			b.seen, b.queued, b.suspended, b.deleted)
+	} else {
+		fmt.Fprintf(stdout, "backfill: %d Logto users seen, %d sync jobs queued, %d suspended (sessions revoked), %d deleted here\n",
+			b.seen, b.queued, b.suspended, b.deleted)
+	}
 	if err != nil {
 		return fmt.Errorf("%w (resume with --start-page %d)", err, b.page)
 	}

@@ -58,7 +58,7 @@ func TestBackfillRepairsLostWebhooks(t *testing.T) {
 		return n
 	}
 
-	if out := backfillRun("--dry-run"); !strings.Contains(out, "7 Logto users seen, 7 sync jobs queued") || jobs() != 0 {
+	if out := backfillRun("--dry-run"); !strings.Contains(out, "7 Logto users seen; would queue 7 sync jobs") || jobs() != 0 {
 		t.Fatalf("dry run queued %d jobs:\n%s", jobs(), out)
 	}
 	out := backfillRun()

@@ -17,7 +17,7 @@ import (
 
 // newBrowser starts headless Chromium. Browser tests skip only on a
 // developer machine without a browser; in CI a missing browser fails.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t *testing.T, opts ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	found := false
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
@@ -31,7 +31,8 @@ func newBrowser(t *testing.T) context.Context {
 		}
 		t.Skip("no Chromium on this machine; `make browser` installs it")
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromedp.DefaultExecAllocatorOptions[:]...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		append(chromedp.DefaultExecAllocatorOptions[:], opts...)...)
 	browserCtx, cancelCtx := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
 	// The first Run starts the browser; it must not carry the test's

@@ -242,9 +242,16 @@ func listenURL(addr string) (net.Listener, string, error) {
 	return ln, "http://" + ln.Addr().String(), nil
 }
 
+const devUsage = `Usage:
+  reportgate dev [flags]
+
+Runs the app offline with local Logto and Permit stand-ins and SQLite, the
+demo accounts seeded. Secrets are generated once into <data>/dev-secrets.json;
+settings from the environment and ./.env take precedence. Ctrl+C stops it.
+`
+
 func dev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "app listen address")
 	logtoAddr := fs.String("logto-addr", "127.0.0.1:3001", "Logto stand-in listen address")
 	permitAddr := fs.String("permit-addr", "127.0.0.1:7766", "Permit stand-in listen address")
@@ -252,7 +259,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	webhookRetries := fs.Bool("webhook-retries", false, "make the Logto stand-in retry webhooks 3 times on 5xx (newer Logto) instead of sending once")
 	permitDelay := fs.Duration("permit-propagation-delay", 0, "delay before the Permit stand-in's PDP sees an API write (real Permit is eventually consistent)")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "private Prometheus metrics listen address (\"\" turns it off; a port in use only warns)")
-	if err := fs.Parse(args); err != nil {
+	if help, err := parseFlags(fs, devUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	secrets, err := loadDevSecrets(*dataDir)

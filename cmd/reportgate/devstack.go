@@ -19,16 +19,22 @@ const devstackMemoryLimit = 176 << 20
 
 // devstack runs only the stand-ins, for a `reportgate serve` (or a
 // debugger) started separately, and prints the settings that serve needs.
+const devstackUsage = `Usage:
+  reportgate devstack [flags]
+
+Runs only the local Logto and Permit stand-ins and prints the settings a
+separately started ` + "`reportgate serve`" + ` needs. Ctrl+C stops them.
+`
+
 func devstack(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	logtoAddr := fs.String("logto-addr", "127.0.0.1:3001", "Logto stand-in listen address")
 	permitAddr := fs.String("permit-addr", "127.0.0.1:7766", "Permit stand-in listen address")
 	permitDelay := fs.Duration("permit-propagation-delay", 0, "delay before the Permit stand-in's PDP sees an API write")
 	dataDir := fs.String("data", "./data", "directory for stand-in state and generated secrets")
 	webhookURL := fs.String("webhook-url", "http://127.0.0.1:8080/webhooks/logto", "where the Logto stand-in sends webhooks; its origin is also the app's base URL for redirects")
 	webhookRetries := fs.Bool("webhook-retries", false, "retry webhooks 3 times on 5xx (newer Logto) instead of sending once")
-	if err := fs.Parse(args); err != nil {
+	if help, err := parseFlags(fs, devstackUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	if getenv("GOMEMLIMIT") == "" {

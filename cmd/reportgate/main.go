@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 )
 
@@ -35,12 +34,12 @@ Usage:
   reportgate backfill [--dry-run] [--start-page N]
                         sync Logto users whose webhooks were lost
   reportgate grant --email E --role R
-                        give a Logto user a Permit role (e.g. the first admin)
+                        set a Logto user's Permit role (e.g. the first admin)
   reportgate probe [URL]
                         exit 0 when the app's /readyz answers 200 (container health checks)
-  reportgate version    print the version
+  reportgate version    print the version (also --version, -v)
 
-Run "reportgate <command> -h" for a command's flags.
+Run "reportgate <command> -h" for a command's usage and flags.
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -65,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return grant(ctx, args[1:], getenv, stdout, stderr)
 	case "probe":
 		return probe(ctx, args[1:], getenv, stdout, stderr)
-	case "version":
+	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionString())
 		return nil
 	case "help", "-h", "--help":
@@ -75,18 +74,4 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
-}
-
-func versionString() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "reportgate (unknown version)"
-	}
-	version := info.Main.Version
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			version += " " + s.Value[:12]
-		}
-	}
-	return fmt.Sprintf("reportgate %s (%s)", version, info.GoVersion)
 }

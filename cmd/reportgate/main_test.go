@@ -74,6 +74,7 @@ func TestVersion(t *testing.T) {
 // devInstance is `reportgate dev` running in-process on free ports.
 type devInstance struct {
 	appURL, logtoURL string
+	permitURL        string
 	metricsURL       string // "" when the metrics listener is off
 	stop             func()
 }
@@ -107,6 +108,9 @@ func startDevEnv(t testing.TB, env map[string]string, dataDir string, extraArgs 
 			}
 			if v, ok := strings.CutPrefix(line, "Logto:"); ok {
 				d.logtoURL = strings.Fields(v)[0]
+			}
+			if v, ok := strings.CutPrefix(line, "Permit:"); ok {
+				d.permitURL = strings.Fields(v)[0]
 			}
 			if v, ok := strings.CutPrefix(line, "Metrics:"); ok {
 				d.metricsURL = strings.Fields(v)[0]
@@ -143,13 +147,20 @@ func startDevEnv(t testing.TB, env map[string]string, dataDir string, extraArgs 
 func TestDevServesHomeAndKeepsSecretsAcrossRestarts(t *testing.T) {
 	dataDir := t.TempDir()
 	d := startDev(t, dataDir)
-	resp, err := http.Get(d.appURL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("home: %d", resp.StatusCode)
+	// Every URL the banner prints answers (the stand-ins' roots say what
+	// they are), and so does the favicon.
+	for _, u := range []string{d.appURL + "/", d.logtoURL, d.permitURL, d.metricsURL, d.appURL + "/favicon.ico"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", u, resp.StatusCode)
+		}
+		if strings.HasSuffix(u, "/favicon.ico") && resp.Header.Get("Content-Type") != "image/svg+xml" {
+			t.Errorf("favicon: Content-Type %q", resp.Header.Get("Content-Type"))
+		}
 	}
 	first, err := os.ReadFile(dataDir + "/dev-secrets.json")
 	if err != nil {

@@ -13,29 +13,56 @@ import (
 	"reportgate/internal/logtoapi"
 	"reportgate/internal/policy"
 	"reportgate/internal/provision"
+	"reportgate/internal/store"
 	"reportgate/internal/webhook"
 )
 
-// loadSettings reads the same settings as serve (environment, then .env).
-func loadSettings(getenv func(string) string) (config.Settings, error) {
+// environment is where every command reads its settings: the process
+// environment, then ./.env.
+func environment(getenv func(string) string) (config.Lookup, error) {
 	dotenv, err := loadDotEnv()
 	if err != nil {
-		return config.Settings{}, fmt.Errorf("read .env: %w", err)
+		return nil, fmt.Errorf("read .env: %w", err)
 	}
-	return config.Load(config.Layered(config.FromGetenv(getenv), config.FromMap(dotenv)))
+	return config.Layered(config.FromGetenv(getenv), config.FromMap(dotenv)), nil
 }
+
+// loadSettings reads the same settings as serve (environment, then .env).
+func loadSettings(getenv func(string) string) (config.Settings, error) {
+	settings, err := environment(getenv)
+	if err != nil {
+		return config.Settings{}, err
+	}
+	return config.Load(settings)
+}
+
+const migrateUsage = `Usage:
+  reportgate migrate
+
+Applies the app's and the job queue's database migrations (serve also does
+at start-up). Needs only REPORTGATE_DATABASE_URL (environment or ./.env).
+`
 
 // migrate applies the app's and the job queue's migrations, for deployments
 // that migrate before rolling out (serve also migrates at start-up).
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	if help, err := parseFlags(fs, migrateUsage, args, stdout, stderr); help || err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
 		return fmt.Errorf("migrate takes no arguments")
 	}
-	s, err := loadSettings(getenv)
+	settings, err := environment(getenv)
 	if err != nil {
 		return err
 	}
-	db, err := openMigrated(ctx, s.DatabaseURL)
+	// Only the database: migrating must not need the app's other secrets.
+	url, _ := settings("REPORTGATE_DATABASE_URL")
+	if url == "" {
+		return errors.New("REPORTGATE_DATABASE_URL is required (the database to migrate)")
+	}
+	db, err := openMigrated(ctx, url)
 	if err != nil {
 		return err
 	}
@@ -96,18 +123,25 @@ func findByEmail(ctx context.Context, api *logtoapi.Client, email string) (webho
 	}
 }
 
-// grant gives a person a role in Permit — the way to make the first admin
+const grantUsage = `Usage:
+  reportgate grant --email E --role R
+
+Sets a Logto user's role in Permit (in PERMIT_TENANT): R becomes their only
+role. The way to make the first admin of a fresh Permit environment. Needs
+the serve settings and LOGTO_M2M_APP_ID / LOGTO_M2M_APP_SECRET.
+`
+
+// grant sets a person's role in Permit — the way to make the first admin
 // of a fresh Permit environment, before anyone can use /admin/users.
 func grant(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("grant", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	email := fs.String("email", "", "the person's email address in Logto")
-	role := fs.String("role", "", "the role to give (viewer, analyst, admin)")
-	if err := fs.Parse(args); err != nil {
+	role := fs.String("role", "", "the role to set (viewer, analyst, admin)")
+	if help, err := parseFlags(fs, grantUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	if *email == "" || *role == "" {
-		fs.Usage()
+		fmt.Fprint(stderr, grantUsage)
 		return errors.New("grant needs --email and --role")
 	}
 	pol, err := policy.Default()
@@ -133,13 +167,59 @@ func grant(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	db, err := openMigrated(ctx, s.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := setRole(ctx, dir, store.NewUsers(db, nil), u, *role); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s (%s) now has the %s role, and only it, in tenant %s\n", u.Email, u.ID, *role, s.Permit.Tenant)
+	return nil
+}
+
+// roleDirectory is what setRole needs of Permit.
+type roleDirectory interface {
+	SyncUser(ctx context.Context, key, email, name string) error
+	AssignRole(ctx context.Context, key, role string) error
+	UnassignRole(ctx context.Context, key, role string) error
+	AssignedRoles(ctx context.Context, key string) ([]string, error)
+}
+
+// roleSnapshot is the local copy of people's roles (the admin pages and the
+// report's split by role read it).
+type roleSnapshot interface {
+	SetRoles(ctx context.Context, id string, roles []string) error
+}
+
+// setRole makes role the person's only role in the tenant. The new role is
+// assigned first and the others removed after, so a failure half-way leaves
+// the person with more access than before, never with none. The local
+// snapshot is then set to what Permit holds; a person not recorded here yet
+// gets theirs at their first sign-in or sync.
+func setRole(ctx context.Context, dir roleDirectory, snapshot roleSnapshot, u webhook.User, role string) error {
 	if err := dir.SyncUser(ctx, u.ID, u.Email, u.Name); err != nil {
 		return fmt.Errorf("create %s in Permit: %w", u.Email, err)
 	}
-	if err := dir.AssignRole(ctx, u.ID, *role); err != nil {
-		return fmt.Errorf("assign %s to %s: %w", *role, u.Email, err)
+	if err := dir.AssignRole(ctx, u.ID, role); err != nil {
+		return fmt.Errorf("assign %s to %s: %w", role, u.Email, err)
 	}
-	fmt.Fprintf(stdout, "%s (%s) now has the %s role in tenant %s\n", u.Email, u.ID, *role, s.Permit.Tenant)
+	held, err := dir.AssignedRoles(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("roles of %s: %w", u.Email, err)
+	}
+	for _, other := range held {
+		if other == role {
+			continue
+		}
+		if err := dir.UnassignRole(ctx, u.ID, other); err != nil {
+			return fmt.Errorf("remove %s from %s: %w", other, u.Email, err)
+		}
+	}
+	if err := snapshot.SetRoles(ctx, u.ID, []string{role}); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("record the role of %s here: %w", u.Email, err)
+	}
 	return nil
 }
 

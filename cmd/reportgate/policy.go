@@ -25,13 +25,7 @@ Creates or updates, in a Permit.io environment, the resources and roles of
 the policy built into this binary, and prints one line per change.
 Running it again prints "no changes".
 
-Flags:
-  --dry-run   print the changes that would be made and write nothing
-  --prune     also remove what the policy does not declare: extra actions,
-              permissions and parents, and whole resources and roles.
-              Without it nothing is ever deleted.
-
-Environment:
+Settings (environment, then ./.env):
   PERMIT_API_KEY       an environment-level Permit API key (required)
   PERMIT_API_URL       the Permit API (default https://api.permit.io)
   PERMIT_PROJECT       project key or id  } optional, set both or neither; without
@@ -47,6 +41,10 @@ const policyRequestTimeout = 10 * time.Second
 // policyCmd runs `reportgate policy <subcommand>`; args are what follows
 // "policy".
 func policyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("policy apply", flag.ContinueOnError)
+	dryRun := fs.Bool("dry-run", false, "print the changes that would be made and write nothing")
+	prune := fs.Bool("prune", false, "also remove what the policy does not declare: extra actions,\n"+
+		"permissions and parents, and whole resources and roles.\nWithout it nothing is ever deleted.")
 	if len(args) == 0 {
 		fmt.Fprint(stderr, policyUsage)
 		return errors.New("policy: no subcommand given")
@@ -54,29 +52,27 @@ func policyCmd(ctx context.Context, args []string, getenv func(string) string, s
 	switch args[0] {
 	case "apply":
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, policyUsage)
-		return nil
+		_, err := parseFlags(fs, policyUsage, []string{"-h"}, stdout, stderr)
+		return err
 	default:
 		fmt.Fprint(stderr, policyUsage)
 		return fmt.Errorf("policy: unknown subcommand %q", args[0])
 	}
-
-	fs := flag.NewFlagSet("policy apply", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, policyUsage) }
-	dryRun := fs.Bool("dry-run", false, "print the changes and write nothing")
-	prune := fs.Bool("prune", false, "also remove what the policy does not declare")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	if help, err := parseFlags(fs, policyUsage, args[1:], stdout, stderr); help || err != nil {
+		if err != nil {
+			return fmt.Errorf("policy apply: %w", err)
 		}
-		return fmt.Errorf("policy apply: %w", err)
+		return nil
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("policy apply: unexpected arguments %q", fs.Args())
 	}
 
-	client, err := policyClient(getenv)
+	settings, err := environment(getenv)
+	if err != nil {
+		return fmt.Errorf("policy apply: %w", err)
+	}
+	client, err := policyClient(func(name string) string { v, _ := settings(name); return v })
 	if err != nil {
 		return fmt.Errorf("policy apply: %w", err)
 	}

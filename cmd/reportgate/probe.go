@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +13,19 @@ import (
 // probe asks a running reportgate whether it is ready, for container
 // health checks: a FROM-scratch image has no curl or wget. The URL defaults
 // to /readyz on the port of REPORTGATE_ADDR on loopback.
+const probeUsage = `Usage:
+  reportgate probe [URL]
+
+Exits 0 when the app's /readyz answers 200, for container health checks.
+URL defaults to http://127.0.0.1:<port of REPORTGATE_ADDR>/readyz.
+`
+
 func probe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	if help, err := parseFlags(fs, probeUsage, args, stdout, stderr); help || err != nil {
+		return err
+	}
+	args = fs.Args()
 	if len(args) > 1 {
 		return fmt.Errorf("probe takes at most one argument: the URL to ask (default http://127.0.0.1:<port>/readyz)")
 	}

@@ -130,6 +130,10 @@ type refreshResult struct {
 
 const (
 	discoveryTTL = 5 * time.Minute
+	// reachableTTL is how long a successful discovery fetch vouches for
+	// Logto being up when a sign-in starts: at most one fetch per this
+	// long, bounded by Timeout, while sign-ins are being started.
+	reachableTTL = 10 * time.Second
 	// recentRefreshTTL is how long a refresh result is shared with
 	// requests still holding the old refresh token.
 	recentRefreshTTL = time.Minute
@@ -185,8 +189,11 @@ type SignInOptions struct {
 
 // SignInURL starts a sign-in: it records PKCE verifier and state in
 // storage and returns Logto's authorization URL.
+// Logto must have answered within reachableTTL: the browser is about to be
+// sent there, and a Logto that is down would leave it on a connection
+// error instead of the app's own page saying so.
 func (l *Logto) SignInURL(ctx context.Context, storage client.Storage, opts SignInOptions) (string, error) {
-	oidc, err := l.oidcConfig(ctx)
+	oidc, err := l.oidcConfigWithin(ctx, reachableTTL)
 	if err != nil {
 		return "", err
 	}
@@ -447,9 +454,16 @@ func (l *Logto) store(storage client.Storage, tokens core.CodeTokenResponse) {
 }
 
 func (l *Logto) oidcConfig(ctx context.Context) (core.OidcConfigResponse, error) {
+	return l.oidcConfigWithin(ctx, discoveryTTL)
+}
+
+// oidcConfigWithin returns the discovery document, fetched again when the
+// cached copy is maxAge old or older. A failed fetch is ErrUnavailable even
+// when an older copy is cached. Concurrent callers wait for one fetch.
+func (l *Logto) oidcConfigWithin(ctx context.Context, maxAge time.Duration) (core.OidcConfigResponse, error) {
 	l.discoveryMu.Lock()
 	defer l.discoveryMu.Unlock()
-	if l.discovery.Issuer != "" && l.now().Sub(l.discoveryAt) < discoveryTTL {
+	if l.discovery.Issuer != "" && l.now().Sub(l.discoveryAt) < maxAge {
 		return l.discovery, nil
 	}
 	endpoint, err := url.JoinPath(l.cfg.Endpoint, "/oidc/.well-known/openid-configuration")

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,4 +215,51 @@ func TestClientPerRequestDoesNotRace(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestSignInChecksLogtoIsUp: once discovery is cached, a sign-in must
+// still find out that Logto went down, rather than send the browser to it;
+// a recent answer from Logto is trusted, so sign-ins cost no extra call.
+func TestSignInChecksLogtoIsUp(t *testing.T) {
+	t.Parallel()
+	var discoveries atomic.Int64
+	srv := httptest.NewUnstartedServer(nil)
+	endpoint := "http://" + srv.Listener.Addr().String()
+	lt, err := logto.New(logto.Config{Endpoint: endpoint,
+		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional", RedirectURIs: []string{callbackURL}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lt.Close() })
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/openid-configuration") {
+			discoveries.Add(1)
+		}
+		lt.Handler().ServeHTTP(w, r)
+	})
+	srv.Start()
+	now := time.Now()
+	var mu sync.Mutex
+	l := auth.New(auth.Config{Endpoint: endpoint, AppID: appID, AppSecret: appSecret,
+		CallbackURL: callbackURL, Timeout: 5 * time.Second,
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+
+	for range 2 {
+		if _, err := l.SignInURL(context.Background(), &memStorage{}, auth.SignInOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := discoveries.Load(); n != 1 {
+		t.Errorf("two sign-ins in a row fetched discovery %d times, want 1", n)
+	}
+	srv.Close()
+	advance(2 * time.Second)
+	if _, err := l.SignInURL(context.Background(), &memStorage{}, auth.SignInOptions{}); err != nil {
+		t.Errorf("sign-in right after Logto answered: %v", err)
+	}
+	advance(time.Minute)
+	if _, err := l.SignInURL(context.Background(), &memStorage{}, auth.SignInOptions{}); !errors.Is(err, auth.ErrUnavailable) {
+		t.Fatalf("sign-in with Logto down and discovery cached: err = %v, want ErrUnavailable", err)
+	}
 }

@@ -21,6 +21,10 @@ type PendingSignIn struct {
 	// ReturnTo is where to go after sign-in. It comes back from the
 	// browser, so callers check it again after TakePendingSignIn.
 	ReturnTo string
+	// SignUp records that the person asked to create an account, so the
+	// callback can word its answer (a cancelled sign-up is not a
+	// cancelled sign-in).
+	SignUp bool
 }
 
 const (
@@ -44,6 +48,7 @@ type pendingEntry struct {
 	State    string            `json:"s"`
 	Items    map[string]string `json:"i,omitempty"`
 	ReturnTo string            `json:"r,omitempty"`
+	SignUp   bool              `json:"u,omitempty"`
 	Expires  int64             `json:"e"` // unix ms
 }
 
@@ -57,7 +62,7 @@ func (s *Store) AddPendingSignIn(w http.ResponseWriter, r *http.Request, p Pendi
 	now := s.opts.Now()
 	entries, _ := s.pendingEntries(r, now)
 	entries = append(entries, pendingEntry{State: p.State, Items: p.Items, ReturnTo: p.ReturnTo,
-		Expires: now.Add(PendingTTL).UnixMilli()})
+		SignUp: p.SignUp, Expires: now.Add(PendingTTL).UnixMilli()})
 	if len(entries) > MaxPending {
 		entries = entries[len(entries)-MaxPending:]
 	}
@@ -108,7 +113,7 @@ func (s *Store) TakePendingSignIn(w http.ResponseWriter, r *http.Request, state 
 		}
 		s.pending.set(w, payload, now, time.UnixMilli(rest[len(rest)-1].Expires))
 	}
-	return PendingSignIn{State: found.State, Items: found.Items, ReturnTo: found.ReturnTo}, nil
+	return PendingSignIn{State: found.State, Items: found.Items, ReturnTo: found.ReturnTo, SignUp: found.SignUp}, nil
 }
 
 // pendingEntries returns the unexpired entries of the request's pending

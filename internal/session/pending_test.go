@@ -80,7 +80,9 @@ func TestPendingSignIn(t *testing.T) {
 		for _, secure := range []bool{false, true} {
 			store, _ := newStore(t, db, secure)
 			j := jar{}
-			add(t, store, j, pendingFor("s1"))
+			signUp := pendingFor("s1")
+			signUp.SignUp = true
+			add(t, store, j, signUp)
 			name := cookieName("reportgate_signin", secure)
 			c := j[name]
 			if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != secure ||
@@ -91,7 +93,7 @@ func TestPendingSignIn(t *testing.T) {
 				t.Fatal("the cookie shows what it holds")
 			}
 			got, err, _ := take(t, store, j, "s1")
-			if err != nil || got.ReturnTo != "/reports?from=s1" || !maps.Equal(got.Items, pendingFor("s1").Items) {
+			if err != nil || got.ReturnTo != "/reports?from=s1" || !maps.Equal(got.Items, pendingFor("s1").Items) || !got.SignUp {
 				t.Fatalf("took %+v, %v", got, err)
 			}
 		}

@@ -230,5 +230,6 @@ func (s *Server) routes() http.Handler {
 	s.managementRoutes(mux)
 	s.controlRoutes(mux)
 	mux.Handle("GET "+static.Prefix, s.assets)
+	mux.HandleFunc("GET /{$}", s.index)
 	return mux
 }

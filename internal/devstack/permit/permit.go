@@ -216,6 +216,8 @@ func (s *Server) routes() http.Handler {
 
 	s.controlRoutes(mux)
 
+	mux.HandleFunc("GET /{$}", s.index)
+
 	// Anything else under the API answers like Permit: a JSON 404.
 	api("/", func(http.ResponseWriter, *http.Request) error {
 		return &apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Title: "Not Found",

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+
+	"reportgate/internal/database"
+	"reportgate/internal/database/databasetest"
+	"reportgate/internal/devstack/permit"
+	"reportgate/internal/permitdir"
+	"reportgate/internal/policy"
+	"reportgate/internal/store"
+	"reportgate/internal/webhook"
+)
+
+// TestHelpOnEveryCommand: asking for help is not a failure. The usage goes
+// to stdout, nothing to stderr, and nothing starts.
+func TestHelpOnEveryCommand(t *testing.T) {
+	t.Chdir(t.TempDir()) // no .env; dev must not create ./data
+	for _, cmd := range [][]string{
+		{}, {"serve"}, {"dev"}, {"devstack"}, {"policy"}, {"policy", "apply"}, {"migrate"},
+		{"backfill"}, {"grant"}, {"probe"},
+	} {
+		for _, flag := range []string{"-h", "--help"} {
+			args := append(append([]string{}, cmd...), flag)
+			var stdout, stderr strings.Builder
+			err := run(context.Background(), args, envFrom(nil), &stdout, &stderr)
+			if err != nil || !strings.Contains(stdout.String(), "Usage") || stderr.Len() != 0 {
+				t.Errorf("reportgate %s: err %v\nstdout %q\nstderr %q", strings.Join(args, " "), err, stdout.String(), stderr.String())
+			}
+		}
+	}
+	if _, err := os.Stat("data"); err == nil {
+		t.Error("dev --help created ./data")
+	}
+}
+
+func TestBadFlagFailsWithUsageOnStderr(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var stdout, stderr strings.Builder
+	err := run(context.Background(), []string{"grant", "--bogus"}, envFrom(nil), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "-bogus") || !strings.Contains(stderr.String(), "Usage") || stdout.Len() != 0 {
+		t.Fatalf("err %v, stdout %q, stderr %q", err, stdout.String(), stderr.String())
+	}
+}
+
+func TestVersionFlags(t *testing.T) {
+	for _, arg := range []string{"version", "--version", "-v"} {
+		var out strings.Builder
+		if err := run(context.Background(), []string{arg}, envFrom(nil), &out, &out); err != nil {
+			t.Fatalf("%s: %v", arg, err)
+		}
+		if !strings.HasPrefix(out.String(), "reportgate ") || strings.Contains(out.String(), "(devel)") {
+			t.Errorf("%s: %q", arg, out.String())
+		}
+	}
+}
+
+func TestDescribeBuild(t *testing.T) {
+	t.Parallel()
+	vcs := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0123456789abcdef0123"},
+		{Key: "vcs.time", Value: "2026-11-30T10:00:00Z"},
+		{Key: "vcs.modified", Value: "true"},
+	}}
+	for _, tc := range []struct {
+		stamped string
+		info    *debug.BuildInfo
+		want    string
+	}{
+		{"", vcs, "devel (0123456789ab+dirty, 2026-11-30T10:00:00Z, go1.26.8)"},
+		{"v1.4.0", vcs, "v1.4.0 (0123456789ab+dirty, 2026-11-30T10:00:00Z, go1.26.8)"},
+		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"}}, "v1.2.3 (go1.26.8)"},
+		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
+			"devel (go1.26.8, no version recorded: `make build` stamps one)"},
+	} {
+		if got := describeBuild(tc.stamped, tc.info); got != tc.want {
+			t.Errorf("describeBuild(%q, …) = %q, want %q", tc.stamped, got, tc.want)
+		}
+	}
+}
+
+// TestMigrateNeedsOnlyTheDatabase: from the environment or ./.env, and
+// without any of serve's other settings.
+func TestMigrateNeedsOnlyTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var out strings.Builder
+	err := run(context.Background(), []string{"migrate"}, envFrom(nil), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "REPORTGATE_DATABASE_URL") || strings.Contains(err.Error(), "LOGTO") {
+		t.Fatalf("migrate without a database: %v", err)
+	}
+	env := map[string]string{"REPORTGATE_DATABASE_URL": "sqlite:" + filepath.Join(dir, "env.db")}
+	if err := run(context.Background(), []string{"migrate"}, envFrom(env), &out, &out); err != nil {
+		t.Fatalf("migrate with only REPORTGATE_DATABASE_URL: %v", err)
+	}
+	if err := os.WriteFile(".env", []byte("REPORTGATE_DATABASE_URL=sqlite:"+filepath.Join(dir, "dotenv.db")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"migrate"}, envFrom(nil), &out, &out); err != nil {
+		t.Fatalf("migrate with the database in .env: %v", err)
+	}
+	for _, name := range []string{"env.db", "dotenv.db"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s not migrated: %v", name, err)
+		}
+	}
+}
+
+// TestPolicyApplyReadsDotEnv, as every other command does.
+func TestPolicyApplyReadsDotEnv(t *testing.T) {
+	url, writes := startPolicyStandin(t)
+	t.Chdir(t.TempDir())
+	dotenv := "PERMIT_API_KEY=" + policyTestKey + "\nPERMIT_API_URL=" + url + "\n"
+	if err := os.WriteFile(".env", []byte(dotenv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"policy", "apply"}, envFrom(nil), &out, &out); err != nil {
+		t.Fatalf("policy apply with settings in .env: %v\n%s", err, out.String())
+	}
+	if writes.Load() == 0 {
+		t.Error("nothing was written to Permit")
+	}
+}
+
+// recordingDirectory notes the order of role writes.
+type recordingDirectory struct {
+	roleDirectory
+	calls []string
+}
+
+func (r *recordingDirectory) AssignRole(ctx context.Context, key, role string) error {
+	r.calls = append(r.calls, "assign "+role)
+	return r.roleDirectory.AssignRole(ctx, key, role)
+}
+
+func (r *recordingDirectory) UnassignRole(ctx context.Context, key, role string) error {
+	r.calls = append(r.calls, "unassign "+role)
+	return r.roleDirectory.UnassignRole(ctx, key, role)
+}
+
+// TestGrantSetsTheRole: grant replaces whatever the person held in the
+// tenant, assigning before removing, and the local snapshot follows.
+func TestGrantSetsTheRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pol, err := policy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := permit.New(permit.Config{APIKey: policyTestKey, Policy: pol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(pm.Handler())
+	t.Cleanup(srv.Close)
+	client, err := permitdir.New(permitdir.Config{APIKey: policyTestKey, APIURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := store.NewUsers(databasetest.Open(t, database.SQLite), nil)
+	ada := webhook.User{ID: "u_ada", Email: "ada@example.com", Name: "Ada"}
+	if err := users.Upsert(ctx, store.User{ID: ada.ID, Email: ada.Email, Name: ada.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.SyncUser(ctx, ada.ID, ada.Email, ada.Name); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"analyst", "admin"} {
+		if err := client.AssignRole(ctx, ada.ID, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := users.SetRoles(ctx, ada.ID, []string{"admin", "analyst"}); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := &recordingDirectory{roleDirectory: client}
+	if err := setRole(ctx, dir, users, ada, "viewer"); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := client.AssignedRoles(ctx, ada.ID); err != nil || strings.Join(held, ",") != "viewer" {
+		t.Errorf("roles in Permit after grant viewer: %v (%v), want only viewer", held, err)
+	}
+	if len(dir.calls) == 0 || dir.calls[0] != "assign viewer" {
+		t.Errorf("writes %v: the new role must be assigned first", dir.calls)
+	}
+	if got, err := users.Get(ctx, ada.ID); err != nil || strings.Join(got.Roles, ",") != "viewer" {
+		t.Errorf("local snapshot %v (%v), want viewer", got.Roles, err)
+	}
+	// Someone not recorded here yet: Permit is set, the snapshot waits.
+	bo := webhook.User{ID: "u_bo", Email: "bo@example.com"}
+	if err := setRole(ctx, client, users, bo, "analyst"); err != nil {
+		t.Fatalf("grant to a person not recorded here: %v", err)
+	}
+}
+
+// TestGrantCommand runs `reportgate grant` against a running dev: the
+// analyst becomes a viewer in Permit and in the snapshot /admin/users shows.
+func TestGrantCommand(t *testing.T) {
+	dataDir := t.TempDir()
+	d := startDev(t, dataDir)
+	if home := newPerson(t).signIn(d, "analyst@example.com"); !home.has("user-name") {
+		t.Fatal("analyst not signed in")
+	}
+	secrets, err := loadDevSecrets(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
+	db, err := database.Open(context.Background(), env["REPORTGATE_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	users := store.NewUsers(db, nil)
+	id := userID(t, d, dataDir, "analyst@example.com")
+	snapshot := func() string {
+		u, err := users.Get(context.Background(), id)
+		if err != nil {
+			return err.Error()
+		}
+		return strings.Join(u.Roles, ",")
+	}
+	// The snapshot taken at sign-in, so it cannot land after the grant.
+	eventually(t, 10*time.Second, "the sign-in's role snapshot", func() bool { return snapshot() == "analyst" })
+
+	t.Chdir(t.TempDir())
+	var out strings.Builder
+	if err := run(context.Background(), []string{"grant", "--email", "analyst@example.com", "--role", "viewer"},
+		envFrom(env), &out, &out); err != nil {
+		t.Fatalf("grant: %v\n%s", err, out.String())
+	}
+	dir, err := permitdir.New(permitdir.Config{APIKey: env["PERMIT_API_KEY"], APIURL: env["PERMIT_API_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, err := dir.AssignedRoles(context.Background(), id); err != nil || strings.Join(held, ",") != "viewer" {
+		t.Errorf("roles in Permit: %v (%v), want only viewer", held, err)
+	}
+	if got := snapshot(); got != "viewer" {
+		t.Errorf("local snapshot %q, want viewer", got)
+	}
+}
