@@ -7,15 +7,29 @@ import (
 )
 
 type homeHandler struct {
-	signedIn *signedIn
-	pages    *pageRenderer
+	guard *guard
+	pages *pageRenderer
 }
 
 func (h *homeHandler) show(w http.ResponseWriter, r *http.Request) {
-	who, err := h.signedIn.resolve(w, r)
+	who, err := h.guard.signedIn.resolve(w, r)
 	if err != nil {
 		h.pages.fail(w, r, nil, err)
 		return
 	}
-	h.pages.render(w, r, http.StatusOK, views.HomePage(h.pages.page(r, "Home", who)))
+	if who == nil {
+		// Signed out: no decision to make, so no PDP call.
+		h.pages.render(w, r, http.StatusOK, views.HomePage(h.pages.page(r, "Home", nil), views.HomeView{}))
+		return
+	}
+	v := views.HomeView{CanViewReports: true}
+	decisions, err := h.guard.decide(r.Context(), who, viewReports)
+	if err != nil {
+		// The reports page explains an unavailable PDP better than home
+		// can, so the link stays; the admin entry waits for an answer.
+		h.pages.logger.WarnContext(r.Context(), "authorization unavailable on home", "user", who.Subject, "err", err)
+	} else {
+		v.CanViewReports = decisions[viewReports]
+	}
+	h.pages.render(w, r, http.StatusOK, views.HomePage(h.guard.page(w, r, "Home", who, decisions), v))
 }
