@@ -341,7 +341,7 @@ func TestAdminSyncIsReadable(t *testing.T) {
 	if got := p.doc.Find(`[data-testid="event-count"][data-kind="rejected_signature"] .stat-label`).Text(); got != "Bad signature" {
 		t.Errorf("label = %q", got)
 	}
-	if got := p.doc.Find(`[data-testid="event-count"][data-kind="accepted"] .stat-note`).Text(); !strings.Contains(got, "in the last 24 h") {
+	if got := p.doc.Find(`[data-testid="event-count"][data-kind="accepted"] .stat-note`).Text(); !strings.Contains(got, "last 24 h · total 9") {
 		t.Errorf("the count's caption = %q", got)
 	}
 	user := testid(p, "event-row").First().Find(".person-name")
