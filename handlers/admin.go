@@ -59,7 +59,7 @@ var (
 // adminPageSize is how many people /admin/users shows at once.
 const adminPageSize = 50
 
-// maxSearch bounds the search term.
+// maxSearch bounds the search term, in characters.
 const maxSearch = 200
 
 // errLastAdmin refuses a change that would leave nobody with adminRole.
@@ -83,10 +83,13 @@ type listing struct {
 }
 
 func listingOf(r *http.Request) listing {
-	l := listing{search: strings.TrimSpace(r.FormValue("q")), page: 1}
-	if len(l.search) > maxSearch {
-		l.search = l.search[:maxSearch]
+	// PostgreSQL refuses text that is not UTF-8 or holds NUL, so such a
+	// search would be an error page instead of no match.
+	search := strings.ReplaceAll(strings.ToValidUTF8(r.FormValue("q"), ""), "\x00", "")
+	if runes := []rune(strings.TrimSpace(search)); len(runes) > maxSearch {
+		search = string(runes[:maxSearch])
 	}
+	l := listing{search: strings.TrimSpace(search), page: 1}
 	if n, err := strconv.Atoi(r.FormValue("page")); err == nil && n > 1 {
 		l.page = n
 	}

@@ -308,8 +308,13 @@ func TestAdminUsersPagingAndSearch(t *testing.T) {
 	if got := rows(admin.get(e.app.URL + "/admin/users?q=p007%40example")); !slices.Equal(got, []string{"person007"}) {
 		t.Errorf("search by email = %q", got)
 	}
-	if p := admin.get(e.app.URL + "/admin/users?page=99"); len(rows(p)) != 0 || p.status != http.StatusOK {
-		t.Errorf("a page past the end: %d, %d rows", p.status, len(rows(p)))
+	past := admin.get(e.app.URL + "/admin/users?page=99")
+	if href, _ := testid(past, "no-users").Find("a").Attr("href"); past.status != http.StatusOK || len(rows(past)) != 0 || href != "/admin/users?page=2" {
+		t.Errorf("a page past the end: %d, %d rows, link %q", past.status, len(rows(past)), href)
+	}
+	// Text PostgreSQL would refuse finds nobody instead of failing.
+	if p := admin.get(e.app.URL + "/admin/users?q=%00%ff"); p.status != http.StatusOK {
+		t.Errorf("a search of a NUL and a stray byte: %d", p.status)
 	}
 }
 
