@@ -226,7 +226,7 @@ func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, 
 			}
 		}
 		held, err := h.apply(ctx, id, current, role)
-		if err != nil && len(held) == len(current) && !slices.Contains(held, role) {
+		if err != nil && slices.Equal(held, current) {
 			return err // nothing changed
 		}
 		permitErr = err
