@@ -2,10 +2,14 @@ package handlers
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 
+	"reportgate/internal/auth"
 	"reportgate/internal/authz"
 	"reportgate/internal/store"
 	"reportgate/views"
@@ -13,9 +17,10 @@ import (
 
 // People lists the locally known people and records role snapshots.
 type People interface {
-	List(ctx context.Context, limit, offset int) ([]store.User, error)
+	Find(ctx context.Context, search string, limit, offset int) ([]store.User, int, error)
 	Get(ctx context.Context, id string) (store.User, error)
-	SetRoles(ctx context.Context, id string, roles []string) error
+	Names(ctx context.Context, ids []string) (map[string]store.User, error)
+	WithRoleLock(ctx context.Context, fn func(*store.RoleTx) error) error
 }
 
 // RoleDirectory reads and changes role assignments in Permit.
@@ -25,9 +30,15 @@ type RoleDirectory interface {
 	UnassignRole(ctx context.Context, key, role string) error
 }
 
-// SyncStates tells a person's sync state ("synced", "queued", …).
+// SyncStates tells people's sync states ("synced", "queued", …) by id.
 type SyncStates interface {
-	SyncState(ctx context.Context, userID string) (string, error)
+	SyncStates(ctx context.Context, userIDs []string) (map[string]string, error)
+}
+
+// PersonSessions counts and ends the sessions of people.
+type PersonSessions interface {
+	CountActive(ctx context.Context, userIDs []string) (map[string]int, error)
+	RevokeUser(ctx context.Context, userID string) (int, error)
 }
 
 // DecisionCache forgets cached decisions of a person whose role changed.
@@ -35,13 +46,24 @@ type DecisionCache interface {
 	Forget(userKey string)
 }
 
+// adminRole is the role the last-admin guard keeps at least one person in.
+const adminRole = "admin"
+
 var (
-	canManageUsers = permission{need: authz.Request{Resource: "users", Action: "manage"}, asked: "manage people", role: "admin"}
-	canManageSync  = permission{need: authz.Request{Resource: "sync", Action: "manage"}, asked: "manage user sync", role: "admin"}
+	manageUsers    = authz.Request{Resource: "users", Action: "manage"}
+	manageSync     = authz.Request{Resource: "sync", Action: "manage"}
+	canManageUsers = permission{need: manageUsers, asked: "manage people", role: adminRole}
+	canManageSync  = permission{need: manageSync, asked: "manage user sync", role: adminRole}
 )
 
-// adminPageSize bounds the people listed at once.
-const adminPageSize = 200
+// adminPageSize is how many people /admin/users shows at once.
+const adminPageSize = 50
+
+// maxSearch bounds the search term, in characters.
+const maxSearch = 200
+
+// errLastAdmin refuses a change that would leave nobody with adminRole.
+var errLastAdmin = errors.New("the last admin keeps the admin role")
 
 type adminUsersHandler struct {
 	guard     *guard
@@ -49,42 +71,90 @@ type adminUsersHandler struct {
 	people    People
 	directory RoleDirectory
 	states    SyncStates
+	sessions  PersonSessions
 	decisions DecisionCache
 	roles     []string
 }
 
+// listing is where on /admin/users a request is: the search and the page.
+type listing struct {
+	search string
+	page   int
+}
+
+func listingOf(r *http.Request) listing {
+	// PostgreSQL refuses text that is not UTF-8 or holds NUL, so such a
+	// search would be an error page instead of no match.
+	search := strings.ReplaceAll(strings.ToValidUTF8(r.FormValue("q"), ""), "\x00", "")
+	if runes := []rune(strings.TrimSpace(search)); len(runes) > maxSearch {
+		search = string(runes[:maxSearch])
+	}
+	l := listing{search: strings.TrimSpace(search), page: 1}
+	if n, err := strconv.Atoi(r.FormValue("page")); err == nil && n > 1 {
+		l.page = n
+	}
+	return l
+}
+
+func (l listing) url() string { return views.UsersURL(l.search, l.page) }
+
 func (h *adminUsersHandler) list(w http.ResponseWriter, r *http.Request) {
-	who, _, ok := h.guard.admit(w, r, canManageUsers)
+	who, decisions, ok := h.guard.admit(w, r, canManageUsers)
 	if !ok {
 		return
 	}
-	people, err := h.people.List(r.Context(), adminPageSize, 0)
+	l := listingOf(r)
+	people, total, err := h.people.Find(r.Context(), l.search, adminPageSize, (l.page-1)*adminPageSize)
 	if err != nil {
 		h.pages.fail(w, r, who, err)
 		return
 	}
-	v := views.UsersView{Roles: h.roles, Notice: r.URL.Query().Get("notice")}
-	for _, p := range people {
-		state := "unknown"
-		if h.states != nil {
-			if s, err := h.states.SyncState(r.Context(), p.ID); err == nil {
-				state = s
-			}
-		}
-		v.Users = append(v.Users, views.UserRow{ID: p.ID, Name: p.Name, Email: p.Email, SyncState: state, Role: store.Bucket(p.Roles)})
+	ids := make([]string, len(people))
+	for i, p := range people {
+		ids[i] = p.ID
 	}
-	h.pages.render(w, r, http.StatusOK, views.AdminUsersPage(h.pages.page(r, "People", who), v))
+	states := map[string]string{}
+	if h.states != nil {
+		if states, err = h.states.SyncStates(r.Context(), ids); err != nil {
+			h.pages.fail(w, r, who, err)
+			return
+		}
+	}
+	sessions, err := h.sessions.CountActive(r.Context(), ids)
+	if err != nil {
+		h.pages.fail(w, r, who, err)
+		return
+	}
+	v := views.UsersView{Roles: h.roles, Search: l.search, Page: l.page, Total: total}
+	for _, p := range people {
+		v.Users = append(v.Users, views.UserRow{ID: p.ID, Name: p.Name, Email: p.Email, SyncState: states[p.ID],
+			Role: store.Bucket(p.Roles), Sessions: sessions[p.ID]})
+	}
+	if len(people) > 0 {
+		v.From = (l.page-1)*adminPageSize + 1
+		v.To = v.From + len(people) - 1
+	}
+	if l.page > 1 {
+		// From past the end (a stale link), "Previous" leads to the last page.
+		v.PrevURL = views.UsersURL(l.search, min(l.page-1, max(1, (total+adminPageSize-1)/adminPageSize)))
+	}
+	if l.page*adminPageSize < total {
+		v.NextURL = views.UsersURL(l.search, l.page+1)
+	}
+	h.pages.render(w, r, http.StatusOK, views.AdminUsersPage(h.guard.page(w, r, "People", who, decisions), v))
 }
 
-// setRole makes role the person's only role in Permit ("" removes all),
-// then refreshes the local snapshot and the decision cache.
+// setRole makes role the person's only role in Permit ("" removes all). It
+// assigns the new role before removing the others, so a failure part-way
+// leaves the person with more access, never none; and it refuses to take
+// the admin role from the last person holding it. An admin removing their
+// own admin role is asked to confirm first.
 func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request) {
-	who, _, ok := h.guard.admit(w, r, canManageUsers)
+	who, decisions, ok := h.guard.admit(w, r, canManageUsers)
 	if !ok {
 		return
 	}
-	id := r.PathValue("id")
-	role := r.PostFormValue("role")
+	id, role, back := r.PathValue("id"), r.PostFormValue("role"), listingOf(r)
 	if role != "" && !slices.Contains(h.roles, role) {
 		h.pages.fail(w, r, who, badInput("Unknown role "+role+"."))
 		return
@@ -94,38 +164,152 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request) {
 		h.pages.fail(w, r, who, err)
 		return
 	}
-	current, err := h.directory.AssignedRoles(r.Context(), id)
-	if err != nil {
-		h.pages.fail(w, r, who, unavailable(err))
+	self := id == who.Subject
+	if self && role != adminRole && r.PostFormValue("confirm") != "1" {
+		v := views.ConfirmView{UserID: id, Role: role, Search: back.search, Page: back.page}
+		h.pages.render(w, r, http.StatusOK, views.ConfirmOwnRole(h.guard.page(w, r, "Remove your admin role?", who, decisions), v))
 		return
 	}
-	for _, old := range current {
-		if old != role {
-			if err := h.directory.UnassignRole(r.Context(), id, old); err != nil {
-				h.pages.fail(w, r, who, unavailable(err))
-				return
-			}
-		}
-	}
-	if role != "" && !slices.Contains(current, role) {
-		if err := h.directory.AssignRole(r.Context(), id, role); err != nil {
-			h.pages.fail(w, r, who, unavailable(err))
-			return
-		}
-	}
-	var roles []string
-	if role != "" {
-		roles = []string{role}
-	}
-	if err := h.people.SetRoles(r.Context(), id, roles); err != nil {
+	err = h.changeRole(r.Context(), who, id, role)
+	h.decisions.Forget(id)
+	switch {
+	case errors.Is(err, errLastAdmin):
+		h.notify(w, r, who, back.url(), lastAdminNotice(person, self))
+		return
+	case err != nil:
 		h.pages.fail(w, r, who, err)
 		return
 	}
-	h.decisions.Forget(id)
 	h.pages.logger.InfoContext(r.Context(), "role changed", "by", who.Subject, "user", id, "role", role)
-	notice := person.Email + " now has no role."
+	notice := personLabel(person) + " now has no role."
 	if role != "" {
-		notice = person.Email + " now has the " + role + " role."
+		notice = personLabel(person) + " now has the " + role + " role."
 	}
-	http.Redirect(w, r, "/admin/users?notice="+url.QueryEscape(notice), http.StatusSeeOther)
+	target := back.url()
+	if self && role != adminRole {
+		// The admin pages are closed to them from now on.
+		target = "/"
+	}
+	h.notify(w, r, who, target, notice)
+}
+
+// changeRole makes the change under the role lock, so that the last-admin
+// check and the change happen with no other role change in between, on any
+// replica. The Permit calls run inside it, which on SQLite holds the one
+// connection for their duration: role changes are rare and each Permit
+// call has its deadline. The snapshots of the people involved are
+// refreshed from Permit inside the lock, so the count is not fooled by a
+// stale one.
+func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, id, role string) error {
+	var permitErr error
+	err := h.people.WithRoleLock(ctx, func(tx *store.RoleTx) error {
+		current, err := h.directory.AssignedRoles(ctx, id)
+		if err != nil {
+			return unavailable(err)
+		}
+		if who.Subject != id {
+			mine, err := h.directory.AssignedRoles(ctx, who.Subject)
+			if err != nil {
+				return unavailable(err)
+			}
+			if err := tx.SetRoles(ctx, who.Subject, mine); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if slices.Contains(current, adminRole) && role != adminRole {
+			others, err := tx.Holders(ctx, adminRole, id)
+			if err != nil {
+				return err
+			}
+			if others == 0 {
+				return errLastAdmin
+			}
+		}
+		held, err := h.apply(ctx, id, current, role)
+		if err != nil && slices.Equal(held, current) {
+			return err // nothing changed
+		}
+		permitErr = err
+		// Whatever Permit now holds, including after a failure part-way.
+		return tx.SetRoles(ctx, id, held)
+	})
+	return errors.Join(err, permitErr)
+}
+
+// apply assigns role, then removes the other roles of current; it returns
+// the roles the person holds afterwards, also when it failed part-way.
+func (h *adminUsersHandler) apply(ctx context.Context, id string, current []string, role string) ([]string, error) {
+	held := slices.Clone(current)
+	if role != "" && !slices.Contains(held, role) {
+		if err := h.directory.AssignRole(ctx, id, role); err != nil {
+			return held, unavailable(err)
+		}
+		held = append(held, role)
+	}
+	for _, old := range current {
+		if old == role {
+			continue
+		}
+		if err := h.directory.UnassignRole(ctx, id, old); err != nil {
+			return held, unavailable(err)
+		}
+		held = slices.DeleteFunc(held, func(r string) bool { return r == old })
+	}
+	return held, nil
+}
+
+// signOut ends every session of the person, on every device.
+func (h *adminUsersHandler) signOut(w http.ResponseWriter, r *http.Request) {
+	who, _, ok := h.guard.admit(w, r, canManageUsers)
+	if !ok {
+		return
+	}
+	person, err := h.people.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.pages.fail(w, r, who, err)
+		return
+	}
+	n, err := h.sessions.RevokeUser(r.Context(), person.ID)
+	if err != nil {
+		h.pages.fail(w, r, who, err)
+		return
+	}
+	h.pages.logger.InfoContext(r.Context(), "signed out everywhere", "by", who.Subject, "user", person.ID, "sessions", n)
+	h.notify(w, r, who, listingOf(r).url(), fmt.Sprintf("%s is signed out everywhere (%s ended).", personLabel(person), plural(n, "session")))
+}
+
+// notify leaves notice for the person's next page and sends them to
+// target: notices live in the session, never in the address, so nobody
+// can put words in the app's mouth with a link.
+func (h *adminUsersHandler) notify(w http.ResponseWriter, r *http.Request, who *auth.Identity, target, notice string) {
+	if err := h.guard.signedIn.addNotice(w, r, notice); err != nil {
+		h.pages.fail(w, r, who, err)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+func lastAdminNotice(person store.User, self bool) string {
+	if self {
+		return "You are the only admin, so you keep the admin role. Make someone else an admin first."
+	}
+	return personLabel(person) + " is the only admin, so they keep the admin role. Make someone else an admin first."
+}
+
+// personLabel is how notices name a person: their email, else name, else id.
+func personLabel(u store.User) string {
+	switch {
+	case u.Email != "":
+		return u.Email
+	case u.Name != "":
+		return u.Name
+	}
+	return u.ID
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

@@ -1,60 +1,75 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
 	"reportgate/internal/metrics"
 	"reportgate/internal/provision"
+	"reportgate/internal/store"
 	"reportgate/views"
 )
 
-// SyncAdmin is the provisioning queue as the admin page sees it.
+// SyncAdmin is the provisioning queue as the admin pages see it.
 type SyncAdmin interface {
-	Overview(ctx context.Context) (provision.Overview, error)
+	OverviewOf(ctx context.Context, q provision.OverviewQuery) (provision.Overview, error)
 	RetryJob(ctx context.Context, jobID int64) error
+	// FailedJobs counts the jobs that gave up, for the nav badge.
+	FailedJobs(ctx context.Context) (int, error)
 }
 
 type adminSyncHandler struct {
-	guard *guard
-	pages *pageRenderer
-	sync  SyncAdmin
+	guard  *guard
+	pages  *pageRenderer
+	sync   SyncAdmin
+	people People
 	// deliveries are this replica's in-memory delivery counts; rejected
 	// deliveries are counted only there.
 	deliveries func(outcomes ...string) []metrics.Count
 }
 
 func (h *adminSyncHandler) show(w http.ResponseWriter, r *http.Request) {
-	who, _, ok := h.guard.admit(w, r, canManageSync)
+	who, decisions, ok := h.guard.admit(w, r, canManageSync)
 	if !ok {
 		return
 	}
-	ov, err := h.sync.Overview(r.Context())
+	// Ignored deliveries (PostSignIn above all) would fill the list; they
+	// are listed only on request.
+	showIgnored := r.URL.Query().Get("events") == "all"
+	ov, err := h.sync.OverviewOf(r.Context(), provision.OverviewQuery{Ignored: showIgnored})
 	if err != nil {
 		h.pages.fail(w, r, who, err)
 		return
 	}
-	v := views.SyncView{Notice: r.URL.Query().Get("notice")}
+	names, err := h.people.Names(r.Context(), userIDs(ov))
+	if err != nil {
+		h.pages.fail(w, r, who, err)
+		return
+	}
+	v := views.SyncView{ShowIgnored: showIgnored}
 	for _, c := range ov.Counts {
 		v.Counts = append(v.Counts, views.CountRow{Kind: c.Kind, Last24h: int(c.Last24h), Total: int(c.Total)})
+		if c.Kind == string(provision.OutcomeIgnored) {
+			v.IgnoredLast24h = int(c.Last24h)
+		}
 	}
 	for _, c := range h.deliveries(RejectedOutcomes...) {
 		v.Counts = append(v.Counts, views.CountRow{Kind: c.Kind, Last24h: int(c.Last24h), Total: int(c.Total), PerReplica: true})
 	}
 	for _, e := range ov.Recent {
-		v.Events = append(v.Events, views.EventRow{At: stamp(e.ReceivedAt), Event: e.Event, UserID: e.UserID, Outcome: e.Outcome})
+		v.Events = append(v.Events, views.EventRow{At: stamp(e.ReceivedAt), Event: e.Event, User: person(names, e.UserID), Outcome: e.Outcome})
 	}
 	for _, j := range ov.Pending {
-		v.Jobs = append(v.Jobs, jobRow(j, false))
+		v.Jobs = append(v.Jobs, jobRow(j, names, false))
 	}
 	for _, j := range ov.Failed {
-		v.Jobs = append(v.Jobs, jobRow(j, true))
+		v.Jobs = append(v.Jobs, jobRow(j, names, true))
 	}
-	h.pages.render(w, r, http.StatusOK, views.AdminSyncPage(h.pages.page(r, "User sync", who), v))
+	h.pages.render(w, r, http.StatusOK, views.AdminSyncPage(h.guard.page(w, r, "User sync", who, decisions), v))
 }
 
 func (h *adminSyncHandler) retry(w http.ResponseWriter, r *http.Request) {
@@ -73,11 +88,40 @@ func (h *adminSyncHandler) retry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.pages.logger.InfoContext(r.Context(), "sync job retried", "by", who.Subject, "job", id)
-	http.Redirect(w, r, "/admin/sync?notice="+url.QueryEscape("Job "+strconv.FormatInt(id, 10)+" queued again."), http.StatusSeeOther)
+	if err := h.guard.signedIn.addNotice(w, r, "Job "+strconv.FormatInt(id, 10)+" queued again."); err != nil {
+		h.pages.fail(w, r, who, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/sync", http.StatusSeeOther)
 }
 
-func jobRow(j provision.JobSummary, failed bool) views.JobRow {
-	return views.JobRow{ID: j.ID, UserID: j.UserID, State: j.State, Attempts: j.Attempt, LastError: j.LastError,
+// userIDs are the people the overview's rows are about, each once.
+func userIDs(ov provision.Overview) []string {
+	seen := map[string]bool{}
+	var ids []string
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, e := range ov.Recent {
+		add(e.UserID)
+	}
+	for _, j := range append(ov.Pending, ov.Failed...) {
+		add(j.UserID)
+	}
+	return ids
+}
+
+// person names id from names: the name, else the email, else nothing.
+func person(names map[string]store.User, id string) views.Person {
+	u := names[id]
+	return views.Person{ID: id, Name: cmp.Or(u.Name, u.Email)}
+}
+
+func jobRow(j provision.JobSummary, names map[string]store.User, failed bool) views.JobRow {
+	return views.JobRow{ID: j.ID, User: person(names, j.UserID), State: j.State, Attempts: j.Attempt, LastError: j.LastError,
 		At: stamp(j.ScheduledAt), Retryable: failed || j.State == "retryable"}
 }
 

@@ -19,13 +19,15 @@ type fakeSync struct {
 	retried []int64
 }
 
-func (f *fakeSync) Overview(context.Context) (provision.Overview, error) {
+func (f *fakeSync) OverviewOf(context.Context, provision.OverviewQuery) (provision.Overview, error) {
 	return provision.Overview{
 		Counts: []provision.KindCount{{Kind: "accepted", Last24h: 3, Total: 9}},
 		Recent: []provision.EventSummary{{ID: 1, Event: "User.Created", UserID: "u1", Outcome: "accepted", ReceivedAt: time.Now()}},
 		Failed: []provision.JobSummary{{ID: 42, UserID: "u1", State: "discarded", Attempt: 25, MaxAttempts: 25, LastError: "permit API unavailable: 503"}},
 	}, nil
 }
+
+func (f *fakeSync) FailedJobs(context.Context) (int, error) { return 1, nil }
 
 func (f *fakeSync) RetryJob(_ context.Context, id int64) error {
 	f.mu.Lock()

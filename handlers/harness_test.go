@@ -100,6 +100,10 @@ type envOptions struct {
 	// server still speaks http, as behind a TLS proxy).
 	httpsBaseURL bool
 	signInLimit  handlers.RateLimiter
+	// authz, if set, wraps the app's Authorizer (to count or fail calls).
+	authz func(handlers.Authorizer) handlers.Authorizer
+	// directory, if set, wraps the app's RoleDirectory (to fail calls).
+	directory func(handlers.RoleDirectory) handlers.RoleDirectory
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -179,6 +183,14 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	e.grant("norole@example.com", "")
 	e.grant("admin@example.com", "admin")
 
+	var authorizer handlers.Authorizer = checker
+	if opts.authz != nil {
+		authorizer = opts.authz(checker)
+	}
+	var roleDirectory handlers.RoleDirectory = directory
+	if opts.directory != nil {
+		roleDirectory = opts.directory(directory)
+	}
 	e.logtoRT = &countingTransport{base: http.DefaultTransport}
 	if err := e.metrics.Register(metrics.AuthzCollector(checker.Stats)); err != nil {
 		t.Fatal(err)
@@ -203,14 +215,15 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		SignInHook: func(ctx context.Context, who auth.Identity) error {
 			return e.users.RecordSignIn(ctx, store.User{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt})
 		},
-		Authz:   checker,
+		Authz:   authorizer,
 		Reports: cmp.Or[handlers.ReportSource](opts.reports, reports.NewService(e.users, e.clock.Now, time.Nanosecond)),
 
-		Sync:      opts.sync,
-		People:    e.users,
-		Directory: directory,
-		Decisions: checker,
-		Roles:     []string{"viewer", "analyst", "admin"},
+		Sync:           opts.sync,
+		People:         e.users,
+		Directory:      roleDirectory,
+		Decisions:      checker,
+		PersonSessions: e.store,
+		Roles:          []string{"viewer", "analyst", "admin"},
 
 		Metrics:     e.metrics,
 		WebhookKeys: func() []string { return []string{hookKey} },

@@ -46,6 +46,7 @@ type guard struct {
 	pages    *pageRenderer
 	authz    Authorizer
 	setup    AccessSetup
+	failed   FailedJobs // nil: no badge
 }
 
 // permission describes what a page needs, for the access-denied view.
@@ -78,13 +79,16 @@ func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*au
 		http.Redirect(w, r, "/sign-in?return_to="+url.QueryEscape(target), http.StatusSeeOther)
 		return nil, nil, false
 	}
-	decisions, err := g.authz.AllowedAll(r.Context(), authz.User{Key: who.Subject, Email: who.Email, Name: who.Name}, append([]authz.Request{p.need}, p.also...)...)
+	decisions, err := g.decide(r.Context(), who, append([]authz.Request{p.need}, p.also...)...)
 	if err == nil && decisions[p.need] {
 		return who, decisions, true
 	}
 	access := views.AccessView{Who: displayWho(who), RequestID: reqid.From(r.Context()), Asked: p.asked, Role: p.role}
-	page := g.pages.page(r, "Access", who)
+	if r.Method == http.MethodGet {
+		access.Retry = r.URL.RequestURI()
+	}
 	if err != nil {
+		page := g.page(w, r, "Permissions unavailable", who, nil)
 		// Fail closed: no decision, no page (never a silent deny either).
 		g.pages.logger.WarnContext(r.Context(), "authorization unavailable", "user", who.Subject, "err", err)
 		w.Header().Set("Retry-After", "5")
@@ -94,12 +98,13 @@ func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*au
 	if p.setupAware && g.setup != nil {
 		if pending, err := g.setup.Pending(r.Context(), who.Subject); err == nil && pending {
 			// A new person whose grant is still on its way to the PDP.
+			page := g.page(w, r, "Access being set up", who, decisions)
 			w.Header().Set("Refresh", "3")
 			g.pages.render(w, r, http.StatusOK, views.AccessPending(page, access))
 			return nil, nil, false
 		}
 	}
-	g.pages.render(w, r, http.StatusForbidden, views.AccessDenied(page, access))
+	g.pages.render(w, r, http.StatusForbidden, views.AccessDenied(g.page(w, r, "Access denied", who, decisions), access))
 	return nil, nil, false
 }
 
@@ -139,7 +144,7 @@ func (h *reportsHandler) show(w http.ResponseWriter, r *http.Request) {
 		h.pages.fail(w, r, who, err)
 		return
 	}
-	h.pages.renderAround(w, r, http.StatusOK, h.pages.page(r, "Reports", who), body)
+	h.pages.renderAround(w, r, http.StatusOK, h.guard.page(w, r, "Reports", who, decisions), body)
 }
 
 // sharedBodies holds the report body rendered for the report the source

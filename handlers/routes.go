@@ -11,16 +11,16 @@ const catchAllPattern = "/"
 // addRoutes is the whole public URL surface of reportgate. Metrics are not
 // here: they are served only on the private metrics listener.
 func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signedIn) {
-	home := &homeHandler{signedIn: signedIn, pages: pages}
 	authn := &authHandler{auth: d.Auth, sessions: d.Sessions, pages: pages, onSignIn: d.SignInHook, logger: d.Logger}
 	health := &healthHandler{db: d.DB, draining: d.Draining}
 	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger,
 		pages: pages, limit: d.WebhookLimit, count: d.Metrics.Webhook}
-	guard := &guard{signedIn: signedIn, pages: pages, authz: d.Authz, setup: d.Setup}
+	guard := &guard{signedIn: signedIn, pages: pages, authz: d.Authz, setup: d.Setup, failed: d.Sync}
+	home := &homeHandler{guard: guard, pages: pages}
 	reports := &reportsHandler{guard: guard, pages: pages, reports: d.Reports}
 	adminUsers := &adminUsersHandler{guard: guard, pages: pages, people: d.People, directory: d.Directory,
-		states: d.SyncStates, decisions: d.Decisions, roles: d.Roles}
-	adminSync := &adminSyncHandler{guard: guard, pages: pages, sync: d.Sync, deliveries: d.Metrics.WebhookCounts}
+		states: d.SyncStates, sessions: d.PersonSessions, decisions: d.Decisions, roles: d.Roles}
+	adminSync := &adminSyncHandler{guard: guard, pages: pages, sync: d.Sync, people: d.People, deliveries: d.Metrics.WebhookCounts}
 	// The sign-in routes are open to anyone and each starts or finishes a
 	// sign-in, so they are limited per client.
 	limited := func(h http.HandlerFunc) http.Handler { return rateLimited(h, d.SignInLimit, pages) }
@@ -36,6 +36,7 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 
 	mux.Handle("GET /admin/users", http.HandlerFunc(adminUsers.list))
 	mux.Handle("POST /admin/users/{id}/role", http.HandlerFunc(adminUsers.setRole))
+	mux.Handle("POST /admin/users/{id}/sign-out", http.HandlerFunc(adminUsers.signOut))
 	mux.Handle("GET /admin/sync", http.HandlerFunc(adminSync.show))
 	mux.Handle("POST /admin/sync/jobs/{id}/retry", http.HandlerFunc(adminSync.retry))
 

@@ -75,13 +75,18 @@ type Deps struct {
 	WebhookKeys func() []string
 	Webhooks    WebhookSink
 
-	People     People
-	Directory  RoleDirectory
+	People    People
+	Directory RoleDirectory
+	// SyncStates may be nil: every state then shows as unknown.
 	SyncStates SyncStates
-	Decisions  DecisionCache
+	// PersonSessions counts and ends people's sessions for /admin/users
+	// (the session store).
+	PersonSessions PersonSessions
+	Decisions      DecisionCache
 	// Roles are the roles an admin may give (from the policy).
 	Roles []string
-	Sync  SyncAdmin
+	// Sync may be nil in tests that do not open /admin/sync: no badge then.
+	Sync SyncAdmin
 
 	// Metrics receives request and webhook measurements and gives the
 	// admin sync page its in-memory delivery counts; nil records nothing.

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/sessions"
 
@@ -80,3 +81,31 @@ func (s *signedIn) resolve(w http.ResponseWriter, r *http.Request) (*auth.Identi
 // sessionUserKey records the signed-in user id so the store can revoke
 // every session of a person.
 const sessionUserKey = session.UserIDKey
+
+// takeNotices returns the notices left for the person's next page, joined,
+// and removes them ("" when there are none). A failure only costs the
+// notice: the page still shows.
+func (s *signedIn) takeNotices(w http.ResponseWriter, r *http.Request) string {
+	sess, err := s.sessions.Get(r, sessionName)
+	if err != nil {
+		return ""
+	}
+	notices := session.TakeNotices(sess)
+	if len(notices) == 0 {
+		return ""
+	}
+	if err := sess.Save(r, w); err != nil {
+		s.pages.logger.WarnContext(r.Context(), "take notices", "err", err)
+	}
+	return strings.Join(notices, " ")
+}
+
+// addNotice leaves text for the person's next page, in their session.
+func (s *signedIn) addNotice(w http.ResponseWriter, r *http.Request, text string) error {
+	sess, err := s.sessions.Get(r, sessionName)
+	if err != nil {
+		return err
+	}
+	session.AddNotice(sess, text)
+	return sess.Save(r, w)
+}

@@ -13,7 +13,10 @@ type SyncView struct {
 	Counts []CountRow
 	Events []EventRow
 	Jobs   []JobRow
-	Notice string // e.g. "Job 12 queued again."
+	// ShowIgnored lists ignored deliveries among the recent events; they
+	// are hidden by default. IgnoredLast24h is how many there were.
+	ShowIgnored    bool
+	IgnoredLast24h int
 }
 
 // CountRow is one outcome of webhook deliveries.
@@ -27,18 +30,25 @@ type CountRow struct {
 	PerReplica bool
 }
 
+// Person is someone a row is about: the id always, the name or email when
+// reportgate knows them.
+type Person struct {
+	ID   string
+	Name string // "" when unknown
+}
+
 // EventRow is one recorded webhook event (no payload, nothing secret).
 type EventRow struct {
 	At      string
 	Event   string
-	UserID  string
+	User    Person
 	Outcome string
 }
 
 // JobRow is one pending or failed sync job.
 type JobRow struct {
 	ID        int64
-	UserID    string
+	User      Person
 	State     string
 	Attempts  int
 	LastError string
@@ -46,20 +56,98 @@ type JobRow struct {
 	Retryable bool
 }
 
-// UsersView is the /admin/users page.
+// UsersView is the /admin/users page: one page of people, found by Search.
 type UsersView struct {
 	Users  []UserRow
 	Roles  []string
-	Notice string
+	Search string
+	// Page is this page's number (from 1); Total counts every match, From
+	// and To the ones shown (1-based, inclusive; 0 when none).
+	Page, Total, From, To int
+	PrevURL, NextURL      string // "" when there is no such page
 }
 
-// UserRow is one person with their sync state and role.
+// UserRow is one person with their sync state, role and live sessions.
 type UserRow struct {
 	ID        string
 	Name      string
 	Email     string
 	SyncState string
 	Role      string // "" = none
+	Sessions  int
+}
+
+// ConfirmView asks an admin to confirm removing their own admin role.
+type ConfirmView struct {
+	UserID string
+	Role   string // the new role, "" = none
+	Search string // where to return to
+	Page   int
+}
+
+// CountLabel names an outcome of webhook deliveries for people.
+func CountLabel(kind string) string {
+	switch kind {
+	case "accepted":
+		return "Accepted"
+	case "ignored":
+		return "Ignored"
+	case "test":
+		return "Test deliveries"
+	case "stale":
+		return "Too old"
+	case "future":
+		return "Dated ahead"
+	case "duplicate":
+		return "Duplicates"
+	case "rejected_signature":
+		return "Bad signature"
+	case "malformed":
+		return "Malformed"
+	case "rate_limited":
+		return "Rate limited"
+	}
+	return kind
+}
+
+// countHelp says what an outcome's deliveries were.
+func countHelp(kind string) string {
+	switch kind {
+	case "accepted":
+		return "Events that changed someone and were queued for sync."
+	case "ignored":
+		return "Events reportgate does not act on, such as PostSignIn."
+	case "test":
+		return "Test payloads sent from the Logto console."
+	case "stale":
+		return "Events older than the accepted age."
+	case "future":
+		return "Events dated more than 5 minutes ahead."
+	case "duplicate":
+		return "Deliveries of an event already received."
+	case "rejected_signature":
+		return "Deliveries whose signature did not match: forged or a wrong key."
+	case "malformed":
+		return "Signed deliveries that could not be read."
+	case "rate_limited":
+		return "Rejected deliveries refused for coming too often."
+	}
+	return ""
+}
+
+// StateLabel names a sync or job state for people.
+func StateLabel(state string) string {
+	switch state {
+	case "available", "queued":
+		return "Queued"
+	case "retryable":
+		return "Will retry"
+	case "discarded":
+		return "Gave up"
+	case "":
+		return "Unknown"
+	}
+	return strings.ToUpper(state[:1]) + state[1:]
 }
 
 // StateTone picks the badge tone for a sync state.
@@ -80,9 +168,50 @@ func RoleAction(id string) templ.SafeURL {
 	return templ.SafeURL("/admin/users/" + pathSegment(id) + "/role")
 }
 
+// SignOutAction is where the "Sign out everywhere" button of person id
+// posts.
+func SignOutAction(id string) templ.SafeURL {
+	return templ.SafeURL("/admin/users/" + pathSegment(id) + "/sign-out")
+}
+
 // RetryAction is where the retry button of sync job id posts.
 func RetryAction(id int64) templ.SafeURL {
 	return templ.SafeURL("/admin/sync/jobs/" + strconv.FormatInt(id, 10) + "/retry")
+}
+
+// UsersURL is the /admin/users page number page of the search (page 1 and
+// an empty search are left out).
+func UsersURL(search string, page int) string {
+	q := url.Values{}
+	if search != "" {
+		q.Set("q", search)
+	}
+	if page > 1 {
+		q.Set("page", strconv.Itoa(page))
+	}
+	if len(q) == 0 {
+		return "/admin/users"
+	}
+	return "/admin/users?" + q.Encode()
+}
+
+// sessionsText says how many live sessions a person has.
+func sessionsText(n int) string {
+	switch n {
+	case 0:
+		return "None"
+	case 1:
+		return "1 active"
+	}
+	return strconv.Itoa(n) + " active"
+}
+
+// roleLabel names a role for the confirmation ("" = no role).
+func roleLabel(role string) string {
+	if role == "" {
+		return "no role"
+	}
+	return "the " + role + " role"
 }
 
 // pathSegment escapes s as one segment of a URL path, so an id can never

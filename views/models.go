@@ -3,7 +3,10 @@
 // no business logic, no database or SDK calls.
 package views
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Page is what the layout needs on every page.
 type Page struct {
@@ -13,6 +16,27 @@ type Page struct {
 	User    *User  // nil when signed out
 	Path    string // current request path, for nav highlighting
 	Flash   string // optional one-line notice, e.g. "You are signed out."
+	// Admin is the nav's admin entry; nil for people who may use no admin
+	// page (and whenever that is not known).
+	Admin *AdminNav
+}
+
+// AdminNav says which admin pages the person may use.
+type AdminNav struct {
+	Users bool // users:manage: /admin/users
+	Sync  bool // sync:manage: /admin/sync
+	// FailedJobs is the number of sync jobs that gave up, for the nav
+	// badge; only counted for Sync.
+	FailedJobs int
+}
+
+// Href is the admin page the nav entry opens: People when allowed, else
+// User sync.
+func (a AdminNav) Href() string {
+	if a.Users {
+		return "/admin/users"
+	}
+	return "/admin/sync"
 }
 
 // User is the signed-in person as the views show them.
@@ -104,4 +128,17 @@ func initial(name string) string {
 		return strings.ToUpper(string(r))
 	}
 	return "?"
+}
+
+// failedJobsText is what the admin badge counts, in words.
+func failedJobsText(n int) string {
+	if n == 1 {
+		return "1 failed sync job"
+	}
+	return strconv.Itoa(n) + " failed sync jobs"
+}
+
+// HomeView is what the signed-in home page offers.
+type HomeView struct {
+	CanViewReports bool // reports:view: offer "Open reports", else say what to do
 }

@@ -50,4 +50,5 @@ type AccessView struct {
 	Asked     string // what was asked, e.g. "view reports"
 	Role      string // the role that would grant it, e.g. "viewer"
 	RequestID string
+	Retry     string // the address to try again (a GET's own), "" when none
 }

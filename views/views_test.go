@@ -61,7 +61,7 @@ func TestLayoutTitleAndAssets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := basePage()
 			p.Title = tt.title
-			doc := mustRender(t, HomePage(p))
+			doc := mustRender(t, HomePage(p, HomeView{CanViewReports: true}))
 			if got := doc.Find("head title").Text(); got != tt.want {
 				t.Errorf("title = %q, want %q", got, tt.want)
 			}
@@ -94,7 +94,7 @@ func TestLayoutSignedIn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := basePage()
 			p.User = &tt.user
-			doc := mustRender(t, HomePage(p))
+			doc := mustRender(t, HomePage(p, HomeView{CanViewReports: true}))
 
 			if got := text(mustOne(t, doc, "user-name")); got != tt.wantName {
 				t.Errorf("user-name = %q, want %q", got, tt.wantName)
@@ -203,7 +203,7 @@ func TestLayoutEscapesUserStrings(t *testing.T) {
 	p.Title = evil
 	p.Flash = evil
 	p.User = &User{Name: evil, Email: evil + "@example.com"}
-	doc := mustRender(t, HomePage(p))
+	doc := mustRender(t, HomePage(p, HomeView{CanViewReports: true}))
 
 	if n := doc.Find("script").Length(); n != 0 {
 		t.Errorf("found %d <script> elements, want 0", n)
@@ -220,7 +220,7 @@ func TestLayoutEscapesUserStrings(t *testing.T) {
 }
 
 func TestHomePageSignedOut(t *testing.T) {
-	doc := mustRender(t, HomePage(basePage()))
+	doc := mustRender(t, HomePage(basePage(), HomeView{CanViewReports: true}))
 
 	if n := doc.Find("main h1").Length(); n != 1 {
 		t.Errorf("found %d <h1> in main, want 1", n)
@@ -258,7 +258,7 @@ func TestHomePageSignedIn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := basePage()
 			p.User = &tt.user
-			doc := mustRender(t, HomePage(p))
+			doc := mustRender(t, HomePage(p, HomeView{CanViewReports: true}))
 
 			if got := text(doc.Find("main h1")); got != tt.wantH1 {
 				t.Errorf("h1 = %q, want %q", got, tt.wantH1)
@@ -467,14 +467,18 @@ func TestAdminFormActionsEscapeIDs(t *testing.T) {
 	} {
 		doc := mustRender(t, AdminUsersPage(basePage(), UsersView{
 			Roles: []string{"viewer"},
-			Users: []UserRow{{ID: id, Email: "p@example.com"}},
+			Users: []UserRow{{ID: id, Email: "p@example.com", Sessions: 1}},
 		}))
 		action, _ := mustOne(t, doc, "role-save").Closest("form").Attr("action")
 		if action != want {
 			t.Errorf("role form action for id %q = %q, want %q", id, action, want)
 		}
+		signOut, _ := mustOne(t, doc, "sign-out-everywhere").Closest("form").Attr("action")
+		if want := strings.TrimSuffix(want, "/role") + "/sign-out"; signOut != want {
+			t.Errorf("sign-out form action for id %q = %q, want %q", id, signOut, want)
+		}
 	}
-	doc := mustRender(t, AdminSyncPage(basePage(), SyncView{Jobs: []JobRow{{ID: 42, UserID: "../x?y", Retryable: true}}}))
+	doc := mustRender(t, AdminSyncPage(basePage(), SyncView{Jobs: []JobRow{{ID: 42, User: Person{ID: "../x?y"}, Retryable: true}}}))
 	if action, _ := mustOne(t, doc, "retry-job").Closest("form").Attr("action"); action != "/admin/sync/jobs/42/retry" {
 		t.Errorf("retry form action = %q", action)
 	}

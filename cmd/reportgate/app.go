@@ -217,6 +217,8 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		Roles:      roleKeys(pol),
 		SyncStates: setup,
 		Sync:       prov,
+		// Sessions again, for counting and ending a person's sessions.
+		PersonSessions: sessions,
 	})
 	go func() {
 		defer close(busDone)

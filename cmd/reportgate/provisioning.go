@@ -55,7 +55,15 @@ func (a accessSetup) Pending(ctx context.Context, userID string) (bool, error) {
 	return false, nil
 }
 
-func (a accessSetup) SyncState(ctx context.Context, userID string) (string, error) {
-	st, err := a.svc.State(ctx, userID)
-	return st.Status, err
+// SyncStates are the sync statuses of userIDs, in one query.
+func (a accessSetup) SyncStates(ctx context.Context, userIDs []string) (map[string]string, error) {
+	states, err := a.svc.States(ctx, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(states))
+	for id, st := range states {
+		out[id] = st.Status
+	}
+	return out, nil
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"reportgate/internal/database"
 )
 
 // Statuses reported by State.
@@ -33,29 +35,63 @@ type State struct {
 
 // State reports where userID's provisioning stands.
 func (s *Service) State(ctx context.Context, userID string) (State, error) {
-	var state, lastErr string
-	var deleted, synced sql.NullInt64
-	var attempts int
-	err := s.db.QueryRowContext(ctx, `SELECT state, deleted_at, synced_at, last_error, attempts
-		FROM user_sync WHERE user_id = $1`, userID).Scan(&state, &deleted, &synced, &lastErr, &attempts)
-	if errors.Is(err, sql.ErrNoRows) {
-		return State{Status: StatusUnknown}, nil
-	}
+	states, err := s.States(ctx, []string{userID})
 	if err != nil {
 		return State{}, fmt.Errorf("provision state %s: %w", userID, err)
 	}
-	st := State{SyncedAt: fromMilli(synced.Int64), LastError: lastErr, Attempts: attempts} // NULL reads as 0: zero time
-	switch {
-	case deleted.Valid:
-		st.Status = StatusDeleted
-	case state == "synced":
-		st.Status = StatusSynced
-	case state == "failed":
-		st.Status = StatusFailed
-	default:
-		st.Status = StatusQueued
+	return states[userID], nil
+}
+
+// States reports where each of userIDs' provisioning stands, in one query;
+// every id is in the map (StatusUnknown when never heard of).
+func (s *Service) States(ctx context.Context, userIDs []string) (map[string]State, error) {
+	out := make(map[string]State, len(userIDs))
+	if len(userIDs) == 0 {
+		return out, nil
 	}
-	return st, nil
+	args := make([]any, len(userIDs))
+	for i, id := range userIDs {
+		args[i] = id
+		out[id] = State{Status: StatusUnknown}
+	}
+	err := s.scan(ctx, `SELECT user_id, state, deleted_at, synced_at, last_error, attempts
+		FROM user_sync WHERE user_id IN (`+database.Placeholders(1, len(userIDs))+`)`, args, func(r *sql.Rows) error {
+		var id, state, lastErr string
+		var deleted, synced sql.NullInt64
+		var attempts int
+		if err := r.Scan(&id, &state, &deleted, &synced, &lastErr, &attempts); err != nil {
+			return err
+		}
+		st := State{SyncedAt: fromMilli(synced.Int64), LastError: lastErr, Attempts: attempts} // NULL reads as 0: zero time
+		switch {
+		case deleted.Valid:
+			st.Status = StatusDeleted
+		case state == "synced":
+			st.Status = StatusSynced
+		case state == "failed":
+			st.Status = StatusFailed
+		default:
+			st.Status = StatusQueued
+		}
+		out[id] = st
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("provision states: %w", err)
+	}
+	return out, nil
+}
+
+// FailedJobs counts the sync jobs that gave up or were stopped (the ones
+// Overview lists as Failed and RetryJob can run again).
+func (s *Service) FailedJobs(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = $1 AND state IN ($2, $3)`,
+		jobKind, string(rivertype.JobStateDiscarded), string(rivertype.JobStateCancelled)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count failed jobs: %w", err)
+	}
+	return n, nil
 }
 
 // Overview is the admin page's view of provisioning. It holds no payloads
@@ -105,8 +141,22 @@ var storedOutcomes = []Outcome{OutcomeAccepted, OutcomeIgnored, OutcomeTest, Out
 
 const overviewRows = 50
 
-// Overview gathers counts, recent deliveries and unfinished and failed jobs.
+// Overview gathers counts, recent deliveries (ignored ones included) and
+// unfinished and failed jobs.
 func (s *Service) Overview(ctx context.Context) (Overview, error) {
+	return s.OverviewOf(ctx, OverviewQuery{Ignored: true})
+}
+
+// OverviewQuery chooses what Overview lists.
+type OverviewQuery struct {
+	// Ignored lists deliveries recorded as ignored (PostSignIn, events
+	// reportgate does not act on) among the recent ones; they are still
+	// counted either way.
+	Ignored bool
+}
+
+// OverviewOf is Overview with q's choices.
+func (s *Service) OverviewOf(ctx context.Context, q OverviewQuery) (Overview, error) {
 	now := s.now()
 	ov := Overview{Users: map[string]int{}, Counts: make([]KindCount, len(countKinds))}
 	totals := map[string]*KindCount{}
@@ -158,8 +208,13 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	}); err != nil {
 		return ov, err
 	}
-	if err := s.scan(ctx, `SELECT id, event, user_id, outcome, received_at, event_created_at, job_id
-		FROM webhook_events ORDER BY id DESC LIMIT $1`, []any{overviewRows}, func(r *sql.Rows) error {
+	recent, args := `SELECT id, event, user_id, outcome, received_at, event_created_at, job_id
+		FROM webhook_events ORDER BY id DESC LIMIT $1`, []any{overviewRows}
+	if !q.Ignored {
+		recent, args = `SELECT id, event, user_id, outcome, received_at, event_created_at, job_id
+		FROM webhook_events WHERE outcome <> $2 ORDER BY id DESC LIMIT $1`, append(args, string(OutcomeIgnored))
+	}
+	if err := s.scan(ctx, recent, args, func(r *sql.Rows) error {
 		var e EventSummary
 		var received, created int64
 		var job sql.NullInt64

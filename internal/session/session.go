@@ -417,6 +417,41 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 	return n, nil
 }
 
+// CountActive returns how many live sessions each of userIDs has, in one
+// grouped query; people with none are absent from the map. A session past
+// its idle or absolute expiry is not counted, even before DeleteExpired
+// removes it.
+func (s *Store) CountActive(ctx context.Context, userIDs []string) (map[string]int, error) {
+	out := make(map[string]int, len(userIDs))
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	now := s.opts.Now()
+	args := []any{now.UnixMilli(), now.Add(-s.opts.AbsoluteTimeout).UnixMilli(), now.Add(-s.opts.IdleTimeout).UnixMilli()}
+	for _, id := range userIDs {
+		args = append(args, id)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT user_id, COUNT(*) FROM sessions
+		WHERE expires_at >= $1 AND created_at >= $2 AND last_seen_at >= $3 AND user_id IN (`+database.Placeholders(4, len(userIDs))+`)
+		GROUP BY user_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count sessions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("count sessions: %w", err)
+		}
+		out[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count sessions: %w", err)
+	}
+	return out, nil
+}
+
 // DeleteExpired removes rows past their idle or absolute expiry. Expiry is
 // enforced on load regardless; this only reclaims space.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"reportgate/internal/database"
@@ -127,9 +128,14 @@ func mergeRecord(old record, u User, now time.Time) *record {
 // RolesCheckedAt: checks run on every request and must not turn into a
 // write each (RolesCheckedAt is set on the first snapshot and on changes).
 func (s *Users) SetRoles(ctx context.Context, id string, roles []string) error {
+	return errorf(s.apply(ctx, id, s.setRoles(roles)), "set roles of user %s", id)
+}
+
+// setRoles is the change SetRoles makes.
+func (s *Users) setRoles(roles []string) change {
 	roles = normalizeRoles(roles)
 	now := truncMillis(s.now())
-	err := s.apply(ctx, id, func(old *record) (*record, error) {
+	return func(old *record) (*record, error) {
 		if old == nil {
 			return nil, ErrNotFound
 		}
@@ -139,8 +145,7 @@ func (s *Users) SetRoles(ctx context.Context, id string, roles []string) error {
 		next := *old
 		next.Roles, next.RolesCheckedAt, next.updatedAt = roles, now, now
 		return &next, nil
-	})
-	return errorf(err, "set roles of user %s", id)
+	}
 }
 
 // Get returns the record of id, or an error wrapping ErrNotFound.
@@ -165,24 +170,71 @@ func (s *Users) List(ctx context.Context, limit, offset int) ([]User, error) {
 	if limit < 1 || offset < 0 {
 		return nil, fmt.Errorf("list users: bad page limit=%d offset=%d", limit, offset)
 	}
-	limit = min(limit, MaxListLimit)
-	rows, err := s.db.QueryContext(ctx, selectUser+` ORDER BY registered_at DESC, id DESC LIMIT $1 OFFSET $2`, limit, offset)
+	users, err := s.query(ctx, selectUser+` ORDER BY registered_at DESC, id DESC LIMIT $1 OFFSET $2`, min(limit, MaxListLimit), offset)
+	return users, errorf(err, "list users")
+}
+
+// Find returns a page of the records whose name or email contains search,
+// ignoring case ("" matches everyone), in List's order, and how many match
+// in all. limit is capped at MaxListLimit.
+func (s *Users) Find(ctx context.Context, search string, limit, offset int) ([]User, int, error) {
+	if limit < 1 || offset < 0 {
+		return nil, 0, fmt.Errorf("find users: bad page limit=%d offset=%d", limit, offset)
+	}
+	where, args := "", []any{}
+	if search != "" {
+		where = ` WHERE lower(name) LIKE $1 ESCAPE '\' OR lower(email) LIKE $1 ESCAPE '\'`
+		args = append(args, "%"+likeEscaper.Replace(strings.ToLower(search))+"%")
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("find users: %w", err)
+	}
+	n := len(args)
+	users, err := s.query(ctx, selectUser+where+fmt.Sprintf(` ORDER BY registered_at DESC, id DESC LIMIT $%d OFFSET $%d`, n+1, n+2),
+		append(args, min(limit, MaxListLimit), offset)...)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return nil, 0, fmt.Errorf("find users: %w", err)
+	}
+	return users, total, nil
+}
+
+// likeEscaper makes a search term match literally in a LIKE … ESCAPE '\'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// Names returns the records of the given ids that exist, by id, in one
+// query.
+func (s *Users) Names(ctx context.Context, ids []string) (map[string]User, error) {
+	out := make(map[string]User, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	users, err := s.query(ctx, selectUser+` WHERE id IN (`+database.Placeholders(1, len(ids))+`)`, anySlice(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("names of users: %w", err)
+	}
+	for _, u := range users {
+		out[u.ID] = u
+	}
+	return out, nil
+}
+
+// query runs a selectUser query and returns its records.
+func (s *Users) query(ctx context.Context, query string, args ...any) ([]User, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var users []User
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
+			return nil, err
 		}
 		users = append(users, r.User)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return users, nil
+	return users, rows.Err()
 }
 
 // Delete erases the record of id (the person's personal data) and removes
@@ -221,36 +273,39 @@ func (s *Users) apply(ctx context.Context, id string, ch change) error {
 	if next, err := ch(old); err != nil || next == nil {
 		return err
 	}
-	return inTx(ctx, s.db, func(tx *sql.Tx) error {
-		// On PostgreSQL a concurrent transaction can create (and even delete
-		// again) the record between our read and our insert; the insert then
-		// does nothing, and since each statement sees the latest commits we
-		// simply look again. SQLite serialises writers, so it never loops.
-		for range maxApplyAttempts {
-			old, err := s.load(ctx, tx, id, true)
-			if err != nil {
-				return err
-			}
-			next, err := ch(old)
-			if err != nil || next == nil {
-				return err
-			}
-			if old != nil {
-				if err := updateRecord(ctx, tx, next); err != nil {
-					return err
-				}
-				return adjustSignups(ctx, tx, old, next)
-			}
-			inserted, err := insertRecord(ctx, tx, next)
-			if err != nil {
-				return err
-			}
-			if inserted {
-				return adjustSignups(ctx, tx, nil, next)
-			}
+	return inTx(ctx, s.db, func(tx *sql.Tx) error { return s.applyTx(ctx, tx, id, ch) })
+}
+
+// applyTx is apply's write inside the transaction tx.
+func (s *Users) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) error {
+	// On PostgreSQL a concurrent transaction can create (and even delete
+	// again) the record between our read and our insert; the insert then
+	// does nothing, and since each statement sees the latest commits we
+	// simply look again. SQLite serialises writers, so it never loops.
+	for range maxApplyAttempts {
+		old, err := s.load(ctx, tx, id, true)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("record kept changing under concurrent writes (%d attempts)", maxApplyAttempts)
-	})
+		next, err := ch(old)
+		if err != nil || next == nil {
+			return err
+		}
+		if old != nil {
+			if err := updateRecord(ctx, tx, next); err != nil {
+				return err
+			}
+			return adjustSignups(ctx, tx, old, next)
+		}
+		inserted, err := insertRecord(ctx, tx, next)
+		if err != nil {
+			return err
+		}
+		if inserted {
+			return adjustSignups(ctx, tx, nil, next)
+		}
+	}
+	return fmt.Errorf("record kept changing under concurrent writes (%d attempts)", maxApplyAttempts)
 }
 
 // maxApplyAttempts bounds apply's read-insert loop under contention.

@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"reportgate/internal/auth"
+	"reportgate/internal/authz"
+	"reportgate/views"
+)
+
+// FailedJobs counts the sync jobs that gave up, for the admin badge.
+type FailedJobs interface {
+	FailedJobs(ctx context.Context) (int, error)
+}
+
+// navRequests are the decisions the nav needs on every page for a
+// signed-in person. They go in the same AllowedAll call as the page's own,
+// so the nav costs no extra round trip to the PDP.
+var navRequests = []authz.Request{manageUsers, manageSync}
+
+// adminNav is the nav's admin entry for the decisions (nil: no admin page
+// is open to the person, or nothing was decided).
+func (g *guard) adminNav(ctx context.Context, decisions map[authz.Request]bool) *views.AdminNav {
+	nav := &views.AdminNav{Users: decisions[manageUsers], Sync: decisions[manageSync]}
+	if !nav.Users && !nav.Sync {
+		return nil
+	}
+	if nav.Sync && g.failed != nil {
+		n, err := g.failed.FailedJobs(ctx)
+		if err != nil {
+			// The badge is a hint; the page itself must still show.
+			g.pages.logger.WarnContext(ctx, "count failed sync jobs", "err", err)
+		}
+		nav.FailedJobs = n
+	}
+	return nav
+}
+
+// page is the layout data for a signed-in person's page: the nav from the
+// decisions the page already has, and the notices left for them (taken
+// now, so they show once). Call it before writing the response.
+func (g *guard) page(w http.ResponseWriter, r *http.Request, title string, who *auth.Identity, decisions map[authz.Request]bool) views.Page {
+	p := g.pages.page(r, title, who)
+	p.Admin = g.adminNav(r.Context(), decisions)
+	p.Flash = g.signedIn.takeNotices(w, r)
+	return p
+}
+
+// decide asks the PDP, in one call, for reqs and the nav's decisions.
+func (g *guard) decide(ctx context.Context, who *auth.Identity, reqs ...authz.Request) (map[authz.Request]bool, error) {
+	return g.authz.AllowedAll(ctx, authz.User{Key: who.Subject, Email: who.Email, Name: who.Name}, append(reqs, navRequests...)...)
+}

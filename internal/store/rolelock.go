@@ -1,0 +1,61 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"reportgate/internal/database"
+)
+
+// roleLockName keys the PostgreSQL advisory lock that serialises role
+// changes across replicas, together with the schema: advisory locks are
+// database-wide, and apps in two schemas must not wait for each other.
+const roleLockName = "reportgate role change"
+
+// RoleTx is a role change in progress under the role lock: its reads see
+// every role change committed before it, and none commits until it ends.
+type RoleTx struct {
+	users *Users
+	tx    *sql.Tx
+}
+
+// WithRoleLock runs fn holding the role lock, so that a check such as "is
+// this the last admin?" and the change it guards happen with no other role
+// change in between, on any replica. PostgreSQL takes a transaction-scoped
+// advisory lock; SQLite's transactions begin IMMEDIATE, so holding one
+// already excludes every other writer. The lock ends with fn, whose writes
+// through the RoleTx commit only when it returns nil. fn must use the
+// database only through the RoleTx (SQLite has one connection, which the
+// transaction holds).
+func (s *Users) WithRoleLock(ctx context.Context, fn func(*RoleTx) error) error {
+	return inTx(ctx, s.db, func(tx *sql.Tx) error {
+		if s.db.Dialect == database.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1))`, roleLockName); err != nil {
+				return fmt.Errorf("take the role lock: %w", err)
+			}
+		}
+		return fn(&RoleTx{users: s, tx: tx})
+	})
+}
+
+// Holders counts the people other than except whose role snapshot holds
+// role.
+func (t *RoleTx) Holders(ctx context.Context, role, except string) (int, error) {
+	quoted, err := json.Marshal(role)
+	if err != nil {
+		return 0, fmt.Errorf("holders of %s: %w", role, err)
+	}
+	// The snapshot is a JSON array of keys, so the quoted key matches that
+	// key exactly and no other.
+	var n int
+	err = t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE id <> $1 AND roles LIKE $2 ESCAPE '\'`,
+		except, "%"+likeEscaper.Replace(string(quoted))+"%").Scan(&n)
+	return n, errorf(err, "holders of %s", role)
+}
+
+// SetRoles is Users.SetRoles inside the role change.
+func (t *RoleTx) SetRoles(ctx context.Context, id string, roles []string) error {
+	return errorf(t.users.applyTx(ctx, t.tx, id, t.users.setRoles(roles)), "set roles of user %s", id)
+}
