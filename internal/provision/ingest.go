@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -47,84 +50,191 @@ const (
 // so once Ingest returns nil the receiver may answer 2xx and nothing can be
 // lost. It makes no Permit call. After the commit, a deletion or suspension
 // revokes the user's sessions at once (the job does it again).
+//
+// Concurrent deliveries share a transaction (group commit, see
+// groupCommitter): one commit, and so one disk flush, for a whole batch.
+// Each caller still returns only after the commit that holds its delivery.
 func (s *Service) Ingest(ctx context.Context, body []byte, ev webhook.Event) (Outcome, error) {
 	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
-	now := s.now()
-	outcome := s.classify(ev, now)
-	var payload []byte
+	d := &pendingDelivery{
+		ctx:  ctx,
+		ev:   ev,
+		hash: hex.EncodeToString(sum[:]),
+		now:  s.now(),
+		done: make(chan ingestResult, 1),
+	}
+	d.outcome = s.classify(ev, d.now)
 	// An accepted User.Deleted erases every stored payload of the user,
 	// this one included (apply), so sanitizing it would be wasted work.
-	if outcome != OutcomeAccepted || ev.Name != webhook.EventUserDeleted {
+	if d.outcome != OutcomeAccepted || ev.Name != webhook.EventUserDeleted {
 		var err error
-		if payload, err = webhook.Sanitize(body); err != nil {
+		if d.payload, err = webhook.Sanitize(body); err != nil {
 			// Parse accepted the body, so this should not happen; losing the
 			// stored copy is better than losing the event.
 			s.log.WarnContext(ctx, "provision: cannot sanitize payload; storing none", "event", ev.Name, "error", err)
-			payload = nil
+			d.payload = nil
 		}
 	}
-
-	tx, err := s.db.BeginTx(ctx, nil)
+	res, err := s.ingests.submit(ctx, d)
 	if err != nil {
 		return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
 	}
+	if res.revoke {
+		s.revokeNow(ctx, ev.UserID)
+	}
+	return res.outcome, nil
+}
+
+// ingestBatch records every delivery of batch in one transaction and
+// answers each. When that transaction fails it writes them again one per
+// transaction, so a delivery that cannot be recorded fails alone and its
+// neighbours are neither failed nor acknowledged by its error.
+func (s *Service) ingestBatch(batch []*pendingDelivery) {
+	results, err := s.ingestTx(batch)
+	if err == nil {
+		for i, d := range batch {
+			d.done <- results[i]
+		}
+		return
+	}
+	if len(batch) == 1 {
+		batch[0].done <- ingestResult{err: err}
+		return
+	}
+	s.log.Warn("provision: batch of deliveries failed; recording them one by one", "size", len(batch), "error", err)
+	for _, d := range batch {
+		results, err := s.ingestTx([]*pendingDelivery{d})
+		if err != nil {
+			d.done <- ingestResult{err: err}
+			continue
+		}
+		d.done <- results[0]
+	}
+}
+
+// ingestTx records batch in one transaction: per delivery its event row
+// and user_sync change, then one job insert for all the users concerned,
+// and the counts. A batch serves many requests, so no single request's
+// context may cancel it; it has its own deadline instead.
+func (s *Service) ingestTx(batch []*pendingDelivery) ([]ingestResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ingestTxTimeout)
+	defer cancel()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
 	defer tx.Rollback()
 
-	var eventID int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO webhook_events
+	results := make([]ingestResult, len(batch))
+	eventIDs := make([]int64, len(batch))
+	var users []string // distinct users that need a job, in batch order
+	for i, d := range batch {
+		r, err := s.record(ctx, tx, d)
+		if err != nil {
+			return nil, err
+		}
+		results[i] = ingestResult{outcome: r.outcome, revoke: r.revoke}
+		if r.needsJob {
+			eventIDs[i] = r.eventID
+			if !slices.Contains(users, d.ev.UserID) {
+				users = append(users, d.ev.UserID)
+			}
+		}
+	}
+	if len(users) > 0 {
+		jobs, err := s.enqueueMany(ctx, tx, users)
+		if err != nil {
+			return nil, err
+		}
+		if err := setJobIDs(ctx, tx, batch, eventIDs, jobs); err != nil {
+			return nil, err
+		}
+	}
+	counts := map[Outcome]int64{}
+	for _, r := range results {
+		counts[r.outcome]++
+	}
+	now := batch[0].now
+	for outcome, n := range counts {
+		if err := countNTx(ctx, tx, now, string(outcome), n); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return results, nil
+}
+
+// recorded is what record did with one delivery inside a batch.
+type recorded struct {
+	outcome  Outcome
+	eventID  int64
+	needsJob bool // the user's sync job must be queued
+	revoke   bool // revoke the user's sessions after the commit
+}
+
+// record stores d's event row and, for an accepted event, folds it into
+// user_sync, inside tx. The exact body seen before (this batch included)
+// is a duplicate and changes nothing.
+func (s *Service) record(ctx context.Context, tx *sql.Tx, d *pendingDelivery) (recorded, error) {
+	ev := d.ev
+	r := recorded{outcome: d.outcome}
+	err := tx.QueryRowContext(ctx, `INSERT INTO webhook_events
 		(delivery_hash, event, user_id, outcome, received_at, event_created_at, payload)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (delivery_hash) DO NOTHING
 		RETURNING id`,
-		hash, ev.Name, ev.UserID, string(outcome), now.UnixMilli(), ev.CreatedAt.UnixMilli(), string(payload)).Scan(&eventID)
+		d.hash, ev.Name, ev.UserID, string(d.outcome), d.now.UnixMilli(), ev.CreatedAt.UnixMilli(), string(d.payload)).Scan(&r.eventID)
 	if errors.Is(err, sql.ErrNoRows) {
-		if err := countTx(ctx, tx, now, string(OutcomeDuplicate)); err != nil {
-			return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
-		}
-		return OutcomeDuplicate, nil
+		r.outcome = OutcomeDuplicate
+		return r, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("ingest %s: record: %w", ev.Name, err)
+		return r, fmt.Errorf("record: %w", err)
 	}
+	if r.outcome != OutcomeAccepted {
+		return r, nil
+	}
+	applied, err := s.apply(ctx, tx, ev, d.now)
+	if err != nil {
+		return r, fmt.Errorf("user %s: %w", ev.UserID, err)
+	}
+	if !applied {
+		// A tombstoned user: recorded without the payload (we erased
+		// this person), nothing to do.
+		r.outcome = OutcomeIgnored
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET outcome = $1, payload = '' WHERE id = $2`, string(r.outcome), r.eventID); err != nil {
+			return r, fmt.Errorf("mark ignored: %w", err)
+		}
+		return r, nil
+	}
+	r.needsJob = true
+	r.revoke = ev.Name == webhook.EventUserDeleted || (ev.Name == webhook.EventUserSuspension && suspendedIn(ev))
+	return r, nil
+}
 
-	revoke := false
-	if outcome == OutcomeAccepted {
-		applied, err := s.apply(ctx, tx, ev, now)
-		if err != nil {
-			return "", fmt.Errorf("ingest %s for %s: %w", ev.Name, ev.UserID, err)
+// setJobIDs points each accepted event row of batch (eventIDs[i] != 0) at
+// its user's job, in one statement for the whole batch.
+func setJobIDs(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, eventIDs []int64, jobs map[string]int64) error {
+	var cases, ids strings.Builder
+	args := make([]any, 0, 2*len(batch))
+	for i, id := range eventIDs {
+		if id == 0 {
+			continue
 		}
-		if applied {
-			jobID, err := s.enqueue(ctx, tx, ev.UserID)
-			if err != nil {
-				return "", fmt.Errorf("ingest %s for %s: %w", ev.Name, ev.UserID, err)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET job_id = $1 WHERE id = $2`, jobID, eventID); err != nil {
-				return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
-			}
-			revoke = ev.Name == webhook.EventUserDeleted || (ev.Name == webhook.EventUserSuspension && suspendedIn(ev))
-		} else {
-			// A tombstoned user: recorded without the payload (we erased
-			// this person), nothing to do.
-			outcome = OutcomeIgnored
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET outcome = $1, payload = '' WHERE id = $2`, string(outcome), eventID); err != nil {
-				return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
-			}
+		if len(args) > 0 {
+			ids.WriteString(", ")
 		}
+		args = append(args, id, jobs[batch[i].ev.UserID])
+		fmt.Fprintf(&cases, " WHEN $%d THEN CAST($%d AS BIGINT)", len(args)-1, len(args))
+		fmt.Fprintf(&ids, "$%d", len(args)-1)
 	}
-	if err := countTx(ctx, tx, now, string(outcome)); err != nil {
-		return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
+	query := `UPDATE webhook_events SET job_id = CASE id` + cases.String() + ` END WHERE id IN (` + ids.String() + `)`
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("set job ids: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return "", fmt.Errorf("ingest %s: commit: %w", ev.Name, err)
-	}
-	if revoke {
-		s.revokeNow(ctx, ev.UserID)
-	}
-	return outcome, nil
+	return nil
 }
 
 // classify decides, from the event alone, whether it is acted on.
@@ -253,14 +363,47 @@ func changedRow(res sql.Result, err error, what string) (bool, error) {
 // by user id while available, pending, running, retryable or scheduled),
 // and returns its id.
 func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, userID string) (int64, error) {
-	res, err := s.river.InsertTx(ctx, tx, syncArgs{UserID: userID}, &river.InsertOpts{
-		MaxAttempts: s.maxAttempts,
-		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: liveStates},
-	})
+	res, err := s.river.InsertTx(ctx, tx, syncArgs{UserID: userID}, s.jobOpts())
 	if err != nil {
 		return 0, fmt.Errorf("enqueue sync: %w", err)
 	}
 	return res.Job.ID, nil
+}
+
+// enqueueMany inserts, in one statement, the sync job of each of users
+// (distinct: one statement may not touch one unique job twice) or finds
+// its live one, and returns the job id by user.
+func (s *Service) enqueueMany(ctx context.Context, tx *sql.Tx, users []string) (map[string]int64, error) {
+	params := make([]river.InsertManyParams, len(users))
+	for i, u := range users {
+		params[i] = river.InsertManyParams{Args: syncArgs{UserID: u}, InsertOpts: s.jobOpts()}
+	}
+	res, err := s.river.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue sync: %w", err)
+	}
+	// The rows come back in no promised order; match them by their args.
+	jobs := make(map[string]int64, len(res))
+	for _, r := range res {
+		var args syncArgs
+		if err := json.Unmarshal(r.Job.EncodedArgs, &args); err != nil {
+			return nil, fmt.Errorf("enqueue sync: job %d args: %w", r.Job.ID, err)
+		}
+		jobs[args.UserID] = r.Job.ID
+	}
+	for _, u := range users {
+		if jobs[u] == 0 {
+			return nil, fmt.Errorf("enqueue sync: no job returned for %s", u)
+		}
+	}
+	return jobs, nil
+}
+
+func (s *Service) jobOpts() *river.InsertOpts {
+	return &river.InsertOpts{
+		MaxAttempts: s.maxAttempts,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: liveStates},
+	}
 }
 
 func (s *Service) revokeNow(ctx context.Context, userID string) {
@@ -293,9 +436,14 @@ func (s *Service) CountRejected(ctx context.Context, kind string) error {
 }
 
 func countTx(ctx context.Context, tx *sql.Tx, now time.Time, kind string) error {
+	return countNTx(ctx, tx, now, kind, 1)
+}
+
+// countNTx adds n deliveries of kind to the day of now.
+func countNTx(ctx context.Context, tx *sql.Tx, now time.Time, kind string, n int64) error {
 	day := now.UTC().Unix() / 86400
-	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_counts (day, kind, n) VALUES ($1, $2, 1)
-		ON CONFLICT (day, kind) DO UPDATE SET n = webhook_counts.n + 1`, day, kind); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_counts (day, kind, n) VALUES ($1, $2, $3)
+		ON CONFLICT (day, kind) DO UPDATE SET n = webhook_counts.n + excluded.n`, day, kind, n); err != nil {
 		return fmt.Errorf("count %s: %w", kind, err)
 	}
 	return nil

@@ -142,6 +142,7 @@ type Service struct {
 	now         func() time.Time
 	log         *slog.Logger
 	onChanged   func(context.Context, webhook.User)
+	ingests     *groupCommitter
 
 	river *river.Client[*sql.Tx]
 	// completeTx is river.JobCompleteTx instantiated for the driver in use;
@@ -183,6 +184,7 @@ func New(cfg Config) (*Service, error) {
 		log:         cfg.Logger,
 		onChanged:   cfg.OnUserChanged,
 	}
+	s.ingests = &groupCommitter{write: s.ingestBatch}
 	if s.now == nil {
 		s.now = time.Now
 	}
