@@ -45,10 +45,14 @@ type ingestResult struct {
 // leaves nothing running when idle.
 type groupCommitter struct {
 	write func(batch []*pendingDelivery) // answers every delivery of batch
+	// writers is how many batches may be written at once: 1 for SQLite,
+	// which has one connection; more for PostgreSQL, where a batch's round
+	// trips and flush overlap another's.
+	writers int
 
 	mu      sync.Mutex
 	queue   []*pendingDelivery
-	writing bool
+	writing int
 }
 
 // submit queues d and waits for its result, or for ctx to end. A delivery
@@ -58,8 +62,8 @@ type groupCommitter struct {
 func (c *groupCommitter) submit(ctx context.Context, d *pendingDelivery) (ingestResult, error) {
 	c.mu.Lock()
 	c.queue = append(c.queue, d)
-	if !c.writing {
-		c.writing = true
+	if c.writing < c.writers {
+		c.writing++
 		go c.drain()
 	}
 	c.mu.Unlock()
@@ -78,7 +82,7 @@ func (c *groupCommitter) drain() {
 		n := min(len(c.queue), maxIngestBatch)
 		if n == 0 {
 			c.queue = nil // let the backing array go after a burst
-			c.writing = false
+			c.writing--
 			c.mu.Unlock()
 			return
 		}

@@ -55,6 +55,18 @@ const (
 // groupCommitter): one commit, and so one disk flush, for a whole batch.
 // Each caller still returns only after the commit that holds its delivery.
 func (s *Service) Ingest(ctx context.Context, body []byte, ev webhook.Event) (Outcome, error) {
+	res, err := s.ingests.submit(ctx, s.prepare(ctx, body, ev))
+	if err != nil {
+		return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
+	}
+	if res.revoke {
+		s.revokeNow(ctx, ev.UserID)
+	}
+	return res.outcome, nil
+}
+
+// prepare does the part of ingesting that needs no database.
+func (s *Service) prepare(ctx context.Context, body []byte, ev webhook.Event) *pendingDelivery {
 	sum := sha256.Sum256(body)
 	d := &pendingDelivery{
 		ctx:  ctx,
@@ -75,14 +87,7 @@ func (s *Service) Ingest(ctx context.Context, body []byte, ev webhook.Event) (Ou
 			d.payload = nil
 		}
 	}
-	res, err := s.ingests.submit(ctx, d)
-	if err != nil {
-		return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
-	}
-	if res.revoke {
-		s.revokeNow(ctx, ev.UserID)
-	}
-	return res.outcome, nil
+	return d
 }
 
 // ingestBatch records every delivery of batch in one transaction and
@@ -112,10 +117,15 @@ func (s *Service) ingestBatch(batch []*pendingDelivery) {
 	}
 }
 
-// ingestTx records batch in one transaction: per delivery its event row
-// and user_sync change, then one job insert for all the users concerned,
-// and the counts. A batch serves many requests, so no single request's
-// context may cancel it; it has its own deadline instead.
+// ingestTx records batch in one transaction, in a fixed number of
+// statements for the common case: the event rows in one insert, the first
+// profile of each user in one upsert, the jobs in one insert, then the
+// counts. Other accepted events (deletions, suspensions, partial
+// profiles, a user's further events) are applied one by one after that;
+// deliveries that arrive together have no order among them, so applying
+// them in this order is as valid as any other. A batch serves many
+// requests, so no single request's context may cancel it; it has its own
+// deadline instead.
 func (s *Service) ingestTx(batch []*pendingDelivery) ([]ingestResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ingestTxTimeout)
 	defer cancel()
@@ -125,20 +135,74 @@ func (s *Service) ingestTx(batch []*pendingDelivery) ([]ingestResult, error) {
 	}
 	defer tx.Rollback()
 
+	// Rows are written in user order, the same in every batch, so that
+	// batches written at once on PostgreSQL do not deadlock on one
+	// another's users. One user's deliveries keep their order.
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(batch[a].ev.UserID, batch[b].ev.UserID) })
+
 	results := make([]ingestResult, len(batch))
-	eventIDs := make([]int64, len(batch))
-	var users []string // distinct users that need a job, in batch order
-	for i, d := range batch {
-		r, err := s.record(ctx, tx, d)
-		if err != nil {
-			return nil, err
+	eventIDs, err := insertEvents(ctx, tx, batch, order)
+	if err != nil {
+		return nil, err
+	}
+	var bulk, single []int // accepted deliveries, by how they are applied
+	inBulk := map[string]bool{}
+	for _, i := range order {
+		d := batch[i]
+		results[i].outcome = d.outcome
+		switch {
+		case eventIDs[i] == 0:
+			results[i].outcome = OutcomeDuplicate
+		case d.outcome != OutcomeAccepted:
+		case d.ev.User != nil && d.ev.Name != webhook.EventUserDeleted && d.ev.Name != webhook.EventUserSuspension && !inBulk[d.ev.UserID]:
+			inBulk[d.ev.UserID] = true
+			bulk = append(bulk, i)
+		default:
+			single = append(single, i)
 		}
-		results[i] = ingestResult{outcome: r.outcome, revoke: r.revoke}
-		if r.needsJob {
-			eventIDs[i] = r.eventID
-			if !slices.Contains(users, d.ev.UserID) {
-				users = append(users, d.ev.UserID)
-			}
+	}
+	applied, err := upsertProfiles(ctx, tx, batch, bulk)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range single {
+		ev := batch[i].ev
+		ok, err := s.apply(ctx, tx, ev, batch[i].now)
+		if err != nil {
+			return nil, fmt.Errorf("%s for %s: %w", ev.Name, ev.UserID, err)
+		}
+		applied[i] = ok
+	}
+
+	var users []string // distinct users that need a job, in user order
+	var ignored []int64
+	jobEvents := make([]int64, len(batch)) // event row to point at the job, by delivery
+	for _, i := range order {
+		if results[i].outcome != OutcomeAccepted {
+			continue
+		}
+		ev := batch[i].ev
+		if !applied[i] {
+			// A tombstoned user: recorded without the payload (we erased
+			// this person), nothing to do.
+			results[i].outcome = OutcomeIgnored
+			ignored = append(ignored, eventIDs[i])
+			continue
+		}
+		jobEvents[i] = eventIDs[i]
+		results[i].revoke = ev.Name == webhook.EventUserDeleted || (ev.Name == webhook.EventUserSuspension && suspendedIn(ev))
+		if len(users) == 0 || users[len(users)-1] != ev.UserID {
+			users = append(users, ev.UserID)
+		}
+	}
+	if len(ignored) > 0 {
+		list, args := placeholders(1, ignored)
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET outcome = 'ignored', payload = '' WHERE id IN (`+list+`)`, args...); err != nil {
+			return nil, fmt.Errorf("mark ignored: %w", err)
 		}
 	}
 	if len(users) > 0 {
@@ -146,7 +210,7 @@ func (s *Service) ingestTx(batch []*pendingDelivery) ([]ingestResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := setJobIDs(ctx, tx, batch, eventIDs, jobs); err != nil {
+		if err := setJobIDs(ctx, tx, batch, jobEvents, jobs); err != nil {
 			return nil, err
 		}
 	}
@@ -166,52 +230,115 @@ func (s *Service) ingestTx(batch []*pendingDelivery) ([]ingestResult, error) {
 	return results, nil
 }
 
-// recorded is what record did with one delivery inside a batch.
-type recorded struct {
-	outcome  Outcome
-	eventID  int64
-	needsJob bool // the user's sync job must be queued
-	revoke   bool // revoke the user's sessions after the commit
+// insertEvents inserts the event row of every delivery of batch, in one
+// statement, and returns each one's row id; 0 marks a duplicate: a body
+// seen before, or earlier in this batch.
+func insertEvents(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, order []int) ([]int64, error) {
+	const cols = 7
+	var values strings.Builder
+	args := make([]any, 0, cols*len(batch))
+	first := map[string]bool{}
+	for _, i := range order {
+		d := batch[i]
+		if first[d.hash] {
+			continue
+		}
+		first[d.hash] = true
+		if len(args) > 0 {
+			values.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&values, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+		args = append(args, d.hash, d.ev.Name, d.ev.UserID, string(d.outcome), d.now.UnixMilli(), d.ev.CreatedAt.UnixMilli(), string(d.payload))
+	}
+	rows, err := tx.QueryContext(ctx, `INSERT INTO webhook_events
+		(delivery_hash, event, user_id, outcome, received_at, event_created_at, payload)
+		VALUES `+values.String()+`
+		ON CONFLICT (delivery_hash) DO NOTHING
+		RETURNING id, delivery_hash`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	defer rows.Close()
+	inserted := make(map[string]int64, len(first))
+	for rows.Next() {
+		var id int64
+		var hash string
+		if err := rows.Scan(&id, &hash); err != nil {
+			return nil, fmt.Errorf("record: %w", err)
+		}
+		inserted[hash] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	ids := make([]int64, len(batch))
+	for _, i := range order {
+		h := batch[i].hash
+		ids[i] = inserted[h]
+		delete(inserted, h) // a second copy in this batch is a duplicate
+	}
+	return ids, nil
 }
 
-// record stores d's event row and, for an accepted event, folds it into
-// user_sync, inside tx. The exact body seen before (this batch included)
-// is a duplicate and changes nothing.
-func (s *Service) record(ctx context.Context, tx *sql.Tx, d *pendingDelivery) (recorded, error) {
-	ev := d.ev
-	r := recorded{outcome: d.outcome}
-	err := tx.QueryRowContext(ctx, `INSERT INTO webhook_events
-		(delivery_hash, event, user_id, outcome, received_at, event_created_at, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (delivery_hash) DO NOTHING
-		RETURNING id`,
-		d.hash, ev.Name, ev.UserID, string(d.outcome), d.now.UnixMilli(), ev.CreatedAt.UnixMilli(), string(d.payload)).Scan(&r.eventID)
-	if errors.Is(err, sql.ErrNoRows) {
-		r.outcome = OutcomeDuplicate
-		return r, nil
+// upsertProfiles is upsertProfile for the deliveries idx of batch, whose
+// users are distinct (one statement may not change a row twice), in one
+// statement. It returns, by delivery, whether the user's row was written;
+// a tombstoned user's is not.
+func upsertProfiles(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, idx []int) ([]bool, error) {
+	applied := make([]bool, len(batch))
+	if len(idx) == 0 {
+		return applied, nil
 	}
-	if err != nil {
-		return r, fmt.Errorf("record: %w", err)
-	}
-	if r.outcome != OutcomeAccepted {
-		return r, nil
-	}
-	applied, err := s.apply(ctx, tx, ev, d.now)
-	if err != nil {
-		return r, fmt.Errorf("user %s: %w", ev.UserID, err)
-	}
-	if !applied {
-		// A tombstoned user: recorded without the payload (we erased
-		// this person), nothing to do.
-		r.outcome = OutcomeIgnored
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET outcome = $1, payload = '' WHERE id = $2`, string(r.outcome), r.eventID); err != nil {
-			return r, fmt.Errorf("mark ignored: %w", err)
+	var values strings.Builder
+	args := make([]any, 0, 6*len(idx))
+	for _, i := range idx {
+		d := batch[i]
+		if len(args) > 0 {
+			values.WriteString(", ")
 		}
-		return r, nil
+		n := len(args)
+		fmt.Fprintf(&values, "($%d, $%d, $%d, $%d, 'pending', FALSE, 1, $%d, $%d)",
+			n+1, n+2, n+3, n+4, n+5, n+6)
+		u := d.ev.User
+		args = append(args, u.ID, u.Email, u.Name, unixMilli(u.CreatedAt), d.ev.CreatedAt.UnixMilli(), d.now.UnixMilli())
 	}
-	r.needsJob = true
-	r.revoke = ev.Name == webhook.EventUserDeleted || (ev.Name == webhook.EventUserSuspension && suspendedIn(ev))
-	return r, nil
+	rows, err := tx.QueryContext(ctx, `INSERT INTO user_sync
+		(user_id, email, name, registered_at, state, needs_fetch, generation, profile_at, updated_at)
+		VALUES `+values.String()+profileConflict+` RETURNING user_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("upsert users: %w", err)
+	}
+	defer rows.Close()
+	written := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("upsert users: %w", err)
+		}
+		written[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("upsert users: %w", err)
+	}
+	for _, i := range idx {
+		applied[i] = written[batch[i].ev.UserID]
+	}
+	return applied, nil
+}
+
+// placeholders returns "$from, $from+1, …" for ids and ids as arguments.
+func placeholders(from int, ids []int64) (string, []any) {
+	var b strings.Builder
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+		args[i] = id
+	}
+	return b.String(), args
 }
 
 // setJobIDs points each accepted event row of batch (eventIDs[i] != 0) at
@@ -313,13 +440,10 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, ev webhook.Event, now t
 	return true, nil
 }
 
-// upsertProfile records u's email and name if the event (at, epoch ms) is
-// not older than what set them last, and marks the user for a sync. It
-// reports false for a tombstoned user.
-func upsertProfile(ctx context.Context, tx *sql.Tx, u webhook.User, at int64, now time.Time) (bool, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO user_sync
-		(user_id, email, name, registered_at, state, needs_fetch, generation, profile_at, updated_at)
-		VALUES ($1, $2, $3, $4, 'pending', FALSE, 1, $5, $6)
+// profileConflict is how a profile upsert changes an existing user_sync
+// row: email and name only move forward in event time, and a tombstoned
+// user is left alone (no row written).
+const profileConflict = `
 		ON CONFLICT (user_id) DO UPDATE SET
 			email = CASE WHEN excluded.profile_at >= user_sync.profile_at THEN excluded.email ELSE user_sync.email END,
 			name = CASE WHEN excluded.profile_at >= user_sync.profile_at THEN excluded.name ELSE user_sync.name END,
@@ -327,7 +451,15 @@ func upsertProfile(ctx context.Context, tx *sql.Tx, u webhook.User, at int64, no
 			profile_at = CASE WHEN excluded.profile_at > user_sync.profile_at THEN excluded.profile_at ELSE user_sync.profile_at END,
 			registered_at = CASE WHEN user_sync.registered_at = 0 THEN excluded.registered_at ELSE user_sync.registered_at END,
 			state = 'pending', generation = user_sync.generation + 1, updated_at = excluded.updated_at
-		WHERE user_sync.deleted_at IS NULL`,
+		WHERE user_sync.deleted_at IS NULL`
+
+// upsertProfile records u's email and name if the event (at, epoch ms) is
+// not older than what set them last, and marks the user for a sync. It
+// reports false for a tombstoned user.
+func upsertProfile(ctx context.Context, tx *sql.Tx, u webhook.User, at int64, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO user_sync
+		(user_id, email, name, registered_at, state, needs_fetch, generation, profile_at, updated_at)
+		VALUES ($1, $2, $3, $4, 'pending', FALSE, 1, $5, $6)`+profileConflict,
 		u.ID, u.Email, u.Name, unixMilli(u.CreatedAt), at, now.UnixMilli())
 	return changedRow(res, err, "upsert user")
 }

@@ -92,7 +92,10 @@ const (
 	DefaultWorkers     = 10
 	defaultJobTimeout  = time.Minute
 	revokeTimeout      = 5 * time.Second
-	jobKind            = "provision_user"
+	// postgresIngestWriters is how many webhook batches are written at once
+	// on PostgreSQL.
+	postgresIngestWriters = 2
+	jobKind               = "provision_user"
 )
 
 // Config configures a Service.
@@ -184,7 +187,10 @@ func New(cfg Config) (*Service, error) {
 		log:         cfg.Logger,
 		onChanged:   cfg.OnUserChanged,
 	}
-	s.ingests = &groupCommitter{write: s.ingestBatch}
+	s.ingests = &groupCommitter{write: s.ingestBatch, writers: 1}
+	if cfg.DB.Dialect == database.Postgres {
+		s.ingests.writers = postgresIngestWriters
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
