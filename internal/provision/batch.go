@@ -37,14 +37,16 @@ type ingestResult struct {
 }
 
 // groupCommitter batches concurrent deliveries into shared transactions.
-// No writer waits for a batch to fill: while one batch commits, the
-// deliveries that arrive queue up and become the next batch, so a lone
-// delivery is written at once and a burst costs one commit (one disk
-// flush) per batch rather than per delivery. A writer goroutine runs only
-// while there is work, so the Service needs no Start for Ingest and
-// leaves nothing running when idle.
+// No writer waits for a batch to fill: while one batch commits, or while
+// the database is busy, the deliveries that arrive queue up and become the
+// next batch, so a lone delivery is written at once and a burst costs one
+// commit (one disk flush) per batch rather than per delivery. A writer
+// goroutine runs only while there is work, so the Service needs no Start
+// for Ingest and leaves nothing running when idle.
 type groupCommitter struct {
-	write func(batch []*pendingDelivery) // answers every delivery of batch
+	// write takes a batch with take once it is ready to write it, then
+	// answers every delivery of that batch.
+	write func(take func() []*pendingDelivery)
 	// writers is how many batches may be written at once: 1 for SQLite,
 	// which has one connection; more for PostgreSQL, where a batch's round
 	// trips and flush overlap another's.
@@ -79,25 +81,32 @@ func (c *groupCommitter) submit(ctx context.Context, d *pendingDelivery) (ingest
 func (c *groupCommitter) drain() {
 	for {
 		c.mu.Lock()
-		n := min(len(c.queue), maxIngestBatch)
-		if n == 0 {
+		if len(c.queue) == 0 {
 			c.queue = nil // let the backing array go after a burst
 			c.writing--
 			c.mu.Unlock()
 			return
 		}
-		batch := make([]*pendingDelivery, 0, n)
-		for _, d := range c.queue[:n] {
-			if err := d.ctx.Err(); err != nil {
-				d.done <- ingestResult{err: err}
-				continue
-			}
-			batch = append(batch, d)
-		}
-		c.queue = c.queue[n:]
 		c.mu.Unlock()
-		if len(batch) > 0 {
-			c.write(batch)
-		}
+		c.write(c.take)
 	}
+}
+
+// take removes up to maxIngestBatch deliveries from the queue and returns
+// those whose callers still wait; the others are answered with their
+// context's error.
+func (c *groupCommitter) take() []*pendingDelivery {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := min(len(c.queue), maxIngestBatch)
+	batch := make([]*pendingDelivery, 0, n)
+	for _, d := range c.queue[:n] {
+		if err := d.ctx.Err(); err != nil {
+			d.done <- ingestResult{err: err}
+			continue
+		}
+		batch = append(batch, d)
+	}
+	c.queue = c.queue[n:]
+	return batch
 }

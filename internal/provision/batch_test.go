@@ -70,7 +70,7 @@ func TestBatchIsolatesFailingAndDuplicateDelivery(t *testing.T) {
 			for i, b := range batch {
 				pending[i] = s.prepare(ctx, b.body, b.ev)
 			}
-			s.ingestBatch(pending)
+			s.ingestBatch(func() []*pendingDelivery { return pending })
 			for i, d := range pending {
 				r, b := <-d.done, batch[i]
 				switch {

@@ -90,13 +90,16 @@ func (s *Service) prepare(ctx context.Context, body []byte, ev webhook.Event) *p
 	return d
 }
 
-// ingestBatch records every delivery of batch in one transaction and
-// answers each. When that transaction fails it writes them again one per
-// transaction, so a delivery that cannot be recorded fails alone and its
-// neighbours are neither failed nor acknowledged by its error.
-func (s *Service) ingestBatch(batch []*pendingDelivery) {
-	results, err := s.ingestTx(batch)
-	if err == nil {
+// ingestBatch opens a transaction, then takes the deliveries waiting by
+// then, so the ones that queued while the database was busy (a worker's
+// transaction on SQLite's one connection, another batch's) join this
+// batch. It records them and answers each. When that transaction fails it
+// writes them again one per transaction, so a delivery that cannot be
+// recorded fails alone and its neighbours are neither failed nor
+// acknowledged by its error.
+func (s *Service) ingestBatch(take func() []*pendingDelivery) {
+	batch, results, err := s.ingestTx(take)
+	if err == nil || len(batch) == 0 {
 		for i, d := range batch {
 			d.done <- results[i]
 		}
@@ -108,7 +111,7 @@ func (s *Service) ingestBatch(batch []*pendingDelivery) {
 	}
 	s.log.Warn("provision: batch of deliveries failed; recording them one by one", "size", len(batch), "error", err)
 	for _, d := range batch {
-		results, err := s.ingestTx([]*pendingDelivery{d})
+		_, results, err := s.ingestTx(func() []*pendingDelivery { return []*pendingDelivery{d} })
 		if err != nil {
 			d.done <- ingestResult{err: err}
 			continue
@@ -117,23 +120,27 @@ func (s *Service) ingestBatch(batch []*pendingDelivery) {
 	}
 }
 
-// ingestTx records batch in one transaction, in a fixed number of
-// statements for the common case: the event rows in one insert, the first
-// profile of each user in one upsert, the jobs in one insert, then the
-// counts. Other accepted events (deletions, suspensions, partial
+// ingestTx records the batch take returns in one transaction, in a fixed
+// number of statements for the common case: the event rows in one insert,
+// the first profile of each user in one upsert, the jobs in one insert,
+// then the counts. Other accepted events (deletions, suspensions, partial
 // profiles, a user's further events) are applied one by one after that;
 // deliveries that arrive together have no order among them, so applying
 // them in this order is as valid as any other. A batch serves many
 // requests, so no single request's context may cancel it; it has its own
-// deadline instead.
-func (s *Service) ingestTx(batch []*pendingDelivery) ([]ingestResult, error) {
+// deadline instead. The batch is returned even when writing it failed.
+func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDelivery, _ []ingestResult, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ingestTxTimeout)
 	defer cancel()
 	tx, err := s.db.BeginTx(ctx, nil)
+	batch = take()
 	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
+		return batch, nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	if len(batch) == 0 {
+		return nil, nil, nil
+	}
 
 	// Rows are written in user order, the same in every batch, so that
 	// batches written at once on PostgreSQL do not deadlock on one
@@ -147,7 +154,7 @@ func (s *Service) ingestTx(batch []*pendingDelivery) ([]ingestResult, error) {
 	results := make([]ingestResult, len(batch))
 	eventIDs, err := insertEvents(ctx, tx, batch, order)
 	if err != nil {
-		return nil, err
+		return batch, nil, err
 	}
 	var bulk, single []int // accepted deliveries, by how they are applied
 	inBulk := map[string]bool{}
@@ -167,13 +174,13 @@ func (s *Service) ingestTx(batch []*pendingDelivery) ([]ingestResult, error) {
 	}
 	applied, err := upsertProfiles(ctx, tx, batch, bulk)
 	if err != nil {
-		return nil, err
+		return batch, nil, err
 	}
 	for _, i := range single {
 		ev := batch[i].ev
 		ok, err := s.apply(ctx, tx, ev, batch[i].now)
 		if err != nil {
-			return nil, fmt.Errorf("%s for %s: %w", ev.Name, ev.UserID, err)
+			return batch, nil, fmt.Errorf("%s for %s: %w", ev.Name, ev.UserID, err)
 		}
 		applied[i] = ok
 	}
@@ -202,16 +209,16 @@ func (s *Service) ingestTx(batch []*pendingDelivery) ([]ingestResult, error) {
 	if len(ignored) > 0 {
 		list, args := placeholders(1, ignored)
 		if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET outcome = 'ignored', payload = '' WHERE id IN (`+list+`)`, args...); err != nil {
-			return nil, fmt.Errorf("mark ignored: %w", err)
+			return batch, nil, fmt.Errorf("mark ignored: %w", err)
 		}
 	}
 	if len(users) > 0 {
 		jobs, err := s.enqueueMany(ctx, tx, users)
 		if err != nil {
-			return nil, err
+			return batch, nil, err
 		}
 		if err := setJobIDs(ctx, tx, batch, jobEvents, jobs); err != nil {
-			return nil, err
+			return batch, nil, err
 		}
 	}
 	counts := map[Outcome]int64{}
@@ -221,13 +228,13 @@ func (s *Service) ingestTx(batch []*pendingDelivery) ([]ingestResult, error) {
 	now := batch[0].now
 	for outcome, n := range counts {
 		if err := countNTx(ctx, tx, now, string(outcome), n); err != nil {
-			return nil, err
+			return batch, nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+		return batch, nil, fmt.Errorf("commit: %w", err)
 	}
-	return results, nil
+	return batch, results, nil
 }
 
 // insertEvents inserts the event row of every delivery of batch, in one
