@@ -1,10 +1,14 @@
 package provision
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,4 +181,107 @@ func TestConcurrentBurstIsRecordedOnce(t *testing.T) {
 			t.Errorf("users at generation 2 = %d, want %d", n, users)
 		}
 	})
+}
+
+const ingestChildEnv = "PROVISION_INGEST_CHILD_DB"
+
+// TestIngestChild is the ingesting process of
+// TestAcknowledgedDeliveriesSurviveSIGKILL, re-executed from the test
+// binary: 16 senders ingest until it is killed, and each acknowledged
+// user id is printed only after Ingest returned.
+func TestIngestChild(t *testing.T) {
+	dbURL := os.Getenv(ingestChildEnv)
+	if dbURL == "" {
+		t.Skip("runs only as TestAcknowledgedDeliveriesSurviveSIGKILL's subprocess")
+	}
+	db, err := database.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, testConfig(db, newFakePermit()), false)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("kill%02d%07d", w, i)
+				body, ev := delivery(t, webhook.EventUserCreated, id, id+"@example.com", "K", time.Now())
+				if _, err := s.Ingest(context.Background(), body, ev); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				fmt.Println("acked", id)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestAcknowledgedDeliveriesSurviveSIGKILL kills a process in the middle
+// of a burst of batched ingests and checks that every delivery it
+// acknowledged is in the database with its job.
+func TestAcknowledgedDeliveriesSurviveSIGKILL(t *testing.T) {
+	if os.Getenv(ingestChildEnv) != "" {
+		t.Skip("child")
+	}
+	t.Parallel()
+	for _, d := range []database.Dialect{database.SQLite, database.Postgres} {
+		t.Run(string(d), func(t *testing.T) { killIngester(t, d) })
+	}
+}
+
+// killIngester runs TestAcknowledgedDeliveriesSurviveSIGKILL on dialect d.
+func killIngester(t *testing.T, d database.Dialect) {
+	dbURL := databasetest.OpenURL(t, d)
+	db, err := database.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	newService(t, testConfig(db, newFakePermit()), false) // migrates River's tables
+
+	child := exec.Command(os.Args[0], "-test.run=^TestIngestChild$", "-test.count=1")
+	child.Env = append(os.Environ(), ingestChildEnv+"="+dbURL)
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	var acked []string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && len(acked) < 200 {
+		if id, ok := strings.CutPrefix(sc.Text(), "acked "); ok {
+			acked = append(acked, id)
+		}
+	}
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Acknowledgements printed between the last read and the kill.
+	for sc.Scan() {
+		if id, ok := strings.CutPrefix(sc.Text(), "acked "); ok {
+			acked = append(acked, id)
+		}
+	}
+	child.Wait()
+	if len(acked) < 200 {
+		t.Fatalf("the child acknowledged only %d deliveries before it ended", len(acked))
+	}
+	for _, id := range acked {
+		if n := countRows(t, db, `SELECT COUNT(*) FROM webhook_events e JOIN river_job j ON j.id = e.job_id
+			WHERE e.user_id = $1`, id); n != 1 {
+			t.Errorf("acknowledged %s: %d event rows with a job after SIGKILL, want 1", id, n)
+		}
+	}
+	t.Logf("%d acknowledged before SIGKILL; %d event rows in the database", len(acked),
+		countRows(t, db, `SELECT COUNT(*) FROM webhook_events`))
 }
