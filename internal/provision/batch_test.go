@@ -144,7 +144,7 @@ func TestConcurrentBurstIsRecordedOnce(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		t.Parallel()
 		s := newService(t, testConfig(db, newFakePermit()), false)
-		const users = 100
+		const users = 50
 		now := time.Now()
 		var wg sync.WaitGroup
 		errs := make(chan error, 2*users)
@@ -258,7 +258,7 @@ func killIngester(t *testing.T, d database.Dialect) {
 	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
 	var acked []string
 	sc := bufio.NewScanner(out)
-	for sc.Scan() && len(acked) < 200 {
+	for sc.Scan() && len(acked) < 100 {
 		if id, ok := strings.CutPrefix(sc.Text(), "acked "); ok {
 			acked = append(acked, id)
 		}
@@ -273,7 +273,7 @@ func killIngester(t *testing.T, d database.Dialect) {
 		}
 	}
 	child.Wait()
-	if len(acked) < 200 {
+	if len(acked) < 100 {
 		t.Fatalf("the child acknowledged only %d deliveries before it ended", len(acked))
 	}
 	for _, id := range acked {
