@@ -112,7 +112,7 @@ func loadWebhooks(ctx context.Context, args []string, getenv func(string) string
 	if res.n < len(bodies) {
 		return fmt.Errorf("loadtest webhooks: sent %d of %d before the timeout", res.n, len(bodies))
 	}
-	return nil
+	return res.answered()
 }
 
 func loadHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -152,7 +152,7 @@ func loadHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return req, true
 	})
 	res.print(stdout, fmt.Sprintf("GET %s: %d connections", target, *conns))
-	return nil
+	return res.answered()
 }
 
 // loadTarget parses raw and, unless remote, refuses a host that is not
@@ -189,6 +189,15 @@ type loadResult struct {
 	elapsed time.Duration
 	lat     []time.Duration // sorted
 	status  map[string]int  // "204", or "error" when no response came
+}
+
+// answered is an error when no request got a response: a run against a
+// target that is not up measures nothing.
+func (r loadResult) answered() error {
+	if r.status["error"] == r.n {
+		return errors.New("loadtest: no request got a response; is the instance running?")
+	}
+	return nil
 }
 
 func (r loadResult) print(w io.Writer, what string) {

@@ -116,3 +116,15 @@ func TestLoadtestRefusesRemoteTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadtestFailsWhenNothingAnswers(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there now
+	err := run(context.Background(), []string{"loadtest", "http", "--url", url, "--conns", "1", "--duration", "50ms"},
+		func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no request got a response") {
+		t.Errorf("err = %v, want one saying nothing answered", err)
+	}
+}
