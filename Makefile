@@ -70,7 +70,8 @@ browser:
 test: browser vet check-generated
 	$(GO) test -race -timeout $(TIMEOUT) $(PKGS)
 
-## bench: benchmarks that print figures (session store, pages, webhook ingest)
+## bench: benchmarks that print figures (session store, pages, webhook ingest and its ratio to a bare insert);
+## PostgreSQL runs too when REPORTGATE_TEST_POSTGRES_URL is set. A running instance: reportgate loadtest (README)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(PKGS)
 

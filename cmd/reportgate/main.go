@@ -35,6 +35,8 @@ Usage:
                         sync Logto users whose webhooks were lost
   reportgate grant --email E --role R
                         set a Logto user's Permit role (e.g. the first admin)
+  reportgate loadtest webhooks|http [--url URL] …
+                        drive a running instance and print req/s, p50, p99 and status counts
   reportgate probe [URL]
                         exit 0 when the app's /readyz answers 200 (container health checks)
   reportgate version    print the version (also --version, -v)
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return grant(ctx, args[1:], getenv, stdout, stderr)
 	case "probe":
 		return probe(ctx, args[1:], getenv, stdout, stderr)
+	case "loadtest":
+		return loadtest(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionString())
 		return nil

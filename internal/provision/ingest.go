@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -40,84 +43,325 @@ const (
 // so once Ingest returns nil the receiver may answer 2xx and nothing can be
 // lost. It makes no Permit call. After the commit, a deletion or suspension
 // revokes the user's sessions at once (the job does it again).
+//
+// Concurrent deliveries share a transaction (group commit, see
+// groupCommitter): one commit, and so one disk flush, for a whole batch.
+// Each caller still returns only after the commit that holds its delivery.
 func (s *Service) Ingest(ctx context.Context, body []byte, ev webhook.Event) (Outcome, error) {
+	res, err := s.ingests.submit(ctx, s.prepare(ctx, body, ev))
+	if err != nil {
+		return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
+	}
+	if res.revoke {
+		s.revokeNow(ctx, ev.UserID)
+	}
+	return res.outcome, nil
+}
+
+// prepare does the part of ingesting that needs no database.
+func (s *Service) prepare(ctx context.Context, body []byte, ev webhook.Event) *pendingDelivery {
 	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
-	now := s.now()
-	outcome := s.classify(ev, now)
-	var payload []byte
+	d := &pendingDelivery{
+		ctx:  ctx,
+		ev:   ev,
+		hash: hex.EncodeToString(sum[:]),
+		now:  s.now(),
+		done: make(chan ingestResult, 1),
+	}
+	d.outcome = s.classify(ev, d.now)
 	// An accepted User.Deleted erases every stored payload of the user,
 	// this one included (apply), so sanitizing it would be wasted work.
-	if outcome != OutcomeAccepted || ev.Name != webhook.EventUserDeleted {
+	if d.outcome != OutcomeAccepted || ev.Name != webhook.EventUserDeleted {
 		var err error
-		if payload, err = webhook.Sanitize(body); err != nil {
+		if d.payload, err = webhook.Sanitize(body); err != nil {
 			// Parse accepted the body, so this should not happen; losing the
 			// stored copy is better than losing the event.
 			s.log.WarnContext(ctx, "provision: cannot sanitize payload; storing none", "event", ev.Name, "error", err)
-			payload = nil
+			d.payload = nil
 		}
 	}
+	return d
+}
 
+// ingestBatch opens a transaction, then takes the deliveries waiting by
+// then, so the ones that queued while the database was busy (a worker's
+// transaction on SQLite's one connection, another batch's) join this
+// batch. It records them and answers each. When that transaction fails it
+// writes them again one per transaction, so a delivery that cannot be
+// recorded fails alone and its neighbours are neither failed nor
+// acknowledged by its error.
+func (s *Service) ingestBatch(take func() []*pendingDelivery) {
+	batch, results, err := s.ingestTx(take)
+	if err == nil || len(batch) == 0 {
+		for i, d := range batch {
+			d.done <- results[i]
+		}
+		return
+	}
+	if len(batch) == 1 {
+		batch[0].done <- ingestResult{err: err}
+		return
+	}
+	s.log.Warn("provision: batch of deliveries failed; recording them one by one", "size", len(batch), "error", err)
+	for _, d := range batch {
+		_, results, err := s.ingestTx(func() []*pendingDelivery { return []*pendingDelivery{d} })
+		if err != nil {
+			d.done <- ingestResult{err: err}
+			continue
+		}
+		d.done <- results[0]
+	}
+}
+
+// ingestTx records the batch take returns in one transaction, in a fixed
+// number of statements for the common case: the event rows in one insert,
+// the first profile of each user in one upsert, the jobs in one insert,
+// then the counts. Other accepted events (deletions, suspensions, partial
+// profiles, a user's further events) are applied one by one after that;
+// deliveries that arrive together have no order among them, so applying
+// them in this order is as valid as any other. A batch serves many
+// requests, so no single request's context may cancel it; it has its own
+// deadline instead. The batch is returned even when writing it failed.
+func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDelivery, _ []ingestResult, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ingestTxTimeout)
+	defer cancel()
 	tx, err := s.db.BeginTx(ctx, nil)
+	batch = take()
 	if err != nil {
-		return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
+		return batch, nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-
-	var eventID int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO webhook_events
-		(delivery_hash, event, user_id, outcome, received_at, event_created_at, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (delivery_hash) DO NOTHING
-		RETURNING id`,
-		hash, ev.Name, ev.UserID, string(outcome), now.UnixMilli(), ev.CreatedAt.UnixMilli(), string(payload)).Scan(&eventID)
-	if errors.Is(err, sql.ErrNoRows) {
-		if err := countTx(ctx, tx, now, string(OutcomeDuplicate)); err != nil {
-			return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
-		}
-		return OutcomeDuplicate, nil
+	if len(batch) == 0 {
+		return nil, nil, nil
 	}
+
+	// Rows are written in user order, the same in every batch, so that
+	// batches written at once on PostgreSQL do not deadlock on one
+	// another's users. One user's deliveries keep their order.
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(batch[a].ev.UserID, batch[b].ev.UserID) })
+
+	results := make([]ingestResult, len(batch))
+	eventIDs, err := insertEvents(ctx, tx, batch, order)
 	if err != nil {
-		return "", fmt.Errorf("ingest %s: record: %w", ev.Name, err)
+		return batch, nil, err
+	}
+	var bulk, single []int // accepted deliveries, by how they are applied
+	inBulk := map[string]bool{}
+	for _, i := range order {
+		d := batch[i]
+		results[i].outcome = d.outcome
+		switch {
+		case eventIDs[i] == 0:
+			results[i].outcome = OutcomeDuplicate
+		case d.outcome != OutcomeAccepted:
+		case d.ev.User != nil && d.ev.Name != webhook.EventUserDeleted && d.ev.Name != webhook.EventUserSuspension && !inBulk[d.ev.UserID]:
+			inBulk[d.ev.UserID] = true
+			bulk = append(bulk, i)
+		default:
+			single = append(single, i)
+		}
+	}
+	applied, err := upsertProfiles(ctx, tx, batch, bulk)
+	if err != nil {
+		return batch, nil, err
+	}
+	for _, i := range single {
+		ev := batch[i].ev
+		ok, err := s.apply(ctx, tx, ev, batch[i].now)
+		if err != nil {
+			return batch, nil, fmt.Errorf("%s for %s: %w", ev.Name, ev.UserID, err)
+		}
+		applied[i] = ok
 	}
 
-	revoke := false
-	if outcome == OutcomeAccepted {
-		applied, err := s.apply(ctx, tx, ev, now)
-		if err != nil {
-			return "", fmt.Errorf("ingest %s for %s: %w", ev.Name, ev.UserID, err)
+	var users []string // distinct users that need a job, in user order
+	var ignored []int64
+	jobEvents := make([]int64, len(batch)) // event row to point at the job, by delivery
+	for _, i := range order {
+		if results[i].outcome != OutcomeAccepted {
+			continue
 		}
-		if applied {
-			jobID, err := s.enqueue(ctx, tx, ev.UserID)
-			if err != nil {
-				return "", fmt.Errorf("ingest %s for %s: %w", ev.Name, ev.UserID, err)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET job_id = $1 WHERE id = $2`, jobID, eventID); err != nil {
-				return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
-			}
-			revoke = ev.Name == webhook.EventUserDeleted || (ev.Name == webhook.EventUserSuspension && suspendedIn(ev))
-		} else {
+		ev := batch[i].ev
+		if !applied[i] {
 			// A tombstoned user: recorded without the payload (we erased
 			// this person), nothing to do.
-			outcome = OutcomeIgnored
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET outcome = $1, payload = '' WHERE id = $2`, string(outcome), eventID); err != nil {
-				return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
-			}
+			results[i].outcome = OutcomeIgnored
+			ignored = append(ignored, eventIDs[i])
+			continue
+		}
+		jobEvents[i] = eventIDs[i]
+		results[i].revoke = ev.Name == webhook.EventUserDeleted || (ev.Name == webhook.EventUserSuspension && suspendedIn(ev))
+		if len(users) == 0 || users[len(users)-1] != ev.UserID {
+			users = append(users, ev.UserID)
 		}
 	}
-	if err := countTx(ctx, tx, now, string(outcome)); err != nil {
-		return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
+	if len(ignored) > 0 {
+		list, args := placeholders(1, ignored)
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET outcome = 'ignored', payload = '' WHERE id IN (`+list+`)`, args...); err != nil {
+			return batch, nil, fmt.Errorf("mark ignored: %w", err)
+		}
+	}
+	if len(users) > 0 {
+		jobs, err := s.enqueueMany(ctx, tx, users)
+		if err != nil {
+			return batch, nil, err
+		}
+		if err := setJobIDs(ctx, tx, batch, jobEvents, jobs); err != nil {
+			return batch, nil, err
+		}
+	}
+	counts := map[Outcome]int64{}
+	for _, r := range results {
+		counts[r.outcome]++
+	}
+	now := batch[0].now
+	for outcome, n := range counts {
+		if err := countNTx(ctx, tx, now, string(outcome), n); err != nil {
+			return batch, nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return "", fmt.Errorf("ingest %s: commit: %w", ev.Name, err)
+		return batch, nil, fmt.Errorf("commit: %w", err)
 	}
-	if revoke {
-		s.revokeNow(ctx, ev.UserID)
+	return batch, results, nil
+}
+
+// insertEvents inserts the event row of every delivery of batch, in one
+// statement, and returns each one's row id; 0 marks a duplicate: a body
+// seen before, or earlier in this batch.
+func insertEvents(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, order []int) ([]int64, error) {
+	const cols = 7
+	var values strings.Builder
+	args := make([]any, 0, cols*len(batch))
+	first := map[string]bool{}
+	for _, i := range order {
+		d := batch[i]
+		if first[d.hash] {
+			continue
+		}
+		first[d.hash] = true
+		if len(args) > 0 {
+			values.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&values, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+		args = append(args, d.hash, d.ev.Name, d.ev.UserID, string(d.outcome), d.now.UnixMilli(), d.ev.CreatedAt.UnixMilli(), string(d.payload))
 	}
-	return outcome, nil
+	rows, err := tx.QueryContext(ctx, `INSERT INTO webhook_events
+		(delivery_hash, event, user_id, outcome, received_at, event_created_at, payload)
+		VALUES `+values.String()+`
+		ON CONFLICT (delivery_hash) DO NOTHING
+		RETURNING id, delivery_hash`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	defer rows.Close()
+	inserted := make(map[string]int64, len(first))
+	for rows.Next() {
+		var id int64
+		var hash string
+		if err := rows.Scan(&id, &hash); err != nil {
+			return nil, fmt.Errorf("record: %w", err)
+		}
+		inserted[hash] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	ids := make([]int64, len(batch))
+	for _, i := range order {
+		h := batch[i].hash
+		ids[i] = inserted[h]
+		delete(inserted, h) // a second copy in this batch is a duplicate
+	}
+	return ids, nil
+}
+
+// upsertProfiles is upsertProfile for the deliveries idx of batch, whose
+// users are distinct (one statement may not change a row twice), in one
+// statement. It returns, by delivery, whether the user's row was written;
+// a tombstoned user's is not.
+func upsertProfiles(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, idx []int) ([]bool, error) {
+	applied := make([]bool, len(batch))
+	if len(idx) == 0 {
+		return applied, nil
+	}
+	var values strings.Builder
+	args := make([]any, 0, 6*len(idx))
+	for _, i := range idx {
+		d := batch[i]
+		if len(args) > 0 {
+			values.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&values, "($%d, $%d, $%d, $%d, 'pending', FALSE, 1, $%d, $%d)",
+			n+1, n+2, n+3, n+4, n+5, n+6)
+		u := d.ev.User
+		args = append(args, u.ID, u.Email, u.Name, unixMilli(u.CreatedAt), d.ev.CreatedAt.UnixMilli(), d.now.UnixMilli())
+	}
+	rows, err := tx.QueryContext(ctx, `INSERT INTO user_sync
+		(user_id, email, name, registered_at, state, needs_fetch, generation, profile_at, updated_at)
+		VALUES `+values.String()+profileConflict+` RETURNING user_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("upsert users: %w", err)
+	}
+	defer rows.Close()
+	written := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("upsert users: %w", err)
+		}
+		written[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("upsert users: %w", err)
+	}
+	for _, i := range idx {
+		applied[i] = written[batch[i].ev.UserID]
+	}
+	return applied, nil
+}
+
+// placeholders returns "$from, $from+1, …" for ids and ids as arguments.
+func placeholders(from int, ids []int64) (string, []any) {
+	var b strings.Builder
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+		args[i] = id
+	}
+	return b.String(), args
+}
+
+// setJobIDs points each accepted event row of batch (eventIDs[i] != 0) at
+// its user's job, in one statement for the whole batch.
+func setJobIDs(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, eventIDs []int64, jobs map[string]int64) error {
+	var cases, ids strings.Builder
+	args := make([]any, 0, 2*len(batch))
+	for i, id := range eventIDs {
+		if id == 0 {
+			continue
+		}
+		if len(args) > 0 {
+			ids.WriteString(", ")
+		}
+		args = append(args, id, jobs[batch[i].ev.UserID])
+		fmt.Fprintf(&cases, " WHEN $%d THEN CAST($%d AS BIGINT)", len(args)-1, len(args))
+		fmt.Fprintf(&ids, "$%d", len(args)-1)
+	}
+	query := `UPDATE webhook_events SET job_id = CASE id` + cases.String() + ` END WHERE id IN (` + ids.String() + `)`
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("set job ids: %w", err)
+	}
+	return nil
 }
 
 // classify decides, from the event alone, whether it is acted on.
@@ -196,13 +440,10 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, ev webhook.Event, now t
 	return true, nil
 }
 
-// upsertProfile records u's email and name if the event (at, epoch ms) is
-// not older than what set them last, and marks the user for a sync. It
-// reports false for a tombstoned user.
-func upsertProfile(ctx context.Context, tx *sql.Tx, u webhook.User, at int64, now time.Time) (bool, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO user_sync
-		(user_id, email, name, registered_at, state, needs_fetch, generation, profile_at, updated_at)
-		VALUES ($1, $2, $3, $4, 'pending', FALSE, 1, $5, $6)
+// profileConflict is how a profile upsert changes an existing user_sync
+// row: email and name only move forward in event time, and a tombstoned
+// user is left alone (no row written).
+const profileConflict = `
 		ON CONFLICT (user_id) DO UPDATE SET
 			email = CASE WHEN excluded.profile_at >= user_sync.profile_at THEN excluded.email ELSE user_sync.email END,
 			name = CASE WHEN excluded.profile_at >= user_sync.profile_at THEN excluded.name ELSE user_sync.name END,
@@ -210,7 +451,15 @@ func upsertProfile(ctx context.Context, tx *sql.Tx, u webhook.User, at int64, no
 			profile_at = CASE WHEN excluded.profile_at > user_sync.profile_at THEN excluded.profile_at ELSE user_sync.profile_at END,
 			registered_at = CASE WHEN user_sync.registered_at = 0 THEN excluded.registered_at ELSE user_sync.registered_at END,
 			state = 'pending', generation = user_sync.generation + 1, updated_at = excluded.updated_at
-		WHERE user_sync.deleted_at IS NULL`,
+		WHERE user_sync.deleted_at IS NULL`
+
+// upsertProfile records u's email and name if the event (at, epoch ms) is
+// not older than what set them last, and marks the user for a sync. It
+// reports false for a tombstoned user.
+func upsertProfile(ctx context.Context, tx *sql.Tx, u webhook.User, at int64, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO user_sync
+		(user_id, email, name, registered_at, state, needs_fetch, generation, profile_at, updated_at)
+		VALUES ($1, $2, $3, $4, 'pending', FALSE, 1, $5, $6)`+profileConflict,
 		u.ID, u.Email, u.Name, unixMilli(u.CreatedAt), at, now.UnixMilli())
 	return changedRow(res, err, "upsert user")
 }
@@ -246,14 +495,47 @@ func changedRow(res sql.Result, err error, what string) (bool, error) {
 // by user id while available, pending, running, retryable or scheduled),
 // and returns its id.
 func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, userID string) (int64, error) {
-	res, err := s.river.InsertTx(ctx, tx, syncArgs{UserID: userID}, &river.InsertOpts{
-		MaxAttempts: s.maxAttempts,
-		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: liveStates},
-	})
+	res, err := s.river.InsertTx(ctx, tx, syncArgs{UserID: userID}, s.jobOpts())
 	if err != nil {
 		return 0, fmt.Errorf("enqueue sync: %w", err)
 	}
 	return res.Job.ID, nil
+}
+
+// enqueueMany inserts, in one statement, the sync job of each of users
+// (distinct: one statement may not touch one unique job twice) or finds
+// its live one, and returns the job id by user.
+func (s *Service) enqueueMany(ctx context.Context, tx *sql.Tx, users []string) (map[string]int64, error) {
+	params := make([]river.InsertManyParams, len(users))
+	for i, u := range users {
+		params[i] = river.InsertManyParams{Args: syncArgs{UserID: u}, InsertOpts: s.jobOpts()}
+	}
+	res, err := s.river.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue sync: %w", err)
+	}
+	// The rows come back in no promised order; match them by their args.
+	jobs := make(map[string]int64, len(res))
+	for _, r := range res {
+		var args syncArgs
+		if err := json.Unmarshal(r.Job.EncodedArgs, &args); err != nil {
+			return nil, fmt.Errorf("enqueue sync: job %d args: %w", r.Job.ID, err)
+		}
+		jobs[args.UserID] = r.Job.ID
+	}
+	for _, u := range users {
+		if jobs[u] == 0 {
+			return nil, fmt.Errorf("enqueue sync: no job returned for %s", u)
+		}
+	}
+	return jobs, nil
+}
+
+func (s *Service) jobOpts() *river.InsertOpts {
+	return &river.InsertOpts{
+		MaxAttempts: s.maxAttempts,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: liveStates},
+	}
 }
 
 func (s *Service) revokeNow(ctx context.Context, userID string) {
@@ -268,10 +550,11 @@ func (s *Service) revokeNow(ctx context.Context, userID string) {
 	}
 }
 
-func countTx(ctx context.Context, tx *sql.Tx, now time.Time, kind string) error {
+// countNTx adds n deliveries of kind to the day of now.
+func countNTx(ctx context.Context, tx *sql.Tx, now time.Time, kind string, n int64) error {
 	day := now.UTC().Unix() / 86400
-	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_counts (day, kind, n) VALUES ($1, $2, 1)
-		ON CONFLICT (day, kind) DO UPDATE SET n = webhook_counts.n + 1`, day, kind); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_counts (day, kind, n) VALUES ($1, $2, $3)
+		ON CONFLICT (day, kind) DO UPDATE SET n = webhook_counts.n + excluded.n`, day, kind, n); err != nil {
 		return fmt.Errorf("count %s: %w", kind, err)
 	}
 	return nil

@@ -127,7 +127,10 @@ const (
 	DefaultRetention   = 30 * 24 * time.Hour
 	DefaultWorkers     = 10
 	revokeTimeout      = 5 * time.Second
-	jobKind            = "provision_user"
+	// postgresIngestWriters is how many webhook batches are written at once
+	// on PostgreSQL.
+	postgresIngestWriters = 2
+	jobKind               = "provision_user"
 	// callsPerJob is the most outside calls one job makes (GetUser,
 	// RevokeUser, SyncUser, AssignRole); jobSlack covers its statements.
 	callsPerJob = 4
@@ -197,6 +200,7 @@ type Service struct {
 	log         *slog.Logger
 	onChanged   func(context.Context, webhook.User)
 	onResult    func(string)
+	ingests     *groupCommitter
 
 	river *river.Client[*sql.Tx]
 	// completeTx is river.JobCompleteTx instantiated for the driver in use;
@@ -245,6 +249,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.onResult == nil {
 		s.onResult = func(string) {}
+	}
+	s.ingests = &groupCommitter{write: s.ingestBatch, writers: 1}
+	if cfg.DB.Dialect == database.Postgres {
+		s.ingests.writers = postgresIngestWriters
 	}
 	if s.now == nil {
 		s.now = time.Now
