@@ -143,6 +143,9 @@ func errorView(err error) views.ErrorView {
 	var denied *auth.CallbackError
 	var input *inputError
 	var limited *limitedError
+	if v, ok := errorViewOfAccess(err); ok {
+		return v
+	}
 	switch {
 	case errors.As(err, &limited):
 		return views.ErrorView{

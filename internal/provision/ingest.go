@@ -168,6 +168,11 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, ev webhook.Event, now t
 		if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET payload = '' WHERE user_id = $1`, ev.UserID); err != nil {
 			return false, fmt.Errorf("erase payloads: %w", err)
 		}
+		if s.erase != nil {
+			if err := s.erase(ctx, tx, ev.UserID); err != nil {
+				return false, fmt.Errorf("erase: %w", err)
+			}
+		}
 		return true, nil
 	}
 
