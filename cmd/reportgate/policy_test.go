@@ -57,10 +57,11 @@ func TestPolicyApplyDryRun(t *testing.T) {
 				"create-resource reports: actions export, view",
 				"create-resource sync: actions manage",
 				"create-resource users: actions manage",
+				"create-resource audit: actions view",
 				"create-role viewer: permissions reports:view",
 				"create-role analyst: permissions reports:export, reports:view",
-				"create-role admin: permissions reports:export, reports:view, sync:manage, users:manage",
-				"dry run: 6 changes planned, nothing written",
+				"create-role admin: permissions audit:view, reports:export, reports:view, sync:manage, users:manage",
+				"dry run: 7 changes planned, nothing written",
 			}
 			if got := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n"); !slices.Equal(got, want) {
 				t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), strings.Join(want, "\n"))
@@ -79,7 +80,7 @@ func TestPolicyApplyThenNoChanges(t *testing.T) {
 	if err := policyCmd(context.Background(), []string{"apply"}, env, &out, &out); err != nil {
 		t.Fatalf("policy apply: %v", err)
 	}
-	if !strings.HasSuffix(out.String(), "\n6 changes applied\n") {
+	if !strings.HasSuffix(out.String(), "\n7 changes applied\n") {
 		t.Errorf("first run printed:\n%s", out.String())
 	}
 	out.Reset()
