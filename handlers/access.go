@@ -2,10 +2,8 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"reportgate/internal/access"
 	"reportgate/internal/auth"
@@ -21,6 +19,7 @@ type AccessRequests interface {
 	Open(ctx context.Context, who access.Person, permission, reason string) (access.Request, bool, error)
 	Withdraw(ctx context.Context, who access.Person, id int64) error
 	Latest(ctx context.Context, userID, permission string) (access.Request, bool, error)
+	StillDeclined(r access.Request) bool
 	List(ctx context.Context, decided bool, limit int) ([]access.Request, error)
 	CountOpen(ctx context.Context) (int, error)
 	Approve(ctx context.Context, admin access.Person, id int64, role string) (access.Request, error)
@@ -58,7 +57,7 @@ func (g *guard) requestView(r *http.Request, who *auth.Identity, p permission) *
 	case !ok:
 	case last.State == access.StateOpen:
 		v.State, v.ID, v.AskedOn = views.RequestPending, last.ID, last.CreatedAt.Format(dateFormat)
-	case last.State == access.StateDeclined && time.Now().Before(access.AskAgainAt(last)):
+	case g.requests.StillDeclined(last):
 		v.State, v.ID, v.Note, v.AskAgainOn = views.RequestDeclined, last.ID, last.Note, access.AskAgainAt(last).Format(dateFormat)
 	}
 	return v
@@ -198,33 +197,4 @@ func (h *adminRequestsHandler) decide(w http.ResponseWriter, r *http.Request, fn
 	}
 	h.pages.logger.InfoContext(r.Context(), "access request decided", "by", who.Subject, "request", id, "path", r.URL.Path)
 	h.guard.notify(w, r, who, "/admin/requests", notice)
-}
-
-// errorViewOfAccess maps the access package's errors to their pages.
-func errorViewOfAccess(err error) (views.ErrorView, bool) {
-	back := &views.Link{Href: "/admin/requests", Label: "Back to access requests"}
-	switch {
-	case errors.Is(err, access.ErrNotOpen):
-		return views.ErrorView{Status: http.StatusConflict, Title: "This request is no longer open",
-			Message: "It was already approved, declined or withdrawn, so nothing was changed.", Action: back}, true
-	case errors.Is(err, access.ErrNotFound):
-		return views.ErrorView{Status: http.StatusNotFound, Title: "No such access request",
-			Message: "There is no access request with that number.", Action: back}, true
-	case errors.Is(err, access.ErrNotRequestable):
-		return views.ErrorView{Status: http.StatusBadRequest, Title: "That did not work",
-			Message: "This permission cannot be requested here; ask an administrator directly."}, true
-	case errors.Is(err, access.ErrReasonTooLong):
-		return views.ErrorView{Status: http.StatusBadRequest, Title: "That did not work",
-			Message: "Please keep the text to 500 characters or fewer."}, true
-	case errors.Is(err, access.ErrWrongRole):
-		return views.ErrorView{Status: http.StatusBadRequest, Title: "That role does not fit",
-			Message: "The role you chose does not grant the permission asked for. Pick one of the roles offered.", Action: back}, true
-	case errors.Is(err, access.ErrRateLimited):
-		return views.ErrorView{Status: http.StatusTooManyRequests, Title: "Too many access requests",
-			Message: "You asked for access 5 times in the last 24 hours. Wait for an admin to answer, or try again tomorrow."}, true
-	case errors.Is(err, access.ErrTooSoon):
-		return views.ErrorView{Status: http.StatusTooManyRequests, Title: "Not yet",
-			Message: "Your last request for this was declined less than 24 hours ago. You may ask again after that."}, true
-	}
-	return views.ErrorView{}, false
 }

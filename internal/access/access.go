@@ -43,7 +43,7 @@ const (
 )
 
 // DefaultRequestable are the permissions people may ask for by default.
-var DefaultRequestable = []string{"reports:view", "reports:export"}
+func DefaultRequestable() []string { return []string{"reports:view", "reports:export"} }
 
 var (
 	ErrNotRequestable = errors.New("this permission cannot be requested")
@@ -124,7 +124,7 @@ func New(cfg Config) *Service {
 	s := &Service{db: cfg.DB, trail: cfg.Trail, policy: cfg.Policy, requestable: cfg.Requestable,
 		jobs: cfg.Jobs, grace: cfg.Grace, now: cfg.Now}
 	if s.requestable == nil {
-		s.requestable = DefaultRequestable
+		s.requestable = DefaultRequestable()
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -276,6 +276,12 @@ func (s *Service) Latest(ctx context.Context, userID, permission string) (Reques
 
 // AskAgainAt is when a person whose request r was declined may ask again.
 func AskAgainAt(r Request) time.Time { return r.DecidedAt.Add(AskAgainAfter) }
+
+// StillDeclined reports whether r was declined so recently that its
+// requester may not ask again yet.
+func (s *Service) StillDeclined(r Request) bool {
+	return r.State == StateDeclined && s.now().Before(AskAgainAt(r))
+}
 
 // Get returns request id.
 func (s *Service) Get(ctx context.Context, id int64) (Request, error) {
