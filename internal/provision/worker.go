@@ -149,7 +149,7 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 			return s.fail(ctx, job, fmt.Errorf("record grant: %w", err))
 		}
 		s.record(ctx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.RoleGranted, SubjectID: id,
-			SubjectName: label(row), Role: s.role, Detail: "default role at sign-up"})
+			SubjectName: label(row), Role: s.role, Detail: "default role, first sync (sign-up, sign-in reconcile or backfill)"})
 	}
 	if err := s.finish(ctx, job, row.generation, "synced"); err != nil {
 		return err
