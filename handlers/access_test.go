@@ -261,3 +261,42 @@ func TestAuditCSVAndRecordedChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestPagesForBadInputLimitsAndWithdrawal: what cannot be requested
+// is a 400; a withdrawn request brings the form back; a sixth new request
+// in 24 h is a 429.
+func TestRequestPagesForBadInputLimitsAndWithdrawal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{access: true})
+	nora := e.browser()
+	denied := nora.signIn(e, "/reports", "norole@example.com", "demo-password")
+	postForm := func(form url.Values) page {
+		r, _ := http.NewRequest("POST", e.app.URL+"/access-requests", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", e.app.URL)
+		return nora.do(r)
+	}
+	if p := postForm(url.Values{"permission": {"users:manage"}}); p.status != http.StatusBadRequest {
+		t.Errorf("requesting users:manage: %d, want 400", p.status)
+	}
+	if p := postForm(url.Values{"permission": {"reports:view"}, "reason": {strings.Repeat("x", 501)}}); p.status != http.StatusBadRequest {
+		t.Errorf("501-character reason: %d, want 400", p.status)
+	}
+	for i := range access.MaxPerDay {
+		pending := nora.submit(denied, map[string]string{"reason": "try " + strconv.Itoa(i)})
+		if testid(pending, "request-pending").Length() != 1 {
+			t.Fatalf("request %d not pending (%d)", i+1, pending.status)
+		}
+		back := nora.submit(pending, map[string]string{"return_to": "/reports"})
+		if testid(back, "request-access").Length() != 1 {
+			t.Fatalf("after withdrawing request %d: no form (%d)", i+1, back.status)
+		}
+	}
+	if p := nora.submit(denied, map[string]string{"reason": "once more"}); p.status != http.StatusTooManyRequests {
+		t.Errorf("sixth request in 24 h: %d, want 429", p.status)
+	}
+	all, _, _ := e.trail.List(context.Background(), audit.Filter{Action: audit.RequestWithdrawn}, 0, 0)
+	if len(all) != access.MaxPerDay {
+		t.Errorf("%d withdrawals in the trail, want %d", len(all), access.MaxPerDay)
+	}
+}
