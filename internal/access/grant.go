@@ -13,7 +13,7 @@ import (
 
 // GrantArgs is the job that grants an approved request's role in Permit.
 type GrantArgs struct {
-	RequestID int64 `json:"request_id" river:"unique"`
+	RequestID int64 `json:"request_id"`
 }
 
 // Kind is the River job kind.

@@ -81,3 +81,23 @@ func TestJobsAuditTheDefaultRoleAndRevokedSessions(t *testing.T) {
 		t.Errorf("role.granted entries = %+v, want one default-role grant by system", granted)
 	}
 }
+
+// TestSessionsEndedAtIngestAreAudited: the sessions a suspension ends at
+// once, before any job runs, are in the trail.
+func TestSessionsEndedAtIngestAreAudited(t *testing.T) {
+	t.Parallel()
+	db := databasetest.Open(t, database.SQLite)
+	trail := audit.New(db, 0, nil)
+	cfg := testConfig(db, newFakePermit())
+	cfg.Audit = trail
+	s := newService(t, cfg, false) // no workers: only Ingest's own revocation
+	const id = "suspended001"
+	body, ev := delivery(t, webhook.EventUserSuspension, id, "s@example.com", "Sus", time.Now(), suspended(true))
+	if o := ingest(t, s, body, ev); o != OutcomeAccepted {
+		t.Fatalf("ingest: %s", o)
+	}
+	entries, _, _ := trail.List(context.Background(), audit.Filter{Action: audit.SessionsRevoked}, 0, 0)
+	if len(entries) != 1 || entries[0].SubjectID != id || entries[0].SubjectName != "Sus" || entries[0].ActorID != audit.ActorSystem {
+		t.Errorf("sessions.revoked entries = %+v, want one about %s by system", entries, id)
+	}
+}

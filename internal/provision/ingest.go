@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -115,7 +116,13 @@ func (s *Service) Ingest(ctx context.Context, body []byte, ev webhook.Event) (Ou
 		return "", fmt.Errorf("ingest %s: commit: %w", ev.Name, err)
 	}
 	if revoke {
-		s.revokeNow(ctx, ev.UserID)
+		why, name := "suspended", ""
+		if ev.Name == webhook.EventUserDeleted {
+			why = "deleted"
+		} else if ev.User != nil {
+			name = cmp.Or(ev.User.Name, ev.User.Email)
+		}
+		s.revokeNow(ctx, ev.UserID, name, why)
 	}
 	return outcome, nil
 }
@@ -261,16 +268,18 @@ func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, userID string) (int64
 	return res.Job.ID, nil
 }
 
-func (s *Service) revokeNow(ctx context.Context, userID string) {
+func (s *Service) revokeNow(ctx context.Context, userID, name, why string) {
 	if s.sessions == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
-	if _, err := s.sessions.RevokeUser(ctx, userID); err != nil {
+	n, err := s.sessions.RevokeUser(ctx, userID)
+	if err != nil {
 		// The job revokes again; log and go on.
 		s.log.WarnContext(ctx, "provision: revoke sessions", "user", userID, "error", err)
 	}
+	s.recordRevoked(ctx, userID, name, why, n)
 }
 
 func countTx(ctx context.Context, tx *sql.Tx, now time.Time, kind string) error {

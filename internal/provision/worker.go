@@ -171,11 +171,17 @@ func (s *Service) revoke(ctx context.Context, userID, name, why string) error {
 	if err != nil {
 		return fmt.Errorf("revoke sessions: %w", err)
 	}
+	s.recordRevoked(ctx, userID, name, why, n)
+	return nil
+}
+
+// recordRevoked audits n sessions of userID ended because the person was
+// why ("suspended", "deleted"); nothing when none were.
+func (s *Service) recordRevoked(ctx context.Context, userID, name, why string, n int) {
 	if n > 0 {
 		s.record(ctx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.SessionsRevoked, SubjectID: userID,
 			SubjectName: name, Detail: fmt.Sprintf("%s: %d sessions ended", why, n)})
 	}
-	return nil
 }
 
 // record writes an audit entry for a change already made outside the
