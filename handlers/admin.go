@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"reportgate/internal/audit"
 	"reportgate/internal/auth"
 	"reportgate/internal/authz"
 	"reportgate/internal/store"
@@ -74,6 +75,7 @@ type adminUsersHandler struct {
 	sessions  PersonSessions
 	decisions DecisionCache
 	roles     []string
+	audit     AuditLog // nil: changes are not recorded
 }
 
 // listing is where on /admin/users a request is: the search and the page.
@@ -170,8 +172,9 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request) {
 		h.pages.render(w, r, http.StatusOK, views.ConfirmOwnRole(h.guard.page(w, r, "Remove your admin role?", who, decisions), v))
 		return
 	}
-	err = h.changeRole(r.Context(), who, id, role)
+	before, after, err := h.changeRole(r.Context(), who, id, role)
 	h.decisions.Forget(id)
+	h.recordRoleChange(r.Context(), who, person, role, before, after, err)
 	switch {
 	case errors.Is(err, errLastAdmin):
 		h.notify(w, r, who, back.url(), lastAdminNotice(person, self))
@@ -200,7 +203,10 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request) {
 // call has its deadline. The snapshots of the people involved are
 // refreshed from Permit inside the lock, so the count is not fooled by a
 // stale one.
-func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, id, role string) error {
+//
+// It returns the roles the person held in Permit before and after, for the
+// audit trail (both nil when nothing was read).
+func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, id, role string) (before, after []string, _ error) {
 	var permitErr error
 	err := h.people.WithRoleLock(ctx, func(tx *store.RoleTx) error {
 		current, err := h.directory.AssignedRoles(ctx, id)
@@ -226,6 +232,7 @@ func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, 
 			}
 		}
 		held, err := h.apply(ctx, id, current, role)
+		before, after = current, held
 		if err != nil && slices.Equal(held, current) {
 			return err // nothing changed
 		}
@@ -233,7 +240,34 @@ func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, 
 		// Whatever Permit now holds, including after a failure part-way.
 		return tx.SetRoles(ctx, id, held)
 	})
-	return errors.Join(err, permitErr)
+	return before, after, errors.Join(err, permitErr)
+}
+
+// recordRoleChange writes what a role change did in Permit, after the
+// calls: each role granted or removed, and a refusal or failure.
+func (h *adminUsersHandler) recordRoleChange(ctx context.Context, who *auth.Identity, person store.User, role string, before, after []string, err error) {
+	entry := func(action, role, detail string) {
+		record(ctx, h.pages, h.audit, audit.Entry{ActorID: who.Subject, ActorName: actorName(who), Action: action,
+			SubjectID: person.ID, SubjectName: personLabel(person), Role: role, Detail: detail})
+	}
+	for _, r := range after {
+		if !slices.Contains(before, r) {
+			entry(audit.RoleGranted, r, "by an admin on People")
+		}
+	}
+	for _, r := range before {
+		if !slices.Contains(after, r) {
+			entry(audit.RoleRemoved, r, "by an admin on People")
+		}
+	}
+	switch {
+	case errors.Is(err, errLastAdmin):
+		entry(audit.RoleChangeFailed, role, "refused: the last admin keeps the admin role")
+	case errors.Is(err, errUpstream):
+		entry(audit.RoleChangeFailed, role, "Permit.io did not accept the change")
+	case err != nil:
+		entry(audit.RoleChangeFailed, role, "the change failed")
+	}
 }
 
 // apply assigns role, then removes the other roles of current; it returns
@@ -278,15 +312,8 @@ func (h *adminUsersHandler) signOut(w http.ResponseWriter, r *http.Request) {
 	h.notify(w, r, who, listingOf(r).url(), fmt.Sprintf("%s is signed out everywhere (%s ended).", personLabel(person), plural(n, "session")))
 }
 
-// notify leaves notice for the person's next page and sends them to
-// target: notices live in the session, never in the address, so nobody
-// can put words in the app's mouth with a link.
 func (h *adminUsersHandler) notify(w http.ResponseWriter, r *http.Request, who *auth.Identity, target, notice string) {
-	if err := h.guard.signedIn.addNotice(w, r, notice); err != nil {
-		h.pages.fail(w, r, who, err)
-		return
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	h.guard.notify(w, r, who, target, notice)
 }
 
 func lastAdminNotice(person store.User, self bool) string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"reportgate/internal/access"
 	"reportgate/internal/auth"
 	"reportgate/internal/provision"
 	"reportgate/internal/reqid"
@@ -143,6 +144,9 @@ func errorView(err error) views.ErrorView {
 	var denied *auth.CallbackError
 	var input *inputError
 	var limited *limitedError
+	if v, ok := errorViewOfAccess(err); ok {
+		return v
+	}
 	switch {
 	case errors.As(err, &limited):
 		return views.ErrorView{
@@ -201,4 +205,33 @@ func errorView(err error) views.ErrorView {
 			Message: "An unexpected error stopped this page. It has been logged; please try again.",
 		}
 	}
+}
+
+// errorViewOfAccess maps the access package's errors to their pages.
+func errorViewOfAccess(err error) (views.ErrorView, bool) {
+	back := &views.Link{Href: "/admin/requests", Label: "Back to access requests"}
+	switch {
+	case errors.Is(err, access.ErrNotOpen):
+		return views.ErrorView{Status: http.StatusConflict, Title: "This request is no longer open",
+			Message: "It was already approved, declined or withdrawn, so nothing was changed.", Action: back}, true
+	case errors.Is(err, access.ErrNotFound):
+		return views.ErrorView{Status: http.StatusNotFound, Title: "No such access request",
+			Message: "There is no access request with that number.", Action: back}, true
+	case errors.Is(err, access.ErrNotRequestable):
+		return views.ErrorView{Status: http.StatusBadRequest, Title: "That did not work",
+			Message: "This permission cannot be requested here; ask an administrator directly."}, true
+	case errors.Is(err, access.ErrReasonTooLong):
+		return views.ErrorView{Status: http.StatusBadRequest, Title: "That did not work",
+			Message: "Please keep the text to 500 characters or fewer."}, true
+	case errors.Is(err, access.ErrWrongRole):
+		return views.ErrorView{Status: http.StatusBadRequest, Title: "That role does not fit",
+			Message: "The role you chose does not grant the permission asked for. Pick one of the roles offered.", Action: back}, true
+	case errors.Is(err, access.ErrRateLimited):
+		return views.ErrorView{Status: http.StatusTooManyRequests, Title: "Too many access requests",
+			Message: "You asked for access 5 times in the last 24 hours. Wait for an admin to answer, or try again tomorrow."}, true
+	case errors.Is(err, access.ErrTooSoon):
+		return views.ErrorView{Status: http.StatusTooManyRequests, Title: "Not yet",
+			Message: "Your last request for this was declined less than 24 hours ago. You may ask again after that."}, true
+	}
+	return views.ErrorView{}, false
 }

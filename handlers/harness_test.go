@@ -18,6 +18,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"reportgate/handlers"
+	"reportgate/internal/access"
+	"reportgate/internal/audit"
 	"reportgate/internal/auth"
 	"reportgate/internal/authz"
 	"reportgate/internal/database"
@@ -86,6 +88,11 @@ type env struct {
 	hooks     *fakeSink
 	store     *session.Store
 	db        *database.DB
+	// With envOptions.access: the access requests, the audit trail, and
+	// the grant jobs enqueued (runGrants runs them).
+	requests *access.Service
+	trail    *audit.Trail
+	grants   *grantQueue
 }
 
 type envOptions struct {
@@ -104,6 +111,8 @@ type envOptions struct {
 	authz func(handlers.Authorizer) handlers.Authorizer
 	// directory, if set, wraps the app's RoleDirectory (to fail calls).
 	directory func(handlers.RoleDirectory) handlers.RoleDirectory
+	// access turns on access requests and the audit trail.
+	access bool
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -196,6 +205,16 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		t.Fatal(err)
 	}
 	e.hooks = &fakeSink{meters: e.metrics}
+	var requests handlers.AccessRequests
+	var trail handlers.AuditLog
+	if opts.access {
+		e.trail = audit.New(e.db, 0, e.clock.Now)
+		e.grants = &grantQueue{}
+		e.requests = access.New(access.Config{DB: e.db, Trail: e.trail, Policy: pol, Jobs: e.grants, Now: e.clock.Now})
+		e.grants.worker = &access.GrantWorker{Service: e.requests, Permit: directory, CallTimeout: 5 * time.Second,
+			OnGranted: func(_ context.Context, id string) { checker.Forget(id) }}
+		requests, trail = e.requests, e.trail
+	}
 	base, _ := url.Parse(appURL)
 	if opts.httpsBaseURL {
 		base.Scheme = "https"
@@ -229,6 +248,8 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		WebhookKeys: func() []string { return []string{hookKey} },
 		Webhooks:    e.hooks,
 		SignInLimit: opts.signInLimit,
+		Requests:    requests,
+		Audit:       trail,
 	})
 	appSrv.Start()
 	t.Cleanup(appSrv.Close)

@@ -46,15 +46,15 @@ func TestMetricsArePrivateAndInPrometheusFormat(t *testing.T) {
 		`reportgate_http_request_duration_seconds_count{code="404",method="other",route="unmatched"} 1`,
 		"# TYPE reportgate_pdp_request_duration_seconds histogram",
 		`reportgate_pdp_request_duration_seconds_count{endpoint="allowed"} `,
-		// Every page also asks users:manage and sync:manage for the nav:
-		// home after sign-in (view, 2 nav), /reports twice (view, export,
-		// 2 nav; the second from the cache) and the refused POST (2 nav
-		// from the cache).
+		// Every page also asks users:manage, sync:manage and audit:view
+		// for the nav: home after sign-in (view, 3 nav), /reports twice
+		// (view, export, 3 nav; the second from the cache) and the refused
+		// POST (3 nav from the cache).
 		`reportgate_authz_decisions_total{outcome="allow"} 5`,
-		`reportgate_authz_decisions_total{outcome="deny"} 8`,
+		`reportgate_authz_decisions_total{outcome="deny"} 12`,
 		`reportgate_authz_decisions_total{outcome="unavailable"} 0`,
 		"reportgate_pdp_errors_total 0",
-		"reportgate_authz_cache_hits_total 9",
+		"reportgate_authz_cache_hits_total 12",
 		`reportgate_webhook_deliveries_total{outcome="rejected_signature"} 1`,
 		`reportgate_permit_api_request_duration_seconds_count{operation="sync_user"} 0`,
 		`reportgate_sync_jobs_total{result="retried"} 0`,

@@ -17,14 +17,21 @@ type FailedJobs interface {
 // navRequests are the decisions the nav needs on every page for a
 // signed-in person. They go in the same AllowedAll call as the page's own,
 // so the nav costs no extra round trip to the PDP.
-var navRequests = []authz.Request{manageUsers, manageSync}
+var navRequests = []authz.Request{manageUsers, manageSync, viewAudit}
 
 // adminNav is the nav's admin entry for the decisions (nil: no admin page
 // is open to the person, or nothing was decided).
 func (g *guard) adminNav(ctx context.Context, decisions map[authz.Request]bool) *views.AdminNav {
-	nav := &views.AdminNav{Users: decisions[manageUsers], Sync: decisions[manageSync]}
-	if !nav.Users && !nav.Sync {
+	nav := &views.AdminNav{Users: decisions[manageUsers], Sync: decisions[manageSync], Audit: decisions[viewAudit]}
+	if !nav.Users && !nav.Sync && !nav.Audit {
 		return nil
+	}
+	if nav.Users && g.requests != nil {
+		n, err := g.requests.CountOpen(ctx)
+		if err != nil {
+			g.pages.logger.WarnContext(ctx, "count open access requests", "err", err)
+		}
+		nav.OpenRequests = n
 	}
 	if nav.Sync && g.failed != nil {
 		n, err := g.failed.FailedJobs(ctx)
@@ -45,6 +52,17 @@ func (g *guard) page(w http.ResponseWriter, r *http.Request, title string, who *
 	p.Admin = g.adminNav(r.Context(), decisions)
 	p.Flash = g.signedIn.takeNotices(w, r)
 	return p
+}
+
+// notify leaves notice for the person's next page and sends them to
+// target: notices live in the session, never in the address, so nobody
+// can put words in the app's mouth with a link.
+func (g *guard) notify(w http.ResponseWriter, r *http.Request, who *auth.Identity, target, notice string) {
+	if err := g.signedIn.addNotice(w, r, notice); err != nil {
+		g.pages.fail(w, r, who, err)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // decide asks the PDP, in one call, for reqs and the nav's decisions.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"reportgate/internal/audit"
 	"reportgate/internal/auth"
 	"reportgate/internal/authz"
 	"reportgate/internal/reports"
@@ -47,6 +48,8 @@ type guard struct {
 	authz    Authorizer
 	setup    AccessSetup
 	failed   FailedJobs // nil: no badge
+	// requests may be nil: no request form, no badge.
+	requests AccessRequests
 }
 
 // permission describes what a page needs, for the access-denied view.
@@ -104,6 +107,7 @@ func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*au
 			return nil, nil, false
 		}
 	}
+	access.Request = g.requestView(r, who, p)
 	g.pages.render(w, r, http.StatusForbidden, views.AccessDenied(g.page(w, r, "Access denied", who, decisions), access))
 	return nil, nil, false
 }
@@ -118,6 +122,7 @@ type reportsHandler struct {
 	pages   *pageRenderer
 	reports ReportSource
 	bodies  sharedBodies
+	audit   AuditLog // nil: exports are not recorded
 }
 
 // admit lets the person in with p and builds the report for them.
@@ -194,6 +199,8 @@ func (h *reportsHandler) export(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(buf.Bytes())
+	record(r.Context(), h.pages, h.audit, audit.Entry{ActorID: who.Subject, ActorName: actorName(who),
+		Action: audit.ReportExported, SubjectID: who.Subject, SubjectName: actorName(who), Detail: name})
 }
 
 func reportView(r reports.Report, canExport bool) views.ReportView {

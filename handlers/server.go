@@ -85,6 +85,10 @@ type Deps struct {
 	Decisions      DecisionCache
 	// Roles are the roles an admin may give (from the policy).
 	Roles []string
+	// Requests may be nil: no access requests (no form, no badge).
+	Requests AccessRequests
+	// Audit may be nil in tests that do not read it: nothing is recorded.
+	Audit AuditLog
 	// Sync may be nil in tests that do not open /admin/sync: no badge then.
 	Sync SyncAdmin
 

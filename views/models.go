@@ -28,15 +28,22 @@ type AdminNav struct {
 	// FailedJobs is the number of sync jobs that gave up, for the nav
 	// badge; only counted for Sync.
 	FailedJobs int
+	// OpenRequests is the number of open access requests, for the nav
+	// badge; only counted for Users.
+	OpenRequests int
+	Audit        bool // audit:view: /admin/audit
 }
 
 // Href is the admin page the nav entry opens: People when allowed, else
 // User sync.
 func (a AdminNav) Href() string {
-	if a.Users {
+	switch {
+	case a.Users:
 		return "/admin/users"
+	case a.Sync:
+		return "/admin/sync"
 	}
-	return "/admin/sync"
+	return "/admin/audit"
 }
 
 // User is the signed-in person as the views show them.

@@ -51,4 +51,7 @@ type AccessView struct {
 	Role      string // the role that would grant it, e.g. "viewer"
 	RequestID string
 	Retry     string // the address to try again (a GET's own), "" when none
+	// Request is the access request part; nil when the permission cannot
+	// be requested.
+	Request *AccessRequestView
 }

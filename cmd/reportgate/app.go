@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,7 +15,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"reportgate/handlers"
+	"reportgate/internal/access"
+	"reportgate/internal/audit"
 	"reportgate/internal/auth"
 	"reportgate/internal/authz"
 	"reportgate/internal/broadcast"
@@ -37,6 +42,7 @@ import (
 type app struct {
 	db       *database.DB
 	prov     *provision.Service
+	trail    *audit.Trail
 	users    *store.Users
 	sessions *session.Store
 	checker  *authz.Checker
@@ -136,6 +142,19 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 			logger.WarnContext(ctx, "refresh role snapshot", "user", id, "err", err)
 		}
 	}
+	trail := audit.New(db, s.AuditRetention, nil)
+	// Approvals are granted by a job on the provisioning River client,
+	// which is built below with the grant worker on it.
+	jobs := &provisionJobs{}
+	requests := access.New(access.Config{DB: db, Trail: trail, Policy: pol, Requestable: s.RequestablePermissions,
+		Jobs: jobs, Grace: s.Permit.PropagationGrace})
+	grants := &access.GrantWorker{Service: requests, Permit: directory, CallTimeout: s.Permit.Timeout,
+		OnGranted: func(ctx context.Context, id string) {
+			// Forget reaches every replica, so the person's next page on
+			// any of them asks the PDP again.
+			checker.Forget(id)
+			refreshRoles(ctx, id)
+		}}
 	var logtoAPI provision.Directory
 	if s.Logto.M2MAppID != "" {
 		api, err := newLogtoAPI(s)
@@ -159,6 +178,17 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		// one cheap indexed query per interval.
 		PollInterval: 200 * time.Millisecond,
 		OnJobResult:  meters.SyncJob,
+		AddWorkers: func(w *river.Workers) error {
+			return river.AddWorkerSafely(w, grants)
+		},
+		Audit: trail,
+		// Erasure on deletion, in the tombstone's transaction.
+		Erase: func(ctx context.Context, tx *sql.Tx, id string) error {
+			if err := audit.EraseTx(ctx, tx, id); err != nil {
+				return err
+			}
+			return access.EraseTx(ctx, tx, id)
+		},
 		OnUserChanged: func(ctx context.Context, u webhook.User) {
 			// Keep the report's records in step with what the sync learnt.
 			if err := users.Upsert(ctx, store.User{ID: u.ID, Email: u.Email, Name: u.Name, RegisteredAt: u.CreatedAt}); err != nil {
@@ -172,6 +202,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	if err != nil {
 		return nil, err
 	}
+	jobs.svc = prov
 	if err := errors.Join(meters.Register(metrics.AuthzCollector(checker.Stats)),
 		meters.Register(metrics.JobsCollector(prov.JobStates, 5*time.Second, logger))); err != nil {
 		return nil, err
@@ -180,7 +211,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		return nil, err
 	}
 	signInLimit, webhookLimit := rateLimits(s, time.Now)
-	setup := accessSetup{svc: prov, grace: s.Permit.PropagationGrace, now: time.Now}
+	setup := accessSetup{svc: prov, grants: requests, grace: s.Permit.PropagationGrace, now: time.Now}
 	draining := new(atomic.Bool)
 	handler := handlers.New(handlers.Deps{
 		Logger:      logger,
@@ -217,6 +248,8 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		Roles:      roleKeys(pol),
 		SyncStates: setup,
 		Sync:       prov,
+		Requests:   requests,
+		Audit:      trail,
 		// Sessions again, for counting and ending a person's sessions.
 		PersonSessions: sessions,
 	})
@@ -227,6 +260,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	a := &app{
 		db:       db,
 		prov:     prov,
+		trail:    trail,
 		users:    users,
 		sessions: sessions,
 		checker:  checker,
@@ -297,6 +331,11 @@ func (a *app) sweep(ctx context.Context, store *session.Store, logger *slog.Logg
 	sweepRetention := func() {
 		if err := a.prov.Sweep(ctx); err != nil && ctx.Err() == nil {
 			logger.Warn("retention sweep", "err", err)
+		}
+		if n, err := a.trail.Sweep(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("audit retention sweep", "err", err)
+		} else if n > 0 {
+			logger.Info("deleted audit entries past retention", "count", n)
 		}
 	}
 	sweepSessions()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"reportgate/internal/audit"
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/devstack/permit"
@@ -247,5 +248,9 @@ func TestGrantCommand(t *testing.T) {
 	}
 	if got := snapshot(); got != "viewer" {
 		t.Errorf("local snapshot %q, want viewer", got)
+	}
+	entries, _, err := audit.New(db, 0, nil).List(context.Background(), audit.Filter{Actor: audit.ActorCLI}, 0, 0)
+	if err != nil || len(entries) != 1 || entries[0].SubjectID != id || entries[0].Role != "viewer" || entries[0].Action != audit.RoleGranted {
+		t.Errorf("audit entries by cli = %+v (%v), want one viewer grant to %s", entries, err, id)
 	}
 }

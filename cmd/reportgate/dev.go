@@ -218,11 +218,33 @@ func startStandins(ctx context.Context, opts standinOptions, logger *slog.Logger
 			st.done <- err
 		}()
 	}
+	if err := applyDevPolicy(ctx, s.Permit.APIKey, opts.listeners.permitURL, opts.listeners.policy); err != nil {
+		st.shutdown()
+		return nil, err
+	}
 	if err := seedDemoRoles(ctx, st, s); err != nil {
 		st.shutdown()
 		return nil, err
 	}
 	return st, nil
+}
+
+// applyDevPolicy brings the Permit stand-in's schema up to pol, as
+// `policy apply` would. A data directory from before a policy change keeps
+// its old schema (the stand-in, like Permit, lets persisted state win), so
+// a permission added since (audit:view) would otherwise be missing. An
+// up-to-date schema costs only reads.
+func applyDevPolicy(ctx context.Context, apiKey, permitURL string, pol policy.Policy) error {
+	client, err := policyClient(func(name string) string {
+		return map[string]string{"PERMIT_API_KEY": apiKey, "PERMIT_API_URL": permitURL}[name]
+	})
+	if err == nil {
+		_, err = policy.Apply(ctx, client, pol, false, false, io.Discard)
+	}
+	if err != nil {
+		return fmt.Errorf("apply the policy to the Permit stand-in: %w", err)
+	}
+	return nil
 }
 
 func (st *standins) shutdown() error {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"reportgate/internal/audit"
 	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/logtoapi"
@@ -172,7 +173,17 @@ func grant(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer db.Close()
-	if err := setRole(ctx, dir, store.NewUsers(db, nil), u, *role); err != nil {
+	err = setRole(ctx, dir, store.NewUsers(db, nil), u, *role)
+	// Written after the Permit calls, with their outcome.
+	entry := audit.Entry{ActorID: audit.ActorCLI, Action: audit.RoleGranted, SubjectID: u.ID, SubjectName: u.Email,
+		Role: *role, Detail: "reportgate grant; any other role removed"}
+	if err != nil {
+		entry.Action, entry.Detail = audit.RoleChangeFailed, "reportgate grant failed"
+	}
+	if auditErr := audit.New(db, 0, nil).Record(ctx, entry); auditErr != nil {
+		err = errors.Join(err, auditErr)
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s (%s) now has the %s role, and only it, in tenant %s\n", u.Email, u.ID, *role, s.Permit.Tenant)

@@ -57,10 +57,11 @@ func TestPolicyApplyDryRun(t *testing.T) {
 				"create-resource reports: actions export, view",
 				"create-resource sync: actions manage",
 				"create-resource users: actions manage",
+				"create-resource audit: actions view",
 				"create-role viewer: permissions reports:view",
 				"create-role analyst: permissions reports:export, reports:view",
-				"create-role admin: permissions reports:export, reports:view, sync:manage, users:manage",
-				"dry run: 6 changes planned, nothing written",
+				"create-role admin: permissions audit:view, reports:export, reports:view, sync:manage, users:manage",
+				"dry run: 7 changes planned, nothing written",
 			}
 			if got := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n"); !slices.Equal(got, want) {
 				t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), strings.Join(want, "\n"))
@@ -79,7 +80,7 @@ func TestPolicyApplyThenNoChanges(t *testing.T) {
 	if err := policyCmd(context.Background(), []string{"apply"}, env, &out, &out); err != nil {
 		t.Fatalf("policy apply: %v", err)
 	}
-	if !strings.HasSuffix(out.String(), "\n6 changes applied\n") {
+	if !strings.HasSuffix(out.String(), "\n7 changes applied\n") {
 		t.Errorf("first run printed:\n%s", out.String())
 	}
 	out.Reset()
@@ -126,5 +127,39 @@ func TestPolicyApplyErrors(t *testing.T) {
 	}
 	if n := writes.Load(); n != 0 {
 		t.Errorf("%d schema writes from failed runs", n)
+	}
+}
+
+// TestDevAppliesThePolicyToAnOldStandin: a stand-in whose persisted
+// schema predates audit:view gets it when dev starts.
+func TestDevAppliesThePolicyToAnOldStandin(t *testing.T) {
+	pol, err := policy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := pol
+	old.Resources = slices.DeleteFunc(slices.Clone(pol.Resources), func(r policy.Resource) bool { return r.Key == "audit" })
+	old.Roles = nil
+	for _, r := range pol.Roles {
+		r.Permissions = slices.DeleteFunc(slices.Clone(r.Permissions), func(p string) bool { return p == "audit:view" })
+		old.Roles = append(old.Roles, r)
+	}
+	s, err := permit.New(permit.Config{APIKey: policyTestKey, Policy: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	if err := applyDevPolicy(context.Background(), policyTestKey, srv.URL, pol); err != nil {
+		t.Fatal(err)
+	}
+	client, err := policyClient(envFrom(map[string]string{"PERMIT_API_KEY": policyTestKey, "PERMIT_API_URL": srv.URL}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	changes, err := policy.Apply(context.Background(), client, pol, false, true, &out)
+	if err != nil || len(changes) != 0 {
+		t.Errorf("after dev's apply, a dry run still plans %d changes (%v):\n%s", len(changes), err, out.String())
 	}
 }

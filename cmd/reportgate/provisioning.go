@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"reportgate/internal/access"
 	"reportgate/internal/provision"
 	"reportgate/internal/store"
 	"reportgate/internal/webhook"
@@ -35,13 +40,22 @@ func (s webhookSink) Record(ctx context.Context, body []byte, ev webhook.Event) 
 // accessSetup says a deny is "access being set up" while the person's sync
 // is queued or failing, or finished so recently that Permit's PDP may not
 // have the grant yet (Permit is eventually consistent, permit.md §3).
+//
+// An approved access request counts too: while its grant job runs, and for
+// the same grace after it.
 type accessSetup struct {
-	svc   *provision.Service
-	grace time.Duration
-	now   func() time.Time
+	svc    *provision.Service
+	grants *access.Service // nil: no access requests
+	grace  time.Duration
+	now    func() time.Time
 }
 
 func (a accessSetup) Pending(ctx context.Context, userID string) (bool, error) {
+	if a.grants != nil {
+		if pending, err := a.grants.Pending(ctx, userID); err != nil || pending {
+			return pending, err
+		}
+	}
 	st, err := a.svc.State(ctx, userID)
 	if err != nil {
 		return false, err
@@ -66,4 +80,14 @@ func (a accessSetup) SyncStates(ctx context.Context, userIDs []string) (map[stri
 		out[id] = st.Status
 	}
 	return out, nil
+}
+
+// provisionJobs enqueues access-grant jobs on the provisioning River
+// client; svc is set once that client exists, before the app serves.
+type provisionJobs struct {
+	svc *provision.Service
+}
+
+func (j *provisionJobs) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return j.svc.InsertTx(ctx, tx, args, opts)
 }

@@ -90,6 +90,12 @@ type Settings struct {
 	Retention       time.Duration
 	SyncMaxAttempts int
 
+	// AuditRetention is how long audit entries are kept.
+	AuditRetention time.Duration
+	// RequestablePermissions are the "resource:action" permissions people
+	// may ask for on the access-denied page.
+	RequestablePermissions []string
+
 	Logto  Logto
 	Permit Permit
 	// LogLevel is debug, info, warn or error.
@@ -162,6 +168,9 @@ func Load(lookup Lookup) (Settings, error) {
 		EventMaxAge:     r.duration("REPORTGATE_EVENT_MAX_AGE", 7*24*time.Hour),
 		Retention:       r.duration("REPORTGATE_RETENTION", 30*24*time.Hour),
 		SyncMaxAttempts: r.positiveInt("REPORTGATE_SYNC_MAX_ATTEMPTS", 25),
+
+		AuditRetention:         r.duration("REPORTGATE_AUDIT_RETENTION", 8760*time.Hour),
+		RequestablePermissions: r.list("REPORTGATE_REQUESTABLE_PERMISSIONS", "reports:view,reports:export"),
 
 		MetricsAddr:     r.optional("REPORTGATE_METRICS_ADDR", ""),
 		RateLimit:       r.nonNegativeInt("REPORTGATE_RATE_LIMIT", 60),
@@ -260,6 +269,17 @@ func (r *reader) oneOf(name, def string, allowed ...string) string {
 	}
 	r.problem("%s must be one of %s, not %q", name, strings.Join(allowed, ", "), v)
 	return def
+}
+
+// list reads a comma-separated list; blanks around items are dropped.
+func (r *reader) list(name, def string) []string {
+	var out []string
+	for _, item := range strings.Split(r.optional(name, def), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func (r *reader) duration(name string, def time.Duration) time.Duration {

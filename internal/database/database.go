@@ -199,3 +199,17 @@ func redact(url string) string {
 	}
 	return url
 }
+
+// InTx runs fn in a transaction, committed when fn returns nil and rolled
+// back otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

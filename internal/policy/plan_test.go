@@ -45,7 +45,7 @@ func TestPlanFromEmpty(t *testing.T) {
 	p := mustDefault(t)
 	got := kinds(Plan(Policy{}, p, false))
 	want := []string{
-		"create-resource reports", "create-resource sync", "create-resource users",
+		"create-resource reports", "create-resource sync", "create-resource users", "create-resource audit",
 		"create-role viewer", "create-role analyst", "create-role admin",
 	}
 	if !slices.Equal(got, want) {
@@ -76,6 +76,7 @@ func TestPlanUpdatesAndPrune(t *testing.T) {
 			{Key: "reports", Name: "Reports (old)", Description: desired.Resources[0].Description, Actions: []string{"view", "print"}},
 			desired.Resources[1],
 			desired.Resources[2],
+			desired.Resources[3],
 			{Key: "legacy", Name: "Legacy", Actions: []string{"use"}},
 		},
 		Roles: []Role{

@@ -25,7 +25,7 @@ func TestDefaultGrants(t *testing.T) {
 		{"viewer", []string{"reports:view"}},
 		{"analyst", []string{"reports:export", "reports:view"}},
 		// Permit has no wildcard: admin must list every permission the policy declares.
-		{"admin", []string{"reports:export", "reports:view", "sync:manage", "users:manage"}},
+		{"admin", []string{"audit:view", "reports:export", "reports:view", "sync:manage", "users:manage"}},
 		{"nobody", nil},
 	}
 	for _, tt := range tests {

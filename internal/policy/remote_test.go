@@ -134,14 +134,15 @@ func TestApplyCreatesEverythingThenNothing(t *testing.T) {
 		"create-resource reports: actions export, view",
 		"create-resource sync: actions manage",
 		"create-resource users: actions manage",
+		"create-resource audit: actions view",
 		"create-role viewer: permissions reports:view",
 		"create-role analyst: permissions reports:export, reports:view",
-		"create-role admin: permissions reports:export, reports:view, sync:manage, users:manage",
+		"create-role admin: permissions audit:view, reports:export, reports:view, sync:manage, users:manage",
 	}
 	if got := strs(changes); !slices.Equal(got, created) {
 		t.Errorf("changes = %q, want %q", got, created)
 	}
-	wantLines(t, "first apply", out.String(), append(slices.Clone(created), "6 changes applied"))
+	wantLines(t, "first apply", out.String(), append(slices.Clone(created), "7 changes applied"))
 	inSync(t, c, desired)
 
 	// The schema works end to end: the stand-in's PDP decides with it.
@@ -196,10 +197,10 @@ func TestApplyDryRunWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Apply dry run: %v", err)
 	}
-	if len(changes) != 6 {
-		t.Errorf("dry run planned %d changes, want 6: %v", len(changes), strs(changes))
+	if len(changes) != 7 {
+		t.Errorf("dry run planned %d changes, want 7: %v", len(changes), strs(changes))
 	}
-	wantLines(t, "dry run", out.String(), append(strs(changes), "dry run: 6 changes planned, nothing written"))
+	wantLines(t, "dry run", out.String(), append(strs(changes), "dry run: 7 changes planned, nothing written"))
 	if got := rm.writes.Load(); got != 0 {
 		t.Errorf("dry run made %d schema writes, want 0", got)
 	}
@@ -319,8 +320,8 @@ func TestApplyCreateConflict(t *testing.T) {
 		!strings.Contains(changes[i].Detail, `name "Viewer (by hand)" -> "Viewer"`) {
 		t.Errorf("changes = %q, want viewer updated after a 409", strs(changes))
 	}
-	if !strings.Contains(out.String(), "6 changes applied\n") {
-		t.Errorf("output:\n%s\nwant 6 changes applied", out.String())
+	if !strings.Contains(out.String(), "7 changes applied\n") {
+		t.Errorf("output:\n%s\nwant 7 changes applied", out.String())
 	}
 	got := mustFetch(t, c)
 	v, _ := got.Role("viewer")

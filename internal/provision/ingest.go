@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -53,7 +54,13 @@ func (s *Service) Ingest(ctx context.Context, body []byte, ev webhook.Event) (Ou
 		return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
 	}
 	if res.revoke {
-		s.revokeNow(ctx, ev.UserID)
+		why, name := "suspended", ""
+		if ev.Name == webhook.EventUserDeleted {
+			why = "deleted"
+		} else if ev.User != nil {
+			name = cmp.Or(ev.User.Name, ev.User.Email)
+		}
+		s.revokeNow(ctx, ev.UserID, name, why)
 	}
 	return res.outcome, nil
 }
@@ -412,6 +419,11 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, ev webhook.Event, now t
 		if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET payload = '' WHERE user_id = $1`, ev.UserID); err != nil {
 			return false, fmt.Errorf("erase payloads: %w", err)
 		}
+		if s.erase != nil {
+			if err := s.erase(ctx, tx, ev.UserID); err != nil {
+				return false, fmt.Errorf("erase: %w", err)
+			}
+		}
 		return true, nil
 	}
 
@@ -538,16 +550,18 @@ func (s *Service) jobOpts() *river.InsertOpts {
 	}
 }
 
-func (s *Service) revokeNow(ctx context.Context, userID string) {
+func (s *Service) revokeNow(ctx context.Context, userID, name, why string) {
 	if s.sessions == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
-	if _, err := s.sessions.RevokeUser(ctx, userID); err != nil {
+	n, err := s.sessions.RevokeUser(ctx, userID)
+	if err != nil {
 		// The job revokes again; log and go on.
 		s.log.WarnContext(ctx, "provision: revoke sessions", "user", userID, "error", err)
 	}
+	s.recordRevoked(ctx, userID, name, why, n)
 }
 
 // countNTx adds n deliveries of kind to the day of now.

@@ -89,6 +89,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"reportgate/internal/audit"
 	"reportgate/internal/database"
 	"reportgate/internal/webhook"
 )
@@ -180,10 +181,25 @@ type Config struct {
 	// OnUserChanged, if set, is called after a user was synced to Permit,
 	// with what was synced, so the app can update its own records.
 	OnUserChanged func(ctx context.Context, u webhook.User)
+	// AddWorkers, if set, registers other packages' job workers on the
+	// same River client, so their jobs share its queue, retries and
+	// rescue (InsertTx enqueues them).
+	AddWorkers func(*river.Workers) error
+	// Erase, if set, runs in the transaction that writes a User.Deleted
+	// tombstone, to erase the person's data held elsewhere in the database.
+	Erase func(ctx context.Context, tx *sql.Tx, userID string) error
+	// Audit, if set, records the grants and session revocations the jobs
+	// make, after each call with its outcome.
+	Audit AuditTrail
 	// OnJobResult, if set, is told how each sync job attempt on this
 	// replica ended: "succeeded", "retried" (it failed and will run
 	// again), "failed" (out of attempts) or "cancelled".
 	OnJobResult func(result string)
+}
+
+// AuditTrail records what the jobs changed (audit.Trail).
+type AuditTrail interface {
+	Record(ctx context.Context, e audit.Entry) error
 }
 
 // Service ingests webhooks and runs the sync jobs.
@@ -201,6 +217,8 @@ type Service struct {
 	onChanged   func(context.Context, webhook.User)
 	onResult    func(string)
 	ingests     *groupCommitter
+	erase       func(ctx context.Context, tx *sql.Tx, userID string) error
+	audit       AuditTrail
 
 	river *river.Client[*sql.Tx]
 	// completeTx is river.JobCompleteTx instantiated for the driver in use;
@@ -246,6 +264,8 @@ func New(cfg Config) (*Service, error) {
 		log:         cfg.Logger,
 		onChanged:   cfg.OnUserChanged,
 		onResult:    cfg.OnJobResult,
+		erase:       cfg.Erase,
+		audit:       cfg.Audit,
 	}
 	if s.onResult == nil {
 		s.onResult = func(string) {}
@@ -274,6 +294,11 @@ func New(cfg Config) (*Service, error) {
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &syncWorker{s: s}); err != nil {
 		return nil, fmt.Errorf("provision: %w", err)
+	}
+	if cfg.AddWorkers != nil {
+		if err := cfg.AddWorkers(workers); err != nil {
+			return nil, fmt.Errorf("provision: %w", err)
+		}
 	}
 	rc := &river.Config{
 		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, DefaultWorkers)}},
@@ -312,6 +337,12 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("provision: river client: %w", err)
 	}
 	return s, nil
+}
+
+// InsertTx enqueues a job of a worker registered through
+// Config.AddWorkers, in tx.
+func (s *Service) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return s.river.InsertTx(ctx, tx, args, opts)
 }
 
 // Migrate creates or upgrades River's own tables. The app's tables

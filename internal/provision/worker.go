@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"reportgate/internal/audit"
 	"reportgate/internal/webhook"
 )
 
@@ -100,7 +101,7 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 	}
 
 	if row.deleted {
-		if err := s.revoke(ctx, id); err != nil {
+		if err := s.revoke(ctx, id, "", "deleted"); err != nil {
 			return s.fail(ctx, job, err)
 		}
 		if err := s.permit.DeleteUser(ctx, id); err != nil {
@@ -130,7 +131,7 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 	}
 
 	if row.suspended {
-		if err := s.revoke(ctx, id); err != nil {
+		if err := s.revoke(ctx, id, label(row), "suspended"); err != nil {
 			return s.fail(ctx, job, err)
 		}
 	}
@@ -147,6 +148,8 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 			WHERE user_id = $1 AND default_role_granted_at IS NULL`, id, s.now().UnixMilli()); err != nil {
 			return s.fail(ctx, job, fmt.Errorf("record grant: %w", err))
 		}
+		s.record(ctx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.RoleGranted, SubjectID: id,
+			SubjectName: label(row), Role: s.role, Detail: "default role, first sync (sign-up, sign-in reconcile or backfill)"})
 	}
 	if err := s.finish(ctx, job, row.generation, "synced"); err != nil {
 		return err
@@ -158,14 +161,45 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 	return nil
 }
 
-func (s *Service) revoke(ctx context.Context, userID string) error {
+// revoke ends the person's sessions; why ("suspended", "deleted") goes in
+// the audit entry when any ended.
+func (s *Service) revoke(ctx context.Context, userID, name, why string) error {
 	if s.sessions == nil {
 		return nil
 	}
-	if _, err := s.sessions.RevokeUser(ctx, userID); err != nil {
+	n, err := s.sessions.RevokeUser(ctx, userID)
+	if err != nil {
 		return fmt.Errorf("revoke sessions: %w", err)
 	}
+	s.recordRevoked(ctx, userID, name, why, n)
 	return nil
+}
+
+// recordRevoked audits n sessions of userID ended because the person was
+// why ("suspended", "deleted"); nothing when none were.
+func (s *Service) recordRevoked(ctx context.Context, userID, name, why string, n int) {
+	if n > 0 {
+		s.record(ctx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.SessionsRevoked, SubjectID: userID,
+			SubjectName: name, Detail: fmt.Sprintf("%s: %d sessions ended", why, n)})
+	}
+}
+
+// record writes an audit entry for a change already made outside the
+// database; a failure is logged, as the change itself stands.
+func (s *Service) record(ctx context.Context, e audit.Entry) {
+	if s.audit == nil {
+		return
+	}
+	if err := s.audit.Record(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "provision: audit", "action", e.Action, "user", e.SubjectID, "error", err)
+	}
+}
+
+func label(r syncRow) string {
+	if r.name != "" {
+		return r.name
+	}
+	return r.email
 }
 
 // finish records the result and completes the job in one transaction, but
