@@ -112,7 +112,11 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	if err != nil {
 		return nil, err
 	}
-	users := store.NewUsers(db, nil)
+	// The report reads the counts; every write that changes them (a new
+	// sign-up above all) drops the cached report, so it shows at once.
+	reader := store.NewUsers(db, nil)
+	report := reports.NewService(reader, nil, reports.DefaultTTL)
+	users := reader.OnSignupsChange(report.Invalidate)
 	client, err := newDirectory(s)
 	if err != nil {
 		return nil, err
@@ -205,7 +209,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		WebhookKeys: s.WebhookKeys,
 		Webhooks:    webhookSink{svc: prov, users: users, logger: logger},
 		Authz:       checker,
-		Reports:     reports.NewService(users, nil, reports.DefaultTTL),
+		Reports:     report,
 
 		Metrics:      meters,
 		SignInLimit:  signInLimit,
