@@ -70,8 +70,8 @@ func TestSignupsLast30DaysRangeFollowsUTCDay(t *testing.T) {
 			if !gotFrom.Equal(tt.wantFrom) || !gotTo.Equal(tt.wantTo) {
 				t.Errorf("queried %s..%s, want %s..%s", gotFrom, gotTo, tt.wantFrom, tt.wantTo)
 			}
-			if !r.From.Equal(tt.wantFrom) || !r.To.Equal(tt.wantTo) || len(r.Days) != ReportDays {
-				t.Errorf("report %s..%s with %d days, want %s..%s with %d", r.From, r.To, len(r.Days), tt.wantFrom, tt.wantTo, ReportDays)
+			if !r.From.Equal(tt.wantFrom) || !r.To.Equal(tt.wantTo) || len(r.Days) != DefaultDays {
+				t.Errorf("report %s..%s with %d days, want %s..%s with %d", r.From, r.To, len(r.Days), tt.wantFrom, tt.wantTo, DefaultDays)
 			}
 		})
 	}
@@ -82,7 +82,7 @@ func TestReportTotalsAndRoleSplit(t *testing.T) {
 	src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]store.DayCount, error) {
 		days, _ := zeroDays(ctx, from, to)
 		days[0] = store.DayCount{Day: from, Total: 3, ByRole: map[string]int{"viewer": 2, "": 1}}
-		days[29] = store.DayCount{Day: to, Total: 5, ByRole: map[string]int{"zeta": 1, "admin": 1, "analyst": 1, "beta": 1, "viewer": 1}}
+		days[DefaultDays-1] = store.DayCount{Day: to, Total: 5, ByRole: map[string]int{"zeta": 1, "admin": 1, "analyst": 1, "beta": 1, "viewer": 1}}
 		return days, nil
 	}}
 	r, err := NewService(src, func() time.Time { return now }, 0).SignupsLast30Days(context.Background())
