@@ -246,7 +246,8 @@ const devUsage = `Usage:
   reportgate dev [flags]
 
 Runs the app offline with local Logto and Permit stand-ins and SQLite, the
-demo accounts seeded. Secrets are generated once into <data>/dev-secrets.json;
+demo accounts seeded, and (unless --seed-history=false) about 600 demo
+sign-ups over 90 days so the report has a history. Secrets are generated once into <data>/dev-secrets.json;
 settings from the environment and ./.env take precedence. Ctrl+C stops it.
 `
 
@@ -258,6 +259,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	dataDir := fs.String("data", "./data", "directory for the SQLite database, stand-in state and generated secrets")
 	webhookRetries := fs.Bool("webhook-retries", false, "make the Logto stand-in retry webhooks 3 times on 5xx (newer Logto) instead of sending once")
 	permitDelay := fs.Duration("permit-propagation-delay", 0, "delay before the Permit stand-in's PDP sees an API write (real Permit is eventually consistent)")
+	seedHistoryFlag := fs.Bool("seed-history", true, fmt.Sprintf("seed about %d demo sign-ups over %d days (@%s, no password) so the report has a history", historyPeople, historyDays, historyDomain))
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "private Prometheus metrics listen address (\"\" turns it off; a port in use only warns)")
 	if help, err := parseFlags(fs, devUsage, args, stdout, stderr); help || err != nil {
 		return err
@@ -316,6 +318,16 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		a.shutdown(0, settings.ShutdownTimeout)
 		st.shutdown()
 		return err
+	}
+	if *seedHistoryFlag {
+		start := time.Now()
+		n, err := seedHistory(ctx, st, a, settings, start)
+		if err != nil {
+			a.shutdown(0, settings.ShutdownTimeout)
+			st.shutdown()
+			return err
+		}
+		logger.Info("seeded the demo history", "new_people", n, "took", time.Since(start).Round(time.Millisecond))
 	}
 	printDevBanner(stdout, settings, logtoURL, permitURL, metricsLn)
 	select {

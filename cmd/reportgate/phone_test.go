@@ -42,19 +42,14 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 		}
 	}
 	check("/", testid("sign-in"))
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(d.appURL+"/sign-in"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "admin@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), demoPassword),
-		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		chromedp.WaitVisible(testid("nav-admin")),
-	)
-	if err != nil {
+	if err := chromedp.Do(ctx, signInSteps(d.appURL, "admin@example.com", testid("nav-admin"))...); err != nil {
 		t.Fatalf("sign in as admin: %v", err)
 	}
 	check("/", testid("nav-admin"))
 	check("/reports", testid("report"))
+	check("/reports?range=90", testid("chart-y-axis"))
+	check("/reports?from=2025-01-01&to=2026-01-01", testid("chart-y-axis"))
+	check("/reports?range=14", testid("range-error"))
 	check("/admin/users", testid("user-row"))
 	check("/admin/sync?events=all", testid("event-row"))
 }
