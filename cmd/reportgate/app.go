@@ -33,6 +33,10 @@ import (
 	"reportgate/static"
 )
 
+// reportTopic is the broadcast topic that drops the cached report on the
+// other replicas.
+const reportTopic = "report"
+
 // app is a running reportgate web app.
 type app struct {
 	db       *database.DB
@@ -113,10 +117,20 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		return nil, err
 	}
 	// The report reads the counts; every write that changes them (a new
-	// sign-up above all) drops the cached report, so it shows at once.
+	// sign-up above all) drops the cached report here and on the other
+	// replicas, so it shows at once.
 	reader := store.NewUsers(db, nil)
 	report := reports.NewService(reader, nil, reports.DefaultTTL)
-	users := reader.OnSignupsChange(report.Invalidate)
+	bus.Subscribe(reportTopic, func(string) { report.Invalidate() })
+	bus.OnResync(report.Invalidate)
+	users := reader.OnSignupsChange(func() {
+		report.Invalidate()
+		// Publish bounds itself with a deadline; a lost notice leaves the
+		// other replicas' reports at most the cache TTL old.
+		if err := bus.Publish(context.Background(), reportTopic, "signups"); err != nil {
+			logger.Warn("tell other replicas the report changed", "err", err)
+		}
+	})
 	client, err := newDirectory(s)
 	if err != nil {
 		return nil, err
