@@ -7,7 +7,7 @@
     if (!readout) continue;
     const show = (event) => {
       const bar = event.target.closest('.bar');
-      if (bar) readout.textContent = bar.dataset.label;
+      if (bar) readout.textContent = bar.getAttribute('aria-label');
     };
     chart.addEventListener('mouseover', show);
     chart.addEventListener('focusin', show);

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -48,8 +49,43 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 	check("/", testid("nav-admin"))
 	check("/reports", testid("report"))
 	check("/reports?range=90", testid("chart-y-axis"))
+	tilesLineUp(ctx, t, "390 px")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Reload(), chromedp.WaitVisible(testid("chart-y-axis"))); err != nil {
+		t.Fatal(err)
+	}
+	tilesLineUp(ctx, t, "1280 px")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
 	check("/reports?from=2025-01-01&to=2026-01-01", testid("chart-y-axis"))
 	check("/reports?range=14", testid("range-error"))
 	check("/admin/users", testid("user-row"))
 	check("/admin/sync?events=all", testid("event-row"))
+}
+
+// tilesLineUp checks the report's stat tiles on the page shown: one line
+// per label (none cut short), equal heights, and every row full.
+func tilesLineUp(ctx context.Context, t *testing.T, width string) {
+	t.Helper()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const tiles = [...document.querySelectorAll('[data-testid="report-totals"] .stat')];
+		const out = [];
+		for (const l of document.querySelectorAll('[data-testid="report-totals"] .stat-label')) {
+			const lh = parseFloat(getComputedStyle(l).lineHeight) || 20;
+			if (l.scrollWidth > l.clientWidth || l.getBoundingClientRect().height > lh * 1.5) out.push('label wraps or is cut: ' + l.textContent);
+		}
+		const heights = new Set(tiles.map(e => Math.round(e.getBoundingClientRect().height)));
+		if (heights.size > 1) out.push('tile heights differ: ' + [...heights]);
+		const rows = {};
+		for (const e of tiles) { const top = Math.round(e.getBoundingClientRect().top); rows[top] = (rows[top] || 0) + 1; }
+		const counts = Object.values(rows);
+		if (counts.some(n => n !== counts[0])) out.push('a row is not full: ' + counts);
+		return out;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("report tiles at %s: %s", width, p)
+	}
 }
