@@ -89,11 +89,6 @@ func (s *Service) Invalidate() {
 	s.gen++
 }
 
-// SignupsLast30Days is Signups over the default preset.
-func (s *Service) SignupsLast30Days(ctx context.Context) (Report, error) {
-	return s.Signups(ctx, Last(DefaultDays))
-}
-
 // Signups returns the sign-ups report of rg. A preset comes from the cache
 // when it is fresh and still about today; concurrent callers that miss the
 // cache share one query, and each may give up waiting when its own ctx

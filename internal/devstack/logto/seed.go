@@ -15,10 +15,16 @@ type ImportedUser struct {
 
 // ImportUsers creates the accounts whose email does not exist yet, with
 // their own registration times, as an import into Logto would; it fires no
-// webhooks and writes the state once. It returns every listed account,
-// existing or new, in order, and how many it created, so importing the
-// same list again creates nothing.
+// webhooks and writes the state once; one invalid email refuses the whole
+// list. It returns every listed account, existing or new, in order, and
+// how many it created, so importing the same list again creates nothing.
 func (s *Server) ImportUsers(in []ImportedUser) ([]User, int, error) {
+	// Refuse the whole list before writing any of it.
+	for _, u := range in {
+		if email := strings.TrimSpace(u.Email); !validEmail(email) {
+			return nil, 0, fmt.Errorf("import user %q: %w", email, errInvalidEmail)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]User, 0, len(in))
@@ -28,9 +34,6 @@ func (s *Server) ImportUsers(in []ImportedUser) ([]User, int, error) {
 		if a := s.accountByEmailLocked(email); a != nil {
 			out = append(out, a.public())
 			continue
-		}
-		if !validEmail(email) {
-			return nil, 0, fmt.Errorf("import user %q: %w", email, errInvalidEmail)
 		}
 		id := randomString(lowerAlnum, 12)
 		for s.st.accounts.m[id] != nil {
