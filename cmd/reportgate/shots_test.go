@@ -22,6 +22,18 @@ func TestBrowserReportScreenshots(t *testing.T) {
 	if err := chromedp.Do(ctx, signInSteps(d.appURL, "analyst@example.com", testid("user-name"))...); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
+	for name, path := range map[string]string{"custom": "/reports?from=2026-10-01&to=2026-10-14", "bad-range": "/reports?from=2026-10-14&to=2026-10-01"} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(d.appURL+path), chromedp.WaitVisible(testid("report-range"))); err != nil {
+			t.Fatal(err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "report-"+name+".png"), png, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, scheme := range []string{"light", "dark"} {
 		for _, size := range []struct {
 			name string

@@ -94,8 +94,10 @@ func ParseRange(q url.Values, now time.Time) (Range, error) {
 		to = today
 	}
 	switch {
+	case from.After(today):
+		return Range{}, rangeError("The start date is after today; there is nothing to show yet.")
 	case from.After(to):
-		return Range{}, rangeError("The start date must be on or before the end date (and not after today).")
+		return Range{}, rangeError("The start date must be on or before the end date.")
 	case !to.Before(from.AddDate(MaxSpan, 0, 0)):
 		return Range{}, rangeError(fmt.Sprintf("A range can span at most %d years.", MaxSpan))
 	}
