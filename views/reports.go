@@ -1,6 +1,7 @@
 package views
 
 import (
+	"strconv"
 	"unicode"
 	"unicode/utf8"
 )
@@ -68,6 +69,15 @@ type RoleCount struct {
 	Role  string // "" = no role
 	Count int
 	Share int // percent of the total, rounded
+}
+
+// ShareLabel is Share for people: "<1%" for a share that rounds to 0
+// but is not nothing.
+func (r RoleCount) ShareLabel() string {
+	if r.Share == 0 && r.Count > 0 {
+		return "<1%"
+	}
+	return strconv.Itoa(r.Share) + "%"
 }
 
 // RoleLabel names a role bucket for people, in sentence case.

@@ -329,7 +329,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		logger.Info("seeded the demo history", "new_people", n, "took", time.Since(start).Round(time.Millisecond))
 	}
-	printDevBanner(stdout, settings, logtoURL, permitURL, metricsLn)
+	printDevBanner(stdout, settings, logtoURL, permitURL, metricsLn, *seedHistoryFlag)
 	select {
 	case <-ctx.Done():
 	case err := <-a.done:
@@ -358,7 +358,7 @@ func listenOrWarn(addr string, logger *slog.Logger) net.Listener {
 	return ln
 }
 
-func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string, metricsLn net.Listener) {
+func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string, metricsLn net.Listener, history bool) {
 	fmt.Fprintf(w, "reportgate dev is running (offline: local Logto and Permit stand-ins, SQLite)\n\n")
 	fmt.Fprintf(w, "  App:    %s\n", s.BaseURL)
 	fmt.Fprintf(w, "  Logto:  %s (stand-in)\n", logtoURL)
@@ -376,6 +376,10 @@ func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string, 
 			role = "no role"
 		}
 		fmt.Fprintf(w, "  %-22s %-12s %s\n", a.Email, a.Name, role)
+	}
+	if history {
+		fmt.Fprintf(w, "\nReport history: %d demo people signed up over the last %d days (@%s, no password; --seed-history=false leaves them out)\n",
+			historyPeople, historyDays, historyDomain)
 	}
 	fmt.Fprintf(w, "\nPress Ctrl+C to stop.\n")
 }

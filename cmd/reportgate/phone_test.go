@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // overflowJS reports what sticks out sideways: the document wider than the
@@ -54,6 +56,7 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	tilesLineUp(ctx, t, "1280 px")
+	chartKeyboard(ctx, t)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
 		t.Fatal(err)
 	}
@@ -87,5 +90,36 @@ func tilesLineUp(ctx context.Context, t *testing.T, width string) {
 	}
 	for _, p := range problems {
 		t.Errorf("report tiles at %s: %s", width, p)
+	}
+}
+
+// chartKeyboard checks the chart's enhancement: the bars are one Tab stop
+// (the latest day), the arrow keys move along them, and the focused day's
+// numbers are written under the chart.
+func chartKeyboard(ctx context.Context, t *testing.T) {
+	t.Helper()
+	const bars = `[data-testid="report-chart"] rect.bar`
+	err := chromedp.Do(ctx,
+		chromedp.Focus(chromedp.CSS(bars+`[tabindex="0"]`)),
+		chromedp.KeyEvent(kb.ArrowLeft),
+		chromedp.KeyEvent(kb.ArrowLeft),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const bars = [...document.querySelectorAll('`+bars+`')];
+		const stops = bars.filter(b => b.getAttribute('tabindex') === '0');
+		return [String(stops.length), String(bars.indexOf(document.activeElement)), String(bars.length),
+			document.activeElement.getAttribute('aria-label') || '',
+			document.querySelector('[data-chart-readout]').textContent];
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(got[2])
+	if got[0] != "1" || got[1] != strconv.Itoa(n-3) || got[3] == "" || got[4] != got[3] {
+		t.Errorf("after focusing the chart and pressing ← twice: %s Tab stops, bar %s of %s focused (%q), readout %q; want 1 stop, bar %d, its label under the chart",
+			got[0], got[1], got[2], got[3], got[4], n-3)
 	}
 }
