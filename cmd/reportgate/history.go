@@ -12,6 +12,7 @@ import (
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/store"
+	"reportgate/internal/webhook"
 )
 
 // The dev history: about historyPeople demo sign-ups over the historyDays
@@ -112,7 +113,8 @@ func historyRole(u float64) string {
 // seedHistory puts the dev history in all three places, the way real
 // people get there: the Logto stand-in (their registration times), the
 // Permit stand-in (their users and roles) and the app's records (with the
-// same registration times, so the report's history is Logto's). People
+// same registration times, so the report's history is Logto's), marked as
+// synced. People
 // already seeded are left alone, so a restart adds nothing. It returns how
 // many people were new to Logto.
 func seedHistory(ctx context.Context, st *standins, a *app, s appconfig.Settings, now time.Time) (int, error) {
@@ -138,6 +140,15 @@ func seedHistory(ctx context.Context, st *standins, a *app, s appconfig.Settings
 	}
 	if err := a.users.UpsertMany(ctx, records); err != nil {
 		return 0, fmt.Errorf("seed history in the app database: %w", err)
+	}
+	// Already in Permit with their role, like the demo accounts: backfill
+	// and sign-in reconciliation must not queue syncs that would add the
+	// default role to an analyst or an admin.
+	for i, p := range people {
+		u := accounts[i]
+		if err := a.prov.MarkSynced(ctx, webhook.User{ID: u.ID, Email: p.Email, Name: p.Name, CreatedAt: u.CreatedAt}, true); err != nil {
+			return 0, fmt.Errorf("seed history: %w", err)
+		}
 	}
 	return created, nil
 }

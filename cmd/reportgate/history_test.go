@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,6 +138,17 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 		}
 	}
 	db.Close()
+
+	// backfill sees them as synced: nothing to queue for any of them.
+	t.Chdir(t.TempDir()) // no stray ./.env
+	env := secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
+	var out strings.Builder
+	if err := run(ctx, []string{"backfill", "--dry-run"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+		t.Fatalf("backfill --dry-run: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "would queue 0 sync jobs") {
+		t.Errorf("backfill --dry-run on the seeded history:\n%s", out.String())
+	}
 
 	// A restart adds nobody.
 	d.stop()
