@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -22,9 +23,9 @@ type Authorizer interface {
 	AllowedAll(ctx context.Context, u authz.User, reqs ...authz.Request) (map[authz.Request]bool, error)
 }
 
-// ReportSource builds the sign-ups report.
+// ReportSource builds the sign-ups report of a range of days.
 type ReportSource interface {
-	SignupsLast30Days(ctx context.Context) (reports.Report, error)
+	Signups(ctx context.Context, rg reports.Range) (reports.Report, error)
 }
 
 // AccessSetup says whether a person's access is still being set up (their
@@ -38,8 +39,8 @@ var (
 	exportReports = authz.Request{Resource: "reports", Action: "export"}
 )
 
-// Chart size in SVG user units; the CSS scales it to the page width.
-const chartWidth, chartHeight = 600.0, 160.0
+// Chart size in SVG user units; the CSS stretches it to the card.
+const chartWidth, chartHeight = 600.0, 200.0
 
 // guard admits a signed-in person to a page only with Permit's say-so.
 type guard struct {
@@ -125,13 +126,24 @@ type reportsHandler struct {
 	audit   AuditLog // nil: exports are not recorded
 }
 
-// admit lets the person in with p and builds the report for them.
+// admit lets the person in with p and builds the report of the range the
+// address asks for. A range that cannot be shown is answered 400 with the
+// range picker re-shown and the reason.
 func (h *reportsHandler) admit(w http.ResponseWriter, r *http.Request, p permission) (*auth.Identity, map[authz.Request]bool, reports.Report, bool) {
 	who, decisions, ok := h.guard.admit(w, r, p)
 	if !ok {
 		return nil, nil, reports.Report{}, false
 	}
-	report, err := h.reports.SignupsLast30Days(r.Context())
+	now := time.Now()
+	rg, err := reports.ParseRange(r.URL.Query(), now)
+	if err != nil {
+		form := rangeForm(reports.Range{}, now)
+		form.From, form.To, form.Error = r.URL.Query().Get("from"), r.URL.Query().Get("to"), err.Error()
+		page := h.guard.page(w, r, "Reports", who, decisions)
+		h.pages.render(w, r, http.StatusBadRequest, views.ReportRangeInvalid(page, form))
+		return nil, nil, reports.Report{}, false
+	}
+	report, err := h.reports.Signups(r.Context(), rg)
 	if err != nil {
 		h.pages.fail(w, r, who, err)
 		return nil, nil, reports.Report{}, false
@@ -144,25 +156,42 @@ func (h *reportsHandler) show(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := h.bodies.get(r.Context(), report, decisions[exportReports])
-	if err != nil {
-		h.pages.fail(w, r, who, err)
-		return
+	canExport := decisions[exportReports]
+	var body *segment
+	if report.Range.Custom() {
+		// Built for this request alone: nothing to share.
+		plain, err := renderBody(r.Context(), report, canExport, h.pages.assets.URL("chart.js"))
+		if err != nil {
+			h.pages.fail(w, r, who, err)
+			return
+		}
+		body = &segment{plain: plain}
+	} else {
+		var err error
+		if body, err = h.bodies.get(r.Context(), report, canExport, h.pages.assets.URL("chart.js")); err != nil {
+			h.pages.fail(w, r, who, err)
+			return
+		}
 	}
 	h.pages.renderAround(w, r, http.StatusOK, h.guard.page(w, r, "Reports", who, decisions), body)
 }
 
-// sharedBodies holds the report body rendered for the report the source
-// serves now (which it caches for its TTL), in its two variants: with and
-// without the export link. Everything else in it is the same for every
-// reader; the layout, which names the reader, is rendered per request.
+// sharedBodies holds the report body rendered for each preset report the
+// source serves now (which it caches for its TTL), in its two variants:
+// with and without the export link. Everything else in it is the same for
+// every reader; the layout, which names the reader, is rendered per
+// request.
 type sharedBodies struct {
-	mu        sync.Mutex
+	mu      sync.Mutex
+	presets map[int]*presetBodies // by preset length in days
+}
+
+type presetBodies struct {
 	generated time.Time   // Report.GeneratedAt of the bodies below
 	bodies    [2]*segment // plain and deflated
 }
 
-func (s *sharedBodies) get(ctx context.Context, report reports.Report, canExport bool) (*segment, error) {
+func (s *sharedBodies) get(ctx context.Context, report reports.Report, canExport bool, scriptURL string) (*segment, error) {
 	i := 0
 	if canExport {
 		i = 1
@@ -171,17 +200,31 @@ func (s *sharedBodies) get(ctx context.Context, report reports.Report, canExport
 	// who wait would otherwise all render the same bytes.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.generated.Equal(report.GeneratedAt) {
-		s.generated, s.bodies = report.GeneratedAt, [2]*segment{}
+	if s.presets == nil {
+		s.presets = map[int]*presetBodies{}
 	}
-	if s.bodies[i] == nil {
-		var buf bytes.Buffer
-		if err := views.ReportBody(reportView(report, canExport)).Render(ctx, &buf); err != nil {
-			return nil, fmt.Errorf("render report body: %w", err)
+	p := s.presets[report.Range.Days]
+	if p == nil || !p.generated.Equal(report.GeneratedAt) {
+		p = &presetBodies{generated: report.GeneratedAt}
+		s.presets[report.Range.Days] = p
+	}
+	if p.bodies[i] == nil {
+		plain, err := renderBody(ctx, report, canExport, scriptURL)
+		if err != nil {
+			return nil, err
 		}
-		s.bodies[i] = &segment{plain: buf.Bytes(), deflated: deflateShared(buf.Bytes())}
+		p.bodies[i] = &segment{plain: plain, deflated: deflateShared(plain)}
 	}
-	return s.bodies[i], nil
+	return p.bodies[i], nil
+}
+
+// renderBody renders the report's content, without the layout.
+func renderBody(ctx context.Context, report reports.Report, canExport bool, scriptURL string) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := views.ReportBody(reportView(report, canExport, scriptURL)).Render(ctx, &buf); err != nil {
+		return nil, fmt.Errorf("render report body: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 func (h *reportsHandler) export(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +237,7 @@ func (h *reportsHandler) export(w http.ResponseWriter, r *http.Request) {
 		h.pages.fail(w, r, who, err)
 		return
 	}
-	name := "signups-" + report.To.Format("2006-01-02") + ".csv"
+	name := "signups-" + report.From.Format(time.DateOnly) + "-to-" + report.To.Format(time.DateOnly) + ".csv"
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
@@ -203,29 +246,114 @@ func (h *reportsHandler) export(w http.ResponseWriter, r *http.Request) {
 		Action: audit.ReportExported, SubjectID: who.Subject, SubjectName: actorName(who), Detail: name})
 }
 
-func reportView(r reports.Report, canExport bool) views.ReportView {
+// withQuery is path with the range's query, if any.
+func withQuery(path string, rg reports.Range) string {
+	if q := rg.Query(); q != "" {
+		return path + "?" + q
+	}
+	return path
+}
+
+// rangeForm is the range picker showing rg (none current when rg is the
+// zero Range).
+func rangeForm(rg reports.Range, now time.Time) views.RangeForm {
+	f := views.RangeForm{Today: now.UTC().Format(time.DateOnly)}
+	for _, days := range reports.Presets {
+		f.Presets = append(f.Presets, views.RangeChoice{
+			Label:   fmt.Sprintf("%d days", days),
+			URL:     withQuery("/reports", reports.Last(days)),
+			Current: rg.Days == days,
+		})
+	}
+	return f
+}
+
+func reportView(r reports.Report, canExport bool, scriptURL string) views.ReportView {
+	days := len(r.Days)
 	v := views.ReportView{
-		Range:       r.From.Format("Jan 2") + " – " + r.To.Format("Jan 2, 2006") + " (UTC)",
-		FirstDay:    r.From.Format("Jan 2"),
-		LastDay:     r.To.Format("Jan 2"),
+		Heading:     fmt.Sprintf("Last %d days", r.Range.Days),
+		Range:       r.From.Format("Jan 2, 2006") + " – " + r.To.Format("Jan 2, 2006") + " (UTC)",
+		Form:        rangeForm(r.Range, r.GeneratedAt),
 		Total:       r.Total,
-		Max:         r.Max,
-		ChartWidth:  chartWidth,
-		ChartHeight: chartHeight,
+		Average:     "0",
+		Busiest:     r.Max,
 		CanExport:   canExport,
-		ExportURL:   "/reports/export.csv",
+		ExportURL:   withQuery("/reports/export.csv", r.Range),
 		GeneratedAt: r.GeneratedAt.UTC().Format(time.RFC1123),
+		ScriptURL:   scriptURL,
+	}
+	if r.From.Year() == r.To.Year() {
+		v.Range = r.From.Format("Jan 2") + " – " + r.To.Format("Jan 2, 2006") + " (UTC)"
+	}
+	if r.Range.Custom() {
+		v.Heading = fmt.Sprintf("%d days", days)
+		if days == 1 {
+			v.Heading = "1 day"
+		}
+	}
+	v.Form.From, v.Form.To = r.From.Format(time.DateOnly), r.To.Format(time.DateOnly)
+	if days > 0 {
+		v.Average = strconv.FormatFloat(float64(r.Total)/float64(days), 'f', 1, 64)
 	}
 	for _, rt := range r.ByRole {
-		v.ByRole = append(v.ByRole, views.RoleCount{Role: rt.Role, Count: rt.Count})
+		v.ByRole = append(v.ByRole, views.RoleCount{Role: rt.Role, Count: rt.Count, Share: percent(rt.Count, r.Total)})
 	}
+	active, running := 0, 0
 	for _, d := range r.Days {
-		v.Days = append(v.Days, views.DayRow{Day: d.Day.Format("Mon Jan 2"), Total: d.Total})
+		running += d.Total
+		if d.Total > 0 {
+			active++
+		}
+		if r.Max > 0 && d.Total == r.Max && v.BusiestDay == "" {
+			v.BusiestDay = d.Day.Format("Mon Jan 2")
+		}
+		v.Days = append(v.Days, views.DayRow{Day: d.Day.Format("Mon Jan 2, 2006"), Total: d.Total, Running: running})
 	}
-	for _, b := range r.Bars(chartWidth, chartHeight) {
+	v.ActiveDays = fmt.Sprintf("%d of %d", active, days)
+	v.Chart = chartView(r)
+	return v
+}
+
+// chartView is the chart's geometry and words.
+func chartView(r reports.Report) views.ChartView {
+	c := r.Chart(chartWidth, chartHeight)
+	v := views.ChartView{
+		Width:   c.Width,
+		Height:  c.Height,
+		Title:   "Daily sign-ups, " + r.From.Format("Jan 2, 2006") + " to " + r.To.Format("Jan 2, 2006") + " (UTC)",
+		Running: c.Running,
+		Desc: fmt.Sprintf("Bar chart of %d days with a line for the running total: %d sign-ups in all, at most %d on one day. "+
+			"The table below the chart lists every day.", len(r.Days), r.Total, r.Max),
+	}
+	if n := len(r.Days); n > 0 {
+		v.FirstDay = r.Days[0].Day.Format("Jan 2")
+		v.MidDay = r.Days[n/2].Day.Format("Jan 2")
+		v.LastDay = r.Days[n-1].Day.Format("Jan 2")
+	}
+	daily, running := c.Axis.Ticks(), c.RunningAxis.Ticks()
+	// Top first, as the labels are laid out.
+	for i := len(daily) - 1; i >= 0; i-- {
+		g := views.GridLine{
+			Y:     c.Height - float64(daily[i])/float64(c.Axis.Top)*c.Height,
+			Daily: strconv.Itoa(daily[i]),
+		}
+		if i < len(running) {
+			g.Running = strconv.Itoa(running[i])
+		}
+		v.Grid = append(v.Grid, g)
+	}
+	for _, b := range c.Bars {
 		v.Bars = append(v.Bars, views.ChartBar{X: b.X, Y: b.Y, Width: b.Width, Height: b.Height, Label: b.Label})
 	}
 	return v
+}
+
+// percent is part of whole in whole percent, rounded; 0 for an empty whole.
+func percent(part, whole int) int {
+	if whole == 0 {
+		return 0
+	}
+	return (part*200 + whole) / (whole * 2)
 }
 
 func displayWho(who *auth.Identity) string {

@@ -136,7 +136,7 @@ func TestReportsFailClosedWhenPermitMisbehaves(t *testing.T) {
 
 type brokenReports struct{}
 
-func (brokenReports) SignupsLast30Days(context.Context) (reports.Report, error) {
+func (brokenReports) Signups(context.Context, reports.Range) (reports.Report, error) {
 	return reports.Report{}, errors.New("sqlite: disk I/O error at /var/lib/secret.db")
 }
 

@@ -38,6 +38,10 @@ import (
 	"reportgate/static"
 )
 
+// reportTopic is the broadcast topic that drops the cached report on the
+// other replicas.
+const reportTopic = "report"
+
 // app is a running reportgate web app.
 type app struct {
 	db       *database.DB
@@ -118,7 +122,21 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	if err != nil {
 		return nil, err
 	}
-	users := store.NewUsers(db, nil)
+	// The report reads the counts; every write that changes them (a new
+	// sign-up above all) drops the cached report here and on the other
+	// replicas, so it shows at once.
+	reader := store.NewUsers(db, nil)
+	report := reports.NewService(reader, nil, reports.DefaultTTL)
+	bus.Subscribe(reportTopic, func(string) { report.Invalidate() })
+	bus.OnResync(report.Invalidate)
+	users := reader.OnSignupsChange(func() {
+		report.Invalidate()
+		// Publish bounds itself with a deadline; a lost notice leaves the
+		// other replicas' reports at most the cache TTL old.
+		if err := bus.Publish(context.Background(), reportTopic, "signups"); err != nil {
+			logger.Warn("tell other replicas the report changed", "err", err)
+		}
+	})
 	client, err := newDirectory(s)
 	if err != nil {
 		return nil, err
@@ -236,7 +254,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		WebhookKeys: s.WebhookKeys,
 		Webhooks:    webhookSink{svc: prov, users: users, logger: logger},
 		Authz:       checker,
-		Reports:     reports.NewService(users, nil, reports.DefaultTTL),
+		Reports:     report,
 
 		Metrics:      meters,
 		SignInLimit:  signInLimit,

@@ -268,7 +268,8 @@ const devUsage = `Usage:
   reportgate dev [flags]
 
 Runs the app offline with local Logto and Permit stand-ins and SQLite, the
-demo accounts seeded. Secrets are generated once into <data>/dev-secrets.json;
+demo accounts seeded, and (unless --seed-history=false) about 600 demo
+sign-ups over 90 days so the report has a history. Secrets are generated once into <data>/dev-secrets.json;
 settings from the environment and ./.env take precedence. Ctrl+C stops it.
 `
 
@@ -280,6 +281,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	dataDir := fs.String("data", "./data", "directory for the SQLite database, stand-in state and generated secrets")
 	webhookRetries := fs.Bool("webhook-retries", false, "make the Logto stand-in retry webhooks 3 times on 5xx (newer Logto) instead of sending once")
 	permitDelay := fs.Duration("permit-propagation-delay", 0, "delay before the Permit stand-in's PDP sees an API write (real Permit is eventually consistent)")
+	seedHistoryFlag := fs.Bool("seed-history", true, fmt.Sprintf("seed about %d demo sign-ups over %d days (@%s, no password) so the report has a history", historyPeople, historyDays, historyDomain))
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "private Prometheus metrics listen address (\"\" turns it off; a port in use only warns)")
 	if help, err := parseFlags(fs, devUsage, args, stdout, stderr); help || err != nil {
 		return err
@@ -339,7 +341,17 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		st.shutdown()
 		return err
 	}
-	printDevBanner(stdout, settings, logtoURL, permitURL, metricsLn)
+	if *seedHistoryFlag {
+		start := time.Now()
+		n, err := seedHistory(ctx, st, a, settings, start)
+		if err != nil {
+			a.shutdown(0, settings.ShutdownTimeout)
+			st.shutdown()
+			return err
+		}
+		logger.Info("seeded the demo history", "new_people", n, "took", time.Since(start).Round(time.Millisecond))
+	}
+	printDevBanner(stdout, settings, logtoURL, permitURL, metricsLn, *seedHistoryFlag)
 	select {
 	case <-ctx.Done():
 	case err := <-a.done:
@@ -368,7 +380,7 @@ func listenOrWarn(addr string, logger *slog.Logger) net.Listener {
 	return ln
 }
 
-func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string, metricsLn net.Listener) {
+func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string, metricsLn net.Listener, history bool) {
 	fmt.Fprintf(w, "reportgate dev is running (offline: local Logto and Permit stand-ins, SQLite)\n\n")
 	fmt.Fprintf(w, "  App:    %s\n", s.BaseURL)
 	fmt.Fprintf(w, "  Logto:  %s (stand-in)\n", logtoURL)
@@ -386,6 +398,10 @@ func printDevBanner(w io.Writer, s config.Settings, logtoURL, permitURL string, 
 			role = "no role"
 		}
 		fmt.Fprintf(w, "  %-22s %-12s %s\n", a.Email, a.Name, role)
+	}
+	if history {
+		fmt.Fprintf(w, "\nReport history: %d demo people signed up over the last %d days (@%s, no password; --seed-history=false leaves them out)\n",
+			historyPeople, historyDays, historyDomain)
 	}
 	fmt.Fprintf(w, "\nPress Ctrl+C to stop.\n")
 }

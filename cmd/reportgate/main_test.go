@@ -91,7 +91,9 @@ func startDevEnv(t testing.TB, env map[string]string, dataDir string, extraArgs 
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	args := append([]string{"dev", "--addr", "127.0.0.1:0", "--logto-addr", "127.0.0.1:0", "--permit-addr", "127.0.0.1:0",
-		"--metrics-addr", "127.0.0.1:0", "--data", dataDir}, extraArgs...)
+		// No seeded history unless a test asks for it (a later flag wins):
+		// most tests count the people they create.
+		"--metrics-addr", "127.0.0.1:0", "--data", dataDir, "--seed-history=false"}, extraArgs...)
 	go func() {
 		err := run(ctx, args, func(k string) string { return env[k] }, pw, io.Discard)
 		pw.CloseWithError(err)

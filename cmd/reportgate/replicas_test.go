@@ -7,9 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
@@ -156,6 +159,36 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 		t.Fatalf("%d events recorded for one delivery sent three times, want 1", events)
 	}
 	t.Logf("one delivery sent 3× to two replicas: %d event recorded, one Permit user with roles [viewer]", events)
+
+	// B has the report cached (30 s); a person signing up through A shows
+	// on B's report well before that, because A tells B to drop it.
+	totalOnB := func() string {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addrB+"/reports", nil)
+		req.Host = addrA
+		for _, c := range p.client.Jar.Cookies(mustURL(t, d.appURL)) {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		doc, err := goquery.NewDocumentFromReader(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc.Find(`[data-testid="report-total"]`).Text()
+	}
+	before, err := strconv.Atoi(totalOnB())
+	if err != nil {
+		t.Fatalf("report on B: %v", err)
+	}
+	if !newPerson(t).signUp(d, "Katherine Johnson", "katherine@example.com").has("user-name") {
+		t.Fatal("sign-up through A failed")
+	}
+	eventually(t, 10*time.Second, "B's cached report to count the new sign-up", func() bool {
+		return totalOnB() == strconv.Itoa(before+1)
+	})
 }
 
 func mustURL(t testing.TB, raw string) *url.URL {

@@ -1,5 +1,5 @@
 // Package reports builds the reports shown to analysts from the store's
-// pre-aggregated counts: today the daily sign-ups of the last 30 days, as
+// pre-aggregated counts: today the daily sign-ups over a range of days, as
 // data for the page, a CSV download and the geometry of its bar chart. It
 // caches the built report briefly so a busy page does not query the
 // database on every request.
@@ -22,9 +22,6 @@ type Source interface {
 	SignupsByDay(ctx context.Context, from, to time.Time) ([]store.DayCount, error)
 }
 
-// ReportDays is the span of the sign-ups report, today included.
-const ReportDays = 30
-
 // DefaultTTL is how long a built report is served from the cache when
 // NewService is given no TTL.
 const DefaultTTL = 30 * time.Second
@@ -34,9 +31,10 @@ const DefaultTTL = 30 * time.Second
 // own deadline.
 const buildTimeout = 10 * time.Second
 
-// Report is the daily sign-ups of the ReportDays UTC days ending today. A
-// Report from Service is shared between callers: treat it as read-only.
+// Report is the daily sign-ups of a range of UTC days. A Report from
+// Service is shared between callers: treat it as read-only.
 type Report struct {
+	Range       Range     // as asked for
 	From, To    time.Time // 00:00 UTC of the first and the last day
 	Days        []store.DayCount
 	Total       int
@@ -59,10 +57,14 @@ type Service struct {
 	ttl   time.Duration
 	group singleflight.Group
 
-	mu      sync.Mutex
-	cached  *Report
+	mu     sync.Mutex
+	cached map[int]cachedReport // by preset length in days
+	gen    uint64               // bumped by Invalidate; a build started earlier is not cached
+}
+
+type cachedReport struct {
+	report  Report
 	expires time.Time
-	gen     uint64 // bumped by Invalidate; a build started earlier is not cached
 }
 
 // NewService returns a Service reading src. now (time.Now when nil)
@@ -78,8 +80,8 @@ func NewService(src Source, now func() time.Time, ttl time.Duration) *Service {
 	return &Service{src: src, now: now, ttl: ttl}
 }
 
-// Invalidate drops the cached report, so the next call rebuilds it (after a
-// bulk import, say). A build already under way is not cached.
+// Invalidate drops the cached reports, so the next call rebuilds them (a
+// new sign-up, a bulk import). A build already under way is not cached.
 func (s *Service) Invalidate() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -87,37 +89,49 @@ func (s *Service) Invalidate() {
 	s.gen++
 }
 
-// SignupsLast30Days returns the sign-ups report, from the cache when it is
-// fresh and still about today. Concurrent callers that miss the cache share
-// one query; each may give up waiting when its own ctx ends.
-func (s *Service) SignupsLast30Days(ctx context.Context) (Report, error) {
+// Signups returns the sign-ups report of rg. A preset comes from the cache
+// when it is fresh and still about today; concurrent callers that miss the
+// cache share one query, and each may give up waiting when its own ctx
+// ends. A custom range is built for the caller alone, never cached: any
+// of thousands of ranges could be asked for.
+func (s *Service) Signups(ctx context.Context, rg Range) (Report, error) {
 	now := s.now()
 	today := startOfDay(now)
-	s.mu.Lock()
-	if s.cached != nil && now.Before(s.expires) && s.cached.To.Equal(today) {
-		r := *s.cached
-		s.mu.Unlock()
+	if rg.Custom() {
+		ctx, cancel := context.WithTimeout(ctx, buildTimeout)
+		defer cancel()
+		r, err := s.build(ctx, rg, today)
+		if err != nil {
+			return Report{}, fmt.Errorf("sign-ups report: %w", err)
+		}
 		return r, nil
+	}
+	s.mu.Lock()
+	if c, ok := s.cached[rg.Days]; ok && now.Before(c.expires) && c.report.To.Equal(today) {
+		s.mu.Unlock()
+		return c.report, nil
 	}
 	gen := s.gen
 	s.mu.Unlock()
-
-	// The key holds the generation and the day, so callers after an
-	// Invalidate or past midnight do not join an outdated build.
-	key := fmt.Sprintf("%d/%s", gen, today.Format(time.DateOnly))
+	// The key holds the generation, the range and the day, so callers after
+	// an Invalidate or past midnight do not join an outdated build.
+	key := fmt.Sprintf("%d/%d/%s", gen, rg.Days, today.Format(time.DateOnly))
 	ch := s.group.DoChan(key, func() (any, error) {
 		// Detached from ctx: the first caller leaving must not fail the
 		// others waiting on the same build.
 		buildCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), buildTimeout)
 		defer cancel()
-		r, err := s.build(buildCtx, today)
+		r, err := s.build(buildCtx, rg, today)
 		if err != nil {
 			return Report{}, err
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.gen == gen {
-			s.cached, s.expires = &r, s.now().Add(s.ttl)
+			if s.cached == nil {
+				s.cached = map[int]cachedReport{}
+			}
+			s.cached[rg.Days] = cachedReport{report: r, expires: s.now().Add(s.ttl)}
 		}
 		return r, nil
 	})
@@ -132,13 +146,15 @@ func (s *Service) SignupsLast30Days(ctx context.Context) (Report, error) {
 	}
 }
 
-func (s *Service) build(ctx context.Context, today time.Time) (Report, error) {
-	from := today.AddDate(0, 0, -(ReportDays - 1))
-	days, err := s.src.SignupsByDay(ctx, from, today)
+func (s *Service) build(ctx context.Context, rg Range, today time.Time) (Report, error) {
+	from, to := rg.bounds(today)
+	days, err := s.src.SignupsByDay(ctx, from, to)
 	if err != nil {
 		return Report{}, err
 	}
-	return newReport(from, today, days, s.now()), nil
+	r := newReport(from, to, days, s.now())
+	r.Range = rg
+	return r, nil
 }
 
 // newReport derives the totals of a report from its days.

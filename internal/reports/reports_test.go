@@ -43,7 +43,7 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c
 
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
-func TestSignupsLast30DaysRangeFollowsUTCDay(t *testing.T) {
+func TestDefaultRangeFollowsUTCDay(t *testing.T) {
 	newYork := time.FixedZone("EST", -5*3600)
 	tests := []struct {
 		name     string
@@ -63,15 +63,15 @@ func TestSignupsLast30DaysRangeFollowsUTCDay(t *testing.T) {
 				gotFrom, gotTo = from, to
 				return zeroDays(ctx, from, to)
 			}}
-			r, err := NewService(src, func() time.Time { return tt.now }, 0).SignupsLast30Days(context.Background())
+			r, err := NewService(src, func() time.Time { return tt.now }, 0).Signups(context.Background(), Last(DefaultDays))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !gotFrom.Equal(tt.wantFrom) || !gotTo.Equal(tt.wantTo) {
 				t.Errorf("queried %s..%s, want %s..%s", gotFrom, gotTo, tt.wantFrom, tt.wantTo)
 			}
-			if !r.From.Equal(tt.wantFrom) || !r.To.Equal(tt.wantTo) || len(r.Days) != ReportDays {
-				t.Errorf("report %s..%s with %d days, want %s..%s with %d", r.From, r.To, len(r.Days), tt.wantFrom, tt.wantTo, ReportDays)
+			if !r.From.Equal(tt.wantFrom) || !r.To.Equal(tt.wantTo) || len(r.Days) != DefaultDays {
+				t.Errorf("report %s..%s with %d days, want %s..%s with %d", r.From, r.To, len(r.Days), tt.wantFrom, tt.wantTo, DefaultDays)
 			}
 		})
 	}
@@ -82,10 +82,10 @@ func TestReportTotalsAndRoleSplit(t *testing.T) {
 	src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]store.DayCount, error) {
 		days, _ := zeroDays(ctx, from, to)
 		days[0] = store.DayCount{Day: from, Total: 3, ByRole: map[string]int{"viewer": 2, "": 1}}
-		days[29] = store.DayCount{Day: to, Total: 5, ByRole: map[string]int{"zeta": 1, "admin": 1, "analyst": 1, "beta": 1, "viewer": 1}}
+		days[DefaultDays-1] = store.DayCount{Day: to, Total: 5, ByRole: map[string]int{"zeta": 1, "admin": 1, "analyst": 1, "beta": 1, "viewer": 1}}
 		return days, nil
 	}}
-	r, err := NewService(src, func() time.Time { return now }, 0).SignupsLast30Days(context.Background())
+	r, err := NewService(src, func() time.Time { return now }, 0).Signups(context.Background(), Last(DefaultDays))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestCacheServesWithinTTLAndRebuildsAfter(t *testing.T) {
 	ctx := context.Background()
 	get := func() {
 		t.Helper()
-		if _, err := svc.SignupsLast30Days(ctx); err != nil {
+		if _, err := svc.Signups(ctx, Last(DefaultDays)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -152,7 +152,7 @@ func TestConcurrentMissesShareOneQuery(t *testing.T) {
 	errs := make(chan error, callers)
 	call := func() {
 		defer wg.Done()
-		_, err := svc.SignupsLast30Days(context.Background())
+		_, err := svc.Signups(context.Background(), Last(DefaultDays))
 		errs <- err
 	}
 	wg.Add(1)
@@ -186,10 +186,10 @@ func TestErrorsAreNotCached(t *testing.T) {
 		return zeroDays(ctx, from, to)
 	}
 	svc := NewService(src, func() time.Time { return date(2025, 11, 3) }, 0)
-	if _, err := svc.SignupsLast30Days(context.Background()); !errors.Is(err, fail) {
+	if _, err := svc.Signups(context.Background(), Last(DefaultDays)); !errors.Is(err, fail) {
 		t.Fatalf("first call: err = %v, want %v", err, fail)
 	}
-	if _, err := svc.SignupsLast30Days(context.Background()); err != nil {
+	if _, err := svc.Signups(context.Background(), Last(DefaultDays)); err != nil {
 		t.Fatalf("second call: %v", err)
 	}
 	if got := src.calls.Load(); got != 2 {
@@ -210,14 +210,14 @@ func TestCallerGivingUpDoesNotFailTheBuild(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { _, err := svc.SignupsLast30Days(ctx); done <- err }()
+	go func() { _, err := svc.Signups(ctx, Last(DefaultDays)); done <- err }()
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled caller: err = %v, want context.Canceled", err)
 	}
 	close(release)
 	// The next caller joins or follows the same build, which succeeds.
-	if _, err := svc.SignupsLast30Days(context.Background()); err != nil {
+	if _, err := svc.Signups(context.Background(), Last(DefaultDays)); err != nil {
 		t.Fatal(err)
 	}
 	if got := src.calls.Load(); got != 1 {
@@ -236,7 +236,7 @@ func TestInvalidateDuringBuildDiscardsItsResult(t *testing.T) {
 	}
 	svc = NewService(src, func() time.Time { return date(2025, 11, 3) }, 0)
 	for range 2 {
-		if _, err := svc.SignupsLast30Days(context.Background()); err != nil {
+		if _, err := svc.Signups(context.Background(), Last(DefaultDays)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -27,7 +27,7 @@ func TestCSVFromStoreHasNoPersonalData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := NewService(users, func() time.Time { return now }, 0).SignupsLast30Days(ctx)
+	r, err := NewService(users, func() time.Time { return now }, 0).Signups(ctx, Last(DefaultDays))
 	if err != nil {
 		t.Fatal(err)
 	}

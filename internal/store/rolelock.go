@@ -19,6 +19,7 @@ const roleLockName = "reportgate role change"
 type RoleTx struct {
 	users *Users
 	tx    *sql.Tx
+	moved bool // a SetRoles moved someone to another sign-up bucket
 }
 
 // WithRoleLock runs fn holding the role lock, so that a check such as "is
@@ -30,14 +31,18 @@ type RoleTx struct {
 // database only through the RoleTx (SQLite has one connection, which the
 // transaction holds).
 func (s *Users) WithRoleLock(ctx context.Context, fn func(*RoleTx) error) error {
-	return inTx(ctx, s.db, func(tx *sql.Tx) error {
+	rt := &RoleTx{users: s}
+	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
 		if s.db.Dialect == database.Postgres {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1))`, roleLockName); err != nil {
 				return fmt.Errorf("take the role lock: %w", err)
 			}
 		}
-		return fn(&RoleTx{users: s, tx: tx})
+		rt.tx = tx
+		return fn(rt)
 	})
+	s.countsChanged(err == nil && rt.moved)
+	return err
 }
 
 // Holders counts the people other than except whose role snapshot holds
@@ -57,5 +62,7 @@ func (t *RoleTx) Holders(ctx context.Context, role, except string) (int, error) 
 
 // SetRoles is Users.SetRoles inside the role change.
 func (t *RoleTx) SetRoles(ctx context.Context, id string, roles []string) error {
-	return errorf(t.users.applyTx(ctx, t.tx, id, t.users.setRoles(roles)), "set roles of user %s", id)
+	moved, err := t.users.applyTx(ctx, t.tx, id, t.users.setRoles(roles))
+	t.moved = t.moved || moved
+	return errorf(err, "set roles of user %s", id)
 }

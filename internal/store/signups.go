@@ -18,9 +18,10 @@ type DayCount struct {
 	ByRole map[string]int
 }
 
-// MaxSignupDays bounds one SignupsByDay query, so a bad range cannot make
+// MaxSignupDays bounds one SignupsByDay query (two years, the longest
+// report range, leap day included), so a bad range cannot make
 // it allocate without limit.
-const MaxSignupDays = 366
+const MaxSignupDays = 731
 
 // SignupsByDay returns one DayCount per UTC day from the day of from to the
 // day of to, both included, days without sign-ups counting zero. It reads

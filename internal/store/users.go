@@ -31,6 +31,10 @@ type User struct {
 type Users struct {
 	db  *database.DB
 	now func() time.Time
+	// signupsChanged, when set, runs after a committed write that changed
+	// the sign-up counts (a person added, removed, or moved to another day
+	// or role bucket).
+	signupsChanged func()
 }
 
 // NewUsers returns a Users over db; now (time.Now when nil) stamps
@@ -40,6 +44,22 @@ func NewUsers(db *database.DB, now func() time.Time) *Users {
 		now = time.Now
 	}
 	return &Users{db: db, now: now}
+}
+
+// OnSignupsChange returns a Users over the same database that calls f after
+// every committed write that changed the sign-up counts, so a cached report
+// can be dropped the moment a new person is recorded.
+func (s *Users) OnSignupsChange(f func()) *Users {
+	c := *s
+	c.signupsChanged = f
+	return &c
+}
+
+// countsChanged tells the hook, if any, that the sign-up counts moved.
+func (s *Users) countsChanged(moved bool) {
+	if moved && s.signupsChanged != nil {
+		s.signupsChanged()
+	}
 }
 
 // record is a stored row: the User plus bookkeeping the API does not expose.
@@ -241,6 +261,7 @@ func (s *Users) query(ctx context.Context, query string, args ...any) ([]User, e
 // them from the sign-up counts. Deleting an absent record is not an error,
 // so an erasure request can be retried safely.
 func (s *Users) Delete(ctx context.Context, id string) error {
+	deleted := false
 	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
 		old, err := s.load(ctx, tx, id, true)
 		if err != nil || old == nil {
@@ -249,8 +270,10 @@ func (s *Users) Delete(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
 			return err
 		}
+		deleted = true
 		return adjustSignups(ctx, tx, old, nil)
 	})
+	s.countsChanged(err == nil && deleted)
 	return errorf(err, "delete user %s", id)
 }
 
@@ -273,11 +296,45 @@ func (s *Users) apply(ctx context.Context, id string, ch change) error {
 	if next, err := ch(old); err != nil || next == nil {
 		return err
 	}
-	return inTx(ctx, s.db, func(tx *sql.Tx) error { return s.applyTx(ctx, tx, id, ch) })
+	moved := false
+	err = inTx(ctx, s.db, func(tx *sql.Tx) (err error) {
+		moved, err = s.applyTx(ctx, tx, id, ch)
+		return err
+	})
+	s.countsChanged(err == nil && moved)
+	return err
 }
 
-// applyTx is apply's write inside the transaction tx.
-func (s *Users) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) error {
+// UpsertMany is Upsert for many people in one transaction (an import, the
+// dev seed): one commit instead of one per person.
+func (s *Users) UpsertMany(ctx context.Context, users []User) error {
+	now := truncMillis(s.now())
+	moved := false
+	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+		for _, u := range users {
+			if u.ID == "" {
+				return errors.New("empty user id")
+			}
+			m, err := s.applyTx(ctx, tx, u.ID, func(old *record) (*record, error) {
+				if old == nil {
+					return newRecord(u, now), nil
+				}
+				return mergeRecord(*old, u, now), nil
+			})
+			if err != nil {
+				return errorf(err, "upsert user %s", u.ID)
+			}
+			moved = moved || m
+		}
+		return nil
+	})
+	s.countsChanged(err == nil && moved)
+	return errorf(err, "upsert %d users", len(users))
+}
+
+// applyTx is apply's write inside the transaction tx. moved says whether
+// the person's sign-up cell changed (or they were added).
+func (s *Users) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) (moved bool, err error) {
 	// On PostgreSQL a concurrent transaction can create (and even delete
 	// again) the record between our read and our insert; the insert then
 	// does nothing, and since each statement sees the latest commits we
@@ -285,27 +342,27 @@ func (s *Users) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) e
 	for range maxApplyAttempts {
 		old, err := s.load(ctx, tx, id, true)
 		if err != nil {
-			return err
+			return false, err
 		}
 		next, err := ch(old)
 		if err != nil || next == nil {
-			return err
+			return false, err
 		}
 		if old != nil {
 			if err := updateRecord(ctx, tx, next); err != nil {
-				return err
+				return false, err
 			}
-			return adjustSignups(ctx, tx, old, next)
+			return old.key() != next.key(), adjustSignups(ctx, tx, old, next)
 		}
 		inserted, err := insertRecord(ctx, tx, next)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if inserted {
-			return adjustSignups(ctx, tx, nil, next)
+			return true, adjustSignups(ctx, tx, nil, next)
 		}
 	}
-	return fmt.Errorf("record kept changing under concurrent writes (%d attempts)", maxApplyAttempts)
+	return false, fmt.Errorf("record kept changing under concurrent writes (%d attempts)", maxApplyAttempts)
 }
 
 // maxApplyAttempts bounds apply's read-insert loop under contention.

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"reportgate/internal/config"
+	"reportgate/internal/database"
+	"reportgate/internal/store"
+)
+
+func TestDemoHistoryIsBelievable(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 30, 9, 30, 0, 0, time.UTC)
+	people := demoHistory(now)
+	if len(people) != historyPeople {
+		t.Fatalf("%d people, want %d", len(people), historyPeople)
+	}
+	first := time.Date(2026, 9, 2, 0, 0, 0, 0, time.UTC)
+	var weekday, weekend, early, late int
+	roles, emails := map[string]int{}, map[string]bool{}
+	for _, p := range people {
+		if p.CreatedAt.Before(first) || p.CreatedAt.After(now) {
+			t.Fatalf("%s registered at %s, outside %s..%s", p.Email, p.CreatedAt, first, now)
+		}
+		if !strings.HasSuffix(p.Email, "@"+historyDomain) || emails[p.Email] {
+			t.Fatalf("email %q not unique under @%s", p.Email, historyDomain)
+		}
+		emails[p.Email] = true
+		roles[p.Role]++
+		if wd := p.CreatedAt.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			weekend++
+		} else {
+			weekday++
+		}
+		if p.CreatedAt.Before(first.AddDate(0, 0, 30)) {
+			early++
+		} else if !p.CreatedAt.Before(first.AddDate(0, 0, 60)) {
+			late++
+		}
+	}
+	// Per day: a weekend day well below a weekday; the last month above the first.
+	if perWeekend, perWeekday := float64(weekend)/26, float64(weekday)/64; perWeekend > 0.7*perWeekday {
+		t.Errorf("weekend %.1f a day vs weekday %.1f: no weekly rhythm", perWeekend, perWeekday)
+	}
+	if late <= early {
+		t.Errorf("last 30 days %d, first 30 days %d: no upward trend", late, early)
+	}
+	if !(roles["viewer"] > roles["analyst"] && roles["analyst"] > roles["admin"] && roles["admin"] > 0) {
+		t.Errorf("roles %v: want mostly viewers, some analysts, few admins", roles)
+	}
+	// Deterministic, and who the people are does not depend on the day.
+	again, later := demoHistory(now), demoHistory(now.AddDate(0, 0, 5))
+	for i := range people {
+		if again[i] != people[i] || later[i].Email != people[i].Email || later[i].Role != people[i].Role {
+			t.Fatalf("person %d differs between runs: %+v, %+v, %+v", i, people[i], again[i], later[i])
+		}
+	}
+}
+
+// TestDevSeedsHistoryInAllThreePlaces starts dev with the history, checks
+// the report, the Logto stand-in and the Permit stand-in agree, restarts it
+// to see nothing added, and starts another without it.
+func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
+	dataDir := t.TempDir()
+	d := startDev(t, dataDir, "--seed-history=true")
+	secrets, err := loadDevSecrets(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings, err := config.Load(config.FromMap(secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	p := newPerson(t)
+	p.signIn(d, "analyst@example.com")
+	report := p.get(d.appURL + "/reports?range=90")
+	total, _ := strconv.Atoi(report.doc.Find(`[data-testid="report-total"]`).Text())
+	// The history plus the demo accounts (registered today).
+	if total < historyPeople || total > historyPeople+len(demoAccounts) {
+		t.Fatalf("90-day report shows %d sign-ups, want about %d", total, historyPeople)
+	}
+
+	logtoAPI, err := newLogtoAPI(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := newDirectory(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeded := map[string]time.Time{} // Logto id → createdAt
+	for page := 1; ; page++ {
+		users, _, err := logtoAPI.ListUsers(ctx, page, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range users {
+			if strings.HasSuffix(u.Email, "@"+historyDomain) {
+				seeded[u.ID] = u.CreatedAt
+			}
+		}
+		if len(users) < 100 {
+			break
+		}
+	}
+	if len(seeded) != historyPeople {
+		t.Fatalf("Logto stand-in has %d history people, want %d", len(seeded), historyPeople)
+	}
+
+	db, err := database.Open(ctx, settings.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := store.NewUsers(db, nil)
+	checked := 0
+	for id, createdAt := range seeded {
+		if checked == 25 { // a sample: each check is a Permit API call
+			break
+		}
+		checked++
+		rec, err := records.Get(ctx, id)
+		if err != nil {
+			t.Fatalf("app database lacks %s: %v", id, err)
+		}
+		if !rec.RegisteredAt.Equal(createdAt) {
+			t.Errorf("%s registered %s in the app, %s in Logto", id, rec.RegisteredAt, createdAt)
+		}
+		roles, err := dir.AssignedRoles(ctx, id)
+		if err != nil || len(roles) != 1 || len(rec.Roles) != 1 || roles[0] != rec.Roles[0] {
+			t.Errorf("%s: Permit roles %v (%v), app snapshot %v", id, roles, err, rec.Roles)
+		}
+	}
+	db.Close()
+
+	// backfill sees them as synced: nothing to queue for any of them.
+	t.Chdir(t.TempDir()) // no stray ./.env
+	env := secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
+	var out strings.Builder
+	if err := run(ctx, []string{"backfill", "--dry-run"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+		t.Fatalf("backfill --dry-run: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "would queue 0 sync jobs") {
+		t.Errorf("backfill --dry-run on the seeded history:\n%s", out.String())
+	}
+
+	// A restart adds nobody.
+	d.stop()
+	d = startDev(t, dataDir, "--seed-history=true")
+	p = newPerson(t)
+	p.signIn(d, "analyst@example.com")
+	again, _ := strconv.Atoi(p.get(d.appURL + "/reports?range=90").doc.Find(`[data-testid="report-total"]`).Text())
+	if again != total {
+		t.Errorf("after a restart the report shows %d, want %d", again, total)
+	}
+	d.stop()
+
+	// Turned off: none of them.
+	off := startDev(t, t.TempDir(), "--seed-history=false")
+	p = newPerson(t)
+	p.signIn(off, "analyst@example.com")
+	if n, _ := strconv.Atoi(p.get(off.appURL + "/reports?range=90").doc.Find(`[data-testid="report-total"]`).Text()); n > len(demoAccounts) {
+		t.Errorf("with --seed-history=false the report shows %d sign-ups", n)
+	}
+}
