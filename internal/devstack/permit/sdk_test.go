@@ -255,7 +255,7 @@ func TestSDKSchema(t *testing.T) {
 		resKeys = append(resKeys, r.Key)
 	}
 	slices.Sort(resKeys)
-	if !slices.Equal(resKeys, []string{"dashboards", "reports", "sync", "users"}) {
+	if !slices.Equal(resKeys, []string{"audit", "dashboards", "reports", "sync", "users"}) {
 		t.Errorf("Resources.List = %v", resKeys)
 	}
 
