@@ -137,8 +137,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		// revokes the grant), which is what the app must never cause.
 		RotateRefreshTokenAlways: true,
 		// Short ID tokens let tests step the shared clock past expiry while
-		// staying within the SDK's ±60 s iat check against the real clock
-		// (logto.md §3.3 #6).
+		// staying within the SDK's ±60 s iat check against the real clock.
 		IDTokenTTL: 20 * time.Second,
 		Now:        e.clock.Now,
 	})

@@ -35,7 +35,7 @@ Settings (environment, then ./.env):
 
 // policyRequestTimeout bounds each Permit API call. The SDK's REST calls take
 // the context, but the client timeout is what bounds a hung connection in
-// every SDK path, including the lazy scope call (permit.md §1).
+// every SDK path, including the lazy scope call.
 const policyRequestTimeout = 10 * time.Second
 
 // policyCmd runs `reportgate policy <subcommand>`; args are what follows
@@ -90,12 +90,12 @@ func policyCmd(ctx context.Context, args []string, getenv func(string) string, s
 // problem at once.
 //
 // The config gets its own http.Client with a timeout (WithTimeout is not
-// used: it mutates the client it is given, permit.md §1) and a no-op zap
+// used: it mutates the client it is given) and a no-op zap
 // logger: the SDK would log every failure, including the expected 409 and
 // 404 that Apply handles, at Error level, and Apply returns the cause
 // wrapped instead. With PERMIT_PROJECT and PERMIT_ENVIRONMENT, WithContext
 // skips the scope call, whose failures all look alike (an empty
-// ContextError, permit.md §1).
+// ContextError).
 func policyClient(getenv func(string) string) (*permitsdk.Client, error) {
 	var problems []error
 	key := getenv("PERMIT_API_KEY")
@@ -126,7 +126,7 @@ func policyClient(getenv func(string) string) (*permitsdk.Client, error) {
 
 // permitAPIURL validates PERMIT_API_URL. The SDK splits it naively into
 // scheme and host, so it must be scheme://host[:port]: a trailing slash
-// breaks every call and a path is dropped (permit.md §1). Trailing slashes
+// breaks every call and a path is dropped. Trailing slashes
 // are trimmed; a path is refused.
 func permitAPIURL(raw string) (string, error) {
 	if raw == "" {

@@ -42,7 +42,7 @@ func envFrom(m map[string]string) func(string) string {
 func TestPolicyApplyDryRun(t *testing.T) {
 	url, writes := startPolicyStandin(t)
 	for name, env := range map[string]map[string]string{
-		// The trailing slash would break every SDK call (permit.md §1); it is trimmed.
+		// The trailing slash would break every SDK call; it is trimmed.
 		"scope call": {"PERMIT_API_KEY": policyTestKey, "PERMIT_API_URL": url + "/"},
 		"project and environment given": {"PERMIT_API_KEY": policyTestKey, "PERMIT_API_URL": url,
 			"PERMIT_PROJECT": permit.ProjectKey, "PERMIT_ENVIRONMENT": permit.EnvironmentKey},

@@ -39,7 +39,7 @@ func (s webhookSink) Record(ctx context.Context, body []byte, ev webhook.Event) 
 
 // accessSetup says a deny is "access being set up" while the person's sync
 // is queued or failing, or finished so recently that Permit's PDP may not
-// have the grant yet (Permit is eventually consistent, permit.md §3).
+// have the grant yet (writes reach Permit's PDP only after they propagate).
 //
 // An approved access request counts too: while its grant job runs, and for
 // the same grace after it.

@@ -1,6 +1,6 @@
 // Package auth signs people in with Logto through the official Go SDK
 // (github.com/logto-io/go/v2) and wraps the gaps of its v2.0.0 release that
-// a production app cannot live with (reference/logto.md §3.3):
+// a production app cannot live with:
 //
 //   - network steps go through the SDK's core functions with our own
 //     *http.Client, so every Logto call has a deadline (the client package
@@ -60,7 +60,7 @@ func (e *CallbackError) Error() string {
 func (e *CallbackError) Unwrap() error { return ErrBadCallback }
 
 // Scopes the app asks for. offline_access gives a refresh token, which
-// Logto only issues with prompt=consent (logto.md §2.3).
+// Logto only issues with prompt=consent (without it offline_access is dropped).
 var defaultScopes = []string{core.ReservedScopeOpenId, core.ReservedScopeOfflineAccess, core.UserScopeProfile, core.UserScopeEmail}
 
 // Config configures a Logto client.
@@ -173,7 +173,7 @@ func New(cfg Config) *Logto {
 
 // Client builds the SDK client for one request over that request's
 // session storage. The config is a private copy, slices included, because
-// NewLogtoClient appends to them (logto.md §3.3 #13).
+// NewLogtoClient appends to them (a data race on a shared config).
 func (l *Logto) Client(storage client.Storage) *client.LogtoClient {
 	cfg := l.sdkCfg
 	cfg.Scopes = slices.Clone(l.sdkCfg.Scopes)
@@ -204,8 +204,8 @@ func (l *Logto) SignInURL(ctx context.Context, storage client.Storage, opts Sign
 		CodeChallenge: core.GenerateCodeChallenge(verifier),
 		State:         core.GenerateState(),
 	}
-	// The SDK's GenerateSignInUri un-escapes the query it built (logto.md
-	// §3.3 #1): scope would carry literal spaces, which is not a valid
+	// The SDK's GenerateSignInUri un-escapes the query it built: scope
+	// would carry literal spaces, which is not a valid
 	// request line for non-browser clients. Same parameters, encoded.
 	q := url.Values{
 		"client_id":             {l.cfg.AppID},
@@ -252,7 +252,7 @@ func (l *Logto) HandleCallback(ctx context.Context, storage client.Storage, requ
 		return Identity{}, &CallbackError{Code: code, Description: query.Get("error_description")}
 	}
 	// Rebuilt from the configured base URL, not the Host header, so a proxy
-	// or a different host name cannot break the prefix check (logto.md §3.3 #11).
+	// or a different host name cannot break the SDK's redirect-URI prefix check.
 	callback.RawQuery = received.RawQuery
 	code, err := core.VerifyAndParseCodeFromCallbackUri(callback.String(), signIn.RedirectUri, signIn.State)
 	if err != nil {
@@ -295,7 +295,8 @@ func (l *Logto) CurrentUser(ctx context.Context, storage client.Storage) (Identi
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %v", ErrSignedOut, err)
 	}
-	// IsAuthenticated only checks that a token is stored (logto.md §3.3 #4).
+	// The SDK's IsAuthenticated only checks that an ID token is stored, not
+	// its expiry.
 	if l.now().Before(who.ExpiresAt) {
 		return who, nil
 	}
@@ -388,7 +389,7 @@ func (l *Logto) recentRefresh(key [32]byte) (core.RefreshTokenResponse, bool) {
 
 // SignOut revokes the session's refresh token at Logto (with client
 // authentication, which the SDK's own SignOut omits, so without this the
-// token stays valid for its whole lifetime — logto.md §3.3 #10), clears
+// token stays valid for its whole lifetime, 14 days by default), clears
 // the tokens from storage and returns Logto's end-session URL. The local
 // sign-out always happens; the returned error only reports that Logto
 // could not be told.
@@ -534,8 +535,8 @@ func (l *Logto) keySet(ctx context.Context, uri string, force bool) (*jose.JSONW
 
 // classifyTokenError separates "Logto said no" (a 4xx from the token
 // endpoint: invalid or replayed code, revoked grant) from "Logto could not
-// be reached". The v2.0.0 SDK reports both as untyped errors (logto.md
-// §3.3 #9), the former as "unexpected status code: 4xx, …".
+// be reached". The v2.0.0 SDK reports both as untyped errors, the former as
+// "unexpected status code: 4xx, …".
 func classifyTokenError(step string, err error, rejected error) error {
 	msg := err.Error()
 	if strings.HasPrefix(msg, "unexpected status code: 4") {
@@ -545,7 +546,7 @@ func classifyTokenError(step string, err error, rejected error) error {
 }
 
 // identityFrom reads the (already verified) ID token, once per request: the
-// SDK's claims plus created_at, which is epoch milliseconds (logto.md §2.6)
+// SDK's claims plus created_at, which is epoch milliseconds, not seconds,
 // and not in the SDK's claims struct.
 func identityFrom(idToken string) (Identity, error) {
 	jwt, err := core.ParseSignedJwt(idToken)

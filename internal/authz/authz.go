@@ -7,11 +7,11 @@
 //   - It fails closed and says so. Any PDP trouble — unreachable, slower than
 //     Config.Timeout, 5xx, 429, 400, a body that is not a decision — is
 //     ErrUnavailable (wrapping the cause), never a deny. The SDK alone turns a
-//     PDP 400 or 429 into (false, nil) (permit.md §2 "Errors", §5); see
-//     pdpTransport for how that is prevented.
-//   - Every PDP call is bounded. The SDK's Check takes no context (permit.md
-//     §2), so each call runs on an http.Client whose Timeout is
-//     Config.Timeout, and each caller races its own ctx against the call: a
+//     PDP 400 or 429 into (false, nil) (it decodes any status it does not
+//     list as a decision); see pdpTransport for how that is prevented.
+//   - Every PDP call is bounded. The SDK's Check takes no context, so each
+//     call runs on an http.Client whose Timeout is Config.Timeout, and
+//     each caller races its own ctx against the call: a
 //     cancelled request returns at once while the shared PDP call finishes
 //     (or times out) for the other callers waiting on it.
 //   - It is cheap. Decisions are cached per (user, tenant, resource, action)
@@ -41,7 +41,7 @@
 // (BenchmarkAllowed), so the cold path is rare.
 //
 // On time, bulk and concurrent /allowed are equal: both cost one round trip.
-// What decides is the Cloud PDP's per-IP rate limit (permit.md §5, §6):
+// What decides is the Cloud PDP's per-IP rate limit:
 // 1,000 /allowed but only 200 /allowed/bulk requests a minute. One bulk
 // request spends as much of the budget as five /allowed, so two decisions
 // cost 2/1000 of a minute as /allowed and 5/1000 as bulk: /allowed serves
@@ -54,21 +54,24 @@
 // budget and far fewer requests. (A container PDP has no such limit; there
 // bulk would save ~0.1 ms per cold page, not worth a second policy.) All
 // requests use one tenant, so the SDK's
-// per-tenant split of BulkCheck (permit.md §2) still sends one request.
+// per-tenant split of BulkCheck (one HTTP call per distinct tenant) still
+// sends one request.
 //
 // /user-permissions also answers in one request, but it was not chosen: its
 // Cloud PDP limit is not documented, its semantics differ from /allowed for
-// anything beyond tenant RBAC (PDP #341 drops ReBAC-derived instances,
-// permit.md §5), and its reply grows with the user's permissions.
+// anything beyond tenant RBAC (PDP #341: it drops ReBAC-derived instances
+// after a schema change until restart), and its reply grows with the user's
+// permissions.
 //
 // # SDK use
 //
 // The SDK config comes from config.NewConfigBuilder with an explicit API and
-// PDP URL (trailing slash stripped: permit.md §1), zap.NewNop as logger (the
-// cause is wrapped into the returned error instead; the default production
+// PDP URL (trailing slash stripped: the SDK would request //allowed),
+// zap.NewNop as logger (the cause is wrapped into the returned error
+// instead; the default production
 // logger would log every expected failure at Error level), and no
 // WithContext: this package makes no REST call, so the lazy
-// /v2/api-key/scope call and its unlocked write (permit.md §1) never happen.
+// /v2/api-key/scope call and its unlocked write to the config never happen.
 // Checks go through the SDK's enforcer, the code permit.Client.Check and
 // BulkCheck delegate to; an enforcer is built per PDP call (a struct, no
 // I/O) so the call gets its own recorder that keeps the typed cause of a
@@ -107,7 +110,7 @@ const (
 // bulkFrom is the number of missing decisions from which AllowedAll sends
 // one /allowed/bulk instead of concurrent /allowed calls: one bulk request
 // spends a fifth of a minute's Cloud PDP bulk budget as five /allowed do of
-// theirs (200 vs 1,000 a minute, permit.md §6). See the package comment.
+// theirs (200 vs 1,000 a minute). See the package comment.
 const bulkFrom = 5
 
 // ErrUnavailable means no decision could be obtained: the PDP was
@@ -124,10 +127,10 @@ type Config struct {
 	APIKey string
 	// PDPURL is the PDP base URL, e.g. https://cloudpdp.api.permit.io or
 	// http://localhost:7766. A trailing slash is stripped (the SDK would
-	// request //allowed, permit.md §1).
+	// request //allowed).
 	PDPURL string
 	// APIURL is the Permit API, scheme://host[:port] with no path (the
-	// SDK's URL split breaks on anything else, permit.md §1). The builder
+	// SDK's URL split breaks on anything else). The builder
 	// requires one; empty means https://api.permit.io. No call is made to
 	// it by this package.
 	APIURL string
@@ -236,8 +239,8 @@ func New(cfg Config) (*Checker, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.transport = &pdpTransport{base: baseTransport(cfg.HTTPClient), scheme: pdp.Scheme, host: pdp.Host, prefix: pdp.Path}
-	// The SDK shares this client between its REST and PDP calls (permit.md
-	// §1); pdpTransport leaves non-PDP paths alone. WithTimeout is not used:
+	// The SDK shares this client between its REST and PDP calls;
+	// pdpTransport leaves non-PDP paths alone. WithTimeout is not used:
 	// it mutates the client it is given.
 	shared := &http.Client{Transport: c.transport, Timeout: c.timeout}
 	c.sdk = config.NewConfigBuilder(cfg.APIKey).
@@ -258,7 +261,7 @@ func orDefault[T comparable](v, def T) T {
 }
 
 // parseBaseURL validates a base URL and strips trailing slashes. The API URL
-// may not carry a path (permit.md §1); the PDP URL may.
+// may not carry a path (the SDK drops it); the PDP URL may.
 func parseBaseURL(name, raw string, pathOK bool) (*url.URL, error) {
 	if raw == "" {
 		return nil, fmt.Errorf("%s is required", name)
@@ -499,7 +502,7 @@ func (c *Checker) sdkUser(u User) enforcement.User {
 
 func (c *Checker) resource(typ string) enforcement.Resource {
 	// ResourceBuilder.Build fills the tenant; a literal Resource would send
-	// none, and the PDP does not default it (permit.md §2, §3).
+	// none, and the PDP does not default it (no tenant means no roles: deny).
 	return enforcement.ResourceBuilder(typ).WithTenant(c.tenant).Build()
 }
 

@@ -103,7 +103,7 @@ func TestRoleChangeVisibleAfterForget(t *testing.T) {
 }
 
 // TestSDKAloneDeniesSilently documents the SDK bug this package exists to
-// contain (permit.md §5): if it ever stops returning (false, nil) on a 429,
+// contain: if it ever stops returning (false, nil) on a 429,
 // pdpTransport may become unnecessary.
 func TestSDKAloneDeniesSilently(t *testing.T) {
 	f := startFake(t, func(w http.ResponseWriter, _ *http.Request) {

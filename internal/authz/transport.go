@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// PDP endpoints of the SDK (permit.md §2, enforcement table). Only these are
+// PDP endpoints of the SDK's enforcement calls. Only these are
 // checked by pdpTransport; everything else (the REST API under /v2, which
 // the SDK sends through the same http.Client) passes through untouched.
 const (
@@ -29,7 +29,7 @@ const (
 const maxReplyBytes = 1 << 20
 
 // errNoDecision is the cause when a PDP answers 200 with JSON that carries no
-// decision, which the SDK would decode as allow=false (permit.md §2).
+// decision, which the SDK would decode as allow=false.
 var errNoDecision = errors.New("reply carries no decision")
 
 // StatusError is the cause of ErrUnavailable when the PDP answered with a
@@ -48,14 +48,14 @@ func (e *StatusError) Error() string {
 // pdpTransport makes the SDK fail closed. permit-golang v1.2.8 treats any
 // PDP status its handler does not list (400, 429, 3xx, …) as success and
 // decodes the body, so Check returns (false, nil) — a silent deny that is
-// really a rate limit or a bad request (permit.md §2 "Errors", §5). Turning
+// really a rate limit or a bad request. Turning
 // every non-200 PDP reply, and every 200 whose body is not a decision, into
 // a transport error makes the SDK return an error instead, which the Checker
 // maps to ErrUnavailable.
 //
 // The body is buffered here, inside RoundTrip, so that a stall while reading
 // it is still bounded by the http.Client's deadline and surfaces as an error
-// we can record (the SDK never closes bodies, permit.md §2).
+// we can record (the SDK never closes PDP response bodies).
 type pdpTransport struct {
 	base   http.RoundTripper
 	scheme string
@@ -157,7 +157,7 @@ func snippet(b []byte) string {
 
 // recorder wraps pdpTransport for one SDK call. The SDK flattens transport
 // errors into a message string (errors.NewPermitUnexpectedError keeps only
-// err.Error(), permit.md §2), so the typed cause — a *StatusError, a
+// err.Error()), so the typed cause — a *StatusError, a
 // context.DeadlineExceeded, a syscall.ECONNREFUSED — is kept here and wrapped
 // into the ErrUnavailable the caller sees.
 type recorder struct {

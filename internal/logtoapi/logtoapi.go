@@ -1,10 +1,10 @@
 // Package logtoapi reads users from Logto's Management API
-// (reference/logto.md §5). provision uses it to fill in what a webhook did
+// (GET /api/users/{id}). provision uses it to fill in what a webhook did
 // not carry: a PostRegister whose `user` lookup failed, or a
-// User.Data.Updated whose `data` is only customData or profile (§1.6).
+// User.Data.Updated whose `data` is only customData or profile.
 //
 // Access is a machine-to-machine client-credentials token for the
-// Management API resource with scope `all` (§5), cached until shortly
+// Management API resource with scope `all`, cached until shortly
 // before it expires and fetched again after a 401 (a rotated secret or a
 // restarted tenant invalidates it early).
 package logtoapi
@@ -26,7 +26,7 @@ import (
 )
 
 // DefaultResource is the Management API indicator of an OSS/self-hosted
-// tenant: literally this URL, even on your own domain (§5).
+// tenant: literally this URL, even on your own domain.
 const DefaultResource = "https://default.logto.app/api"
 
 // DefaultTimeout bounds a call when the caller's context has no deadline.
@@ -37,13 +37,13 @@ const DefaultTimeout = 10 * time.Second
 const tokenMargin = time.Minute
 
 // ErrNotFound means Logto has no user with that id (404
-// entity.not_exists_with_id, §5).
+// entity.not_exists_with_id).
 var ErrNotFound = errors.New("logto user not found")
 
 // Config configures a Client.
 type Config struct {
 	// Endpoint is the tenant's base URL, e.g. https://auth.example.com. On
-	// Logto Cloud it must be https://<tenant>.logto.app (§5).
+	// Logto Cloud it must be https://<tenant>.logto.app, not a custom domain.
 	Endpoint string
 	// AppID and AppSecret are the M2M application's credentials.
 	AppID, AppSecret string
@@ -99,7 +99,7 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// wireUser is the part of Logto's user object (§1.6) we read. Nulls leave
+// wireUser is the part of Logto's user object we read. Nulls leave
 // the strings empty; timestamps are epoch milliseconds.
 type wireUser struct {
 	ID           string `json:"id"`
@@ -135,7 +135,7 @@ func (c *Client) GetUser(ctx context.Context, id string) (webhook.User, error) {
 }
 
 // ListUsers is GET /api/users?page=&page_size= (1-based page, at most 100
-// per page); total comes from the Total-Number header (§5).
+// per page); total comes from the Total-Number header.
 func (c *Client) ListUsers(ctx context.Context, page, pageSize int) ([]webhook.User, int, error) {
 	if page < 1 || pageSize < 1 || pageSize > 100 {
 		return nil, 0, fmt.Errorf("list logto users: page %d, size %d out of range", page, pageSize)
@@ -196,7 +196,8 @@ func (c *Client) get(ctx context.Context, path string, out any) (int, http.Heade
 	}
 }
 
-// accessToken returns the cached token, or fetches one (§5 step 2). The
+// accessToken returns the cached token, or fetches one (client credentials
+// with Basic auth at /oidc/token). The
 // mutex is held across the fetch so concurrent callers share one request.
 func (c *Client) accessToken(ctx context.Context) (string, error) {
 	c.mu.Lock()

@@ -4,28 +4,28 @@
 // interface: every method is idempotent, so a job that is retried, rescued
 // after a crash or replayed converges on the same directory state.
 //
-// What the SDK forces here (reference/permit.md):
+// What the SDK (permit-golang v1.2.8) forces here:
 //
 //   - The SDK's REST calls take a context, but it also has one shared
 //     http.Client whose Timeout is the only bound on the lazy scope call and
-//     the enforcement calls (§1, §2). We give it our own copy of the client
+//     the enforcement calls. We give it our own copy of the client
 //     with Timeout set, so every call is bounded twice: by the caller's
 //     context and by Config.Timeout. WithTimeout is not used because it
-//     mutates a client the caller may share (§1).
+//     mutates a client the caller may share.
 //   - The first REST call of an SDK client without a PermitContext makes a
 //     GET /v2/api-key/scope and writes the result into the config without a
-//     lock; concurrent first calls race (§1), and a refused connection on
-//     that call surfaces as a ContextError with an empty message (§1, §5).
+//     lock; concurrent first calls race, and a refused connection on
+//     that call surfaces as a ContextError with an empty message.
 //     So either Config.Project and Config.Environment are given and the SDK
 //     gets WithContext up front, or this package makes the scope call itself,
 //     once, under a mutex, with a real error, and only then builds the SDK
 //     client with WithContext.
-//   - Duplicate creates and duplicate role assignments answer 409 (§2, §7);
+//   - Duplicate creates and duplicate role assignments answer 409;
 //     both mean "already there" and count as success. But Permit also keeps
 //     an email unique in an environment and answers 409 for a user write
 //     that would repeat one; SyncUser tells the two apart by looking the
 //     email up, and names the user holding it in an *EmailTakenError.
-//   - Users.Create and GetAssignedRoles panic on an empty 2xx body (§5); the
+//   - Users.Create and GetAssignedRoles panic on an empty 2xx body; the
 //     calls are wrapped so a misbehaving server is an error, not a crash.
 package permitdir
 
@@ -71,12 +71,12 @@ type Config struct {
 	// Project and Environment are set).
 	APIKey string
 	// APIURL is the REST API base, scheme://host[:port]. A trailing slash
-	// breaks every SDK call (§1), so it is trimmed. "" → DefaultAPIURL.
+	// breaks every SDK call, so it is trimmed. "" → DefaultAPIURL.
 	APIURL string
 	// Tenant is the tenant of role assignments; "" → DefaultTenant.
 	Tenant string
 	// Project and Environment, when both set, are the keys (or ids) used in
-	// API paths and skip the scope call entirely (§1, §7). Otherwise the
+	// API paths and skip the scope call entirely (SDK WithContext). Otherwise the
 	// API key's scope decides them, and it must be environment-level.
 	Project, Environment string
 	// Timeout bounds every HTTP request; 0 → DefaultTimeout.
@@ -85,7 +85,7 @@ type Config struct {
 	// a client on http.DefaultTransport.
 	HTTPClient *http.Client
 	// Logger receives the SDK's own logging; nil → none. The SDK logs at
-	// Error level even for the expected 404 inside a sync (§5).
+	// Error level even for the expected 404 inside a sync.
 	Logger *zap.Logger
 }
 
@@ -186,7 +186,7 @@ func (c *Client) client(ctx context.Context) (*conn, error) {
 }
 
 // scope is GET /v2/api-key/scope, done here rather than by the SDK so that
-// a refused connection reads as one (§1: the SDK reports an empty
+// a refused connection reads as one (the SDK reports an empty
 // ContextError).
 func (c *Client) scope(ctx context.Context) (project, env string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.apiURL+"/v2/api-key/scope", nil)
@@ -391,7 +391,7 @@ func (c *Client) write(ctx context.Context, what string, done perrs.ErrorCode, c
 	return nil
 }
 
-// guard turns an SDK panic (empty 2xx bodies, §5) into an error.
+// guard turns an SDK panic (empty 2xx bodies) into an error.
 func guard[T any](call func() (T, error)) (v T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -413,7 +413,7 @@ func classify(err error) error {
 	if errors.As(err, &pe) {
 		switch {
 		case pe.ErrorCode == perrs.ContextError:
-			// §1/§5: a refused connection during the SDK's scope lookup
+			// A refused connection during the SDK's scope lookup
 			// comes back as a ContextError with no message at all.
 			return fmt.Errorf("%w: no answer from the Permit API (connection refused or scope lookup failed): %w", ErrUnavailable, err)
 		case pe.StatusCode == 0 || retryableStatus(pe.StatusCode):

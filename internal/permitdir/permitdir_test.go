@@ -26,7 +26,7 @@ type standin struct {
 	URL string
 	// hideUser makes the next GET of this user key answer 404, to force
 	// SyncUser down its create path against an existing user (the race of
-	// two first syncs, §7).
+	// two first syncs: SyncUser is a GET then a POST, not atomic).
 	hideUser atomic.Pointer[string]
 }
 
@@ -123,7 +123,7 @@ func TestDirectoryWrites(t *testing.T) {
 }
 
 // Concurrent first calls must not race on the SDK's lazily loaded context
-// (permit.md §1); run with -race.
+// (it is written without a lock); run with -race.
 func TestConcurrentFirstCalls(t *testing.T) {
 	s := start(t)
 	c := newClient(t, s.URL, false)

@@ -7,7 +7,7 @@
 // difference through the SDK. Keeping one source means the stand-in and the
 // real environment cannot drift apart silently.
 //
-// The model is Permit's RBAC minimum (reference/permit.md §4): a resource has
+// The model is Permit's RBAC minimum: a resource has
 // a key and a set of action keys; a role has permissions written
 // "resource:action" and may extend other roles, inheriting all their
 // permissions transitively. Permit has no wildcard permission, so a role that

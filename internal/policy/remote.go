@@ -16,7 +16,7 @@ import (
 
 const (
 	// pageSize is the largest page the SDK's List calls accept: it refuses
-	// anything above 100 with a PaginationError before sending (permit.md §2).
+	// anything above 100 with a PaginationError before sending.
 	pageSize = 100
 	// maxPages bounds Fetch against a server that ignores `page` and
 	// keeps answering full pages; 10,000 resources or roles is far beyond
@@ -27,7 +27,7 @@ const (
 // Fetch reads the current schema (resources with actions, roles with
 // permissions and extends) from Permit, paging through List calls
 // (per_page 100). Both lists are bare JSON arrays with no total count
-// (permit.md §2), so a page shorter than per_page is the only end marker.
+// in Permit's API, so a page shorter than per_page is the only end marker.
 //
 // The result is not validated: a shared environment may hold anything.
 func Fetch(ctx context.Context, c *permit.Client) (Policy, error) {
@@ -94,7 +94,7 @@ func roleFrom(r models.RoleRead) Role {
 // state, so a change someone made since Fetch, or one an earlier step of
 // this run caused (pruning an action drops it from every role), is not
 // undone or repeated. A 409 on create means someone created the entity
-// meanwhile (permit.md §4: Permit answers 409 on a duplicate key); Apply
+// meanwhile (Permit answers 409 on a duplicate key); Apply
 // then updates it instead and reports the change as an update.
 //
 // Without prune nothing is removed: resource updates send the union of
@@ -351,7 +351,7 @@ func sameSet(a, b []string) bool {
 }
 
 // isStatus reports whether err is a Permit API error with the given HTTP
-// status. PermitError is a value type (permit.md §2).
+// status. The SDK returns PermitError as a value, not a pointer.
 func isStatus(err error, status int) bool {
 	var pe perrs.PermitError
 	return errors.As(err, &pe) && pe.StatusCode == status
@@ -360,7 +360,7 @@ func isStatus(err error, status int) bool {
 // explain adds a hint to the errors an operator can act on. The SDK's own
 // messages are generic ("ErrorCode: ForbiddenAccess, ..."), and a failed
 // scope call — wrong key, wrong URL or no network alike — surfaces only as
-// a ContextError, often with an empty message (permit.md §1).
+// a ContextError, often with an empty message.
 func explain(err error) error {
 	var pe perrs.PermitError
 	if !errors.As(err, &pe) {

@@ -57,7 +57,7 @@ func startRemote(t *testing.T, seed policy.Policy, before func(r *http.Request, 
 		inner.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	rm.URL = srv.URL // no trailing slash (permit.md §1)
+	rm.URL = srv.URL // no trailing slash: the SDK fails every call with one
 	return rm
 }
 

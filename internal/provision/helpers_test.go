@@ -242,7 +242,7 @@ func waitStatus(t testing.TB, s *Service, status string, ids ...string) {
 	})
 }
 
-// user is a Logto user object as in webhook payloads (logto.md §1.6).
+// user is a Logto user object as in webhook payloads.
 func userObject(id, email, name string, suspended bool) map[string]any {
 	return map[string]any{
 		"id": id, "username": nil, "primaryEmail": email, "primaryPhone": nil, "name": name,

@@ -27,7 +27,7 @@ const (
 	// OutcomeIgnored: recorded only — an event reportgate does not act on
 	// (PostSignIn, non-user events), or one about a deleted user.
 	OutcomeIgnored Outcome = "ignored"
-	// OutcomeTest: the console's "send test payload" (logto.md §1.7).
+	// OutcomeTest: the console's "send test payload".
 	OutcomeTest Outcome = "test"
 	// OutcomeStale: createdAt older than MaxEventAge; recorded, not acted on.
 	OutcomeStale Outcome = "stale"
@@ -383,7 +383,7 @@ func (s *Service) classify(ev webhook.Event, now time.Time) Outcome {
 	case !ev.Actionable() || ev.UserID == "":
 		// Unknown events and PostSignIn, which carries nothing to act on:
 		// users who change fire User.Data.Updated, and every user fires
-		// User.Created (§1.5).
+		// User.Created.
 		return OutcomeIgnored
 	}
 	return OutcomeAccepted
@@ -433,7 +433,7 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, ev webhook.Event, now t
 		ok, err = upsertProfile(ctx, tx, *ev.User, at, now)
 	} else {
 		// PostRegister whose `user` lookup failed, a User.Data.Updated with
-		// only customData/profile (§1.6), or a suspension without data:
+		// only customData/profile, or a suspension without data:
 		// the job fetches the user. A PostRegister for a user whose
 		// User.Created already gave us the profile needs no fetch.
 		force := ev.Partial || (ev.Name == webhook.EventUserSuspension && ev.Suspended == nil)

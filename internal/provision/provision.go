@@ -2,8 +2,8 @@
 // writes without ever losing a user or applying an event twice.
 //
 // Logto sends each webhook once, with no retry and no queue on its side
-// (reference/logto.md §1.3), and the Permit SDK has no retries either
-// (reference/permit.md §1). Syncing inside the webhook request, as the public
+// (releases before #9410), and the Permit Go SDK has no retries either.
+// Syncing inside the webhook request, as the public
 // guide does, therefore loses a user on any Permit hiccup. Instead Ingest
 // records the delivery and enqueues a River job in ONE database transaction
 // before the receiver answers; the job does the Permit calls later and is
@@ -12,12 +12,12 @@
 //
 // The user_sync row, not the webhook, is the truth a job acts on:
 //
-//   - Deliveries carry no id (logto.md §1.1), so they are deduplicated by
+//   - Deliveries carry no delivery or event id, so they are deduplicated by
 //     the SHA-256 of the exact body; a replay or a post-#9410 retry (same
-//     bytes, §1.3) is counted as a duplicate and changes nothing.
-//   - Events arrive in any order (§1.5): User.Deleted leaves a tombstone
-//     that a late User.Created cannot lift, and email/name and the
-//     suspension flag only move forward in event time.
+//     bytes and signature) is counted as a duplicate and changes nothing.
+//   - Events arrive in any order (Logto guarantees none): User.Deleted
+//     leaves a tombstone that a late User.Created cannot lift, and
+//     email/name and the suspension flag only move forward in event time.
 //   - There is at most one live job per user (River unique jobs by user id
 //     over every state but completed/discarded/cancelled), so Permit never
 //     sees two concurrent writers for one user. An event that arrives while
@@ -153,8 +153,8 @@ type Config struct {
 	// DefaultRole is granted once per user; "" → DefaultRole ("viewer").
 	DefaultRole string
 	// MaxEventAge: older deliveries are recorded as stale and not acted on
-	// (the signature has no timestamp, so this bounds replays, logto.md
-	// §1.2). 0 → DefaultMaxEventAge.
+	// (the signature has no timestamp, so this bounds replays).
+	// 0 → DefaultMaxEventAge.
 	MaxEventAge time.Duration
 	// MaxAttempts per job before it is discarded; 0 → DefaultMaxAttempts.
 	MaxAttempts int

@@ -392,7 +392,7 @@ func TestFetchesIncompleteUsersFromLogto(t *testing.T) {
 		cfg := testConfig(db, fp)
 		cfg.Logto = dir
 		s := newService(t, cfg, true)
-		// A PostRegister whose `user` lookup failed (logto.md §1.6).
+		// A PostRegister whose `user` lookup failed: Logto omits `user`.
 		body, ev := delivery(t, webhook.EventPostRegister, "fetch0000001", "", "", time.Now(),
 			func(p map[string]any) { delete(p, "user") })
 		if ev.User != nil {

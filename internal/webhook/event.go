@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Event names reportgate cares about (reference/logto.md §1.4). Logto sends
+// Event names reportgate cares about. Logto sends
 // many more; Parse accepts any non-empty name.
 const (
 	EventPostRegister    = "PostRegister"
@@ -24,10 +24,10 @@ const (
 const (
 	// userDataEventPrefix starts the data events whose `data` is about a user.
 	userDataEventPrefix = "User."
-	// The ids of the console's test payloads (§1.7); older Logto releases
+	// The ids of the console's test payloads; older Logto releases
 	// used "fake-user-id" (packages/core/src/libraries/hook/utils.ts before
 	// the data-hook test payload existed). Real user ids are 12 characters
-	// of [0-9a-z] (§1.6), so the hyphens rule out a collision.
+	// of [0-9a-z], so the hyphens rule out a collision.
 	testFakeID        = "fake-id"
 	testFakeOldUserID = "fake-user-id"
 	testFakeSessionID = "fake-session-id"
@@ -35,7 +35,7 @@ const (
 	maxJSDateMillis = 8.64e15
 )
 
-// User is the part of Logto's user object (reference/logto.md §1.6) that
+// User is the part of Logto's user object that
 // reportgate reads. Unset strings (null on the wire) are "".
 type User struct {
 	ID          string
@@ -49,12 +49,13 @@ type User struct {
 // Event is one decoded delivery.
 type Event struct {
 	// Name is the event as Logto sent it, e.g. "PostRegister" or
-	// "User.Data.Updated", or any other event Logto knows (§1.4).
+	// "User.Data.Updated", or any other event Logto knows.
 	Name   string
 	HookID string
 	// CreatedAt is the payload's dispatch time (ISO-8601 with ms). It is
 	// inside the signed body, so a receiver may reject stale deliveries to
-	// limit replays (§1.2); Parse does not, having no clock.
+	// limit replays (the signature scheme itself has no timestamp or nonce);
+	// Parse does not, having no clock.
 	CreatedAt time.Time
 	// UserID is the user the event is about: `userId` (interaction events),
 	// `params.userId` (Management API routes) or `data.id` (data events whose
@@ -66,11 +67,11 @@ type Event struct {
 	// Suspended is the new suspension state of a
 	// User.SuspensionStatus.Updated event, when data.isSuspended is present.
 	Suspended *bool
-	// Test marks the console's "send test payload" deliveries (§1.7). They
+	// Test marks the console's "send test payload" deliveries. They
 	// carry fake ids; never act on them.
 	Test bool
 	// Partial marks a User.Data.Updated whose data is not a user (the
-	// custom-data and profile routes send only that sub-object, §1.6): the
+	// custom-data and profile routes send only that sub-object): the
 	// receiver must re-fetch the user by UserID.
 	Partial bool
 }
@@ -91,11 +92,12 @@ func (e Event) Known() bool {
 // Actionable reports whether the receiver should do anything with the event:
 // a known event other than PostSignIn, and not a test payload. Everything
 // else should still be acknowledged with a 2xx, since Logto logs non-2xx as
-// a failed delivery and (in ≤1.42.0) never retries it anyway (§1.3).
+// a failed delivery and (in ≤1.42.0) never retries it anyway: the webhook
+// POST is attempted exactly once.
 //
 // PostSignIn is ignored on purpose: sign-ins of users who changed fire
 // User.Data.Updated, and users created through the Management API never send
-// PostRegister but do send User.Created (§1.5), so User.* alone keeps the
+// PostRegister but do send User.Created, so User.* alone keeps the
 // user set complete.
 func (e Event) Actionable() bool {
 	return e.Known() && e.Name != EventPostSignIn && !e.Test
@@ -134,7 +136,7 @@ func Parse(body []byte) (Event, error) {
 		return Event{}, fmt.Errorf("%w: createdAt: %w", ErrMalformed, err)
 	}
 
-	// Interaction events: userId, sessionId and user (§1.6).
+	// Interaction events: userId, sessionId and user.
 	userID, err := top.str("userId")
 	if err != nil {
 		return Event{}, malformed(err)
@@ -151,7 +153,7 @@ func Parse(body []byte) (Event, error) {
 		}
 	}
 
-	// Data events: params, matchedRoute and data (§1.6).
+	// Data events: params, matchedRoute and data.
 	params, _, err := top.obj("params")
 	if err != nil {
 		return Event{}, malformed(err)
@@ -217,7 +219,7 @@ func Parse(body []byte) (Event, error) {
 }
 
 // readUserData reads `data` of a User.* data event. Its shape depends on the
-// route that fired the event (§1.6): a user (+hasPassword), only customData,
+// route that fired the event: a user (+hasPassword), only customData,
 // only profile, or null for User.Deleted before 1.18.0.
 func (e *Event) readUserData(data object, route string) error {
 	if e.Name == EventUserSuspension {
@@ -253,7 +255,7 @@ func (e Event) userObjectID() string {
 }
 
 // isTestResult reports whether data is exactly {"result":"success"}, the
-// `data` of every data-event test payload (§1.7).
+// `data` of every data-event test payload.
 func isTestResult(data object) bool {
 	if len(data) != 1 {
 		return false
@@ -322,7 +324,8 @@ func decodeObject(b []byte) (object, error) {
 }
 
 // raw returns the value at key, or nil when it is absent or null: Logto
-// keeps null members and omits undefined ones (§1.1), and both mean "unset".
+// keeps null members and omits undefined ones (JSON.stringify), and both
+// mean "unset".
 func (o object) raw(key string) json.RawMessage {
 	v := bytes.TrimSpace(o[key])
 	if len(v) == 0 || string(v) == "null" {
@@ -382,7 +385,7 @@ func (o object) boolean(key string, dst *bool) (present bool, _ error) {
 }
 
 // epochMillis reads a user timestamp. They are JSON numbers of epoch
-// MILLISECONDS, not the ISO strings the docs claim (§1.6). JSON.stringify
+// MILLISECONDS, not the ISO strings the docs claim. JSON.stringify
 // writes integers up to 1e21 without exponent, so the integer path is the
 // normal one; the float path accepts an integral value written otherwise,
 // within the range of a JS Date.

@@ -25,8 +25,8 @@ type parseCase struct {
 	want webhook.Event
 }
 
-// parseCases are the realistic payloads of reference/logto.md §1.6–1.7;
-// the fuzz test seeds its corpus with them too.
+// parseCases are realistic Logto payloads, real deliveries and console test
+// payloads; the fuzz test seeds its corpus with them too.
 func parseCases() []parseCase {
 	base := func(name string) webhook.Event {
 		return webhook.Event{Name: name, HookID: hookID, CreatedAt: createdAt, UserID: aliceID}
@@ -73,7 +73,7 @@ func parseCases() []parseCase {
 				e.User.Name = "Alice Liddell"
 			})},
 		// customData is arbitrary: an "id" string inside must not be read
-		// as the user (§1.6, the `data` shape trap).
+		// as the user (`data` is only the customData object on this route).
 		{"User.Data.Updated custom-data only", managementAPI("User.Data.Updated", "PATCH", "/users/"+aliceID+"/custom-data", "/users/:userId/custom-data", 200, userParams, `{"id":"zzz999zzz999","theme":"dark"}`),
 			with(base("User.Data.Updated"), func(e *webhook.Event) { e.Partial = true })},
 		{"User.Data.Updated profile only", managementAPI("User.Data.Updated", "PATCH", "/users/"+aliceID+"/profile", "/users/:userId/profile", 200, userParams, `{"givenName":"Alice","familyName":"Liddell"}`),
@@ -245,7 +245,7 @@ func TestKnownAndActionable(t *testing.T) {
 	}
 }
 
-// User timestamps are epoch-ms numbers (§1.6). Every value in the JS Date
+// User timestamps are epoch-ms numbers. Every value in the JS Date
 // range is below 2^53, so exactness is not at risk; what matters is that
 // the forms JSON.stringify can write all decode to the same instant.
 func TestParseEpochMillisForms(t *testing.T) {
@@ -273,7 +273,7 @@ func TestParseEpochMillisForms(t *testing.T) {
 	}
 }
 
-// Each signal of a console test payload (§1.7) is enough on its own, so a
+// Each signal of a console test payload is enough on its own, so a
 // future Logto that drops one of them is still recognised.
 func TestParseTestSignals(t *testing.T) {
 	head := `{"event":"User.Created","hookId":"` + hookID + `","createdAt":"` + created + `"`

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Payloads as Logto puts them on the wire (reference/logto.md §1.6, §1.7):
+// Payloads as Logto puts them on the wire:
 // compact JSON.stringify output, JS key insertion order, null members kept,
 // numeric epoch-ms user timestamps, hookId last.
 
@@ -33,7 +33,7 @@ type userFields struct {
 	identities                string // JSON object
 	customData                string
 	suspended                 bool
-	hasPassword               *bool // set on Management API responses (§1.6)
+	hasPassword               *bool // set on Management API responses
 }
 
 func alice() userFields {
@@ -43,7 +43,7 @@ func alice() userFields {
 	}
 }
 
-// userJSON renders the user object in userInfoSelectFields order (§1.6).
+// userJSON renders the user object in Logto's userInfoSelectFields order.
 func userJSON(u userFields) string {
 	ms := strconv.FormatInt(userMillis, 10)
 	s := fmt.Sprintf(`{"id":%s,"username":%s,"primaryEmail":%s,"primaryPhone":null,"name":%s,"avatar":null,`+
@@ -60,7 +60,7 @@ func userJSON(u userFields) string {
 const application = `{"id":"` + appID + `","type":"Traditional","name":"Reportgate","description":null}`
 
 // interaction builds an InteractionHookEventPayload; user == "" omits it
-// (the user lookup after the request failed, §1.6).
+// (Logto looks the user up after the request and omits it when that fails).
 func interaction(event, interactionEvent, user string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `{"event":%q,"interactionEvent":%q,"createdAt":%q,"sessionId":"s3ss10nj7100000000001",`+
@@ -87,7 +87,7 @@ func experience(event, interactionEvent, data string) string {
 		event, created, interactionEvent, appID, application, data, hookID)
 }
 
-// Test payloads as generateHookTestPayload builds them at HEAD (§1.7).
+// Test payloads as current Logto's generateHookTestPayload builds them.
 func testInteraction(event string) string {
 	return fmt.Sprintf(`{"event":%q,"hookId":%q,"createdAt":%q,"userAgent":"fake-user-agent",`+
 		`"sessionId":"fake-session-id","userIp":"fake-user-ip","userId":"fake-id","user":{"id":"fake-id",`+

@@ -11,7 +11,7 @@ import (
 // Sanitize returns the payload in a form fit for storage: compact JSON with
 // every `identities.<target>.details` removed from `user` and `data`. Those
 // details are the raw social profile Logto copies from the identity provider
-// (reference/logto.md §1.6) — personal data we have no use for and must not
+// — personal data we have no use for and must not
 // keep. `identities.<target>.userId` stays, so the link to the provider is
 // still recorded.
 //

@@ -4,16 +4,17 @@
 // pure function over the request body and the signature header: no I/O, no
 // clock, no package-level mutable state.
 //
-// The wire format is described in reference/logto.md §1. The parts that shape
-// this package:
+// The parts of Logto's webhook wire format that shape this package:
 //
 //   - The signature is a lowercase-hex HMAC-SHA256 of the exact body bytes
-//     (§1.2), so Verify must run on the raw body before anything decodes it.
+//     (the key is the raw UTF-8 secret), so Verify must run on the raw body
+//     before anything decodes it.
 //   - Interaction events (PostRegister, PostSignIn) and data events
 //     (User.*) carry the user differently — `userId` + `user` versus
-//     `params.userId` + `data` — and `data` is not always a user (§1.6).
+//     `params.userId` + `data` — and `data` is not always a user (the
+//     custom-data and profile routes send only that sub-object).
 //   - The console's "send test payload" posts fake ids and a `data` that is
-//     {"result":"success"} (§1.7); Parse flags those instead of failing.
+//     {"result":"success"}; Parse flags those instead of failing.
 package webhook
 
 import (
@@ -25,8 +26,9 @@ import (
 )
 
 // SignatureHeader is the request header carrying the body's signature.
-// Logto omits it when the hook has an empty signing key (very old hooks,
-// reference/logto.md §1.1); Verify treats that as ErrMissingSignature.
+// Logto omits it when the hook has an empty signing key (hooks created
+// through the current API always get one); Verify treats that as
+// ErrMissingSignature.
 const SignatureHeader = "logto-signature-sha-256"
 
 var (
@@ -47,18 +49,18 @@ const signatureLen = 2 * sha256.Size
 
 // Sign returns the signature Logto would send for body under key: the
 // lowercase-hex HMAC-SHA256 of the bytes, with the key used as its raw UTF-8
-// bytes (not base64- or hex-decoded; reference/logto.md §1.2).
+// bytes (not base64- or hex-decoded).
 func Sign(body []byte, key string) string {
 	return hex.EncodeToString(mac(body, key))
 }
 
 // Verify reports whether signature is a valid signature of body under any
 // non-empty key. Pass the current key first and, during a rotation, the
-// previous one: Logto swaps keys with no overlap and no key id
-// (reference/logto.md §1.8), so the receiver has to carry both for a while.
+// previous one: Logto's signing-key regeneration replaces the key at once,
+// with no overlap and no key id, so the receiver has to carry both for a while.
 //
 // body must be the exact request bytes; re-encoding parsed JSON changes key
-// order and escaping and breaks the check (§1.2). The signature must be
+// order and escaping and breaks the check. The signature must be
 // exactly 64 hex characters with no "sha256=" prefix. Logto sends lowercase;
 // uppercase is also accepted because the comparison is on the decoded bytes,
 // so case carries no information and rejecting it would buy nothing.
@@ -90,7 +92,7 @@ func Verify(body []byte, signature string, keys ...string) error {
 			continue
 		}
 		// hmac.Equal is constant time; Logto's own docs compare with ===,
-		// which leaks timing (reference/logto.md §1.2).
+		// which leaks timing.
 		if hmac.Equal(got, mac(body, k)) {
 			return nil
 		}

@@ -9,8 +9,7 @@ import (
 	"reportgate/internal/webhook"
 )
 
-// Golden vectors from Logto's packages/core/src/utils/sign.test.ts
-// (reference/logto.md §1.2).
+// Golden vectors from Logto's packages/core/src/utils/sign.test.ts.
 func TestSignLogtoVectors(t *testing.T) {
 	for _, tc := range []struct{ key, body, want string }{
 		{"foo", `{"bar":"bar","foo":"foo"}`, "436958f1dbfefab37712fb3927760490fbf7757da8c0b2306ee7b485f0360eee"},
@@ -39,7 +38,7 @@ func TestVerifyRefuses(t *testing.T) {
 
 	// Re-serialising the parsed payload changes key order and escapes "<"
 	// and "&" (the user's name has both): the bytes differ, so the
-	// signature must not survive (§1.2, logto-io/docs PR #523).
+	// signature must not survive (logto-io/docs PR #523).
 	var parsed map[string]any
 	if err := json.Unmarshal(body, &parsed); err != nil {
 		t.Fatal(err)
@@ -103,7 +102,7 @@ func TestVerifyAccepts(t *testing.T) {
 		// Decoded bytes are compared, so case carries no information.
 		{"uppercase hex", strings.ToUpper(webhook.Sign(body, key)), []string{key}},
 		// The key is raw UTF-8, not decoded: a key that happens to look
-		// like hex or base64 is still used as-is (§1.2).
+		// like hex or base64 is still used as-is.
 		{"hex-looking key used raw", webhook.Sign(body, "deadbeef"), []string{"deadbeef"}},
 		{"non-ASCII key", webhook.Sign(body, "clé-ü"), []string{"clé-ü"}},
 	} {

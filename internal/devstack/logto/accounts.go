@@ -134,7 +134,7 @@ func (s *Server) createAccount(in accountInput) (User, error) {
 		return User{}, err
 	}
 	now := s.now().Truncate(time.Millisecond)
-	id := randomString(lowerAlnum, 12) // Logto user ids: 12 chars [0-9a-z] (logto.md §1.6)
+	id := randomString(lowerAlnum, 12) // Logto user ids: 12 chars [0-9a-z]
 	for s.st.accounts.m[id] != nil {
 		id = randomString(lowerAlnum, 12)
 	}
@@ -224,7 +224,7 @@ var (
 )
 
 // userJSON is Logto's user object: userInfoSelectFields in their order,
-// timestamps in epoch milliseconds, unset strings null (logto.md §1.6).
+// timestamps in epoch milliseconds, unset strings null.
 type userJSON struct {
 	ID            string          `json:"id"`
 	Username      *string         `json:"username"`

@@ -10,7 +10,7 @@ import (
 )
 
 // profileClaims maps Logto's user profile fields to OIDC claims; they are
-// present only when set (logto.md §2.6).
+// present only when set.
 var profileClaims = []struct{ field, claim string }{
 	{"familyName", "family_name"}, {"givenName", "given_name"}, {"middleName", "middle_name"},
 	{"nickname", "nickname"}, {"profile", "profile"}, {"website", "website"},
@@ -18,7 +18,7 @@ var profileClaims = []struct{ field, claim string }{
 }
 
 // userClaims returns the claims for the granted scopes. Unset profile
-// strings are JSON null, timestamps epoch milliseconds (logto.md §2.6).
+// strings are JSON null, timestamps epoch milliseconds.
 // The extended claims (custom_data, identities, roles) only go to
 // userinfo, as with Logto's default "extended ID token claims" off.
 func userClaims(u User, scopes []string, userinfo bool) object {
@@ -62,7 +62,7 @@ func userClaims(u User, scopes []string, userinfo bool) object {
 }
 
 // idToken signs an ID token: ES384 with kid, aud a plain string, at_hash
-// only from the code grant (logto.md §2.6).
+// only from the code grant (Logto's refresh grant no longer adds it).
 func (s *Server) idToken(g *grant, u User, now time.Time, accessToken string, codeGrant bool) (string, error) {
 	c := userClaims(u, g.Scopes, false)
 	if codeGrant {

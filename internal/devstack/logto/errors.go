@@ -19,8 +19,8 @@ var oidcMessages = map[string]string{
 	"invalid_redirect_uri":      "`redirect_uri` did not match any of the client's registered `redirect_uris`.",
 }
 
-// oidcErrorBody is Logto's reshaped OIDC error (koa-oidc-error-handler.ts;
-// logto.md §2.5): Logto's code, message and error_uri first, then
+// oidcErrorBody is Logto's reshaped OIDC error (koa-oidc-error-handler.ts):
+// Logto's code, message and error_uri first, then
 // oidc-provider's own fields. Only invalid_grant has an error_uri.
 type oidcErrorBody struct {
 	Code             string `json:"code"`

@@ -102,8 +102,7 @@ func (s *Server) signInSubmit(w http.ResponseWriter, r *http.Request, in *intera
 		s.signInForm(w, r, http.StatusUnauthorized, in, email, "Wrong email or password")
 		return
 	}
-	// lastSignInAt changes, but that alone fires no User.Data.Updated
-	// (logto.md §1.5).
+	// lastSignInAt changes, but that alone fires no User.Data.Updated.
 	u = s.touchSignIn(u.ID)
 	sess := s.startSession(w, u.ID)
 	s.hooks.dispatch("PostSignIn", s.interactionPayload("PostSignIn", "SignIn", r, in, u))
@@ -132,9 +131,8 @@ func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request, in *inte
 		return
 	}
 	sess := s.startSession(w, u.ID)
-	// Two separate deliveries, sent concurrently with no order guarantee
-	// (logto.md §1.5): the experience-origin data hook and the interaction
-	// hook.
+	// Two separate deliveries, sent concurrently with no order guarantee:
+	// the experience-origin data hook and the interaction hook.
 	s.hooks.dispatch("User.Created", s.experienceDataPayload("User.Created", "Register", r, in, u.wire()))
 	s.hooks.dispatch("PostRegister", s.interactionPayload("PostRegister", "Register", r, in, u))
 	s.finish(w, r, in, sess)

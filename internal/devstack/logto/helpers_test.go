@@ -135,7 +135,7 @@ func (e *env) browser() *browser {
 }
 
 // browserURL encodes an SDK-built URL as a browser's address bar would:
-// the SDK leaves literal spaces in it (logto.md §3.3 #1).
+// the SDK un-escapes the query it builds, leaving literal spaces in it.
 func browserURL(sdkURL string) string { return strings.ReplaceAll(sdkURL, " ", "%20") }
 
 type page struct {
@@ -229,7 +229,8 @@ func (b *browser) signIn(authURL, email, password string) page {
 }
 
 // callbackRequest builds the app's callback request for the SDK;
-// httptest.NewRequest sets RequestURI, which the SDK needs (logto.md §3.3 #11).
+// httptest.NewRequest sets RequestURI, which the SDK rebuilds the callback
+// URL from (http.NewRequest leaves it empty, so the URL never matches).
 func callbackRequest(loc *url.URL) *http.Request {
 	req := httptest.NewRequest(http.MethodGet, loc.RequestURI(), nil)
 	req.Host = loc.Host
@@ -349,7 +350,7 @@ func (e *env) signedIn() tokenResponse {
 	return tr
 }
 
-// wantOIDCError checks Logto's reshaped OIDC error body (logto.md §2.5).
+// wantOIDCError checks Logto's reshaped OIDC error body.
 func wantOIDCError(t *testing.T, status int, body []byte, wantStatus int, code string) {
 	t.Helper()
 	if status != wantStatus {

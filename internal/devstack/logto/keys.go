@@ -29,21 +29,20 @@ func newSigningKey(priv *ecdsa.PrivateKey) (*signingKey, error) {
 	b64 := base64.RawURLEncoding.EncodeToString
 	x, y := b64(pub[1:1+size]), b64(pub[1+size:])
 	// Logto's kid: base64url SHA-256 of JSON.stringify of the required
-	// members in this order (packages/core/src/utils/jwks.ts; logto.md §2.1).
+	// members in this order (packages/core/src/utils/jwks.ts).
 	components, err := marshalJS(object{{"crv", "P-384"}, {"kty", "EC"}, {"x", x}, {"y", y}})
 	if err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(components)
 	k := &signingKey{priv: priv, kid: b64(sum[:])}
-	// Every member a JSON string: the SDK decodes keys as map[string]string
-	// (logto.md §2.12).
+	// Every member a JSON string: the SDK decodes keys as map[string]string.
 	jwk := object{{"kty", "EC"}, {"x", x}, {"y", y}, {"crv", "P-384"}, {"kid", k.kid}}
 	if k.jwks, err = marshalJS(object{{"keys", []object{jwk}}}); err != nil {
 		return nil, fmt.Errorf("encode jwks: %w", err)
 	}
 	sk := jose.SigningKey{Algorithm: jose.ES384, Key: jose.JSONWebKey{Key: priv, KeyID: k.kid}}
-	// ID token header is just {"alg":"ES384","kid":…} (logto.md §2.2).
+	// ID token header is just {"alg":"ES384","kid":…}, as Logto's.
 	if k.sign, err = jose.NewSigner(sk, nil); err != nil {
 		return nil, fmt.Errorf("id token signer: %w", err)
 	}
@@ -115,7 +114,7 @@ func (s *Server) verifiedToken(token string) ([]byte, error) {
 
 func (s *Server) jwks(w http.ResponseWriter, _ *http.Request) {
 	// Logto forbids caching the key set so rotation is seen at once
-	// (koa-jwks-cache-control.ts; logto.md §2.1).
+	// (koa-jwks-cache-control.ts).
 	w.Header().Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
 	w.Header().Set("Content-Type", "application/jwk-set+json; charset=utf-8")
 	w.Write(s.key.jwks)

@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// The Management API's user routes (logto.md §5), guarded by an M2M
+// The Management API's user routes, guarded by an M2M
 // access token for https://default.logto.app/api with scope `all`. Each
-// mutation fires its data hook with the Management API context
-// (logto.md §1.6).
+// mutation fires its data hook with the Management API context (caller's
+// userAgent and ip, path, method, status, params, matchedRoute, data).
 
 // apiError is Logto's RequestError body.
 type apiError struct {
@@ -230,7 +230,7 @@ func accountConflict(w http.ResponseWriter, err error) bool {
 }
 
 // createUser is POST /api/users: only User.Created fires, never
-// PostRegister (logto.md §1.5); status 200, not 201.
+// PostRegister; status 200, not 201.
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	f, ok := decodeFields(w, r)
 	if !ok {
@@ -360,7 +360,7 @@ func (s *Server) userWriteOK(w http.ResponseWriter, id string, err error) bool {
 }
 
 // deleteUser is DELETE /api/users/:userId: 204, the user signed out
-// everywhere, and User.Deleted carrying the deleted user (logto.md §1.5).
+// everywhere, and User.Deleted carrying the deleted user (since Logto 1.18.0).
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("userId")
 	s.mu.Lock()
@@ -381,7 +381,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 }
 
 // suspendUser is PATCH /api/users/:userId/is-suspended; suspending signs
-// the user out everywhere (logto.md §1.5).
+// the user out everywhere, as Logto does.
 func (s *Server) suspendUser(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("userId")
 	var body struct {
@@ -457,7 +457,7 @@ func (s *Server) getUserPart(key string) http.HandlerFunc {
 
 // mergeUserPart is PATCH /api/users/:userId/custom-data and /profile: a
 // shallow merge whose User.Data.Updated carries ONLY the merged object,
-// not a user (logto.md §1.6).
+// not a user.
 func (s *Server) mergeUserPart(key string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("userId")

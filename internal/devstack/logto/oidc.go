@@ -12,10 +12,10 @@ import (
 )
 
 // managementResource is the Management API's resource indicator; OSS
-// Logto's tenant id is "default" even on your own domain (logto.md §5).
+// Logto's tenant id is "default" even on your own domain.
 const managementResource = "https://default.logto.app/api"
 
-// supportedScopes are the user scopes Logto knows (logto.md §2.1); others
+// supportedScopes are the user scopes Logto knows; others
 // are dropped silently, as oidc-provider does.
 var supportedScopes = []string{
 	"openid", "offline_access", "profile", "email", "phone", "address",
@@ -27,7 +27,7 @@ var supportedScopes = []string{
 // to sign in or register on the hosted pages.
 type interaction struct {
 	ID            string
-	JTI           string // reported as sessionId in webhooks (logto.md §1.6)
+	JTI           string // reported as sessionId in webhooks
 	ClientID      string
 	RedirectURI   string
 	State         string
@@ -63,7 +63,7 @@ type grant struct {
 }
 
 // offline reports whether the grant survives end-session: grants with
-// offline_access are "persistsLogout" (logto.md §2.10).
+// offline_access are "persistsLogout" in oidc-provider.
 func (g *grant) offline() bool { return slices.Contains(g.Scopes, "offline_access") }
 
 type refreshToken struct {
@@ -97,7 +97,7 @@ func (st *state) revokeGrant(id string) {
 }
 
 // revokeUser signs a user out everywhere: Logto does this on deletion and
-// suspension (logto.md §1.5).
+// suspension.
 func (st *state) revokeUser(userID string) {
 	for id, g := range st.grants.m {
 		if g.UserID == userID {
@@ -155,7 +155,7 @@ func discoveryDocument(i string) object {
 	}
 }
 
-// authorize is GET/POST /oidc/auth (logto.md §2.3).
+// authorize is GET/POST /oidc/auth.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	q := requestParams(r)
 	app, ok := s.apps[q.Get("client_id")]
@@ -188,7 +188,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, res := range q["resource"] {
 		// This tenant registers no API resource for user sign-in; every
-		// resource is unknown → invalid_target (logto.md §2.3).
+		// resource is unknown → invalid_target.
 		fail("invalid_target", "resource indicator is missing, or unknown: "+res)
 		return
 	}
@@ -203,7 +203,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if sess := s.currentSession(r); sess != nil && !slices.Contains(prompt, "login") {
 		// A first-party app auto-consents: an existing Logto session gets a
-		// code without any page (logto.md §2.3).
+		// code without any page.
 		s.finish(w, r, in, sess)
 		return
 	}
@@ -225,7 +225,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 
 // grantedScopes keeps known scopes in request order, without duplicates.
 // oidc-provider drops offline_access unless prompt includes consent
-// (check_scope.js; logto.md §2.3) — load-bearing for refresh tokens.
+// (check_scope.js) — load-bearing for refresh tokens.
 func grantedScopes(scope string, consent bool) []string {
 	var out []string
 	for _, sc := range strings.Fields(scope) {
@@ -241,7 +241,7 @@ func grantedScopes(scope string, consent bool) []string {
 }
 
 // callbackURL appends params and Logto's `iss` to a redirect URI
-// (authorization_response_iss_parameter_supported; logto.md §2.4).
+// (authorization_response_iss_parameter_supported).
 func (s *Server) callbackURL(redirectURI string, params url.Values) string {
 	params.Set("iss", s.issuer)
 	if params.Get("state") == "" {

@@ -11,7 +11,7 @@ import (
 )
 
 // Builders for Logto's webhook payloads, key for key in Logto's order
-// (libraries/hook/index.ts, utils.ts; logto.md §1.6, §1.7). hookId is
+// (libraries/hook/index.ts, utils.ts). hookId is
 // appended last at send time, as sendWebhook does ({...payload, hookId}).
 
 // isoMillis formats like JS Date.toISOString().
@@ -27,7 +27,7 @@ func (s *Server) applicationObject(clientID string) any {
 }
 
 // interactionPayload is PostRegister / PostSignIn: note userIp here but
-// ip in data hooks, and user, not data (logto.md §1.6).
+// ip in data hooks, and user, not data.
 func (s *Server) interactionPayload(event, interactionEvent string, r *http.Request, in *interaction, u User) object {
 	return object{
 		{"event", event},
@@ -71,7 +71,7 @@ type managementContext struct {
 
 // managementDataPayload is a data hook from the Management API: the
 // caller's userAgent and ip, then path, method, status, params,
-// matchedRoute and data (logto.md §1.6).
+// matchedRoute and data.
 func managementDataPayload(now time.Time, event string, mc managementContext, data any) object {
 	return object{
 		{"event", event},
@@ -87,8 +87,8 @@ func managementDataPayload(now time.Time, event string, mc managementContext, da
 	}
 }
 
-// testPayload is the console's "send test payload" (generateHookTestPayload;
-// logto.md §1.7): hookId second, fake ids, and for data events a data
+// testPayload is the console's "send test payload" (generateHookTestPayload
+// in current Logto): hookId second, fake ids, and for data events a data
 // that is not a user.
 func testPayload(hookID, event string, now time.Time) object {
 	base := object{{"event", event}, {"hookId", hookID}, {"createdAt", isoMillis(now)}, {"userAgent", "fake-user-agent"}}

@@ -32,7 +32,7 @@ func TestSDKFullFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(authURL, "scope=openid offline_access profile email") {
-		t.Fatalf("expected the SDK's unescaped URL (logto.md §3.3 #1), got %s", authURL)
+		t.Fatalf("expected the SDK's unescaped URL, got %s", authURL)
 	}
 	b := e.browser()
 	loc := b.signIn(authURL, seedEmail, seedPassword).callback(t)
@@ -96,7 +96,7 @@ func TestSDKFullFlow(t *testing.T) {
 		t.Fatal("still authenticated after SignOut")
 	}
 	// The SDK's revocation carried no client auth and failed silently, so
-	// the refresh token still works (logto.md §3.3 #10).
+	// the refresh token still works.
 	if status, _, body := e.refresh(refreshToken); status != http.StatusOK {
 		t.Fatalf("refresh token died on SignOut: %d %s", status, body)
 	}
@@ -113,7 +113,7 @@ func TestSDKFullFlow(t *testing.T) {
 	if p := b.get(again); p.doc.Find(`[data-testid="sign-in-form"]`).Length() != 1 {
 		t.Fatalf("no sign-in form after end-session: %d at %s", p.status, p.url)
 	}
-	// End-session does not revoke offline_access grants (logto.md §2.10).
+	// End-session does not revoke offline_access grants.
 	if status, _, body := e.refresh(refreshToken); status != http.StatusOK {
 		t.Fatalf("refresh after end-session: %d %s", status, body)
 	}
@@ -186,7 +186,7 @@ func TestCoreFunctions(t *testing.T) {
 	if err := core.VerifyIdToken(refreshed.IdToken, webAppID, cfg.Issuer, &set); err != nil {
 		t.Fatalf("refreshed id token: %v", err)
 	}
-	// core.Revoke sends no client authentication: 401 (logto.md §2.9).
+	// core.Revoke sends no client authentication: 401 for a confidential client.
 	err = core.Revoke(hc, &core.RevocationOptions{RevocationEndpoint: cfg.RevocationEndpoint, ClientId: webAppID, Token: tokens.RefreshToken})
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("Revoke without client auth: %v", err)

@@ -1,13 +1,12 @@
 // Package logto is a local stand-in for a Logto tenant, used by `reportgate
 // dev` and by tests. It serves Logto's OIDC endpoints, hosted sign-in and
 // registration pages, the part of the Management API the app uses, and sends
-// Logto's webhooks, reproducing Logto's wire behaviour including its quirks
-// (see /work/shared/reference/logto.md, cited below as "logto.md §N").
+// Logto's webhooks, reproducing Logto's wire behaviour including its quirks.
 //
 // The real Logto Go SDK v2.0.0 must work against it unchanged, so the OIDC
 // endpoints are written by hand rather than with a generic OIDC server
 // library: those put `aud` in ID tokens as an array, which the SDK cannot
-// decode (logto.md §2.12).
+// decode (it unmarshals `aud` into a string).
 package logto
 
 import (
@@ -48,7 +47,7 @@ type SeedUser struct {
 // Config configures a Server. Zero values give Logto's defaults.
 type Config struct {
 	// Endpoint is the public base URL, e.g. "http://127.0.0.1:3001"; the
-	// issuer is Endpoint+"/oidc" (logto.md §2.1).
+	// issuer is Endpoint+"/oidc".
 	Endpoint string
 	// DataDir keeps accounts, the signing key, sessions and grants across
 	// restarts (in logto-standin.json); "" keeps everything in memory.
@@ -59,8 +58,8 @@ type Config struct {
 	// WebhookURL receives webhooks; "" sends none. WebhookSigningKey signs
 	// them; "" sends no signature header, like a very old Logto hook.
 	WebhookURL, WebhookSigningKey string
-	// WebhookRetries switches from released Logto (one attempt, logto.md
-	// §1.3) to the post-#9410 behaviour: up to 3 retries on 5xx.
+	// WebhookRetries switches from released Logto (one attempt, no retry)
+	// to the post-#9410 behaviour: up to 3 retries on 5xx.
 	WebhookRetries bool
 	// WebhookEvents are the subscribed events; nil subscribes to
 	// DefaultWebhookEvents().
@@ -68,10 +67,10 @@ type Config struct {
 
 	// RotateRefreshTokenAlways rotates on every refresh (as Logto does for
 	// public clients); by default a confidential client's refresh token
-	// rotates only once 70% of its lifetime has passed (logto.md §2.8).
+	// rotates only once 70% of its lifetime has passed.
 	RotateRefreshTokenAlways bool
 
-	// Lifetimes; zero means Logto's default (logto.md §2.11).
+	// Lifetimes; zero means Logto's default.
 	IDTokenTTL, AccessTokenTTL, RefreshTokenTTL, CodeTTL time.Duration
 	// PasswordIterations is the PBKDF2-SHA256 cost for new password hashes;
 	// 0 → 10 000, cheap enough for tests and a dev stand-in.
@@ -83,7 +82,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Default lifetimes (logto.md §2.11).
+// Logto's default lifetimes.
 const (
 	defaultIDTokenTTL      = time.Hour
 	defaultAccessTokenTTL  = time.Hour

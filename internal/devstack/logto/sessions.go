@@ -47,7 +47,7 @@ func (s *Server) currentSession(r *http.Request) *session {
 	return sess
 }
 
-// startSession signs the browser in to Logto for 14 days (logto.md §2.11).
+// startSession signs the browser in to Logto for 14 days, Logto's default.
 func (s *Server) startSession(w http.ResponseWriter, userID string) *session {
 	sess := &session{ID: randomString(urlAlphabet, 21), UserID: userID, ExpiresAt: s.now().Add(sessionTTL)}
 	s.mu.Lock()
@@ -61,7 +61,7 @@ func (s *Server) startSession(w http.ResponseWriter, userID string) *session {
 	return sess
 }
 
-// endSession is GET/POST /oidc/session/end (logto.md §2.10): it answers
+// endSession is GET/POST /oidc/session/end: it answers
 // with Logto's page that auto-submits the confirm form.
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	q := requestParams(r)
@@ -86,7 +86,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 
 // confirmEndSession destroys the Logto session and returns to the app.
 // Grants with offline_access survive: their refresh tokens keep working
-// (logto.md §2.10); grants without it end with the session.
+// (end-session does not revoke them); grants without it end with the session.
 func (s *Server) confirmEndSession(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		s.oidcFailure(w, r, http.StatusBadRequest, "invalid_request", "invalid form body")

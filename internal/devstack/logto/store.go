@@ -404,7 +404,7 @@ func (st *state) prune(now time.Time) {
 }
 
 // signingKey returns the tenant's P-384 key, creating it on first start:
-// Logto's default key is EC secp384r1 → ES384 (logto.md §2.2).
+// Logto's default key is EC secp384r1 → ES384.
 func (st *state) signingKey() (*signingKey, error) {
 	if len(st.SigningKey) == 0 {
 		priv, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)

@@ -10,10 +10,11 @@ import (
 )
 
 // maxRefreshChain is the total lifetime after which Logto stops rotating
-// refresh tokens (oidc/init.ts rotateRefreshToken; logto.md §2.8).
+// refresh tokens (oidc/init.ts rotateRefreshToken).
 const maxRefreshChain = 365 * 24 * time.Hour
 
-// token is POST /oidc/token (logto.md §2.5, §2.8, §5).
+// token is POST /oidc/token: authorization code, refresh token and
+// client credentials (M2M) grants.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	app, ok := s.authenticateClient(w, r)
 	if !ok {
@@ -48,7 +49,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 
 // authenticateClient accepts client_secret_basic (what Logto registers
 // for web and M2M apps) and client_secret_post, which the engine also
-// takes when a secret is presented (logto.md §2.5). It parses the form,
+// takes when a secret is presented. It parses the form,
 // answers any error itself and reports false on failure.
 func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request) (App, bool) {
 	if err := r.ParseForm(); err != nil {
@@ -58,7 +59,7 @@ func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request) (App
 	form := r.PostForm
 	id, secret, basic := r.BasicAuth()
 	if basic {
-		// The Basic user and password are form-URL-decoded (logto.md §2.5).
+		// The Basic user and password are form-URL-decoded, as Logto does.
 		var err1, err2 error
 		id, err1 = url.QueryUnescape(id)
 		secret, err2 = url.QueryUnescape(secret)
@@ -83,7 +84,7 @@ func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request) (App
 	}
 	app, ok := s.apps[id]
 	// A confidential client presenting no secret fails here too: that is
-	// the SDK's SignOut revocation request (logto.md §2.9, §3.3 #10).
+	// the SDK's SignOut revocation request, which sends only client_id.
 	if !ok || secret == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(app.Secret)) != 1 {
 		s.oidcError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return App{}, false
@@ -136,8 +137,7 @@ func (s *Server) codeGrant(w http.ResponseWriter, form url.Values, app App) {
 	s.st.grants.set(g.ID, g)
 	c.GrantID = g.ID
 	var rt *refreshToken
-	// Logto issues a refresh token only when offline_access was granted
-	// (logto.md §2.3).
+	// Logto issues a refresh token only when offline_access was granted.
 	if g.offline() {
 		rt = s.newRefreshTokenLocked(g, now, now)
 	}
@@ -167,7 +167,7 @@ func (s *Server) refreshGrant(w http.ResponseWriter, form url.Values, app App) {
 		return
 	case rt.Consumed:
 		// Reuse of a rotated token: revoke the whole grant (Logto
-		// grants/refresh-token.ts; logto.md §2.8).
+		// grants/refresh-token.ts).
 		s.st.revokeGrant(g.ID)
 		s.persist()
 		s.grantError(w, "refresh token already used")
@@ -199,7 +199,7 @@ func (s *Server) refreshGrant(w http.ResponseWriter, form url.Values, app App) {
 
 // shouldRotate applies Logto's rule for a confidential client: rotate once
 // 70% of the token's lifetime has passed, never after a year of chain
-// lifetime (logto.md §2.8) — or always when configured.
+// lifetime — or always when configured.
 func (s *Server) shouldRotate(rt *refreshToken, now time.Time) bool {
 	if now.Sub(rt.ChainStart) >= maxRefreshChain {
 		return false
@@ -222,7 +222,7 @@ func (s *Server) newRefreshTokenLocked(g *grant, now, chainStart time.Time) *ref
 }
 
 // activeAccountLocked returns the grant's user unless deleted or
-// suspended; both are invalid_grant (logto.md §2.8).
+// suspended; both are invalid_grant.
 func (s *Server) activeAccountLocked(id string) (*account, string) {
 	a, ok := s.st.accounts.m[id]
 	switch {
@@ -237,7 +237,7 @@ func (s *Server) activeAccountLocked(id string) (*account, string) {
 // respondTokensLocked issues an access token (and an ID token when openid
 // was granted) and writes the token response. The refresh token, when
 // the grant has one, is always included — unchanged if not rotated — as
-// the SDK overwrites its copy with whatever comes back (logto.md §2.8).
+// the SDK overwrites its copy with whatever comes back, even "".
 func (s *Server) respondTokensLocked(w http.ResponseWriter, g *grant, u User, rt *refreshToken, codeGrant bool) {
 	now := s.now()
 	at := &accessToken{Value: opaqueToken(), GrantID: g.ID, ExpiresAt: now.Add(s.cfg.AccessTokenTTL)}
@@ -297,7 +297,7 @@ func (s *Server) clientCredentialsGrant(w http.ResponseWriter, form url.Values, 
 	})
 }
 
-// revoke is POST /oidc/token/revocation (logto.md §2.9).
+// revoke is POST /oidc/token/revocation.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	app, ok := s.authenticateClient(w, r)
 	if !ok {
@@ -311,7 +311,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if rt, ok := s.st.refresh.m[token]; ok {
 		// Revoking a refresh token ends its grant and the access tokens
-		// issued under it (RFC 7009 §2.1).
+		// issued under it (RFC 7009, section 2.1).
 		if g, ok := s.st.grants.m[rt.GrantID]; ok && g.ClientID == app.ID {
 			s.st.revokeGrant(g.ID)
 		}
@@ -322,11 +322,12 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	s.persist()
 	s.mu.Unlock()
-	// Unknown tokens also get 200 with an empty body (RFC 7009 §2.2).
+	// Unknown tokens also get 200 with an empty body (RFC 7009, section 2.2).
 	w.WriteHeader(http.StatusOK)
 }
 
-// userinfo is GET/POST /oidc/me with an opaque access token (logto.md §2.7).
+// userinfo is GET/POST /oidc/me with an opaque access token; a JWT
+// (resource) access token is rejected.
 func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || token == "" {

@@ -23,7 +23,7 @@ func DefaultWebhookEvents() []string {
 	return []string{"PostRegister", "PostSignIn", "User.Created", "User.Data.Updated", "User.Deleted", "User.SuspensionStatus.Updated"}
 }
 
-// webhookTimeout is ky's timeout in sendWebhookRequest (logto.md §1.3).
+// webhookTimeout is ky's timeout in sendWebhookRequest.
 const webhookTimeout = 10 * time.Second
 
 // Delivery is one webhook delivery, for tests to inspect.
@@ -45,7 +45,7 @@ type Webhooks struct {
 	now      func() time.Time
 	log      *slog.Logger
 	client   *http.Client
-	// retryDelay is ky's backoff, 0.3 s·2^(n−1) (logto.md §1.3); tests in
+	// retryDelay is ky's backoff, 0.3 s·2^(n−1); tests in
 	// this package shorten it.
 	retryDelay func(retry int) time.Duration
 
@@ -156,7 +156,7 @@ func newWebhooks(cfg Config, hookID string, lookup func(string) (User, bool)) *W
 func (w *Webhooks) HookID() string { return w.hookID }
 
 // DropNext makes the next delivery of event vanish, like an event lost
-// when Logto restarts mid-flight (logto.md §1.3).
+// when Logto restarts mid-flight (it keeps no queue).
 func (w *Webhooks) DropNext(event string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -171,8 +171,8 @@ func (w *Webhooks) Delay(event string, d time.Duration) {
 }
 
 // Hold keeps the next delivery of event waiting until Release(event), so
-// tests can make events arrive out of order (Logto guarantees no order,
-// logto.md §1.5). Wait blocks while a held delivery waits.
+// tests can make events arrive out of order (Logto guarantees no order).
+// Wait blocks while a held delivery waits.
 func (w *Webhooks) Hold(event string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -230,9 +230,10 @@ func (w *Webhooks) subscribed(event string) bool {
 	return w.url != "" && slices.Contains(w.events, event)
 }
 
-// dispatch sends payload in the background, fire-and-forget like Logto
-// (logto.md §1.3). It is called before the triggering response is
-// written so that Wait, called after the response, sees the delivery.
+// dispatch sends payload in the background, fire-and-forget like Logto,
+// whose API response never waits for the delivery. It is called before the
+// triggering response is written so that Wait, called after the response,
+// sees the delivery.
 func (w *Webhooks) dispatch(event string, payload object) {
 	if !w.subscribed(event) {
 		return
@@ -345,7 +346,7 @@ func (w *Webhooks) deliver(ctx context.Context, event string, body []byte) Deliv
 }
 
 // send POSTs body, retrying only in WebhookRetries mode and only on 5xx,
-// with the identical bytes each time (logto.md §1.3).
+// with the identical bytes each time.
 func (w *Webhooks) send(ctx context.Context, body []byte) (status, attempts int, errText string) {
 	for attempts = 1; ; attempts++ {
 		var err error
@@ -365,7 +366,7 @@ func (w *Webhooks) send(ctx context.Context, body []byte) (status, attempts int,
 }
 
 // attempt is one request with Logto's headers; the signature is over the
-// exact body bytes and added only when a key is set (logto.md §1.1, §1.2).
+// exact body bytes and added only when a key is set.
 func (w *Webhooks) attempt(ctx context.Context, body []byte) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
@@ -386,7 +387,7 @@ func (w *Webhooks) attempt(ctx context.Context, body []byte) (int, error) {
 }
 
 // Sign is Logto's webhook signature: lowercase hex HMAC-SHA256 of the raw
-// body, keyed with the signing key's UTF-8 bytes (logto.md §1.2).
+// body, keyed with the signing key's UTF-8 bytes.
 func Sign(key string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(key))
 	mac.Write(body)
@@ -404,8 +405,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// SendTestPayload does what the console's "Send test payload" button does
-// (logto.md §1.7): one signed request with the fake payload, whether or
+// SendTestPayload does what the console's "Send test payload" button
+// does: one signed request with the fake payload, whether or
 // not the event is subscribed. It returns an error when the endpoint
 // answers non-2xx or cannot be reached, like Logto's 422.
 func (w *Webhooks) SendTestPayload(ctx context.Context, event string) error {
@@ -452,7 +453,7 @@ func (w *Webhooks) Send(ctx context.Context, event string, payload json.RawMessa
 
 // FireCustomDataUpdated sends the User.Data.Updated that
 // PATCH /api/users/:userId/custom-data sends: data is ONLY the custom
-// data object, not a user (logto.md §1.6).
+// data object, not a user.
 func (w *Webhooks) FireCustomDataUpdated(userID string) error {
 	return w.firePartial(userID, "customData")
 }

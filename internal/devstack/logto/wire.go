@@ -39,7 +39,7 @@ func randomString(alphabet string, n int) string {
 }
 
 // opaqueToken has the shape of oidc-provider's opaque tokens and codes:
-// 43 url-safe characters (logto.md §2.5).
+// 43 url-safe characters.
 func opaqueToken() string { return randomString(urlAlphabet, 43) }
 
 // member is one key of an object whose key order matters on the wire.
@@ -49,8 +49,8 @@ type member struct {
 }
 
 // object is a JSON object that keeps its key order, because Logto's
-// payloads are JavaScript objects serialised in insertion order (logto.md
-// §1.1) and receivers may hash or compare the exact bytes. A nil value is
+// payloads are JavaScript objects serialised in insertion order and
+// receivers may hash or compare the exact bytes. A nil value is
 // written as null; use omit() to leave a key out like JS `undefined`.
 type object []member
 
@@ -130,7 +130,7 @@ func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
 
 // clientIP returns the caller's address as Koa's ctx.ip shows it on a
 // dual-stack Node server: IPv4 as IPv4-mapped IPv6, e.g.
-// "::ffff:127.0.0.1" (logto.md §1.6, userIp).
+// "::ffff:127.0.0.1".
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -145,7 +145,7 @@ func clientIP(r *http.Request) string {
 
 // parseQueryTolerant decodes a query string the way Logto's Koa stack
 // does, accepting what the Go SDK sends: literal spaces and unescaped
-// ':' and '/' (logto.md §3.3 #1). A malformed escape keeps its raw text
+// ':' and '/'. A malformed escape keeps its raw text
 // rather than failing the whole request; ';' is just a character.
 func parseQueryTolerant(raw string) url.Values {
 	out := url.Values{}

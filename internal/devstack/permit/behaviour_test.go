@@ -15,7 +15,7 @@ import (
 	"github.com/permitio/permit-golang/pkg/models"
 )
 
-// ---- propagation (§3): driven by the fake clock, never by sleeping ----
+// ---- propagation: driven by the fake clock, never by sleeping ----
 
 func TestWritesReachPDPAfterDelay(t *testing.T) {
 	const delay = 5 * time.Second
@@ -118,7 +118,7 @@ func TestFaults(t *testing.T) {
 		if r.status != 429 || body["error"] != "rate_limited" || body["message"] == "" {
 			t.Errorf("PDP = %d %s", r.status, r.body)
 		}
-		// The trap (§5): the SDK treats an unlisted status as success and
+		// The trap: the SDK treats an unlisted status as success and
 		// decodes the 429 body into allow=false, with no error.
 		ok, err := c.Check(user, "view", reports)
 		if ok || err != nil {

@@ -19,10 +19,10 @@ const (
 	// FaultSlow waits Fault.Delay (or until the client gives up) and then
 	// answers normally.
 	FaultSlow
-	// Fault5xx answers 502 on the PDP (an OPA failure, §3) and 500 on the API.
+	// Fault5xx answers 502 on the PDP (an OPA failure) and 500 on the API.
 	Fault5xx
 	// Fault429 answers 429 {"error":"rate_limited",...}, the Cloud PDP's
-	// rate limit (§6). The SDK's Check turns this into a silent deny (§5).
+	// rate limit. The SDK's Check turns this into a silent deny.
 	Fault429
 	// FaultDown resets the connection without answering, so clients see a
 	// transport error.

@@ -75,7 +75,7 @@ func TestDecisionsViaSDK(t *testing.T) {
 	c := client(t, s.URL, testKey)
 	for _, tc := range decisionCases() {
 		// A literal Resource, not ResourceBuilder, so an empty tenant is
-		// really sent empty (Build() would fill in "default", §2).
+		// really sent empty (Build() would fill in "default").
 		res := enforcement.Resource{Type: tc.typ, Key: "r-1", Tenant: tc.tenant}
 		got, err := c.Check(enforcement.UserBuilder(tc.user).Build(), enforcement.Action(tc.action), res)
 		if err != nil {
@@ -179,7 +179,7 @@ func TestPDPRejectsMalformedChecks(t *testing.T) {
 	if r := do(t, "POST", s.URL+"/allowed/bulk", testKey, `[{"user":{"key":"u"},"resource":{"type":"reports"}}]`); r.status != 422 {
 		t.Errorf("bulk without action: %d, want 422", r.status)
 	}
-	// The SDK maps a PDP 422 to an error (unlike 400/429, §5).
+	// The SDK maps a PDP 422 to an error (unlike 400/429).
 	c := client(t, s.URL, testKey)
 	_, err := c.Check(enforcement.UserBuilder("u").Build(), "view", enforcement.Resource{Tenant: "default"})
 	wantCode(t, err, perrs.UnprocessableEntityError, 422)

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// ---- views: what the API returns (§2 table, §6 v1.d.ts required keys) ----
+// ---- views: what the API returns, with the keys its spec marks required ----
 
 type userView struct {
 	Key               string         `json:"key"`
@@ -52,7 +52,7 @@ type tenantView struct {
 }
 
 // assignmentView carries every key the SDK's RoleAssignmentRead requires;
-// one missing key fails the SDK call even though the write succeeded (§2 e).
+// one missing key fails the SDK call even though the write succeeded.
 type assignmentView struct {
 	ID             string    `json:"id"`
 	User           string    `json:"user"`
@@ -160,7 +160,7 @@ func (b userBody) validateEmail() error {
 		return nil
 	}
 	if a, err := mail.ParseAddress(*b.Email); err != nil || a.Address != *b.Email {
-		// The SDK rewrites a 422 containing this text to "Email is not valid" (§2 Errors).
+		// The SDK rewrites a 422 containing this text to "Email is not valid".
 		return invalid("value is not a valid email address", "value_error.email", "body", "email")
 	}
 	return nil
@@ -220,7 +220,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := body.validateEmail(); err != nil {
 		return err
 	}
-	// The spec documents 200 for a create (§6).
+	// The API spec documents 200 for a create.
 	return respond(s, w, http.StatusOK, func(t *tx) (userView, error) {
 		// A duplicate key is 409, as the v1.2.8 integration test asserts.
 		if t.user(*body.Key) != nil {
@@ -259,7 +259,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		// PATCH: only the fields sent change. SyncUser relies on this and so
-		// can never clear a field (§2).
+		// can never clear a field.
 		if body.Email != nil {
 			u.Email = body.Email
 		}
@@ -276,7 +276,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// replaceUser is the Node/Python SDKs' sync (§2): PUT creates (201) or
+// replaceUser is the Node/Python SDKs' sync: PUT creates (201) or
 // replaces (200).
 func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) error {
 	var body userBody
@@ -383,7 +383,7 @@ func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request) error {
 	return serveDelete(s, w, tenants(), r.PathValue("tenant"))
 }
 
-// listTenantUsers is paginated, unlike the tenant list itself (§2).
+// listTenantUsers is paginated, unlike the tenant list itself.
 func (s *Server) listTenantUsers(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("tenant")
 	if err := s.read(func(st *state) error {
@@ -444,10 +444,10 @@ func (b assignmentBody) check(withUser bool, loc ...any) error {
 }
 
 // resolve finds the user, role and tenant an assignment names; each
-// unknown one is a 404, as in Permit (§4).
+// unknown one is a 404, as in Permit.
 func (st *state) resolve(user string, b assignmentBody) (u *userRec, role *roleRec, t *tenantRec, err error) {
 	if b.ResourceInstance != nil {
-		// The stand-in has no resource instances (ReBAC is optional, §4).
+		// The stand-in has no resource instances (ReBAC is optional).
 		return nil, nil, nil, notFound("resource instance", *b.ResourceInstance)
 	}
 	if u = st.user(user); u == nil {
@@ -521,7 +521,7 @@ func readAssignment(r *http.Request, pathUser string) (string, assignmentBody, e
 }
 
 // assignFrom serves both assignment routes: the Go SDK's
-// POST /users/{user}/roles and the Node SDK's POST /role_assignments (§2).
+// POST /users/{user}/roles and the Node SDK's POST /role_assignments.
 func (s *Server) assignFrom(w http.ResponseWriter, r *http.Request, pathUser string) error {
 	user, body, err := readAssignment(r, pathUser)
 	if err != nil {
@@ -545,7 +545,7 @@ func (s *Server) unassignRole(w http.ResponseWriter, r *http.Request) error {
 }
 
 // unassignFrom serves both unassignment routes; both take a JSON body on
-// DELETE and answer 204 with no body (§2).
+// DELETE and answer 204 with no body.
 func (s *Server) unassignFrom(w http.ResponseWriter, r *http.Request, pathUser string) error {
 	user, body, err := readAssignment(r, pathUser)
 	if err != nil {
@@ -603,7 +603,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, countKey string, o
 }
 
 // listRoleAssignments answers a bare array; the SDK cannot decode the
-// paginated object and panics on an empty body (§2). include_total_count
+// paginated object and panics on an empty body. include_total_count
 // (Node) asks for the paginated object instead.
 func (s *Server) listRoleAssignments(w http.ResponseWriter, r *http.Request) error {
 	pg, per, err := page(r)

@@ -101,7 +101,7 @@ func client(t *testing.T, url, key string, ctx ...*config.PermitContext) *permit
 	return permit.New(b.Build())
 }
 
-// asPermitError extracts the SDK's error, which is a value type (§2).
+// asPermitError extracts the SDK's error, which is a value type.
 func asPermitError(t *testing.T, err error) perrs.PermitError {
 	t.Helper()
 	var pe perrs.PermitError

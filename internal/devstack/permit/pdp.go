@@ -231,9 +231,9 @@ func (v *pdpView) pending() int {
 	return len(v.queue)
 }
 
-// ---- decisions (§4) ----
+// ---- decisions: tenant RBAC ----
 
-// Debug reason codes, in the order Permit's debugger checks them (§3).
+// Debug reason codes, in the order Permit's debugger checks them.
 const (
 	reasonAllowed        = "allowed"
 	reasonNoSuchResource = "no_such_resource"
@@ -278,7 +278,7 @@ func (snap *snapshot) decide(user, action, typ, tenant string) (bool, string) {
 }
 
 // checkRequest is the /allowed body. Unknown fields are ignored, as serde
-// and pydantic do (§3); the SDK's "roles" and "id" fields are among them.
+// and pydantic do; the SDK's "roles" and "id" fields are among them.
 type checkRequest struct {
 	User *struct {
 		Key *string `json:"key"`
@@ -298,7 +298,7 @@ type checkResult struct {
 }
 
 // parse validates a check; its error text is what the PDP's Rust front
-// (axum's JSON extractor) answers with a 422 (§3).
+// (axum's JSON extractor) answers with a 422.
 func parseCheck(raw []byte) (checkRequest, error) {
 	var c checkRequest
 	if err := json.Unmarshal(raw, &c); err != nil {
@@ -368,8 +368,8 @@ func (s *Server) handleAllowed(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handleBulk takes a bare array and answers {"allow":[...]} in input order
-// (§2). The Go SDK sends one request per tenant; others send one in all.
+// handleBulk takes a bare array and answers {"allow":[...]} in input order.
+// The Go SDK sends one request per tenant; others send one in all.
 func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) {
 	raw, ok := readBody(w, r)
 	if !ok {
@@ -403,8 +403,8 @@ type tenantDetails struct {
 	Attributes map[string]any `json:"attributes"`
 }
 
-// handleAllTenants lists every tenant where the check allows (§4). It is
-// horizon's route, not the Cloud PDP's (§3).
+// handleAllTenants lists every tenant where the check allows. It is
+// horizon's route; the Cloud PDP does not serve it.
 func (s *Server) handleAllTenants(w http.ResponseWriter, r *http.Request) {
 	c, ok := readCheck(w, r)
 	if !ok {
@@ -441,7 +441,7 @@ type tenantPermissions struct {
 }
 
 // handleUserPermissions answers a top-level map keyed "__tenant:<t>" for
-// each tenant where the user holds roles (§4); {} when there are none.
+// each tenant where the user holds roles; {} when there are none.
 func (s *Server) handleUserPermissions(w http.ResponseWriter, r *http.Request) {
 	raw, ok := readBody(w, r)
 	if !ok {

@@ -5,14 +5,15 @@
 // It exists so development and tests run the real SDK, unchanged, against
 // something that answers the way Permit does on the wire — shapes, status
 // codes, error bodies, bare arrays versus paginated objects, required keys —
-// and that decides the way Permit's RBAC does (reference/permit.md §2–§4).
+// and that decides the way Permit's RBAC does.
 // It also reproduces the two behaviours that most often surprise an app:
-// writes reach the PDP only after a propagation delay (§3, OPAL), and the
+// writes reach the PDP only after a propagation delay (OPAL), and the
 // failure modes (slow, 5xx, 429, connection reset) that the SDK handles
-// badly (§5: a PDP 429 becomes a silent deny).
+// badly (a PDP 429 becomes a silent deny).
 //
 // One listener serves both: point the SDK's WithApiUrl and WithPdpUrl at the
-// same base URL (no trailing slash, §1). The paths do not collide (§4).
+// same base URL (no trailing slash: the SDK fails every API call with one).
+// The paths do not collide.
 //
 // The environment has fixed keys: project "default", environment "dev"
 // (ProjectKey, EnvironmentKey). Path segments accept either those keys or
@@ -42,7 +43,7 @@ import (
 const (
 	ProjectKey     = "default"
 	EnvironmentKey = "dev"
-	// DefaultTenant exists from the start, as in every Permit environment (§3).
+	// DefaultTenant exists from the start, as in every Permit environment.
 	DefaultTenant = "default"
 )
 
@@ -60,7 +61,7 @@ type Config struct {
 	// restarts. Empty means in memory only.
 	DataDir string
 	// PropagationDelay is how long after an API write the PDP starts to see
-	// it (Permit is eventually consistent, §3). Zero means immediately.
+	// it (Permit is eventually consistent). Zero means immediately.
 	PropagationDelay time.Duration
 	// Now is the clock used for timestamps and propagation; nil means
 	// time.Now. Tests pass a fake clock to step over the delay without
@@ -153,7 +154,7 @@ func (s *Server) timestamp() time.Time {
 }
 
 // newID returns a 32-hex id, the form the real API uses (UUID hex, no
-// dashes; §4).
+// dashes).
 func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
@@ -163,13 +164,13 @@ func newID() string {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 
-	// PDP (§3). Everything is POST; the SDK sends no Accept header.
+	// PDP. Everything is POST; the SDK sends no Accept header.
 	mux.Handle("POST /allowed", s.pdpRoute(&s.counts.allowed, s.handleAllowed))
 	mux.Handle("POST /allowed/bulk", s.pdpRoute(&s.counts.bulk, s.handleBulk))
 	mux.Handle("POST /allowed/all-tenants", s.pdpRoute(&s.counts.allTenants, s.handleAllTenants))
 	mux.Handle("POST /user-permissions", s.pdpRoute(&s.counts.userPermissions, s.handleUserPermissions))
 
-	// API (§2 table).
+	// API: the routes the SDKs call.
 	api := func(pattern string, h apiHandler) { mux.Handle(pattern, s.apiRoute(h)) }
 	api("GET /v2/api-key/scope", s.handleScope)
 
@@ -253,7 +254,7 @@ func (s *Server) pdpRoute(counter *atomic.Int64, h http.HandlerFunc) http.Handle
 		if s.injectFault(w, r, ScopePDP) {
 			return
 		}
-		// The PDP's Rust front answers auth failures in text/plain (§3),
+		// The PDP's Rust front answers auth failures in text/plain,
 		// unlike the API's JSON error body.
 		switch s.authorize(r) {
 		case http.StatusUnauthorized:

@@ -380,7 +380,7 @@ func (b roleBody) apply(t *tx, role *roleRec) error {
 }
 
 func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
-	// ListByAttributes sends attr_<k>=<v>, equality only (§2).
+	// ListByAttributes sends attr_<k>=<v>, equality only.
 	attrs := map[string]string{}
 	for k, v := range r.URL.Query() {
 		if name, ok := strings.CutPrefix(k, "attr_"); ok && len(v) > 0 {

@@ -20,7 +20,7 @@ func TestSDKUsers(t *testing.T) {
 	ctx := context.Background()
 	c := client(t, s.URL, testKey)
 
-	// SyncUser, create path: GET → 404 → POST, after the lazy scope call (§1, §2).
+	// SyncUser, create path: GET → 404 → POST, after the lazy scope call.
 	in := *models.NewUserCreate("u1")
 	in.SetEmail("u1@example.com")
 	in.SetFirstName("Ada")
@@ -80,7 +80,7 @@ func TestSDKUsers(t *testing.T) {
 	if got.GetFirstName() != "Augusta" {
 		t.Errorf("Get after Update: first name %q", got.GetFirstName())
 	}
-	// Ids work wherever keys do (§4).
+	// Ids work wherever keys do.
 	if byID := must[*models.UserRead](t)(c.Api.Users.Get(ctx, created.Id)); byID.Key != "u1" {
 		t.Errorf("Get by id = %q", byID.Key)
 	}
@@ -154,7 +154,7 @@ func TestSDKRoleAssignments(t *testing.T) {
 		t.Errorf("user roles = %+v", u.Roles)
 	}
 
-	// 204 with no body: the SDK returns (nil, nil) (§2).
+	// 204 with no body: the SDK returns (nil, nil).
 	if out, err := c.Api.Users.UnassignRole(ctx, "u1", "viewer", "default"); err != nil || out != nil {
 		t.Fatalf("UnassignRole = %v, %v", out, err)
 	}
@@ -342,7 +342,7 @@ func TestSDKEnforcement(t *testing.T) {
 		t.Errorf("Check export in default = %v, %v; want deny", ok, err)
 	}
 
-	// BulkCheck: one HTTP call per distinct tenant, results in input order (§2).
+	// BulkCheck: one HTTP call per distinct tenant, results in input order.
 	reqs := []enforcement.CheckRequest{
 		*enforcement.NewCheckRequest(user, "export", enforcement.ResourceBuilder("reports").WithTenant("acme").Build(), nil),
 		*enforcement.NewCheckRequest(user, "export", enforcement.ResourceBuilder("reports").Build(), nil),
@@ -394,7 +394,7 @@ func TestSDKAuth(t *testing.T) {
 	_, proj, env := s.Scope()
 
 	// Skipping the scope call shows the plain 403 mapping; keys and ids
-	// are both accepted in the path (§1, §4).
+	// are both accepted in the path.
 	for _, pc := range []*config.PermitContext{
 		config.NewPermitContext(config.EnvironmentAPIKeyLevel, ProjectKey, EnvironmentKey),
 		config.NewPermitContext(config.EnvironmentAPIKeyLevel, proj, env),
@@ -411,7 +411,7 @@ func TestSDKAuth(t *testing.T) {
 	_, err := unknownEnv.Api.Users.List(ctx, 1, 10)
 	wantCode(t, err, perrs.NotFound, 404)
 
-	// Through the lazy scope call, the 403 surfaces as a ContextError (§1).
+	// Through the lazy scope call, the 403 surfaces as a ContextError.
 	_, err = client(t, s.URL, "wrong-key").Api.Users.Get(ctx, "u1")
 	wantCode(t, err, perrs.ContextError, 0)
 

@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// apiError is an API failure in Permit's shape (§2 "Errors"): either the
+// apiError is an API failure in Permit's shape: either the
 // standard body {"id","title","support_link","error_code","message"} or,
 // when Detail is set, FastAPI's 422 {"detail":[{"loc","msg","type"}]}.
 type apiError struct {
@@ -91,7 +91,7 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 // writeJSON answers with application/json: the SDK refuses any other
-// content type on a non-empty 2xx body (§2 decode rule b).
+// content type on a non-empty 2xx body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -159,7 +159,7 @@ func page(r *http.Request) (page, perPage int, err error) {
 
 // listShape is how a list endpoint answers: most schema and facts lists
 // are a bare array, users and tenant users the paginated object, and the
-// SDK decodes only the shape it expects (§2, §4).
+// SDK decodes only the shape it expects.
 type listShape bool
 
 const (

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Raw-HTTP checks of the wire points in permit.md §4 that the Go SDK does
+// Raw-HTTP checks of Permit's wire behaviour that the Go SDK does
 // not exercise, or exercises without showing the shape.
 
 func TestWireShapes(t *testing.T) {
@@ -22,7 +22,7 @@ func TestWireShapes(t *testing.T) {
 		}
 	}
 
-	// PUT replace: 201 when created, 200 when replaced (§2, Node/Python sync).
+	// PUT replace: 201 when created, 200 when replaced (Node/Python sync).
 	r = do(t, "PUT", base+"/users/u1", testKey, map[string]any{"key": "u1", "email": "a@example.com", "first_name": "A"})
 	if r.status != 201 {
 		t.Fatalf("PUT new = %d %s", r.status, r.body)

@@ -8,12 +8,12 @@
 --     failed; retrying or discarded) | deleted (removed from Permit).
 --   deleted_at: tombstone. Set by User.Deleted and never cleared, so a
 --     late or replayed User.Created cannot resurrect the user
---     (reference/logto.md §1.5: no ordering between deliveries).
+--     (Logto guarantees no ordering between deliveries).
 --   default_role_granted_at: set once, the first time the default role was
 --     granted, and never cleared, so a role an admin later removed is not
 --     restored by a replay, retry, reconcile or backfill.
 --   needs_fetch: what we hold is incomplete (PostRegister without `user`,
---     User.Data.Updated with only customData/profile, logto.md §1.6); the
+--     User.Data.Updated with only customData/profile); the
 --     job re-reads the user from the Management API.
 --   generation: bumped by every change that needs a sync; a job completes
 --     only if it is unchanged, otherwise it runs again.
@@ -42,7 +42,7 @@ CREATE INDEX user_sync_state ON user_sync (state);
 
 -- Every verified, parsed delivery except exact duplicates. delivery_hash is
 -- the hex SHA-256 of the exact body: Logto sends no delivery id
--- (logto.md §1.1), and a post-#9410 retry re-sends the same bytes (§1.3).
+-- or event id, and a post-#9410 retry re-sends the same bytes.
 -- payload is the sanitized JSON (identity details removed); it is erased
 -- when the user is deleted and the row goes after the retention period.
 CREATE TABLE webhook_events (
