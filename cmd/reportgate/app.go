@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -161,6 +162,29 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		}
 	}
 	trail := audit.New(db, s.AuditRetention, nil)
+	// At sign-in the refresh also records what changed in Permit since the
+	// last snapshot. After a sync or a grant it does not: those write their
+	// own entries, and a second one would repeat them.
+	refreshRolesAudited := func(ctx context.Context, id, where string) {
+		// Runs after the sign-in request has ended.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*s.Permit.Timeout)
+		defer cancel()
+		before, err := users.Get(ctx, id)
+		if err != nil {
+			logger.WarnContext(ctx, "refresh role snapshot", "user", id, "err", err)
+			return
+		}
+		refreshRoles(ctx, id)
+		after, err := users.Get(ctx, id)
+		if err != nil || before.RolesCheckedAt.IsZero() || after.RolesCheckedAt.Equal(before.RolesCheckedAt) {
+			return // no earlier snapshot to compare with, or nothing changed
+		}
+		for _, e := range audit.FoundChanged(id, cmp.Or(after.Name, after.Email), before.Roles, after.Roles, where) {
+			if err := trail.Record(ctx, e); err != nil {
+				logger.WarnContext(ctx, "audit found role change", "user", id, "err", err)
+			}
+		}
+	}
 	// Approvals are granted by a job on the provisioning River client,
 	// which is built below with the grant worker on it.
 	jobs := &provisionJobs{}
@@ -245,7 +269,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 				return err
 			}
 			// In the background: sign-in must not wait on Permit's API.
-			go refreshRoles(ctx, who.Subject)
+			go refreshRolesAudited(ctx, who.Subject, "at sign-in")
 			// A lost webhook, or a person who existed before the app:
 			// make sure they are synced.
 			return prov.Reconcile(ctx, webhook.User{ID: who.Subject, Email: who.Email, Name: who.Name, CreatedAt: who.RegisteredAt})
