@@ -7,7 +7,7 @@ import (
 
 	"reportgate/internal/access"
 	"reportgate/internal/auth"
-	"reportgate/internal/authz"
+	"reportgate/internal/perm"
 	"reportgate/views"
 )
 
@@ -32,19 +32,17 @@ const requestsPageSize = 200
 // dateFormat is how dates are shown on the request pages.
 const dateFormat = "Jan 2, 2006 15:04 UTC"
 
-func permissionKey(r authz.Request) string { return r.Resource + ":" + r.Action }
-
 func accessPerson(who *auth.Identity) access.Person {
 	return access.Person{ID: who.Subject, Name: who.Name, Email: who.Email}
 }
 
 // requestView is the request part of the denied view for permission p, nil
 // when it cannot be requested. A failure to read it only loses the form.
-func (g *guard) requestView(r *http.Request, who *auth.Identity, p permission) *views.AccessRequestView {
-	if g.requests == nil || !g.requests.Requestable(permissionKey(p.need)) {
+func (g *guard) requestView(r *http.Request, who *auth.Identity, p perm.Name) *views.AccessRequestView {
+	if g.requests == nil || !g.requests.Requestable(string(p)) {
 		return nil
 	}
-	v := &views.AccessRequestView{State: views.RequestAsk, Permission: permissionKey(p.need), Return: r.URL.Path}
+	v := &views.AccessRequestView{State: views.RequestAsk, Permission: string(p), Return: r.URL.Path}
 	if r.Method == http.MethodGet {
 		v.Return = r.URL.RequestURI()
 	}
@@ -70,25 +68,8 @@ type accessHandler struct {
 	requests AccessRequests
 }
 
-// signedInOr resolves the person, or sends them to sign in (nil).
-func (h *accessHandler) signedInOr(w http.ResponseWriter, r *http.Request) *auth.Identity {
-	who, err := h.guard.signedIn.resolve(w, r)
-	if err != nil {
-		h.pages.fail(w, r, nil, err)
-		return nil
-	}
-	if who == nil {
-		http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
-	}
-	return who
-}
-
 // open asks for a permission; asking again shows the open request.
-func (h *accessHandler) open(w http.ResponseWriter, r *http.Request) {
-	who := h.signedInOr(w, r)
-	if who == nil {
-		return
-	}
+func (h *accessHandler) open(w http.ResponseWriter, r *http.Request, who *auth.Identity) {
 	req, created, err := h.requests.Open(r.Context(), accessPerson(who), r.PostFormValue("permission"), r.PostFormValue("reason"))
 	if err != nil {
 		h.pages.fail(w, r, who, err)
@@ -102,11 +83,7 @@ func (h *accessHandler) open(w http.ResponseWriter, r *http.Request) {
 	h.guard.notify(w, r, who, localPath(r.PostFormValue("return_to")), notice)
 }
 
-func (h *accessHandler) withdraw(w http.ResponseWriter, r *http.Request) {
-	who := h.signedInOr(w, r)
-	if who == nil {
-		return
-	}
+func (h *accessHandler) withdraw(w http.ResponseWriter, r *http.Request, who *auth.Identity) {
 	id, err := requestID(r)
 	if err == nil {
 		err = h.requests.Withdraw(r.Context(), accessPerson(who), id)
@@ -134,11 +111,8 @@ type adminRequestsHandler struct {
 	roles    []string
 }
 
-func (h *adminRequestsHandler) list(w http.ResponseWriter, r *http.Request) {
-	who, decisions, ok := h.guard.admit(w, r, canManageUsers)
-	if !ok {
-		return
-	}
+func (h *adminRequestsHandler) list(w http.ResponseWriter, r *http.Request, in admitted) {
+	who, decisions := in.who, in.decisions
 	decided := r.FormValue("filter") == "decided"
 	reqs, err := h.requests.List(r.Context(), decided, requestsPageSize)
 	if err != nil {
@@ -167,25 +141,22 @@ func (h *adminRequestsHandler) list(w http.ResponseWriter, r *http.Request) {
 	h.pages.render(w, r, http.StatusOK, views.AdminRequestsPage(h.guard.page(w, r, "Access requests", who, decisions), v))
 }
 
-func (h *adminRequestsHandler) approve(w http.ResponseWriter, r *http.Request) {
-	h.decide(w, r, func(ctx context.Context, admin access.Person, id int64) (string, error) {
+func (h *adminRequestsHandler) approve(w http.ResponseWriter, r *http.Request, in admitted) {
+	h.decide(w, r, in, func(ctx context.Context, admin access.Person, id int64) (string, error) {
 		q, err := h.requests.Approve(ctx, admin, id, r.PostFormValue("role"))
 		return "Approved: " + q.UserEmail + " gets the " + q.Role + " role in a moment.", err
 	})
 }
 
-func (h *adminRequestsHandler) deny(w http.ResponseWriter, r *http.Request) {
-	h.decide(w, r, func(ctx context.Context, admin access.Person, id int64) (string, error) {
+func (h *adminRequestsHandler) deny(w http.ResponseWriter, r *http.Request, in admitted) {
+	h.decide(w, r, in, func(ctx context.Context, admin access.Person, id int64) (string, error) {
 		q, err := h.requests.Deny(ctx, admin, id, r.PostFormValue("note"))
 		return "Declined the request of " + q.UserEmail + ".", err
 	})
 }
 
-func (h *adminRequestsHandler) decide(w http.ResponseWriter, r *http.Request, fn func(context.Context, access.Person, int64) (string, error)) {
-	who, _, ok := h.guard.admit(w, r, canManageUsers)
-	if !ok {
-		return
-	}
+func (h *adminRequestsHandler) decide(w http.ResponseWriter, r *http.Request, in admitted, fn func(context.Context, access.Person, int64) (string, error)) {
+	who := in.who
 	id, err := requestID(r)
 	var notice string
 	if err == nil {

@@ -11,7 +11,6 @@ import (
 
 	"reportgate/internal/audit"
 	"reportgate/internal/auth"
-	"reportgate/internal/authz"
 	"reportgate/internal/store"
 	"reportgate/views"
 )
@@ -49,13 +48,6 @@ type DecisionCache interface {
 
 // adminRole is the role the last-admin guard keeps at least one person in.
 const adminRole = "admin"
-
-var (
-	manageUsers    = authz.Request{Resource: "users", Action: "manage"}
-	manageSync     = authz.Request{Resource: "sync", Action: "manage"}
-	canManageUsers = permission{need: manageUsers, asked: "manage people", role: adminRole}
-	canManageSync  = permission{need: manageSync, asked: "manage user sync", role: adminRole}
-)
 
 // adminPageSize is how many people /admin/users shows at once.
 const adminPageSize = 50
@@ -100,11 +92,8 @@ func listingOf(r *http.Request) listing {
 
 func (l listing) url() string { return views.UsersURL(l.search, l.page) }
 
-func (h *adminUsersHandler) list(w http.ResponseWriter, r *http.Request) {
-	who, decisions, ok := h.guard.admit(w, r, canManageUsers)
-	if !ok {
-		return
-	}
+func (h *adminUsersHandler) list(w http.ResponseWriter, r *http.Request, in admitted) {
+	who, decisions := in.who, in.decisions
 	l := listingOf(r)
 	people, total, err := h.people.Find(r.Context(), l.search, adminPageSize, (l.page-1)*adminPageSize)
 	if err != nil {
@@ -151,11 +140,8 @@ func (h *adminUsersHandler) list(w http.ResponseWriter, r *http.Request) {
 // leaves the person with more access, never none; and it refuses to take
 // the admin role from the last person holding it. An admin removing their
 // own admin role is asked to confirm first.
-func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request) {
-	who, decisions, ok := h.guard.admit(w, r, canManageUsers)
-	if !ok {
-		return
-	}
+func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request, in admitted) {
+	who, decisions := in.who, in.decisions
 	id, role, back := r.PathValue("id"), r.PostFormValue("role"), listingOf(r)
 	if role != "" && !slices.Contains(h.roles, role) {
 		h.pages.fail(w, r, who, badInput("Unknown role "+role+"."))
@@ -293,11 +279,8 @@ func (h *adminUsersHandler) apply(ctx context.Context, id string, current []stri
 }
 
 // signOut ends every session of the person, on every device.
-func (h *adminUsersHandler) signOut(w http.ResponseWriter, r *http.Request) {
-	who, _, ok := h.guard.admit(w, r, canManageUsers)
-	if !ok {
-		return
-	}
+func (h *adminUsersHandler) signOut(w http.ResponseWriter, r *http.Request, in admitted) {
+	who := in.who
 	person, err := h.people.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.pages.fail(w, r, who, err)

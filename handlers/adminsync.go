@@ -32,11 +32,8 @@ type adminSyncHandler struct {
 	deliveries func(outcomes ...string) []metrics.Count
 }
 
-func (h *adminSyncHandler) show(w http.ResponseWriter, r *http.Request) {
-	who, decisions, ok := h.guard.admit(w, r, canManageSync)
-	if !ok {
-		return
-	}
+func (h *adminSyncHandler) show(w http.ResponseWriter, r *http.Request, in admitted) {
+	who, decisions := in.who, in.decisions
 	// Ignored deliveries (PostSignIn above all) would fill the list; they
 	// are listed only on request.
 	showIgnored := r.URL.Query().Get("events") == "all"
@@ -72,11 +69,8 @@ func (h *adminSyncHandler) show(w http.ResponseWriter, r *http.Request) {
 	h.pages.render(w, r, http.StatusOK, views.AdminSyncPage(h.guard.page(w, r, "User sync", who, decisions), v))
 }
 
-func (h *adminSyncHandler) retry(w http.ResponseWriter, r *http.Request) {
-	who, _, ok := h.guard.admit(w, r, canManageSync)
-	if !ok {
-		return
-	}
+func (h *adminSyncHandler) retry(w http.ResponseWriter, r *http.Request, in admitted) {
+	who := in.who
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		// No job has such an id, so this is an address that leads nowhere.

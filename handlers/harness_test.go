@@ -93,6 +93,8 @@ type env struct {
 	requests *access.Service
 	trail    *audit.Trail
 	grants   *grantQueue
+	// deps are what the app was built from.
+	deps handlers.Deps
 }
 
 type envOptions struct {
@@ -218,7 +220,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if opts.httpsBaseURL {
 		base.Scheme = "https"
 	}
-	appSrv.Config.Handler = handlers.New(handlers.Deps{
+	e.deps = handlers.Deps{
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseURL: base,
 		Auth: auth.New(auth.Config{
@@ -249,7 +251,8 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		SignInLimit: opts.signInLimit,
 		Requests:    requests,
 		Audit:       trail,
-	})
+	}
+	appSrv.Config.Handler = handlers.New(e.deps)
 	appSrv.Start()
 	t.Cleanup(appSrv.Close)
 	e.app = appSrv

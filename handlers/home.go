@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 
+	"reportgate/internal/perm"
 	"reportgate/views"
 )
 
@@ -25,13 +26,13 @@ func (h *homeHandler) show(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := views.HomeView{CanViewReports: true}
-	decisions, err := h.guard.decide(r.Context(), who, viewReports)
+	decisions, err := h.guard.decide(r.Context(), who, perm.ReportsView.Request())
 	if err != nil {
 		// The reports page explains an unavailable PDP better than home
 		// can, so the link stays; the admin entry waits for an answer.
 		h.pages.logger.WarnContext(r.Context(), "authorization unavailable on home", "user", who.Subject, "err", err)
 	} else {
-		v.CanViewReports = decisions[viewReports]
+		v.CanViewReports = decisions.allow(perm.ReportsView)
 	}
 	h.pages.render(w, r, http.StatusOK, views.HomePage(h.guard.page(w, r, "Home", who, decisions), v))
 }

@@ -6,6 +6,7 @@ import (
 
 	"reportgate/internal/auth"
 	"reportgate/internal/authz"
+	"reportgate/internal/perm"
 	"reportgate/views"
 )
 
@@ -17,12 +18,12 @@ type FailedJobs interface {
 // navRequests are the decisions the nav needs on every page for a
 // signed-in person. They go in the same AllowedAll call as the page's own,
 // so the nav costs no extra round trip to the PDP.
-var navRequests = []authz.Request{manageUsers, manageSync, viewAudit}
+var navRequests = []perm.Name{perm.UsersManage, perm.SyncManage, perm.AuditView}
 
 // adminNav is the nav's admin entry for the decisions (nil: no admin page
 // is open to the person, or nothing was decided).
-func (g *guard) adminNav(ctx context.Context, decisions map[authz.Request]bool) *views.AdminNav {
-	nav := &views.AdminNav{Users: decisions[manageUsers], Sync: decisions[manageSync], Audit: decisions[viewAudit]}
+func (g *guard) adminNav(ctx context.Context, d decisions) *views.AdminNav {
+	nav := &views.AdminNav{Users: d.allow(perm.UsersManage), Sync: d.allow(perm.SyncManage), Audit: d.allow(perm.AuditView)}
 	if !nav.Users && !nav.Sync && !nav.Audit {
 		return nil
 	}
@@ -47,9 +48,9 @@ func (g *guard) adminNav(ctx context.Context, decisions map[authz.Request]bool) 
 // page is the layout data for a signed-in person's page: the nav from the
 // decisions the page already has, and the notices left for them (taken
 // now, so they show once). Call it before writing the response.
-func (g *guard) page(w http.ResponseWriter, r *http.Request, title string, who *auth.Identity, decisions map[authz.Request]bool) views.Page {
+func (g *guard) page(w http.ResponseWriter, r *http.Request, title string, who *auth.Identity, d decisions) views.Page {
 	p := g.pages.page(r, title, who)
-	p.Admin = g.adminNav(r.Context(), decisions)
+	p.Admin = g.adminNav(r.Context(), d)
 	p.Flash = g.signedIn.takeNotices(w, r)
 	return p
 }
@@ -66,6 +67,9 @@ func (g *guard) notify(w http.ResponseWriter, r *http.Request, who *auth.Identit
 }
 
 // decide asks the PDP, in one call, for reqs and the nav's decisions.
-func (g *guard) decide(ctx context.Context, who *auth.Identity, reqs ...authz.Request) (map[authz.Request]bool, error) {
-	return g.authz.AllowedAll(ctx, authz.User{Key: who.Subject, Email: who.Email, Name: who.Name}, append(reqs, navRequests...)...)
+func (g *guard) decide(ctx context.Context, who *auth.Identity, reqs ...authz.Request) (decisions, error) {
+	for _, n := range navRequests {
+		reqs = append(reqs, n.Request())
+	}
+	return g.authz.AllowedAll(ctx, authz.User{Key: who.Subject, Email: who.Email, Name: who.Name}, reqs...)
 }

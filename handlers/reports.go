@@ -13,6 +13,7 @@ import (
 	"reportgate/internal/audit"
 	"reportgate/internal/auth"
 	"reportgate/internal/authz"
+	"reportgate/internal/perm"
 	"reportgate/internal/reports"
 	"reportgate/internal/reqid"
 	"reportgate/views"
@@ -34,11 +35,6 @@ type AccessSetup interface {
 	Pending(ctx context.Context, userID string) (bool, error)
 }
 
-var (
-	viewReports   = authz.Request{Resource: "reports", Action: "view"}
-	exportReports = authz.Request{Resource: "reports", Action: "export"}
-)
-
 // Chart size in SVG user units; the CSS stretches it to the card.
 const chartWidth, chartHeight = 600.0, 200.0
 
@@ -53,27 +49,14 @@ type guard struct {
 	requests AccessRequests
 }
 
-// permission describes what a page needs, for the access-denied view.
-type permission struct {
-	need  authz.Request
-	asked string // e.g. "view reports"
-	role  string // the role that grants it
-	// also asks for more decisions in the same round trip (e.g. export on
-	// the report page, to show the link).
-	also []authz.Request
-	// setupAware pages show "access being set up" to a person whose first
-	// grant is still on its way, instead of "denied".
-	setupAware bool
-}
-
-// admit resolves the person and the decisions. It writes the response
-// itself (sign-in redirect, 403, 503, pending) and returns ok=false
-// whenever the page must not be shown.
-func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*auth.Identity, map[authz.Request]bool, bool) {
+// admit resolves the person and the decisions for p and also. It writes
+// the response itself (sign-in redirect, 403, 503, pending) and returns
+// ok=false whenever the page must not be shown.
+func (g *guard) admit(w http.ResponseWriter, r *http.Request, p perm.Name, also ...perm.Name) (admitted, bool) {
 	who, err := g.signedIn.resolve(w, r)
 	if err != nil {
 		g.pages.fail(w, r, nil, err)
-		return nil, nil, false
+		return admitted{}, false
 	}
 	if who == nil {
 		target := r.URL.RequestURI()
@@ -81,13 +64,18 @@ func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*au
 			target = r.URL.Path
 		}
 		http.Redirect(w, r, "/sign-in?return_to="+url.QueryEscape(target), http.StatusSeeOther)
-		return nil, nil, false
+		return admitted{}, false
 	}
-	decisions, err := g.decide(r.Context(), who, append([]authz.Request{p.need}, p.also...)...)
-	if err == nil && decisions[p.need] {
-		return who, decisions, true
+	reqs := []authz.Request{p.Request()}
+	for _, a := range also {
+		reqs = append(reqs, a.Request())
 	}
-	access := views.AccessView{Who: displayWho(who), RequestID: reqid.From(r.Context()), Asked: p.asked, Role: p.role}
+	decisions, err := g.decide(r.Context(), who, reqs...)
+	if err == nil && decisions.allow(p) {
+		return admitted{who: who, decisions: decisions}, true
+	}
+	words := wordingOf(p)
+	access := views.AccessView{Who: displayWho(who), RequestID: reqid.From(r.Context()), Asked: words.asked, Role: words.role}
 	if r.Method == http.MethodGet {
 		access.Retry = r.URL.RequestURI()
 	}
@@ -97,26 +85,21 @@ func (g *guard) admit(w http.ResponseWriter, r *http.Request, p permission) (*au
 		g.pages.logger.WarnContext(r.Context(), "authorization unavailable", "user", who.Subject, "err", err)
 		w.Header().Set("Retry-After", "5")
 		g.pages.render(w, r, http.StatusServiceUnavailable, views.AuthzUnavailable(page, access))
-		return nil, nil, false
+		return admitted{}, false
 	}
-	if p.setupAware && g.setup != nil {
+	if words.setupAware && g.setup != nil {
 		if pending, err := g.setup.Pending(r.Context(), who.Subject); err == nil && pending {
 			// A new person whose grant is still on its way to the PDP.
 			page := g.page(w, r, "Access being set up", who, decisions)
 			w.Header().Set("Refresh", "3")
 			g.pages.render(w, r, http.StatusOK, views.AccessPending(page, access))
-			return nil, nil, false
+			return admitted{}, false
 		}
 	}
 	access.Request = g.requestView(r, who, p)
 	g.pages.render(w, r, http.StatusForbidden, views.AccessDenied(g.page(w, r, "Access denied", who, decisions), access))
-	return nil, nil, false
+	return admitted{}, false
 }
-
-var (
-	canViewReports   = permission{need: viewReports, asked: "view reports", role: "viewer", also: []authz.Request{exportReports}, setupAware: true}
-	canExportReports = permission{need: exportReports, asked: "export reports", role: "analyst"}
-)
 
 type reportsHandler struct {
 	guard   *guard
@@ -126,14 +109,11 @@ type reportsHandler struct {
 	audit   AuditLog // nil: exports are not recorded
 }
 
-// admit lets the person in with p and builds the report of the range the
-// address asks for. A range that cannot be shown is answered 400 with the
-// range picker re-shown and the reason.
-func (h *reportsHandler) admit(w http.ResponseWriter, r *http.Request, p permission) (*auth.Identity, map[authz.Request]bool, reports.Report, bool) {
-	who, decisions, ok := h.guard.admit(w, r, p)
-	if !ok {
-		return nil, nil, reports.Report{}, false
-	}
+// report builds the report of the range the address asks for. A range
+// that cannot be shown is answered 400 with the range picker re-shown and
+// the reason.
+func (h *reportsHandler) report(w http.ResponseWriter, r *http.Request, in admitted) (reports.Report, bool) {
+	who, decisions := in.who, in.decisions
 	now := time.Now()
 	rg, err := reports.ParseRange(r.URL.Query(), now)
 	if err != nil {
@@ -141,22 +121,23 @@ func (h *reportsHandler) admit(w http.ResponseWriter, r *http.Request, p permiss
 		form.From, form.To, form.Error = r.URL.Query().Get("from"), r.URL.Query().Get("to"), err.Error()
 		page := h.guard.page(w, r, "Reports", who, decisions)
 		h.pages.render(w, r, http.StatusBadRequest, views.ReportRangeInvalid(page, form))
-		return nil, nil, reports.Report{}, false
+		return reports.Report{}, false
 	}
 	report, err := h.reports.Signups(r.Context(), rg)
 	if err != nil {
 		h.pages.fail(w, r, who, err)
-		return nil, nil, reports.Report{}, false
+		return reports.Report{}, false
 	}
-	return who, decisions, report, true
+	return report, true
 }
 
-func (h *reportsHandler) show(w http.ResponseWriter, r *http.Request) {
-	who, decisions, report, ok := h.admit(w, r, canViewReports)
+func (h *reportsHandler) show(w http.ResponseWriter, r *http.Request, in admitted) {
+	report, ok := h.report(w, r, in)
 	if !ok {
 		return
 	}
-	canExport := decisions[exportReports]
+	who, decisions := in.who, in.decisions
+	canExport := decisions.allow(perm.ReportsExport)
 	var body *segment
 	if report.Range.Custom() {
 		// Built for this request alone: nothing to share.
@@ -227,11 +208,12 @@ func renderBody(ctx context.Context, report reports.Report, canExport bool, scri
 	return buf.Bytes(), nil
 }
 
-func (h *reportsHandler) export(w http.ResponseWriter, r *http.Request) {
-	who, _, report, ok := h.admit(w, r, canExportReports)
+func (h *reportsHandler) export(w http.ResponseWriter, r *http.Request, in admitted) {
+	report, ok := h.report(w, r, in)
 	if !ok {
 		return
 	}
+	who := in.who
 	var buf bytes.Buffer
 	if err := reports.WriteCSV(&buf, report); err != nil {
 		h.pages.fail(w, r, who, err)

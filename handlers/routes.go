@@ -1,6 +1,10 @@
 package handlers
 
-import "net/http"
+import (
+	"net/http"
+
+	"reportgate/internal/perm"
+)
 
 // webhookPath is where Logto delivers webhooks.
 const webhookPath = "/webhooks/logto"
@@ -8,9 +12,15 @@ const webhookPath = "/webhooks/logto"
 // catchAllPattern is the pattern that answers 404 for every unknown URL.
 const catchAllPattern = "/"
 
-// addRoutes is the whole public URL surface of reportgate. Metrics are not
-// here: they are served only on the private metrics listener.
-func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signedIn) {
+// router is where addRoutes registers its routes (an *http.ServeMux).
+type router interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// addRoutes is the whole public URL surface of reportgate, and its access
+// map. Metrics are not here: they are served only on the private metrics
+// listener.
+func addRoutes(mux router, d Deps, pages *pageRenderer, signedIn *signedIn) {
 	authn := &authHandler{auth: d.Auth, sessions: d.Sessions, pages: pages, onSignIn: d.SignInHook, logger: d.Logger}
 	health := &healthHandler{db: d.DB, draining: d.Draining}
 	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger,
@@ -25,43 +35,48 @@ func addRoutes(mux *http.ServeMux, d Deps, pages *pageRenderer, signedIn *signed
 	// sign-in, so they are limited per client.
 	limited := func(h http.HandlerFunc) http.Handler { return rateLimited(h, d.SignInLimit, pages) }
 
-	mux.Handle("GET /{$}", http.HandlerFunc(home.show))
-	mux.Handle("GET /sign-in", limited(authn.signIn))
-	mux.Handle("GET /sign-up", limited(authn.signUp))
-	mux.Handle("GET /callback", limited(authn.callback))
-	mux.Handle("POST /sign-out", http.HandlerFunc(authn.signOut))
+	// Every route names who may use it: anyone, any signed-in person, or a
+	// person Permit allows a permission (in the policy's words).
+	mux.Handle("GET /{$}", anyone(http.HandlerFunc(home.show)))
+	mux.Handle("GET /sign-in", anyone(limited(authn.signIn)))
+	mux.Handle("GET /sign-up", anyone(limited(authn.signUp)))
+	mux.Handle("GET /callback", anyone(limited(authn.callback)))
+	mux.Handle("POST /sign-out", anyone(http.HandlerFunc(authn.signOut)))
 
-	mux.Handle("GET /reports", http.HandlerFunc(reports.show))
-	mux.Handle("GET /reports/export.csv", http.HandlerFunc(reports.export))
+	// The report page also asks for export, to show the link.
+	mux.Handle("GET /reports", guard.require(perm.ReportsView, reports.show, perm.ReportsExport))
+	mux.Handle("GET /reports/export.csv", guard.require(perm.ReportsExport, reports.export))
 
-	mux.Handle("GET /admin/users", http.HandlerFunc(adminUsers.list))
-	mux.Handle("POST /admin/users/{id}/role", http.HandlerFunc(adminUsers.setRole))
-	mux.Handle("POST /admin/users/{id}/sign-out", http.HandlerFunc(adminUsers.signOut))
-	mux.Handle("GET /admin/sync", http.HandlerFunc(adminSync.show))
-	mux.Handle("POST /admin/sync/jobs/{id}/retry", http.HandlerFunc(adminSync.retry))
+	mux.Handle("GET /admin/users", guard.require(perm.UsersManage, adminUsers.list))
+	mux.Handle("POST /admin/users/{id}/role", guard.require(perm.UsersManage, adminUsers.setRole))
+	mux.Handle("POST /admin/users/{id}/sign-out", guard.require(perm.UsersManage, adminUsers.signOut))
+	mux.Handle("GET /admin/sync", guard.require(perm.SyncManage, adminSync.show))
+	mux.Handle("POST /admin/sync/jobs/{id}/retry", guard.require(perm.SyncManage, adminSync.retry))
 
 	if d.Requests != nil {
 		own := &accessHandler{guard: guard, pages: pages, requests: d.Requests}
 		admin := &adminRequestsHandler{guard: guard, pages: pages, requests: d.Requests, roles: d.Roles}
-		mux.Handle("POST /access-requests", http.HandlerFunc(own.open))
-		mux.Handle("POST /access-requests/{id}/withdraw", http.HandlerFunc(own.withdraw))
-		mux.Handle("GET /admin/requests", http.HandlerFunc(admin.list))
-		mux.Handle("POST /admin/requests/{id}/approve", http.HandlerFunc(admin.approve))
-		mux.Handle("POST /admin/requests/{id}/deny", http.HandlerFunc(admin.deny))
+		// Asking is for people who lack a permission, so it needs none.
+		mux.Handle("POST /access-requests", guard.signedInOnly(own.open))
+		mux.Handle("POST /access-requests/{id}/withdraw", guard.signedInOnly(own.withdraw))
+		mux.Handle("GET /admin/requests", guard.require(perm.UsersManage, admin.list))
+		mux.Handle("POST /admin/requests/{id}/approve", guard.require(perm.UsersManage, admin.approve))
+		mux.Handle("POST /admin/requests/{id}/deny", guard.require(perm.UsersManage, admin.deny))
 	}
 	if d.Audit != nil {
 		trail := &auditHandler{guard: guard, pages: pages, trail: d.Audit}
-		mux.Handle("GET /admin/audit", http.HandlerFunc(trail.show))
-		mux.Handle("GET /admin/audit.csv", http.HandlerFunc(trail.export))
+		mux.Handle("GET /admin/audit", guard.require(perm.AuditView, trail.show))
+		mux.Handle("GET /admin/audit.csv", guard.require(perm.AuditView, trail.export))
 	}
 
-	mux.Handle("POST "+webhookPath, http.HandlerFunc(hooks.receive))
-	mux.Handle(webhookPath, http.HandlerFunc(hooks.methodNotAllowed))
+	// Webhooks are authenticated by their signature, in the handler.
+	mux.Handle("POST "+webhookPath, anyone(http.HandlerFunc(hooks.receive)))
+	mux.Handle(webhookPath, anyone(http.HandlerFunc(hooks.methodNotAllowed)))
 
-	mux.Handle("GET /healthz", http.HandlerFunc(health.live))
-	mux.Handle("GET /readyz", http.HandlerFunc(health.ready))
-	mux.Handle("GET /static/", d.Assets)
-	mux.Handle("GET /favicon.ico", http.RedirectHandler(d.Assets.URL("logo.svg"), http.StatusFound))
+	mux.Handle("GET /healthz", anyone(http.HandlerFunc(health.live)))
+	mux.Handle("GET /readyz", anyone(http.HandlerFunc(health.ready)))
+	mux.Handle("GET /static/", anyone(d.Assets))
+	mux.Handle("GET /favicon.ico", anyone(http.RedirectHandler(d.Assets.URL("logo.svg"), http.StatusFound)))
 
-	mux.Handle(catchAllPattern, http.HandlerFunc(pages.notFound))
+	mux.Handle(catchAllPattern, anyone(http.HandlerFunc(pages.notFound)))
 }
