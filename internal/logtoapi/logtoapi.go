@@ -26,6 +26,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"reportgate/internal/fault"
 	"reportgate/internal/webhook"
 )
 
@@ -42,7 +43,7 @@ const tokenMargin = time.Minute
 
 // ErrNotFound means Logto has no user with that id (404
 // entity.not_exists_with_id).
-var ErrNotFound = errors.New("logto user not found")
+var ErrNotFound = fmt.Errorf("logto user %w", fault.NotFound)
 
 // Config configures a Client.
 type Config struct {
@@ -172,14 +173,15 @@ func (c *Client) ListUsers(ctx context.Context, page, pageSize int) ([]webhook.U
 }
 
 // get sends an authorized GET and decodes a 200 into out, fetching a new
-// token once if the cached one is refused.
+// token once if the cached one is refused. No answer, and a 429 or 5xx answer,
+// are fault.Unavailable.
 func (c *Client) get(ctx context.Context, path string, out any) (int, http.Header, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
 		token, gen, err := c.tokens.token()
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, fmt.Errorf("%w: %w", fault.Unavailable, err)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+path, nil)
 		if err != nil {
@@ -189,19 +191,23 @@ func (c *Client) get(ctx context.Context, path string, out any) (int, http.Heade
 		req.Header.Set("Accept", "application/json")
 		resp, err := c.http.Do(req)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, fmt.Errorf("%w: %w", fault.Unavailable, err)
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 		resp.Body.Close()
 		if err != nil {
-			return resp.StatusCode, nil, err
+			return resp.StatusCode, nil, fmt.Errorf("%w: %w", fault.Unavailable, err)
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
 			c.tokens.refused(gen)
 			continue
 		}
 		if resp.StatusCode != http.StatusOK {
-			return resp.StatusCode, resp.Header, fmt.Errorf("HTTP %d: %s", resp.StatusCode, snippet(body))
+			err := fmt.Errorf("HTTP %d: %s", resp.StatusCode, snippet(body))
+			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+				err = fmt.Errorf("%w: %w", fault.Unavailable, err)
+			}
+			return resp.StatusCode, resp.Header, err
 		}
 		if err := json.Unmarshal(body, out); err != nil {
 			return resp.StatusCode, resp.Header, fmt.Errorf("decode reply: %w", err)
