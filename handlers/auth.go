@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"reportgate/internal/auth"
+	"reportgate/internal/fault"
 	"reportgate/internal/session"
 )
 
@@ -233,4 +234,4 @@ func stringValue(v any) string {
 	return s
 }
 
-var errCrossOrigin = errors.New("cross-origin request refused")
+var errCrossOrigin = fmt.Errorf("cross-origin request %w", fault.Refused)

@@ -13,6 +13,7 @@ import (
 
 	"reportgate/internal/access"
 	"reportgate/internal/auth"
+	"reportgate/internal/fault"
 	"reportgate/internal/provision"
 	"reportgate/internal/reqid"
 	"reportgate/internal/store"
@@ -119,6 +120,8 @@ type inputError struct{ msg string }
 
 func (e *inputError) Error() string { return e.msg }
 
+func (e *inputError) Unwrap() error { return fault.Invalid }
+
 func badInput(msg string) error { return &inputError{msg: msg} }
 
 // limitedError is a client over its rate limit.
@@ -128,6 +131,8 @@ func (e *limitedError) Error() string {
 	return fmt.Sprintf("rate limited; retry after %s", e.retryAfter)
 }
 
+func (e *limitedError) Unwrap() error { return fault.RateLimited }
+
 // retryAfterSeconds rounds up: a client that waits the whole seconds it is
 // told must find a token.
 func (e *limitedError) retryAfterSeconds() int {
@@ -136,11 +141,39 @@ func (e *limitedError) retryAfterSeconds() int {
 
 // errUpstream marks a failure of Permit's API (a role change that could not
 // be made).
-var errUpstream = errors.New("permission service unavailable")
+var errUpstream = fmt.Errorf("permission service %w", fault.Unavailable)
 
 func unavailable(err error) error { return fmt.Errorf("%w: %w", errUpstream, err) }
 
+// statusOf is the one table from a kind of failure to its status code. The
+// first kind err wraps wins; an error of no kind is a 500.
+func statusOf(err error) int {
+	for _, row := range [...]struct {
+		kind   fault.Kind
+		status int
+	}{
+		{fault.RateLimited, http.StatusTooManyRequests},
+		{fault.Invalid, http.StatusBadRequest},
+		{fault.Refused, http.StatusForbidden},
+		{fault.NotFound, http.StatusNotFound},
+		{fault.Conflict, http.StatusConflict},
+		{fault.Unavailable, http.StatusBadGateway},
+	} {
+		if errors.Is(err, row.kind) {
+			return row.status
+		}
+	}
+	return http.StatusInternalServerError
+}
+
+// errorView picks the page that explains err; statusOf decides its status.
 func errorView(err error) views.ErrorView {
+	v := errorPage(err)
+	v.Status = statusOf(err)
+	return v
+}
+
+func errorPage(err error) views.ErrorView {
 	var denied *auth.CallbackError
 	var input *inputError
 	var limited *limitedError
@@ -150,57 +183,49 @@ func errorView(err error) views.ErrorView {
 	switch {
 	case errors.As(err, &limited):
 		return views.ErrorView{
-			Status:  http.StatusTooManyRequests,
 			Title:   "Too many requests",
 			Message: "This address sent too many requests in a short time. Wait a moment, then try again.",
 		}
 	case errors.As(err, &input):
-		return views.ErrorView{Status: http.StatusBadRequest, Title: "That did not work", Message: input.msg}
+		return views.ErrorView{Title: "That did not work", Message: input.msg}
 	case errors.Is(err, store.ErrNotFound):
-		return views.ErrorView{Status: http.StatusNotFound, Title: "Not found", Message: "There is no such person or item."}
+		return views.ErrorView{Title: "Not found", Message: "There is no such person or item."}
 	case errors.Is(err, provision.ErrJobNotFound):
 		return views.ErrorView{
-			Status:  http.StatusNotFound,
 			Title:   "No such sync job",
 			Message: "There is no sync job with that number. Finished jobs are removed after a while; the User sync page lists the current ones.",
 			Action:  &views.Link{Href: "/admin/sync", Label: "Back to User sync"},
 		}
 	case errors.Is(err, errUpstream):
 		return views.ErrorView{
-			Status:  http.StatusBadGateway,
 			Title:   "Permit.io did not accept the change",
 			Message: "The permission service could not be reached or refused the change. Nothing was changed; please try again.",
 		}
 	case errors.As(err, &denied):
 		return views.ErrorView{
-			Status:  http.StatusBadRequest,
 			Title:   "Sign-in did not complete",
 			Message: "The sign-in service reported a problem (" + denied.Code + "). Please try again.",
 			Action:  &views.Link{Href: "/sign-in", Label: "Try signing in again"},
 		}
 	case errors.Is(err, auth.ErrBadCallback):
 		return views.ErrorView{
-			Status:  http.StatusBadRequest,
 			Title:   "This sign-in link is no longer valid",
 			Message: "It was already used, has expired, or was started in another browser window. Start a fresh sign-in.",
 			Action:  &views.Link{Href: "/sign-in", Label: "Sign in"},
 		}
 	case errors.Is(err, auth.ErrUnavailable):
 		return views.ErrorView{
-			Status:  http.StatusBadGateway,
 			Title:   "The sign-in service is not answering",
 			Message: "We could not reach Logto, which handles sign-in. Please try again in a minute.",
 			Action:  &views.Link{Href: "/", Label: "Back to home"},
 		}
 	case errors.Is(err, errCrossOrigin):
 		return views.ErrorView{
-			Status:  http.StatusForbidden,
 			Title:   "Request refused",
 			Message: "This form was sent from another site, so it was not accepted. Use the buttons on reportgate itself.",
 		}
 	default:
 		return views.ErrorView{
-			Status:  http.StatusInternalServerError,
 			Title:   "Something went wrong",
 			Message: "An unexpected error stopped this page. It has been logged; please try again.",
 		}
@@ -212,25 +237,25 @@ func errorViewOfAccess(err error) (views.ErrorView, bool) {
 	back := &views.Link{Href: "/admin/requests", Label: "Back to access requests"}
 	switch {
 	case errors.Is(err, access.ErrNotOpen):
-		return views.ErrorView{Status: http.StatusConflict, Title: "This request is no longer open",
+		return views.ErrorView{Title: "This request is no longer open",
 			Message: "It was already approved, declined or withdrawn, so nothing was changed.", Action: back}, true
 	case errors.Is(err, access.ErrNotFound):
-		return views.ErrorView{Status: http.StatusNotFound, Title: "No such access request",
+		return views.ErrorView{Title: "No such access request",
 			Message: "There is no access request with that number.", Action: back}, true
 	case errors.Is(err, access.ErrNotRequestable):
-		return views.ErrorView{Status: http.StatusBadRequest, Title: "That did not work",
+		return views.ErrorView{Title: "That did not work",
 			Message: "This permission cannot be requested here; ask an administrator directly."}, true
 	case errors.Is(err, access.ErrReasonTooLong):
-		return views.ErrorView{Status: http.StatusBadRequest, Title: "That did not work",
+		return views.ErrorView{Title: "That did not work",
 			Message: "Please keep the text to 500 characters or fewer."}, true
 	case errors.Is(err, access.ErrWrongRole):
-		return views.ErrorView{Status: http.StatusBadRequest, Title: "That role does not fit",
+		return views.ErrorView{Title: "That role does not fit",
 			Message: "The role you chose does not grant the permission asked for. Pick one of the roles offered.", Action: back}, true
 	case errors.Is(err, access.ErrRateLimited):
-		return views.ErrorView{Status: http.StatusTooManyRequests, Title: "Too many access requests",
+		return views.ErrorView{Title: "Too many access requests",
 			Message: "You asked for access 5 times in the last 24 hours. Wait for an admin to answer, or try again tomorrow."}, true
 	case errors.Is(err, access.ErrTooSoon):
-		return views.ErrorView{Status: http.StatusTooManyRequests, Title: "Not yet",
+		return views.ErrorView{Title: "Not yet",
 			Message: "Your last request for this was declined less than 24 hours ago. You may ask again after that."}, true
 	}
 	return views.ErrorView{}, false

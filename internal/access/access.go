@@ -19,6 +19,7 @@ import (
 
 	"reportgate/internal/audit"
 	"reportgate/internal/database"
+	"reportgate/internal/fault"
 	"reportgate/internal/policy"
 )
 
@@ -46,13 +47,13 @@ const (
 func DefaultRequestable() []string { return []string{"reports:view", "reports:export"} }
 
 var (
-	ErrNotRequestable = errors.New("this permission cannot be requested")
-	ErrReasonTooLong  = fmt.Errorf("the reason is longer than %d characters", MaxReason)
-	ErrRateLimited    = fmt.Errorf("more than %d access requests in 24 hours", MaxPerDay)
-	ErrTooSoon        = errors.New("declined less than 24 hours ago")
-	ErrNotOpen        = errors.New("the request is no longer open")
-	ErrNotFound       = errors.New("no such access request")
-	ErrWrongRole      = errors.New("the role does not grant the requested permission")
+	ErrNotRequestable = fmt.Errorf("%w: this permission cannot be requested", fault.Invalid)
+	ErrReasonTooLong  = fmt.Errorf("%w: the reason is longer than %d characters", fault.Invalid, MaxReason)
+	ErrRateLimited    = fmt.Errorf("%w: more than %d access requests in 24 hours", fault.RateLimited, MaxPerDay)
+	ErrTooSoon        = fmt.Errorf("%w: declined less than 24 hours ago", fault.RateLimited)
+	ErrNotOpen        = fmt.Errorf("%w: the request is no longer open", fault.Conflict)
+	ErrNotFound       = fmt.Errorf("%w: no such access request", fault.NotFound)
+	ErrWrongRole      = fmt.Errorf("%w: the role does not grant the requested permission", fault.Invalid)
 )
 
 // Person is who acts or asks.

@@ -33,15 +33,17 @@ import (
 	"github.com/logto-io/go/v2/client"
 	"github.com/logto-io/go/v2/core"
 	"golang.org/x/sync/singleflight"
+
+	"reportgate/internal/fault"
 )
 
 // Errors callers map to responses.
 var (
 	// ErrUnavailable: Logto could not be reached or answered unexpectedly (502).
-	ErrUnavailable = errors.New("logto unavailable")
+	ErrUnavailable = fmt.Errorf("logto %w", fault.Unavailable)
 	// ErrBadCallback: a callback that does not belong to a sign-in in
 	// progress (state mismatch, replay, tampered or expired code) (400).
-	ErrBadCallback = errors.New("invalid sign-in callback")
+	ErrBadCallback = fmt.Errorf("%w sign-in callback", fault.Invalid)
 	// ErrSignedOut: no valid sign-in in this session (or it ended at Logto).
 	ErrSignedOut = errors.New("not signed in")
 )

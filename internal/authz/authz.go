@@ -94,6 +94,8 @@ import (
 	"github.com/permitio/permit-golang/pkg/enforcement"
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
+
+	"reportgate/internal/fault"
 )
 
 // Defaults for the settings PERMIT_TIMEOUT and PERMIT_DECISION_TTL and for
@@ -117,7 +119,7 @@ const bulkFrom = 5
 // unreachable, slow, answered 5xx, 429 or 400, or sent a body that is not a
 // decision. Callers must treat it as "cannot tell", never as a deny; the
 // wrapped cause says why.
-var ErrUnavailable = errors.New("authorization unavailable")
+var ErrUnavailable = fmt.Errorf("authorization %w", fault.Unavailable)
 
 // errNoUser is returned for a check without a user key, a caller bug.
 var errNoUser = errors.New("authz: user key is empty")

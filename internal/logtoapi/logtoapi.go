@@ -3,10 +3,11 @@
 // not carry: a PostRegister whose `user` lookup failed, or a
 // User.Data.Updated whose `data` is only customData or profile.
 //
-// Access is a machine-to-machine client-credentials token for the
-// Management API resource with scope `all`, cached until shortly
-// before it expires and fetched again after a 401 (a rotated secret or a
-// restarted tenant invalidates it early).
+// Access is a machine-to-machine client-credentials token
+// (golang.org/x/oauth2/clientcredentials) for the Management API resource
+// with scope `all`, cached until shortly before it expires and fetched
+// again after a 401 (a rotated secret or a restarted tenant invalidates it
+// early).
 package logtoapi
 
 import (
@@ -22,6 +23,10 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"reportgate/internal/fault"
 	"reportgate/internal/webhook"
 )
 
@@ -38,7 +43,7 @@ const tokenMargin = time.Minute
 
 // ErrNotFound means Logto has no user with that id (404
 // entity.not_exists_with_id).
-var ErrNotFound = errors.New("logto user not found")
+var ErrNotFound = fmt.Errorf("logto user %w", fault.NotFound)
 
 // Config configures a Client.
 type Config struct {
@@ -54,20 +59,14 @@ type Config struct {
 	Timeout time.Duration
 	// HTTPClient supplies the transport; nil → http.DefaultClient.
 	HTTPClient *http.Client
-	// Now is the clock for token expiry; nil → time.Now.
-	Now func() time.Time
 }
 
 // Client calls the Management API. It is safe for concurrent use.
 type Client struct {
-	endpoint, appID, secret, resource string
-	timeout                           time.Duration
-	http                              *http.Client
-	now                               func() time.Time
-
-	mu      sync.Mutex
-	token   string
-	expires time.Time
+	endpoint string
+	timeout  time.Duration
+	http     *http.Client
+	tokens   *tokens
 }
 
 // New validates cfg and returns a Client. It makes no network call.
@@ -77,15 +76,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		endpoint: strings.TrimRight(cfg.Endpoint, "/"),
-		appID:    cfg.AppID,
-		secret:   cfg.AppSecret,
-		resource: cfg.Resource,
 		timeout:  cfg.Timeout,
 		http:     cfg.HTTPClient,
-		now:      cfg.Now,
 	}
-	if c.resource == "" {
-		c.resource = DefaultResource
+	resource := cfg.Resource
+	if resource == "" {
+		resource = DefaultResource
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
@@ -93,9 +89,28 @@ func New(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = http.DefaultClient
 	}
-	if c.now == nil {
-		c.now = time.Now
+	cc := &clientcredentials.Config{
+		ClientID:     cfg.AppID,
+		ClientSecret: cfg.AppSecret,
+		TokenURL:     c.endpoint + "/oidc/token",
+		// Logto issues a Management API token only for the resource
+		// indicator, and scope `all` is the one the API accepts.
+		EndpointParams: url.Values{"resource": {resource}},
+		Scopes:         []string{"all"},
+		// Logto takes client_secret_basic; oauth2 form-escapes both parts.
+		AuthStyle: oauth2.AuthStyleInHeader,
 	}
+	// A token source keeps the context it was made with for every fetch,
+	// so the caller's deadline cannot reach it: the client's timeout bounds
+	// each token request instead.
+	tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{
+		Transport: c.http.Transport,
+		Timeout:   c.timeout,
+	})
+	c.tokens = &tokens{fresh: func() oauth2.TokenSource {
+		return oauth2.ReuseTokenSourceWithExpiry(nil, cc.TokenSource(tokenCtx), tokenMargin)
+	}}
+	c.tokens.src = c.tokens.fresh()
 	return c, nil
 }
 
@@ -158,36 +173,41 @@ func (c *Client) ListUsers(ctx context.Context, page, pageSize int) ([]webhook.U
 }
 
 // get sends an authorized GET and decodes a 200 into out, fetching a new
-// token once if the cached one is refused.
+// token once if the cached one is refused. No answer, and a 429 or 5xx answer,
+// are fault.Unavailable.
 func (c *Client) get(ctx context.Context, path string, out any) (int, http.Header, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
-		token, err := c.accessToken(ctx)
+		token, gen, err := c.tokens.token()
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, fmt.Errorf("%w: %w", fault.Unavailable, err)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+path, nil)
 		if err != nil {
 			return 0, nil, err
 		}
-		req.Header.Set("Authorization", "Bearer "+token)
+		token.SetAuthHeader(req)
 		req.Header.Set("Accept", "application/json")
 		resp, err := c.http.Do(req)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, fmt.Errorf("%w: %w", fault.Unavailable, err)
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 		resp.Body.Close()
 		if err != nil {
-			return resp.StatusCode, nil, err
+			return resp.StatusCode, nil, fmt.Errorf("%w: %w", fault.Unavailable, err)
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			c.forget(token)
+			c.tokens.refused(gen)
 			continue
 		}
 		if resp.StatusCode != http.StatusOK {
-			return resp.StatusCode, resp.Header, fmt.Errorf("HTTP %d: %s", resp.StatusCode, snippet(body))
+			err := fmt.Errorf("HTTP %d: %s", resp.StatusCode, snippet(body))
+			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+				err = fmt.Errorf("%w: %w", fault.Unavailable, err)
+			}
+			return resp.StatusCode, resp.Header, err
 		}
 		if err := json.Unmarshal(body, out); err != nil {
 			return resp.StatusCode, resp.Header, fmt.Errorf("decode reply: %w", err)
@@ -196,56 +216,38 @@ func (c *Client) get(ctx context.Context, path string, out any) (int, http.Heade
 	}
 }
 
-// accessToken returns the cached token, or fetches one (client credentials
-// with Basic auth at /oidc/token). The
-// mutex is held across the fetch so concurrent callers share one request.
-func (c *Client) accessToken(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.token != "" && c.now().Before(c.expires) {
-		return c.token, nil
-	}
-	form := url.Values{"grant_type": {"client_credentials"}, "resource": {c.resource}, "scope": {"all"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/oidc/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", fmt.Errorf("logto token: %w", err)
-	}
-	req.SetBasicAuth(url.QueryEscape(c.appID), url.QueryEscape(c.secret))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("logto token: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", fmt.Errorf("logto token: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("logto token: HTTP %d: %s", resp.StatusCode, snippet(body))
-	}
-	var t struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int64  `json:"expires_in"`
-	}
-	if err := json.Unmarshal(body, &t); err != nil {
-		return "", fmt.Errorf("logto token: %w", err)
-	}
-	if t.AccessToken == "" {
-		return "", errors.New("logto token: reply has no access_token")
-	}
-	life := time.Duration(t.ExpiresIn) * time.Second
-	// Replace a minute early, or halfway through a very short life.
-	c.token, c.expires = t.AccessToken, c.now().Add(life-min(tokenMargin, life/2))
-	return c.token, nil
+// tokens hands out the Management API token from a clientcredentials
+// source, and starts a fresh source when the API refuses the token it gave.
+// oauth2 caches a token until it expires, but a rotated secret or a
+// restarted tenant invalidates it early and only a 401 tells.
+type tokens struct {
+	fresh func() oauth2.TokenSource
+
+	mu  sync.Mutex
+	src oauth2.TokenSource
+	gen uint64 // counts sources, so only the first of concurrent 401s replaces it
 }
 
-func (c *Client) forget(token string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.token == token {
-		c.token = ""
+// token returns the current token and the generation of its source.
+func (t *tokens) token() (*oauth2.Token, uint64, error) {
+	t.mu.Lock()
+	src, gen := t.src, t.gen
+	t.mu.Unlock()
+	// The source serialises its own fetches, so concurrent callers share one.
+	tok, err := src.Token()
+	if err != nil {
+		return nil, gen, fmt.Errorf("logto token: %w", err)
+	}
+	return tok, gen, nil
+}
+
+// refused drops the source of generation gen, so the next call fetches a
+// new token.
+func (t *tokens) refused(gen uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.gen == gen {
+		t.src, t.gen = t.fresh(), gen+1
 	}
 }
 

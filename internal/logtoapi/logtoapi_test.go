@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"reportgate/internal/devstack/logto"
+	"reportgate/internal/fault"
 	"reportgate/internal/logtoapi"
 )
 
@@ -114,8 +115,8 @@ func TestListAndGetUsers(t *testing.T) {
 func TestGetUserNotFound(t *testing.T) {
 	c := newClient(t, start(t))
 	_, err := c.GetUser(context.Background(), "nosuchuser12")
-	if !errors.Is(err, logtoapi.ErrNotFound) {
-		t.Fatalf("err = %v, want ErrNotFound", err)
+	if !errors.Is(err, logtoapi.ErrNotFound) || !errors.Is(err, fault.NotFound) {
+		t.Fatalf("err = %v, want ErrNotFound of kind fault.NotFound", err)
 	}
 }
 
@@ -147,10 +148,37 @@ func TestCallsHaveDeadline(t *testing.T) {
 	}
 	start := time.Now()
 	_, err = c.GetUser(context.Background(), "x")
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want a deadline error", err)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, fault.Unavailable) {
+		t.Fatalf("err = %v, want a deadline error of kind fault.Unavailable", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %s, want about the 100 ms timeout", d)
+	}
+}
+
+func TestServerErrorIsUnavailableAndRefusalIsNot(t *testing.T) {
+	t.Parallel()
+	for status, unavailable := range map[int]bool{
+		http.StatusServiceUnavailable: true,
+		http.StatusTooManyRequests:    true,
+		http.StatusForbidden:          false,
+	} {
+		api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/oidc/token" {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"access_token":"t","token_type":"Bearer","expires_in":3600}`)
+				return
+			}
+			http.Error(w, "no", status)
+		}))
+		t.Cleanup(api.Close)
+		c, err := logtoapi.New(logtoapi.Config{Endpoint: api.URL, AppID: "a", AppSecret: "b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.GetUser(context.Background(), "x")
+		if err == nil || errors.Is(err, fault.Unavailable) != unavailable {
+			t.Errorf("HTTP %d: err = %v, want unavailable %v", status, err, unavailable)
+		}
 	}
 }

@@ -48,6 +48,8 @@ import (
 	"github.com/permitio/permit-golang/pkg/openapi"
 	"github.com/permitio/permit-golang/pkg/permit"
 	"go.uber.org/zap"
+
+	"reportgate/internal/fault"
 )
 
 // Defaults for Config.
@@ -63,7 +65,7 @@ const (
 // ErrUnavailable marks failures worth retrying: the API could not be reached,
 // timed out, or answered 429 or 5xx. Other failures (401, 403, 422) will not
 // go away by themselves, though a job queue may still retry them.
-var ErrUnavailable = errors.New("permit API unavailable")
+var ErrUnavailable = fmt.Errorf("permit API %w", fault.Unavailable)
 
 // Config configures a Client.
 type Config struct {

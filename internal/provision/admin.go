@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"reportgate/internal/database"
+	"reportgate/internal/fault"
 )
 
 // Statuses reported by State.
@@ -281,7 +282,7 @@ func summarize(j *rivertype.JobRow) JobSummary {
 
 // ErrJobNotFound means there is no sync job with that id: there never was,
 // it was swept after Retention, or it is some other kind of job.
-var ErrJobNotFound = errors.New("no such sync job")
+var ErrJobNotFound = fmt.Errorf("sync job %w", fault.NotFound)
 
 // RetryJob makes a failed (discarded or cancelled) or waiting job run
 // again now. If the user already has a newer live job, that one carries the

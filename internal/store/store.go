@@ -10,15 +10,15 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"reportgate/internal/database"
+	"reportgate/internal/fault"
 )
 
 // ErrNotFound reports that no record has the requested key.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = fmt.Errorf("%w", fault.NotFound)
 
 // queryer is what load needs of *sql.DB and *sql.Tx, so the same code
 // serves a plain lookup and a locked read inside a transaction.
