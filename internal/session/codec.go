@@ -2,30 +2,39 @@ package session
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"unicode/utf8"
 )
 
-// The session data format. Not JSON: JSON rewrites invalid UTF-8 (a string
-// would not come back byte for byte) and turns int64 into float64. Not gob:
-// gob needs type registration for interface values and is the slowest part
-// of gorilla's own stores. The format is
+// Session data starts with a version byte; decode dispatches on it and
+// reads every version a live row may still hold.
 //
-//	version byte, uvarint count, then per entry sorted by key:
+// v1 is a binary format for strings, bools, ints, int64s, nil and flat
+// lists of those:
+//
+//	uvarint count, then per entry sorted by key:
 //	uvarint len + key bytes, tag byte, payload
 //
-// Sorting makes equal data encode to equal bytes, which Save relies on to
-// skip writes when nothing changed.
+// v2 is a JSON object whose values are strings or arrays of strings. That
+// is everything the app stores: the Logto SDK's items, the user id, and
+// notices (gorilla's flashes, a []interface{} of strings). JSON rewrites
+// invalid UTF-8, so encodeV2 refuses it rather than change a value; tokens,
+// ids and notice texts are valid UTF-8.
 //
-// The version byte lets the format change without signing anyone out:
-// decode dispatches on it and keeps every version a live row may still
-// hold; encode writes codecVersion, which a release raises only once the
-// release before it could already read the new version.
-const codecVersion = 1
+// Both sort keys (json.Marshal sorts map keys), so equal data encodes to
+// equal bytes, which Save relies on to skip writes when nothing changed.
+//
+// writeVersion is what encode writes. It stays 1 in this release: the
+// release before it reads only v1 and deletes rows it cannot decode, and it
+// runs beside this one during a rolling deploy. The next release sets it to
+// 2 (and emptyData to "\x02{}") once every replica reads v2.
+const writeVersion = 1
 
-// Value tags. A list holds only scalars; it exists for gorilla's flashes
-// (Session.AddFlash stores a []interface{} under "_flash").
+// Value tags of v1. A list holds only scalars; it exists for gorilla's
+// flashes (Session.AddFlash stores a []interface{} under its key).
 const (
 	tagNil    = 'n'
 	tagString = 's'
@@ -36,11 +45,19 @@ const (
 	tagList   = 'L'
 )
 
-// encode serialises the storable entries of values: string keys with
-// string, bool, int, int64 or nil values, or a flat []interface{} of those.
-// Anything else is a programming error, reported with the key's name (never
-// its value, which may be a token).
+// encode serialises the storable entries of values in writeVersion.
 func encode(values map[any]any) ([]byte, error) {
+	switch writeVersion {
+	case 2:
+		return encodeV2(values)
+	default:
+		return encodeV1(values)
+	}
+}
+
+// storedKeys returns the string keys of values, sorted, skipping the
+// store's own bookkeeping. Any other key type is a programming error.
+func storedKeys(values map[any]any) ([]string, error) {
 	keys := make([]string, 0, len(values))
 	for k := range values {
 		switch k := k.(type) {
@@ -52,10 +69,21 @@ func encode(values map[any]any) ([]byte, error) {
 		}
 	}
 	slices.Sort(keys)
+	return keys, nil
+}
+
+// encodeV1 writes v1: string keys with string, bool, int, int64 or nil
+// values, or a flat []interface{} of those. Anything else is a programming
+// error, reported with the key's name (never its value, which may be a
+// token).
+func encodeV1(values map[any]any) ([]byte, error) {
+	keys, err := storedKeys(values)
+	if err != nil {
+		return nil, err
+	}
 	buf := make([]byte, 0, 64)
-	buf = append(buf, codecVersion)
+	buf = append(buf, 1)
 	buf = binary.AppendUvarint(buf, uint64(len(keys)))
-	var err error
 	for _, k := range keys {
 		buf = appendBytes(buf, k)
 		if buf, err = appendValue(buf, values[k], true); err != nil {
@@ -105,9 +133,10 @@ var (
 	errCorrupt = errors.New("session: corrupt data")
 	// errUnknownVersion is data from a newer release (or not a session).
 	errUnknownVersion = errors.New("session: unknown data version")
+	errNotUTF8        = errors.New("not valid UTF-8 (JSON would alter it)")
 )
 
-// decoder reads the format above; the first problem sticks in err so the
+// decoder reads v1; the first problem sticks in err so the
 // loops stay readable, and every length is checked against what is left.
 type decoder struct {
 	b   []byte
@@ -122,6 +151,8 @@ func decode(data []byte) (map[any]any, error) {
 	switch data[0] {
 	case 1:
 		return decodeV1(data[1:])
+	case 2:
+		return decodeV2(data[1:])
 	}
 	return nil, errUnknownVersion
 }
@@ -216,4 +247,80 @@ func (d *decoder) value(listAllowed bool) any {
 	}
 	d.fail()
 	return nil
+}
+
+// encodeV2 writes v2: string keys with string values or []interface{} of
+// strings, all valid UTF-8. Errors name the key, never the value.
+func encodeV2(values map[any]any) ([]byte, error) {
+	keys, err := storedKeys(values)
+	if err != nil {
+		return nil, err
+	}
+	obj := make(map[string]any, len(keys))
+	for _, k := range keys {
+		if !utf8.ValidString(k) {
+			return nil, fmt.Errorf("session: key %q is not valid UTF-8", k)
+		}
+		if obj[k], err = plainValue(values[k]); err != nil {
+			return nil, fmt.Errorf("session: value of %q: %w", k, err)
+		}
+	}
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("session: encode: %w", err)
+	}
+	return append([]byte{2}, data...), nil
+}
+
+func plainValue(v any) (any, error) {
+	switch v := v.(type) {
+	case string:
+		if !utf8.ValidString(v) {
+			return nil, errNotUTF8
+		}
+		return v, nil
+	case []any:
+		// A []string, never nil: a nil slice would marshal as null.
+		list := make([]string, len(v))
+		for i, item := range v {
+			s, ok := item.(string)
+			if !ok {
+				return nil, fmt.Errorf("list item of type %T is not stored (want string)", item)
+			}
+			if !utf8.ValidString(s) {
+				return nil, errNotUTF8
+			}
+			list[i] = s
+		}
+		return list, nil
+	}
+	return nil, fmt.Errorf("type %T is not stored (want string or []interface{} of strings)", v)
+}
+
+// decodeV2 reads v2 strictly: invalid UTF-8 (which json would replace),
+// and any value but a string or an array of strings, is corrupt.
+func decodeV2(data []byte) (map[any]any, error) {
+	if !utf8.Valid(data) {
+		return nil, errCorrupt
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+		return nil, errCorrupt
+	}
+	values := make(map[any]any, len(obj))
+	for k, v := range obj {
+		switch v := v.(type) {
+		case string:
+		case []any:
+			for _, item := range v {
+				if _, ok := item.(string); !ok {
+					return nil, errCorrupt
+				}
+			}
+		default:
+			return nil, errCorrupt
+		}
+		values[k] = v
+	}
+	return values, nil
 }

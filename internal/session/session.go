@@ -27,11 +27,13 @@
 //
 // # Versioned session encoding
 //
-// Row data starts with a version byte (see codec.go). A release reads
-// every version it knows and writes the newest; to change the format, a
-// release first learns to read the new version, and the following one
-// starts writing it, so during a rolling deploy the older replicas still
-// read what the newer ones wrote. A row this release cannot decode (an
+// Row data starts with a version byte (see codec.go). To change the
+// format, a release first learns to read the new version while still
+// writing the old one, and the following release starts writing the new
+// one, so during a rolling deploy the older replicas still read what the
+// newer ones wrote. This release reads v1 (binary) and v2 (a JSON object
+// of strings and string lists, all the app stores) and writes v1: the
+// release before it reads only v1. A row this release cannot decode (an
 // unknown version, or damage) is never deleted: the request is treated as
 // signed out and the row is left for the release that wrote it, until it
 // expires like any other.
