@@ -41,18 +41,7 @@ func (h *authHandler) start(w http.ResponseWriter, r *http.Request, opts auth.Si
 	if len(r.URL.RawQuery) <= 3*maxReturnTo+len("return_to=") {
 		returnTo = returnTarget(r.URL.Query().Get("return_to"))
 	}
-	sess, err := h.sessions.Get(r, sessionName)
-	if err != nil {
-		h.pages.fail(w, r, nil, err)
-		return
-	}
-	if _, err := h.auth.CurrentUser(r.Context(), logtoStorage{sess}); err == nil {
-		// Saved: finding the person may have refreshed (rotated) their tokens.
-		if err := sess.Save(r, w); err != nil {
-			h.pages.fail(w, r, nil, err)
-			return
-		}
-		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+	if h.sendSignedInTo(w, r, returnTo) {
 		return
 	}
 	items := itemStorage{}
@@ -128,18 +117,7 @@ func (h *authHandler) callback(w http.ResponseWriter, r *http.Request) {
 // in goes home; anyone else gets a page that explains, never another
 // redirect into the sign-in, which could loop.
 func (h *authHandler) staleCallback(w http.ResponseWriter, r *http.Request, cause error) {
-	sess, err := h.sessions.Get(r, sessionName)
-	if err != nil {
-		h.pages.fail(w, r, nil, err)
-		return
-	}
-	if _, err := h.auth.CurrentUser(r.Context(), logtoStorage{sess}); err == nil {
-		// Saved: finding the person may have refreshed (rotated) their tokens.
-		if err := sess.Save(r, w); err != nil {
-			h.pages.fail(w, r, nil, err)
-			return
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+	if h.sendSignedInTo(w, r, "/") {
 		return
 	}
 	h.pages.fail(w, r, nil, fmt.Errorf("%w: %w", auth.ErrBadCallback, cause))
@@ -235,3 +213,24 @@ func stringValue(v any) string {
 }
 
 var errCrossOrigin = fmt.Errorf("cross-origin request %w", fault.Refused)
+
+// sendSignedInTo redirects a person who is already signed in to target and
+// reports whether it answered (a failure is answered with the error page).
+// Their session is saved: finding them may have refreshed (rotated) their
+// tokens.
+func (h *authHandler) sendSignedInTo(w http.ResponseWriter, r *http.Request, target string) bool {
+	sess, err := h.sessions.Get(r, sessionName)
+	if err != nil {
+		h.pages.fail(w, r, nil, err)
+		return true
+	}
+	if _, err := h.auth.CurrentUser(r.Context(), logtoStorage{sess}); err != nil {
+		return false
+	}
+	if err := sess.Save(r, w); err != nil {
+		h.pages.fail(w, r, nil, err)
+		return true
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+	return true
+}
