@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	appconfig "reportgate/internal/config"
 	"reportgate/internal/webhook"
 )
 
@@ -159,15 +159,15 @@ func loadHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // loopback: a load test pointed at someone else's server by mistake is an
 // attack on it.
 func loadTarget(raw string, remote bool) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, err := appconfig.ParseHTTPURL(raw)
+	if err != nil {
 		return nil, fmt.Errorf("loadtest: %q is not an http(s) URL", raw)
 	}
 	if remote {
 		return u, nil
 	}
 	host := u.Hostname()
-	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+	if appconfig.IsLoopback(host) {
 		return u, nil
 	}
 	return nil, fmt.Errorf("loadtest: %s is not a loopback address; pass --allow-remote to load it anyway", host)

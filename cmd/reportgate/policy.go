@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/permitio/permit-golang/pkg/config"
 	permitsdk "github.com/permitio/permit-golang/pkg/permit"
 	"go.uber.org/zap"
 
+	appconfig "reportgate/internal/config"
 	"reportgate/internal/policy"
 )
 
@@ -130,19 +129,11 @@ func policyClient(getenv func(string) string) (*permitsdk.Client, error) {
 // are trimmed; a path is refused.
 func permitAPIURL(raw string) (string, error) {
 	if raw == "" {
-		return "https://api.permit.io", nil
+		return appconfig.DefaultPermitAPIURL, nil
 	}
-	trimmed := strings.TrimRight(raw, "/")
-	u, err := url.Parse(trimmed)
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("PERMIT_API_URL: %w", err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("PERMIT_API_URL %q: scheme must be http or https", raw)
-	case u.Host == "":
-		return "", fmt.Errorf("PERMIT_API_URL %q: no host", raw)
-	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		return "", fmt.Errorf("PERMIT_API_URL %q: must be scheme://host[:port] without a path", raw)
+	u, err := appconfig.ParseBaseURL(raw, false)
+	if err != nil {
+		return "", fmt.Errorf("PERMIT_API_URL %w", err)
 	}
-	return trimmed, nil
+	return u.String(), nil
 }

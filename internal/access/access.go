@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"reportgate/internal/audit"
+	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/fault"
 	"reportgate/internal/policy"
@@ -43,8 +44,11 @@ const (
 	AskAgainAfter = Day
 )
 
-// DefaultRequestable are the permissions people may ask for by default.
-func DefaultRequestable() []string { return []string{"reports:view", "reports:export"} }
+// DefaultRequestable are the permissions people may ask for by default:
+// the REPORTGATE_REQUESTABLE_PERMISSIONS default.
+func DefaultRequestable() []string {
+	return strings.Split(config.DefaultRequestablePermissions, ",")
+}
 
 var (
 	ErrNotRequestable = fmt.Errorf("%w: this permission cannot be requested", fault.Invalid)

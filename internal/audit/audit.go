@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/reports"
 )
@@ -40,8 +41,9 @@ const (
 	SessionsRevoked  = "sessions.revoked"
 )
 
-// DefaultRetention is how long entries are kept when no retention is set.
-const DefaultRetention = 365 * 24 * time.Hour
+// DefaultRetention is how long entries are kept when no retention is set:
+// the REPORTGATE_AUDIT_RETENTION default.
+const DefaultRetention = config.DefaultAuditRetention
 
 // Entry is one audit record. ActorID is a Logto user id, ActorSystem or
 // ActorCLI; Detail holds the reason, note or outcome.

@@ -79,6 +79,7 @@
 package authz
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,19 +96,12 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
+	appconfig "reportgate/internal/config"
 	"reportgate/internal/fault"
 )
 
-// Defaults for the settings PERMIT_TIMEOUT and PERMIT_DECISION_TTL and for
-// the deny TTL, for internal/config to apply. In Config itself a zero TTL
-// means "do not cache".
-const (
-	DefaultTimeout    = 2 * time.Second
-	DefaultAllowTTL   = 10 * time.Second
-	DefaultDenyTTL    = 2 * time.Second
-	DefaultMaxEntries = 10_000
-	DefaultTenant     = "default"
-)
+// DefaultMaxEntries bounds the decision cache when Config.MaxEntries is 0.
+const DefaultMaxEntries = 10_000
 
 // bulkFrom is the number of missing decisions from which AllowedAll sends
 // one /allowed/bulk instead of concurrent /allowed calls: one bulk request
@@ -133,13 +127,14 @@ type Config struct {
 	PDPURL string
 	// APIURL is the Permit API, scheme://host[:port] with no path (the
 	// SDK's URL split breaks on anything else). The builder
-	// requires one; empty means https://api.permit.io. No call is made to
+	// requires one; empty means Permit's public API. No call is made to
 	// it by this package.
 	APIURL string
-	// Tenant is the Permit tenant of every check; empty means "default".
+	// Tenant is the Permit tenant of every check; empty means the
+	// PERMIT_TENANT default.
 	Tenant string
-	// Timeout bounds every PDP call (PERMIT_TIMEOUT); zero means
-	// DefaultTimeout.
+	// Timeout bounds every PDP call (PERMIT_TIMEOUT); zero means the
+	// PERMIT_TIMEOUT default.
 	Timeout time.Duration
 	// AllowTTL and DenyTTL are how long allows and denies are cached
 	// (PERMIT_DECISION_TTL); zero disables caching of that outcome.
@@ -197,7 +192,7 @@ func New(cfg Config) (*Checker, error) {
 	if err != nil {
 		problems = append(problems, err)
 	}
-	apiURL := config.DefaultApiUrl
+	apiURL := appconfig.DefaultPermitAPIURL
 	if cfg.APIURL != "" {
 		api, err := parseBaseURL("APIURL", cfg.APIURL, false)
 		if err != nil {
@@ -219,11 +214,11 @@ func New(cfg Config) (*Checker, error) {
 	}
 
 	c := &Checker{
-		tenant:  orDefault(cfg.Tenant, DefaultTenant),
-		timeout: orDefault(cfg.Timeout, DefaultTimeout),
+		tenant:  cmp.Or(cfg.Tenant, appconfig.DefaultPermitTenant),
+		timeout: cmp.Or(cfg.Timeout, appconfig.DefaultPermitTimeout),
 		now:     cfg.Now,
 		log:     cfg.Logger,
-		cache:   newCache(cfg.AllowTTL, cfg.DenyTTL, orDefault(cfg.MaxEntries, DefaultMaxEntries)),
+		cache:   newCache(cfg.AllowTTL, cfg.DenyTTL, cmp.Or(cfg.MaxEntries, DefaultMaxEntries)),
 		observe: cfg.ObservePDP,
 		peers:   cfg.Peers,
 	}
@@ -254,33 +249,15 @@ func New(cfg Config) (*Checker, error) {
 	return c, nil
 }
 
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // parseBaseURL validates a base URL and strips trailing slashes. The API URL
 // may not carry a path (the SDK drops it); the PDP URL may.
 func parseBaseURL(name, raw string, pathOK bool) (*url.URL, error) {
 	if raw == "" {
 		return nil, fmt.Errorf("%s is required", name)
 	}
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	u, err := appconfig.ParseBaseURL(raw, pathOK)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%s %q: scheme must be http or https", name, raw)
-	case u.Host == "":
-		return nil, fmt.Errorf("%s %q: no host", name, raw)
-	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		return nil, fmt.Errorf("%s %q: must be a plain base URL", name, raw)
-	case !pathOK && u.Path != "":
-		return nil, fmt.Errorf("%s %q: must be scheme://host[:port] without a path", name, raw)
+		return nil, fmt.Errorf("%s %w", name, err)
 	}
 	return u, nil
 }

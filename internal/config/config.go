@@ -136,15 +136,37 @@ type Permit struct {
 	PropagationGrace time.Duration
 }
 
-// Permit's public endpoints.
+// Default values of the settings. This is their one home: Load applies
+// them, and packages that guard against a zero value in a directly built
+// Config (tests do that) fall back to these same constants.
 const (
+	// Permit's public endpoints.
 	DefaultPermitAPIURL = "https://api.permit.io"
 	DefaultPermitPDPURL = "https://cloudpdp.api.permit.io"
-)
+	// DefaultPermitTenant is the tenant Permit creates with every environment.
+	DefaultPermitTenant   = "default"
+	DefaultPermitTimeout  = 2 * time.Second
+	DefaultPermitAllowTTL = 10 * time.Second
+	DefaultPermitDenyTTL  = 2 * time.Second
+	DefaultRole           = "viewer"
 
-// DefaultManagementResource is the Management API indicator of an OSS or
-// self-hosted Logto; Logto Cloud uses https://<tenant>.logto.app/api.
-const DefaultManagementResource = "https://default.logto.app/api"
+	// DefaultManagementResource is the Management API indicator of an OSS or
+	// self-hosted Logto; Logto Cloud uses https://<tenant>.logto.app/api.
+	DefaultManagementResource = "https://default.logto.app/api"
+	DefaultLogtoTimeout       = 10 * time.Second
+
+	DefaultSessionIdleTimeout = 24 * time.Hour
+	DefaultSessionMaxAge      = 7 * 24 * time.Hour
+
+	// DefaultEventMaxAge bounds webhook replays (the signature carries no
+	// timestamp).
+	DefaultEventMaxAge     = 7 * 24 * time.Hour
+	DefaultRetention       = 30 * 24 * time.Hour
+	DefaultSyncMaxAttempts = 25
+	DefaultAuditRetention  = 365 * 24 * time.Hour
+	// DefaultRequestablePermissions is comma-separated, as in the setting.
+	DefaultRequestablePermissions = "reports:view,reports:export"
+)
 
 // Problems lists every invalid or missing setting.
 type Problems []string
@@ -161,16 +183,16 @@ func Load(lookup Lookup) (Settings, error) {
 		DatabaseURL: r.required("REPORTGATE_DATABASE_URL", "the app database, sqlite:<path> or postgres://…"),
 		LogLevel:    r.oneOf("REPORTGATE_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 
-		SessionIdleTimeout: r.duration("REPORTGATE_SESSION_IDLE_TIMEOUT", 24*time.Hour),
-		SessionMaxAge:      r.duration("REPORTGATE_SESSION_MAX_AGE", 7*24*time.Hour),
+		SessionIdleTimeout: r.duration("REPORTGATE_SESSION_IDLE_TIMEOUT", DefaultSessionIdleTimeout),
+		SessionMaxAge:      r.duration("REPORTGATE_SESSION_MAX_AGE", DefaultSessionMaxAge),
 		SessionCacheTTL:    r.duration("REPORTGATE_SESSION_CACHE_TTL", time.Second),
 
-		EventMaxAge:     r.duration("REPORTGATE_EVENT_MAX_AGE", 7*24*time.Hour),
-		Retention:       r.duration("REPORTGATE_RETENTION", 30*24*time.Hour),
-		SyncMaxAttempts: r.positiveInt("REPORTGATE_SYNC_MAX_ATTEMPTS", 25),
+		EventMaxAge:     r.duration("REPORTGATE_EVENT_MAX_AGE", DefaultEventMaxAge),
+		Retention:       r.duration("REPORTGATE_RETENTION", DefaultRetention),
+		SyncMaxAttempts: r.positiveInt("REPORTGATE_SYNC_MAX_ATTEMPTS", DefaultSyncMaxAttempts),
 
-		AuditRetention:         r.duration("REPORTGATE_AUDIT_RETENTION", 8760*time.Hour),
-		RequestablePermissions: r.list("REPORTGATE_REQUESTABLE_PERMISSIONS", "reports:view,reports:export"),
+		AuditRetention:         r.duration("REPORTGATE_AUDIT_RETENTION", DefaultAuditRetention),
+		RequestablePermissions: r.list("REPORTGATE_REQUESTABLE_PERMISSIONS", DefaultRequestablePermissions),
 
 		MetricsAddr:     r.optional("REPORTGATE_METRICS_ADDR", ""),
 		RateLimit:       r.nonNegativeInt("REPORTGATE_RATE_LIMIT", 60),
@@ -192,7 +214,7 @@ func Load(lookup Lookup) (Settings, error) {
 		Endpoint:           r.absoluteURL("LOGTO_ENDPOINT", "your Logto tenant, e.g. https://abc123.logto.app", ""),
 		AppID:              r.required("LOGTO_APP_ID", "the Traditional web app's App ID"),
 		AppSecret:          r.required("LOGTO_APP_SECRET", "the Traditional web app's App secret"),
-		Timeout:            r.duration("REPORTGATE_LOGTO_TIMEOUT", 10*time.Second),
+		Timeout:            r.duration("REPORTGATE_LOGTO_TIMEOUT", DefaultLogtoTimeout),
 		WebhookSigningKey:  r.required("LOGTO_WEBHOOK_SIGNING_KEY", "the signing key of the Logto webhook (Console → Webhooks → your hook)"),
 		M2MAppID:           r.optional("LOGTO_M2M_APP_ID", ""),
 		M2MAppSecret:       r.optional("LOGTO_M2M_APP_SECRET", ""),
@@ -204,11 +226,11 @@ func Load(lookup Lookup) (Settings, error) {
 		APIKey:           r.required("PERMIT_API_KEY", "a Permit.io environment API key"),
 		APIURL:           r.absoluteURL("PERMIT_API_URL", "", DefaultPermitAPIURL),
 		PDPURL:           r.absoluteURL("PERMIT_PDP_URL", "", DefaultPermitPDPURL),
-		Tenant:           r.optional("PERMIT_TENANT", "default"),
-		Timeout:          r.duration("PERMIT_TIMEOUT", 2*time.Second),
-		AllowTTL:         r.duration("PERMIT_DECISION_TTL", 10*time.Second),
-		DenyTTL:          r.duration("PERMIT_DENY_TTL", 2*time.Second),
-		DefaultRole:      r.optional("PERMIT_DEFAULT_ROLE", "viewer"),
+		Tenant:           r.optional("PERMIT_TENANT", DefaultPermitTenant),
+		Timeout:          r.duration("PERMIT_TIMEOUT", DefaultPermitTimeout),
+		AllowTTL:         r.duration("PERMIT_DECISION_TTL", DefaultPermitAllowTTL),
+		DenyTTL:          r.duration("PERMIT_DENY_TTL", DefaultPermitDenyTTL),
+		DefaultRole:      r.optional("PERMIT_DEFAULT_ROLE", DefaultRole),
 		PropagationGrace: r.duration("PERMIT_PROPAGATION_GRACE", 30*time.Second),
 	}
 	if s.Permit.Timeout == 0 {
@@ -368,11 +390,44 @@ func (r *reader) absoluteURL(name, what, def string) string {
 	if v == "" {
 		return ""
 	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if _, err := ParseHTTPURL(v); err != nil {
 		r.problem("%s must be an absolute http(s) URL, not %q", name, v)
 	}
 	return v
+}
+
+// ParseHTTPURL parses an absolute http(s) URL with a host. It is the one
+// URL check: Load applies it to every URL setting, and packages that take a
+// URL directly use it (or ParseBaseURL) instead of their own.
+func ParseHTTPURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, err
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q: scheme must be http or https", raw)
+	case u.Host == "":
+		return nil, fmt.Errorf("%q: no host", raw)
+	}
+	return u, nil
+}
+
+// ParseBaseURL is ParseHTTPURL for a URL that other paths are appended to:
+// trailing slashes are removed (a client would request //path), and it may
+// have no query, fragment or user info and, unless pathOK, no path either
+// (the Permit SDK splits its API URL into scheme and host and drops the
+// rest).
+func ParseBaseURL(raw string, pathOK bool) (*url.URL, error) {
+	u, err := ParseHTTPURL(strings.TrimRight(raw, "/"))
+	switch {
+	case err != nil:
+		return nil, err
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return nil, fmt.Errorf("%q: must be a plain base URL", raw)
+	case !pathOK && u.Path != "":
+		return nil, fmt.Errorf("%q: must be scheme://host[:port] without a path", raw)
+	}
+	return u, nil
 }
 
 func (r *reader) baseURL(name string) *url.URL {
@@ -386,7 +441,7 @@ func (r *reader) baseURL(name string) *url.URL {
 		r.problem("%s must be an absolute URL such as https://reports.example.com, not %q", name, v)
 	case u.Scheme != "https" && u.Scheme != "http":
 		r.problem("%s must use https (or http on a loopback address), not %q", name, u.Scheme)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !IsLoopback(u.Hostname()):
 		r.problem("%s must use https unless the host is a loopback address (session cookies would travel in clear text)", name)
 	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
 		r.problem("%s must be scheme://host[:port] without a path, query or fragment", name)
@@ -398,7 +453,9 @@ func (r *reader) baseURL(name string) *url.URL {
 	return u
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host (a name or an address, no port) is this
+// machine.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}

@@ -26,16 +26,10 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"reportgate/internal/config"
 	"reportgate/internal/fault"
 	"reportgate/internal/webhook"
 )
-
-// DefaultResource is the Management API indicator of an OSS/self-hosted
-// tenant: literally this URL, even on your own domain.
-const DefaultResource = "https://default.logto.app/api"
-
-// DefaultTimeout bounds a call when the caller's context has no deadline.
-const DefaultTimeout = 10 * time.Second
 
 // tokenMargin is how long before expiry a cached token is replaced, so a
 // token never expires between our check and Logto's.
@@ -52,10 +46,11 @@ type Config struct {
 	Endpoint string
 	// AppID and AppSecret are the M2M application's credentials.
 	AppID, AppSecret string
-	// Resource is the API indicator; "" → DefaultResource.
+	// Resource is the API indicator; "" → config.DefaultManagementResource,
+	// that of an OSS or self-hosted tenant (the same URL on any domain).
 	Resource string
 	// Timeout bounds each call whose context has no earlier deadline; 0 →
-	// DefaultTimeout.
+	// the REPORTGATE_LOGTO_TIMEOUT default.
 	Timeout time.Duration
 	// HTTPClient supplies the transport; nil → http.DefaultClient.
 	HTTPClient *http.Client
@@ -81,10 +76,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	resource := cfg.Resource
 	if resource == "" {
-		resource = DefaultResource
+		resource = config.DefaultManagementResource
 	}
 	if c.timeout <= 0 {
-		c.timeout = DefaultTimeout
+		c.timeout = config.DefaultLogtoTimeout
 	}
 	if c.http == nil {
 		c.http = http.DefaultClient

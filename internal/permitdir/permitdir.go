@@ -49,14 +49,11 @@ import (
 	"github.com/permitio/permit-golang/pkg/permit"
 	"go.uber.org/zap"
 
+	appconfig "reportgate/internal/config"
 	"reportgate/internal/fault"
 )
 
-// Defaults for Config.
 const (
-	DefaultAPIURL  = "https://api.permit.io"
-	DefaultTenant  = "default"
-	DefaultTimeout = 5 * time.Second
 	// rolesPerPage is the SDK's maximum page size for GetAssignedRoles and
 	// for listing users.
 	rolesPerPage = 100
@@ -73,15 +70,15 @@ type Config struct {
 	// Project and Environment are set).
 	APIKey string
 	// APIURL is the REST API base, scheme://host[:port]. A trailing slash
-	// breaks every SDK call, so it is trimmed. "" → DefaultAPIURL.
+	// breaks every SDK call, so it is trimmed. "" → Permit's public API.
 	APIURL string
-	// Tenant is the tenant of role assignments; "" → DefaultTenant.
+	// Tenant is the tenant of role assignments; "" → the PERMIT_TENANT default.
 	Tenant string
 	// Project and Environment, when both set, are the keys (or ids) used in
 	// API paths and skip the scope call entirely (SDK WithContext). Otherwise the
 	// API key's scope decides them, and it must be environment-level.
 	Project, Environment string
-	// Timeout bounds every HTTP request; 0 → DefaultTimeout.
+	// Timeout bounds every HTTP request; 0 → the PERMIT_TIMEOUT default.
 	Timeout time.Duration
 	// HTTPClient supplies the transport; it is copied, never mutated. nil →
 	// a client on http.DefaultTransport.
@@ -127,20 +124,20 @@ func New(cfg Config) (*Client, error) {
 		logger: cfg.Logger,
 	}
 	if c.apiURL == "" {
-		c.apiURL = DefaultAPIURL
+		c.apiURL = appconfig.DefaultPermitAPIURL
 	}
-	if !strings.HasPrefix(c.apiURL, "http://") && !strings.HasPrefix(c.apiURL, "https://") {
-		return nil, fmt.Errorf("permitdir: APIURL %q must start with http:// or https://", c.apiURL)
+	if _, err := appconfig.ParseHTTPURL(c.apiURL); err != nil {
+		return nil, fmt.Errorf("permitdir: APIURL %w", err)
 	}
 	if c.tenant == "" {
-		c.tenant = DefaultTenant
+		c.tenant = appconfig.DefaultPermitTenant
 	}
 	if c.logger == nil {
 		c.logger = zap.NewNop()
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = appconfig.DefaultPermitTimeout
 	}
 	hc := &http.Client{}
 	if cfg.HTTPClient != nil {

@@ -90,6 +90,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"reportgate/internal/audit"
+	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/webhook"
 )
@@ -116,16 +117,13 @@ type SessionRevoker interface {
 	RevokeUser(ctx context.Context, userID string) (int, error)
 }
 
-// Defaults for Config.
+// Defaults for Config. Those of settings live in internal/config.
 const (
-	DefaultRole        = "viewer"
-	DefaultMaxEventAge = 7 * 24 * time.Hour
+	DefaultRole = config.DefaultRole
 	// MaxEventSkew is how far ahead of our clock an event may be dated
 	// (Logto's clock and ours differ a little); later ones are OutcomeFuture.
 	MaxEventSkew       = 5 * time.Minute
-	DefaultMaxAttempts = 25
 	DefaultCallTimeout = 2 * time.Second
-	DefaultRetention   = 30 * 24 * time.Hour
 	DefaultWorkers     = 10
 	revokeTimeout      = 5 * time.Second
 	// postgresIngestWriters is how many webhook batches are written at once
@@ -150,13 +148,14 @@ type Config struct {
 	Permit   Permit
 	Logto    Directory // nil: jobs sync what the webhooks carried
 	Sessions SessionRevoker
-	// DefaultRole is granted once per user; "" → DefaultRole ("viewer").
+	// DefaultRole is granted once per user; "" → PERMIT_DEFAULT_ROLE's default.
 	DefaultRole string
 	// MaxEventAge: older deliveries are recorded as stale and not acted on
 	// (the signature has no timestamp, so this bounds replays).
-	// 0 → DefaultMaxEventAge.
+	// 0 → REPORTGATE_EVENT_MAX_AGE's default.
 	MaxEventAge time.Duration
-	// MaxAttempts per job before it is discarded; 0 → DefaultMaxAttempts.
+	// MaxAttempts per job before it is discarded; 0 →
+	// REPORTGATE_SYNC_MAX_ATTEMPTS's default.
 	MaxAttempts int
 	// RetryBackoff is the wait before attempt+1; nil → exponential, 1 s
 	// doubling up to 15 min, with jitter.
@@ -169,7 +168,8 @@ type Config struct {
 	// its process died and retries it; 0 → JobTimeout + 2 s. It must
 	// exceed JobTimeout.
 	RescueAfter time.Duration
-	// Retention of webhook_events and finished jobs; 0 → DefaultRetention.
+	// Retention of webhook_events and finished jobs; 0 →
+	// REPORTGATE_RETENTION's default.
 	Retention time.Duration
 	// Workers is the number of jobs run at once; 0 → DefaultWorkers.
 	Workers int
@@ -257,9 +257,9 @@ func New(cfg Config) (*Service, error) {
 		db:          cfg.DB,
 		permit:      boundedPermit{cfg.Permit, call},
 		role:        cmp.Or(cfg.DefaultRole, DefaultRole),
-		maxAge:      cmp.Or(cfg.MaxEventAge, DefaultMaxEventAge),
-		maxAttempts: cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts),
-		retention:   cmp.Or(cfg.Retention, DefaultRetention),
+		maxAge:      cmp.Or(cfg.MaxEventAge, config.DefaultEventMaxAge),
+		maxAttempts: cmp.Or(cfg.MaxAttempts, config.DefaultSyncMaxAttempts),
+		retention:   cmp.Or(cfg.Retention, config.DefaultRetention),
 		now:         cfg.Now,
 		log:         cfg.Logger,
 		onChanged:   cfg.OnUserChanged,

@@ -84,6 +84,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"reportgate/internal/config"
 	"reportgate/internal/database"
 )
 
@@ -97,8 +98,8 @@ type Options struct {
 	Secret          []byte        // at least 32 bytes; HMAC-signs the cookie, keys the sealed cookies
 	PreviousSecret  []byte        // optional, at least 32 bytes: still accepted, never used for new cookies
 	Secure          bool          // Secure cookie flag (https base URL)
-	IdleTimeout     time.Duration // default 24h: unused this long, a session is dead
-	AbsoluteTimeout time.Duration // default 7 days from creation (or Renew), whatever the activity
+	IdleTimeout     time.Duration // default REPORTGATE_SESSION_IDLE_TIMEOUT's: unused this long, a session is dead
+	AbsoluteTimeout time.Duration // default REPORTGATE_SESSION_MAX_AGE's, from creation (or Renew), whatever the activity
 	TouchInterval   time.Duration // default 1 min: last-seen is written at most this often
 	Now             func() time.Time
 	// CacheTTL is how long a row read from the database serves further
@@ -152,10 +153,10 @@ func NewStore(db *database.DB, opts Options) (*Store, error) {
 		opts.CookieName = "reportgate_session"
 	}
 	if opts.IdleTimeout == 0 {
-		opts.IdleTimeout = 24 * time.Hour
+		opts.IdleTimeout = config.DefaultSessionIdleTimeout
 	}
 	if opts.AbsoluteTimeout == 0 {
-		opts.AbsoluteTimeout = 7 * 24 * time.Hour
+		opts.AbsoluteTimeout = config.DefaultSessionMaxAge
 	}
 	if opts.TouchInterval == 0 {
 		opts.TouchInterval = time.Minute
