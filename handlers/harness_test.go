@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,6 +31,7 @@ import (
 	"reportgate/internal/reports"
 	"reportgate/internal/session"
 	"reportgate/internal/store"
+	"reportgate/internal/testkit"
 	"reportgate/static"
 )
 
@@ -40,24 +40,6 @@ const (
 	appID     = "testapp0000000000000"
 	appSecret = "testsecret000000000000000000000"
 )
-
-// clock is a settable time shared by the app and the Logto stand-in.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // countingTransport counts requests to Logto's token endpoint.
 type countingTransport struct {
@@ -82,7 +64,7 @@ type env struct {
 	logto     *logto.Server
 	logtoURL  string
 	logtoSrv  *httptest.Server
-	clock     *clock
+	clock     *testkit.Clock
 	logtoRT   *countingTransport
 	metrics   *metrics.Metrics
 	hooks     *fakeSink
@@ -119,7 +101,7 @@ type envOptions struct {
 
 func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{now: time.Now()}}
+	e := &env{t: t, clock: testkit.NewClock(time.Now())}
 	appSrv := httptest.NewUnstartedServer(nil)
 	logtoSrv := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + appSrv.Listener.Addr().String()

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+
+	"reportgate/internal/testkit"
 )
 
 const (
@@ -29,33 +31,16 @@ const (
 	seedName      = "Ada Lovelace"
 )
 
-// clock is a settable clock that starts at the real time, so ID tokens
-// still pass the SDK's ±60 s iat check against the real clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock starts at the real time, so ID tokens still pass the SDK's
+// ±60 s iat check against the real clock.
+func newClock() *testkit.Clock { return testkit.NewClock(time.Now()) }
 
 type env struct {
 	t     *testing.T
 	srv   *Server
 	http  *httptest.Server
 	url   string
-	clock *clock
+	clock *testkit.Clock
 }
 
 // newEnv starts a stand-in with a web app, an M2M app and one seed user;
