@@ -305,46 +305,15 @@ func (b *browser) get(rawURL string) page {
 	return b.do(req)
 }
 
-// submit fills the first form that has every named field and posts it,
+// submit fills the first form that has every named field and sends it,
 // keeping hidden fields, as a browser would.
 func (b *browser) submit(p page, fields map[string]string) page {
 	b.t.Helper()
-	var form *goquery.Selection
-	p.doc.Find("form").EachWithBreak(func(_ int, f *goquery.Selection) bool {
-		for name := range fields {
-			if f.Find(`[name="`+name+`"]`).Length() == 0 {
-				return true
-			}
-		}
-		form = f
-		return false
-	})
-	if form == nil {
-		html, _ := p.doc.Html()
-		b.t.Fatalf("no form with fields %v on %s:\n%s", fields, p.url, html)
-	}
-	values := url.Values{}
-	form.Find("input").Each(func(_ int, in *goquery.Selection) {
-		name, _ := in.Attr("name")
-		value, _ := in.Attr("value")
-		if name != "" {
-			values.Set(name, value)
-		}
-	})
-	for k, v := range fields {
-		values.Set(k, v)
-	}
-	action, _ := form.Attr("action")
-	target, err := p.url.Parse(action)
+	req, err := testkit.FormRequest(p.doc, p.url, fields)
 	if err != nil {
-		b.t.Fatal(err)
+		html, _ := p.doc.Html()
+		b.t.Fatalf("%v:\n%s", err, html)
 	}
-	method := strings.ToUpper(form.AttrOr("method", "GET"))
-	req, _ := http.NewRequest(method, target.String(), strings.NewReader(values.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	// Browsers send Origin on form posts; the app's cross-origin check
-	// relies on it (or on Sec-Fetch-Site).
-	req.Header.Set("Origin", target.Scheme+"://"+target.Host)
 	return b.do(req)
 }
 

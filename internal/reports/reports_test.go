@@ -94,6 +94,7 @@ func TestReportTotalsAndRoleSplit(t *testing.T) {
 }
 
 func TestCacheServesWithinTTLAndRebuildsAfter(t *testing.T) {
+	t.Parallel()
 	clk := testkit.NewClock(time.Date(2025, 11, 3, 12, 0, 0, 0, time.UTC))
 	src := &fakeSource{signupsByDay: zeroDays}
 	svc := NewService(src, clk.Now, time.Minute)

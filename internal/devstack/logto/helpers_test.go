@@ -155,38 +155,14 @@ func (b *browser) get(rawURL string) page {
 	return b.do(req)
 }
 
-// submit posts the form that holds the named fields, with its hidden
+// submit sends the form that holds the named fields, with its hidden
 // inputs, as a browser would.
 func (b *browser) submit(p page, fields map[string]string) page {
 	b.t.Helper()
-	var form *goquery.Selection
-	p.doc.Find("form").EachWithBreak(func(_ int, f *goquery.Selection) bool {
-		for name := range fields {
-			if f.Find(`[name="`+name+`"]`).Length() == 0 {
-				return true
-			}
-		}
-		form = f
-		return false
-	})
-	if form == nil {
-		b.t.Fatalf("no form with %v on %s:\n%s", fields, p.url, p.body)
-	}
-	values := url.Values{}
-	form.Find("input").Each(func(_ int, in *goquery.Selection) {
-		if name := in.AttrOr("name", ""); name != "" {
-			values.Set(name, in.AttrOr("value", ""))
-		}
-	})
-	for k, v := range fields {
-		values.Set(k, v)
-	}
-	target, err := p.url.Parse(form.AttrOr("action", ""))
+	req, err := testkit.FormRequest(p.doc, p.url, fields)
 	if err != nil {
-		b.t.Fatal(err)
+		b.t.Fatalf("%v:\n%s", err, p.body)
 	}
-	req, _ := http.NewRequest(http.MethodPost, target.String(), strings.NewReader(values.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
 }
 
