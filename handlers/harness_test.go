@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,6 +31,7 @@ import (
 	"reportgate/internal/reports"
 	"reportgate/internal/session"
 	"reportgate/internal/store"
+	"reportgate/internal/testkit"
 	"reportgate/static"
 )
 
@@ -40,24 +40,6 @@ const (
 	appID     = "testapp0000000000000"
 	appSecret = "testsecret000000000000000000000"
 )
-
-// clock is a settable time shared by the app and the Logto stand-in.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // countingTransport counts requests to Logto's token endpoint.
 type countingTransport struct {
@@ -82,7 +64,7 @@ type env struct {
 	logto     *logto.Server
 	logtoURL  string
 	logtoSrv  *httptest.Server
-	clock     *clock
+	clock     *testkit.Clock
 	logtoRT   *countingTransport
 	metrics   *metrics.Metrics
 	hooks     *fakeSink
@@ -119,7 +101,7 @@ type envOptions struct {
 
 func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{now: time.Now()}}
+	e := &env{t: t, clock: testkit.NewClock(time.Now())}
 	appSrv := httptest.NewUnstartedServer(nil)
 	logtoSrv := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + appSrv.Listener.Addr().String()
@@ -323,46 +305,15 @@ func (b *browser) get(rawURL string) page {
 	return b.do(req)
 }
 
-// submit fills the first form that has every named field and posts it,
+// submit fills the first form that has every named field and sends it,
 // keeping hidden fields, as a browser would.
 func (b *browser) submit(p page, fields map[string]string) page {
 	b.t.Helper()
-	var form *goquery.Selection
-	p.doc.Find("form").EachWithBreak(func(_ int, f *goquery.Selection) bool {
-		for name := range fields {
-			if f.Find(`[name="`+name+`"]`).Length() == 0 {
-				return true
-			}
-		}
-		form = f
-		return false
-	})
-	if form == nil {
-		html, _ := p.doc.Html()
-		b.t.Fatalf("no form with fields %v on %s:\n%s", fields, p.url, html)
-	}
-	values := url.Values{}
-	form.Find("input").Each(func(_ int, in *goquery.Selection) {
-		name, _ := in.Attr("name")
-		value, _ := in.Attr("value")
-		if name != "" {
-			values.Set(name, value)
-		}
-	})
-	for k, v := range fields {
-		values.Set(k, v)
-	}
-	action, _ := form.Attr("action")
-	target, err := p.url.Parse(action)
+	req, err := testkit.FormRequest(p.doc, p.url, fields)
 	if err != nil {
-		b.t.Fatal(err)
+		html, _ := p.doc.Html()
+		b.t.Fatalf("%v:\n%s", err, html)
 	}
-	method := strings.ToUpper(form.AttrOr("method", "GET"))
-	req, _ := http.NewRequest(method, target.String(), strings.NewReader(values.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	// Browsers send Origin on form posts; the app's cross-origin check
-	// relies on it (or on Sec-Fetch-Site).
-	req.Header.Set("Origin", target.Scheme+"://"+target.Host)
 	return b.do(req)
 }
 

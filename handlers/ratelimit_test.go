@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"reportgate/internal/ratelimit"
+	"reportgate/internal/testkit"
 	"reportgate/internal/webhook"
 )
 
@@ -20,7 +21,7 @@ func fromClient(xff string) func(*http.Request) {
 func TestSignInIsRateLimitedPerClient(t *testing.T) {
 	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	t.Run("behind a trusted proxy", func(t *testing.T) {
-		c := &clock{now: time.Now()}
+		c := testkit.NewClock(time.Now())
 		e := newEnv(t, envOptions{signInLimit: ratelimit.PerClient{
 			Clients: ratelimit.Clients{Trusted: loopback}, Limiter: ratelimit.New(60, 0, c.Now)}})
 		paths := []string{"/sign-in", "/sign-up", "/callback"}
@@ -52,7 +53,7 @@ func TestSignInIsRateLimitedPerClient(t *testing.T) {
 		}
 	})
 	t.Run("a spoofed X-Forwarded-For from an untrusted peer does not dodge the limit", func(t *testing.T) {
-		c := &clock{now: time.Now()}
+		c := testkit.NewClock(time.Now())
 		e := newEnv(t, envOptions{signInLimit: ratelimit.PerClient{Limiter: ratelimit.New(60, 0, c.Now)}})
 		for i := range 60 {
 			answer(t, e, "GET", "/sign-in", fromClient("203.0.113."+strconv.Itoa(i)))
@@ -64,7 +65,7 @@ func TestSignInIsRateLimitedPerClient(t *testing.T) {
 }
 
 func TestOnlyRejectedWebhooksAreRateLimited(t *testing.T) {
-	c := &clock{now: time.Now()}
+	c := testkit.NewClock(time.Now())
 	sink := &fakeSink{}
 	srv := webhookServerWith(t, sink, ratelimit.PerClient{Limiter: ratelimit.New(60, 0, c.Now)}, hookKey)
 	signed := webhook.Sign([]byte(userCreated), hookKey)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+
+	"reportgate/internal/testkit"
 )
 
 // person is someone using the app through plain HTTP, with a cookie jar.
@@ -45,24 +47,14 @@ func (p *person) get(u string) htmlPage {
 	return htmlPage{status: resp.StatusCode, url: resp.Request.URL, doc: doc}
 }
 
-// fill posts the page's form that has the given fields, keeping hidden
+// fill sends the page's form that has the given fields, keeping hidden
 // inputs, and follows redirects.
 func (p *person) fill(pg htmlPage, fields map[string]string) htmlPage {
 	p.t.Helper()
-	form := pg.doc.Find("form:has(input[name=\"email\"])").First()
-	values := url.Values{}
-	form.Find("input").Each(func(_ int, in *goquery.Selection) {
-		if name := in.AttrOr("name", ""); name != "" {
-			values.Set(name, in.AttrOr("value", ""))
-		}
-	})
-	for k, v := range fields {
-		values.Set(k, v)
+	req, err := testkit.FormRequest(pg.doc, pg.url, fields)
+	if err != nil {
+		p.t.Fatal(err)
 	}
-	action, _ := pg.url.Parse(form.AttrOr("action", ""))
-	req, _ := http.NewRequest(http.MethodPost, action.String(), strings.NewReader(values.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", action.Scheme+"://"+action.Host)
 	resp, err := p.client.Do(req)
 	if err != nil {
 		p.t.Fatal(err)

@@ -18,11 +18,8 @@ import (
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/policy"
+	"reportgate/internal/testkit"
 )
-
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
 
 // jobs records the grant jobs enqueued; fail makes the insert fail.
 type jobs struct {
@@ -62,7 +59,7 @@ type fixture struct {
 	svc   *access.Service
 	trail *audit.Trail
 	jobs  *jobs
-	clock *clock
+	clock *testkit.Clock
 	db    *database.DB
 }
 
@@ -72,10 +69,10 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
-	trail := audit.New(db, 0, c.now)
+	c := testkit.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	trail := audit.New(db, 0, c.Now)
 	j := &jobs{}
-	svc := access.New(access.Config{DB: db, Trail: trail, Policy: pol, Jobs: j, Grace: 30 * time.Second, Now: c.now})
+	svc := access.New(access.Config{DB: db, Trail: trail, Policy: pol, Jobs: j, Grace: 30 * time.Second, Now: c.Now})
 	return &fixture{svc: svc, trail: trail, jobs: j, clock: c, db: db}
 }
 
@@ -139,7 +136,7 @@ func TestDuplicateAndRateLimitedRequests(t *testing.T) {
 		}
 		// Withdraw and ask again until 5 were opened in 24 h.
 		for i := 1; i < access.MaxPerDay; i++ {
-			f.clock.t = f.clock.t.Add(time.Hour)
+			f.clock.Advance(time.Hour)
 			last, _, _ := f.svc.Latest(ctx, nora.ID, "reports:view")
 			if err := f.svc.Withdraw(ctx, nora, last.ID); err != nil {
 				t.Fatalf("withdraw %d: %v", i, err)
@@ -152,7 +149,7 @@ func TestDuplicateAndRateLimitedRequests(t *testing.T) {
 			t.Fatalf("6th request in 24 h: %v, want ErrRateLimited", err)
 		}
 		// The window rolls: 24 h after the first, one more is allowed.
-		f.clock.t = first.CreatedAt.Add(access.Day + time.Minute)
+		f.clock.Set(first.CreatedAt.Add(access.Day + time.Minute))
 		if _, created, err := f.svc.Open(ctx, nora, "reports:export", ""); err != nil || !created {
 			t.Errorf("after the first left the window: %v, created %v", err, created)
 		}
@@ -208,7 +205,7 @@ func TestApproveTwiceGrantsOnce(t *testing.T) {
 		if final.State != access.StateApproved {
 			t.Errorf("state = %s, want approved", final.State)
 		}
-		f.clock.t = f.clock.t.Add(time.Minute) // past the 30 s grace
+		f.clock.Advance(time.Minute) // past the 30 s grace
 		if pending, _ := f.svc.Pending(ctx, nora.ID); pending {
 			t.Error("Pending after the grace = true")
 		}
@@ -246,11 +243,11 @@ func TestDeclineThenAskAgainAfter24Hours(t *testing.T) {
 		if last.State != access.StateDeclined || last.Note != "Ask your manager first" {
 			t.Fatalf("latest = %+v", last)
 		}
-		f.clock.t = f.clock.t.Add(access.AskAgainAfter - time.Second)
+		f.clock.Advance(access.AskAgainAfter - time.Second)
 		if _, _, err := f.svc.Open(ctx, nora, "reports:view", ""); !errors.Is(err, access.ErrTooSoon) {
 			t.Fatalf("asking 1 s before 24 h = %v, want ErrTooSoon", err)
 		}
-		f.clock.t = f.clock.t.Add(time.Second)
+		f.clock.Advance(time.Second)
 		if _, created, err := f.svc.Open(ctx, nora, "reports:view", ""); err != nil || !created {
 			t.Fatalf("asking after 24 h = %v, created %v", err, created)
 		}

@@ -11,12 +11,8 @@ import (
 	"reportgate/internal/audit"
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
+	"reportgate/internal/testkit"
 )
-
-// clock is a settable test clock.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
 
 func actions(entries []audit.Entry) []string {
 	var out []string
@@ -30,14 +26,14 @@ func TestListFiltersNewestFirstWithPaging(t *testing.T) {
 	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		c := &clock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
-		trail := audit.New(db, 0, c.now)
+		c := testkit.NewClock(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+		trail := audit.New(db, 0, c.Now)
 		for i, e := range []audit.Entry{
 			{ActorID: audit.ActorSystem, Action: audit.RoleGranted, SubjectID: "u1", Role: "viewer"},
 			{ActorID: "admin", ActorName: "Ada", Action: audit.RequestApproved, SubjectID: "u1", RequestID: 7},
 			{ActorID: audit.ActorCLI, Action: audit.RoleGranted, SubjectID: "u2", Role: "admin"},
 		} {
-			c.t = c.t.Add(time.Minute)
+			c.Advance(time.Minute)
 			if err := trail.Record(ctx, e); err != nil {
 				t.Fatalf("record %d: %v", i, err)
 			}
@@ -67,12 +63,12 @@ func TestSweepDeletesOnlyEntriesPastRetention(t *testing.T) {
 	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-		trail := audit.New(db, 24*time.Hour, c.now)
+		c := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		trail := audit.New(db, 24*time.Hour, c.Now)
 		trail.Record(ctx, audit.Entry{ActorID: "a", Action: "old"})
-		c.t = c.t.Add(23 * time.Hour)
+		c.Advance(23 * time.Hour)
 		trail.Record(ctx, audit.Entry{ActorID: "a", Action: "recent"})
-		c.t = c.t.Add(2 * time.Hour) // "old" is 25 h old, "recent" 2 h
+		c.Advance(2 * time.Hour) // "old" is 25 h old, "recent" 2 h
 		n, err := trail.Sweep(ctx)
 		if err != nil || n != 1 {
 			t.Fatalf("Sweep = %d, %v; want 1", n, err)

@@ -18,6 +18,7 @@ import (
 
 	"reportgate/internal/auth"
 	"reportgate/internal/devstack/logto"
+	"reportgate/internal/testkit"
 )
 
 const (
@@ -91,17 +92,11 @@ func signIn(t *testing.T, l *auth.Logto, storage client.Storage) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	form := doc.Find(`form:has(input[name="email"])`)
-	values := url.Values{}
-	form.Find("input").Each(func(_ int, in *goquery.Selection) {
-		if name := in.AttrOr("name", ""); name != "" {
-			values.Set(name, in.AttrOr("value", ""))
-		}
-	})
-	values.Set("email", "ada@example.com")
-	values.Set("password", "demo-password")
-	action, _ := resp.Request.URL.Parse(form.AttrOr("action", ""))
-	resp, err = noFollow.PostForm(action.String(), values)
+	req, err := testkit.FormRequest(doc, resp.Request.URL, map[string]string{"email": "ada@example.com", "password": "demo-password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = noFollow.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,6 +186,7 @@ func TestCacheBounded(t *testing.T) {
 }
 
 func TestCacheEvictsExpiredFirst(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	ca := newCache(time.Hour, time.Second, 2)
 	k := func(u string) decisionKey { return decisionKey{user: u, tenant: "t", resource: "r", action: "a"} }

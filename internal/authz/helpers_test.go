@@ -20,29 +20,13 @@ import (
 
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/policy"
+	"reportgate/internal/testkit"
 )
 
 const testKey = "permit_key_authz_test"
 
-// clock is a Config.Now that moves only when told to.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock is a Config.Now source that moves only when told to.
+func newClock() *testkit.Clock { return testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 // standin is the local Permit (API + PDP on one listener).
 type standin struct {

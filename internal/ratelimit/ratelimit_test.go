@@ -5,16 +5,14 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"reportgate/internal/testkit"
 )
-
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
 
 func TestLimiterRefusesTheRequestOverTheRateAndSaysWhenToRetry(t *testing.T) {
 	t.Parallel()
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	l := New(60, 0, c.now)
+	c := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := New(60, 0, c.Now)
 	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
 	for i := range 60 {
 		if ok, _ := l.Allow(a); !ok {
@@ -28,7 +26,7 @@ func TestLimiterRefusesTheRequestOverTheRateAndSaysWhenToRetry(t *testing.T) {
 	if ok, _ := l.Allow(b); !ok {
 		t.Error("another client was refused")
 	}
-	c.t = c.t.Add(time.Second)
+	c.Advance(time.Second)
 	if ok, _ := l.Allow(a); !ok {
 		t.Error("still refused after a token was back")
 	}
@@ -36,8 +34,8 @@ func TestLimiterRefusesTheRequestOverTheRateAndSaysWhenToRetry(t *testing.T) {
 
 func TestLimiterGroupsIPv6By64(t *testing.T) {
 	t.Parallel()
-	c := &clock{t: time.Unix(0, 0)}
-	l := New(1, 0, c.now)
+	c := testkit.NewClock(time.Unix(0, 0))
+	l := New(1, 0, c.Now)
 	l.Allow(netip.MustParseAddr("2001:db8::1"))
 	if ok, _ := l.Allow(netip.MustParseAddr("2001:db8::2")); ok {
 		t.Error("a second address in the same /64 got its own bucket")
@@ -46,8 +44,8 @@ func TestLimiterGroupsIPv6By64(t *testing.T) {
 
 func TestLimiterMemoryIsBounded(t *testing.T) {
 	t.Parallel()
-	c := &clock{t: time.Unix(0, 0)}
-	l := New(10, 100, c.now)
+	c := testkit.NewClock(time.Unix(0, 0))
+	l := New(10, 100, c.Now)
 	for i := range 1000 {
 		l.Allow(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}))
 	}
@@ -55,7 +53,7 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 		t.Fatalf("%d clients remembered, cap 100", n)
 	}
 	// Idle clients (bucket full again) are forgotten.
-	c.t = c.t.Add(2 * time.Minute)
+	c.Advance(2 * time.Minute)
 	l.Allow(netip.MustParseAddr("192.0.2.9"))
 	if n := l.Clients(); n != 1 {
 		t.Errorf("%d clients remembered after everyone went idle, want 1", n)

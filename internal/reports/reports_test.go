@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"reportgate/internal/store"
+	"reportgate/internal/testkit"
 )
 
 // fakeSource is a hand-written Source: a function field plus a call count.
@@ -31,15 +32,6 @@ func zeroDays(_ context.Context, from, to time.Time) ([]store.DayCount, error) {
 	}
 	return days, nil
 }
-
-// clock is a settable now func, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
@@ -102,9 +94,10 @@ func TestReportTotalsAndRoleSplit(t *testing.T) {
 }
 
 func TestCacheServesWithinTTLAndRebuildsAfter(t *testing.T) {
-	clk := &clock{t: time.Date(2025, 11, 3, 12, 0, 0, 0, time.UTC)}
+	t.Parallel()
+	clk := testkit.NewClock(time.Date(2025, 11, 3, 12, 0, 0, 0, time.UTC))
 	src := &fakeSource{signupsByDay: zeroDays}
-	svc := NewService(src, clk.now, time.Minute)
+	svc := NewService(src, clk.Now, time.Minute)
 	ctx := context.Background()
 	get := func() {
 		t.Helper()
@@ -119,13 +112,13 @@ func TestCacheServesWithinTTLAndRebuildsAfter(t *testing.T) {
 	}{
 		{"first call builds", func() {}, 1},
 		{"second call hits the cache", func() {}, 1},
-		{"still fresh just before the TTL", func() { clk.add(time.Minute - time.Millisecond) }, 1},
-		{"expired at the TTL", func() { clk.add(time.Millisecond) }, 2},
-		{"fresh again", func() { clk.add(time.Second) }, 2},
+		{"still fresh just before the TTL", func() { clk.Advance(time.Minute - time.Millisecond) }, 1},
+		{"expired at the TTL", func() { clk.Advance(time.Millisecond) }, 2},
+		{"fresh again", func() { clk.Advance(time.Second) }, 2},
 		{"Invalidate forces a rebuild", svc.Invalidate, 3},
 		// 12:01:01 + 11h58m59s = 23:59:59.999 → the cache is fresh but about yesterday after midnight.
-		{"same day, within the TTL", func() { clk.add(11*time.Hour + 58*time.Minute + 58*time.Second + 999*time.Millisecond) }, 4},
-		{"midnight within the TTL rebuilds", func() { clk.add(time.Millisecond) }, 5},
+		{"same day, within the TTL", func() { clk.Advance(11*time.Hour + 58*time.Minute + 58*time.Second + 999*time.Millisecond) }, 4},
+		{"midnight within the TTL rebuilds", func() { clk.Advance(time.Millisecond) }, 5},
 	}
 	for _, s := range steps {
 		s.before()

@@ -15,6 +15,7 @@ import (
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/session"
+	"reportgate/internal/testkit"
 )
 
 // pendingStep runs one request carrying cookies through fn and returns
@@ -216,7 +217,7 @@ func TestSecretRotation(t *testing.T) {
 	t.Parallel()
 	db := databasetest.Open(t, database.SQLite)
 	oldSecret, newSecret := []byte(strings.Repeat("1", 32)), []byte(strings.Repeat("2", 32))
-	clk := &clock{now: time.Now()}
+	clk := testkit.NewClock(time.Now())
 	open := func(current, previous []byte) *session.Store {
 		s, err := session.NewStore(db, session.Options{Secret: current, PreviousSecret: previous, Now: clk.Now})
 		if err != nil {

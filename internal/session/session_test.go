@@ -20,6 +20,7 @@ import (
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/session"
+	"reportgate/internal/testkit"
 )
 
 const (
@@ -30,21 +31,9 @@ const (
 
 var secret = []byte(strings.Repeat("x", 32))
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func newStore(t testing.TB, db *database.DB, secure bool) (*session.Store, *clock) {
+func newStore(t testing.TB, db *database.DB, secure bool) (*session.Store, *testkit.Clock) {
 	t.Helper()
-	c := &clock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	store, err := session.NewStore(db, session.Options{
 		Secret: secret, Secure: secure, Now: c.Now,
 		IdleTimeout: idle, AbsoluteTimeout: absolute, TouchInterval: touch,
@@ -60,7 +49,7 @@ func newStore(t testing.TB, db *database.DB, secure bool) (*session.Store, *cloc
 type app struct {
 	srv   *httptest.Server
 	store *session.Store
-	clock *clock
+	clock *testkit.Clock
 	db    *database.DB
 }
 

@@ -26,7 +26,7 @@ func TestFindSearchesNameAndEmailAndPages(t *testing.T) {
 	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.now)
+		s := NewUsers(db, clk.Now)
 		for _, u := range []User{
 			{ID: "a", Email: "ann@example.com", Name: "Ann Archer"},
 			{ID: "b", Email: "bob@corp.test", Name: "Bob Baker"},
@@ -36,7 +36,7 @@ func TestFindSearchesNameAndEmailAndPages(t *testing.T) {
 			if err := s.RecordSignIn(ctx, u); err != nil {
 				t.Fatal(err)
 			}
-			clk.add(time.Minute)
+			clk.Advance(time.Minute)
 		}
 		for _, tc := range []struct {
 			search string
@@ -90,7 +90,7 @@ func TestRoleLockHolders(t *testing.T) {
 	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		s := NewUsers(db, newClock().now)
+		s := NewUsers(db, newClock().Now)
 		for id, roles := range map[string][]string{"a": {"admin"}, "b": {"admin", "viewer"}, "c": {"superadmin"}} {
 			if err := s.RecordSignIn(ctx, User{ID: id}); err != nil {
 				t.Fatal(err)

@@ -13,15 +13,13 @@ import (
 
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
+	"reportgate/internal/testkit"
 )
 
-// clock is a settable now func for one test goroutine.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time      { return c.t }
-func (c *clock) add(d time.Duration) { c.t = c.t.Add(d) }
-
-func newClock() *clock { return &clock{t: time.Date(2025, 11, 3, 9, 30, 0, 0, time.UTC)} }
+// newClock starts every store test at the same fixed instant.
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2025, 11, 3, 9, 30, 0, 0, time.UTC))
+}
 
 func mustGet(t *testing.T, s *Users, id string) User {
 	t.Helper()
@@ -35,12 +33,12 @@ func mustGet(t *testing.T, s *Users, id string) User {
 func TestRecordSignInKeepsFirstSeenAndRefreshesProfile(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.now)
-		first := clk.t
+		s := NewUsers(db, clk.Now)
+		first := clk.Now()
 		if err := s.RecordSignIn(ctx, User{ID: "u1", Email: "a@example.com", Name: "Ann"}); err != nil {
 			t.Fatal(err)
 		}
-		clk.add(48 * time.Hour)
+		clk.Advance(48 * time.Hour)
 		if err := s.RecordSignIn(ctx, User{ID: "u1", Email: "ann@example.com", Name: "Ann B"}); err != nil {
 			t.Fatal(err)
 		}
@@ -55,11 +53,11 @@ func TestRecordSignInKeepsFirstSeenAndRefreshesProfile(t *testing.T) {
 func TestUpsertFillsUnknownRegisteredAtOnce(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.now)
+		s := NewUsers(db, clk.Now)
 		if err := s.RecordSignIn(ctx, User{ID: "u1"}); err != nil {
 			t.Fatal(err)
 		}
-		logtoCreated := clk.t.AddDate(0, 0, -10)
+		logtoCreated := clk.Now().AddDate(0, 0, -10)
 		if err := s.Upsert(ctx, User{ID: "u1", RegisteredAt: logtoCreated}); err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +72,7 @@ func TestUpsertFillsUnknownRegisteredAtOnce(t *testing.T) {
 			t.Errorf("RegisteredAt = %s after a second value, want it kept at %s", got, logtoCreated)
 		}
 		// The person moved from today's cell to the Logto day.
-		days, err := s.SignupsByDay(ctx, logtoCreated, clk.t)
+		days, err := s.SignupsByDay(ctx, logtoCreated, clk.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,14 +86,14 @@ func TestUpsertFillsUnknownRegisteredAtOnce(t *testing.T) {
 func TestSetRoles(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.now)
+		s := NewUsers(db, clk.Now)
 		if err := s.SetRoles(ctx, "nobody", []string{"viewer"}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("unknown user: err = %v, want ErrNotFound", err)
 		}
 		if err := s.RecordSignIn(ctx, User{ID: "u1"}); err != nil {
 			t.Fatal(err)
 		}
-		checked := clk.t
+		checked := clk.Now()
 		if err := s.SetRoles(ctx, "u1", []string{"viewer", "admin", "viewer", ""}); err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +103,7 @@ func TestSetRoles(t *testing.T) {
 		}
 
 		// The same snapshot in another order writes nothing.
-		clk.add(time.Hour)
+		clk.Advance(time.Hour)
 		if err := s.SetRoles(ctx, "u1", []string{"admin", "viewer"}); err != nil {
 			t.Fatal(err)
 		}
@@ -116,8 +114,8 @@ func TestSetRoles(t *testing.T) {
 		if err := s.SetRoles(ctx, "u1", nil); err != nil {
 			t.Fatal(err)
 		}
-		if got := mustGet(t, s, "u1"); got.Roles != nil || !got.RolesCheckedAt.Equal(clk.t) {
-			t.Errorf("after clearing: roles %q checked %s, want none checked %s", got.Roles, got.RolesCheckedAt, clk.t)
+		if got := mustGet(t, s, "u1"); got.Roles != nil || !got.RolesCheckedAt.Equal(clk.Now()) {
+			t.Errorf("after clearing: roles %q checked %s, want none checked %s", got.Roles, got.RolesCheckedAt, clk.Now())
 		}
 		assertAggregate(t, db)
 	})
@@ -126,11 +124,11 @@ func TestSetRoles(t *testing.T) {
 func TestUpsertIgnoresStaleRoleSnapshot(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.now)
-		if err := s.Upsert(ctx, User{ID: "u1", Roles: []string{"analyst"}, RolesCheckedAt: clk.t}); err != nil {
+		s := NewUsers(db, clk.Now)
+		if err := s.Upsert(ctx, User{ID: "u1", Roles: []string{"analyst"}, RolesCheckedAt: clk.Now()}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Upsert(ctx, User{ID: "u1", Roles: []string{"viewer"}, RolesCheckedAt: clk.t.Add(-time.Minute)}); err != nil {
+		if err := s.Upsert(ctx, User{ID: "u1", Roles: []string{"viewer"}, RolesCheckedAt: clk.Now().Add(-time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
 		if got := mustGet(t, s, "u1").Roles; !slices.Equal(got, []string{"analyst"}) {
@@ -158,12 +156,12 @@ func TestGetUnknownUser(t *testing.T) {
 func TestListNewestFirst(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.now)
+		s := NewUsers(db, clk.Now)
 		for _, id := range []string{"a", "b", "c", "d"} {
 			if err := s.RecordSignIn(ctx, User{ID: id, Email: id + "@example.com"}); err != nil {
 				t.Fatal(err)
 			}
-			clk.add(time.Minute)
+			clk.Advance(time.Minute)
 		}
 		var pages [][]string
 		for offset := 0; offset < 6; offset += 3 {
@@ -189,7 +187,7 @@ func TestListNewestFirst(t *testing.T) {
 func TestDeleteErasesAndUncounts(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.now)
+		s := NewUsers(db, clk.Now)
 		if err := s.RecordSignIn(ctx, User{ID: "u1", Email: "a@example.com"}); err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +272,7 @@ func TestBucketPrecedence(t *testing.T) {
 func TestAggregateMatchesRecomputation(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.now)
+		s := NewUsers(db, clk.Now)
 		rng := rand.New(rand.NewPCG(20251103, 1))
 		ids := []string{"u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7"}
 		roleKeys := []string{"admin", "analyst", "viewer", "zeta", "=evil"}
@@ -291,7 +289,7 @@ func TestAggregateMatchesRecomputation(t *testing.T) {
 			if rng.IntN(3) == 0 {
 				return time.Time{}
 			}
-			return clk.t.Add(time.Duration(rng.IntN(8*24)-4*24) * time.Hour)
+			return clk.Now().Add(time.Duration(rng.IntN(8*24)-4*24) * time.Hour)
 		}
 		for step := range 300 {
 			id := ids[rng.IntN(len(ids))]
@@ -311,7 +309,7 @@ func TestAggregateMatchesRecomputation(t *testing.T) {
 				op, err = "Delete", s.Delete(ctx, id)
 			case 4:
 				op = "advance clock"
-				clk.add(time.Duration(rng.IntN(30)) * time.Hour)
+				clk.Advance(time.Duration(rng.IntN(30)) * time.Hour)
 			}
 			if err != nil {
 				t.Fatalf("step %d %s %s: %v", step, op, id, err)

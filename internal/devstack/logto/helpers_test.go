@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+
+	"reportgate/internal/testkit"
 )
 
 const (
@@ -29,33 +31,16 @@ const (
 	seedName      = "Ada Lovelace"
 )
 
-// clock is a settable clock that starts at the real time, so ID tokens
-// still pass the SDK's ±60 s iat check against the real clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock starts at the real time, so ID tokens still pass the SDK's
+// ±60 s iat check against the real clock.
+func newClock() *testkit.Clock { return testkit.NewClock(time.Now()) }
 
 type env struct {
 	t     *testing.T
 	srv   *Server
 	http  *httptest.Server
 	url   string
-	clock *clock
+	clock *testkit.Clock
 }
 
 // newEnv starts a stand-in with a web app, an M2M app and one seed user;
@@ -170,38 +155,14 @@ func (b *browser) get(rawURL string) page {
 	return b.do(req)
 }
 
-// submit posts the form that holds the named fields, with its hidden
+// submit sends the form that holds the named fields, with its hidden
 // inputs, as a browser would.
 func (b *browser) submit(p page, fields map[string]string) page {
 	b.t.Helper()
-	var form *goquery.Selection
-	p.doc.Find("form").EachWithBreak(func(_ int, f *goquery.Selection) bool {
-		for name := range fields {
-			if f.Find(`[name="`+name+`"]`).Length() == 0 {
-				return true
-			}
-		}
-		form = f
-		return false
-	})
-	if form == nil {
-		b.t.Fatalf("no form with %v on %s:\n%s", fields, p.url, p.body)
-	}
-	values := url.Values{}
-	form.Find("input").Each(func(_ int, in *goquery.Selection) {
-		if name := in.AttrOr("name", ""); name != "" {
-			values.Set(name, in.AttrOr("value", ""))
-		}
-	})
-	for k, v := range fields {
-		values.Set(k, v)
-	}
-	target, err := p.url.Parse(form.AttrOr("action", ""))
+	req, err := testkit.FormRequest(p.doc, p.url, fields)
 	if err != nil {
-		b.t.Fatal(err)
+		b.t.Fatalf("%v:\n%s", err, p.body)
 	}
-	req, _ := http.NewRequest(http.MethodPost, target.String(), strings.NewReader(values.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
 }
 

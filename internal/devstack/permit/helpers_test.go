@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,38 +17,22 @@ import (
 	"go.uber.org/zap"
 
 	"reportgate/internal/policy"
+	"reportgate/internal/testkit"
 )
 
 const testKey = "permit_key_test_0123456789"
 
 var hex32 = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-// fakeClock is a Config.Now that only moves when told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock is a Config.Now source that only moves when told to.
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 type standin struct {
 	*Server
 	URL   string
-	clock *fakeClock
+	clock *testkit.Clock
 }
 
 // testPolicy is the shipped policy plus a role that uses extends, which
