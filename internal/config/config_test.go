@@ -1,8 +1,11 @@
 package config
 
 import (
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func validEnv() map[string]string {
@@ -73,6 +76,10 @@ func TestLoadRejects(t *testing.T) {
 		"zero Permit timeout":      {"PERMIT_TIMEOUT", "0s", "greater than 0"},
 		"zero sync attempts":       {"REPORTGATE_SYNC_MAX_ATTEMPTS", "0", "at least 1"},
 		"idle longer than max age": {"REPORTGATE_SESSION_IDLE_TIMEOUT", "999h", "must not exceed"},
+		"weak previous secret":     {"REPORTGATE_SESSION_SECRET_PREVIOUS", "short", "REPORTGATE_SESSION_SECRET_PREVIOUS is too weak"},
+		"negative rate limit":      {"REPORTGATE_RATE_LIMIT", "-1", "at least 0"},
+		"proxy that is no CIDR":    {"REPORTGATE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal", "list of CIDRs"},
+		"bad shutdown delay":       {"REPORTGATE_SHUTDOWN_DELAY", "later", "duration"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -128,5 +135,56 @@ func TestParseDotEnv(t *testing.T) {
 	}
 	if _, err := ParseDotEnv("A=1\nnot a setting\n"); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("malformed line error = %v", err)
+	}
+}
+
+func TestHardeningSettings(t *testing.T) {
+	t.Parallel()
+	s, err := Load(FromMap(validEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.RateLimit != 60 || s.MetricsAddr != "" || len(s.TrustedProxies) != 0 || s.SessionSecretPrevious != nil ||
+		s.ShutdownDelay != 5*time.Second || s.ShutdownTimeout != 20*time.Second {
+		t.Errorf("defaults: rate %d, metrics %q, proxies %v, previous %q, delay %s, timeout %s",
+			s.RateLimit, s.MetricsAddr, s.TrustedProxies, s.SessionSecretPrevious, s.ShutdownDelay, s.ShutdownTimeout)
+	}
+	env := validEnv()
+	env["REPORTGATE_RATE_LIMIT"] = "0"
+	env["REPORTGATE_TRUSTED_PROXIES"] = " 10.1.2.3/8 , 192.0.2.7, fd00::/8 "
+	env["REPORTGATE_SESSION_SECRET_PREVIOUS"] = strings.Repeat("p", 32)
+	env["REPORTGATE_METRICS_ADDR"] = "127.0.0.1:9464"
+	if s, err = Load(FromMap(env)); err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("fd00::/8")}
+	if !slices.Equal(s.TrustedProxies, want) {
+		t.Errorf("trusted proxies = %v, want %v (masked; a bare address is one host)", s.TrustedProxies, want)
+	}
+	if s.RateLimit != 0 || string(s.SessionSecretPrevious) != strings.Repeat("p", 32) || s.MetricsAddr != "127.0.0.1:9464" {
+		t.Errorf("rate %d, previous %q, metrics %q", s.RateLimit, s.SessionSecretPrevious, s.MetricsAddr)
+	}
+}
+
+func TestParseURLs(t *testing.T) {
+	t.Parallel()
+	for raw, ok := range map[string]bool{"https://api.permit.io": true, "http://127.0.0.1:7766": true,
+		"localhost:7766": false, "ftp://x.example": false, "https://": false} {
+		if _, err := ParseHTTPURL(raw); (err == nil) != ok {
+			t.Errorf("ParseHTTPURL(%q) err = %v, want ok=%v", raw, err, ok)
+		}
+	}
+	if u, err := ParseBaseURL("https://pdp.example/v2/", true); err != nil || u.String() != "https://pdp.example/v2" {
+		t.Errorf("base with a path allowed: %v, %v", u, err)
+	}
+	for _, raw := range []string{"https://pdp.example/v2", "https://pdp.example?x=1", "https://u:p@pdp.example"} {
+		if _, err := ParseBaseURL(raw, false); err == nil {
+			t.Errorf("ParseBaseURL(%q, no path) accepted it", raw)
+		}
+	}
+	for host, want := range map[string]bool{"localhost": true, "127.0.0.2": true, "::1": true, "example.com": false, "10.0.0.1": false} {
+		if IsLoopback(host) != want {
+			t.Errorf("IsLoopback(%q) != %v", host, want)
+		}
 	}
 }
