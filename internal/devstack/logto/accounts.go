@@ -134,21 +134,26 @@ func (s *Server) createAccount(in accountInput) (User, error) {
 		return User{}, err
 	}
 	now := s.now().Truncate(time.Millisecond)
-	id := randomString(lowerAlnum, 12) // Logto user ids: 12 chars [0-9a-z]
-	for s.st.accounts.m[id] != nil {
-		id = randomString(lowerAlnum, 12)
-	}
 	a := &account{User: User{
-		ID: id, Username: in.username, PrimaryEmail: in.email, Name: in.name,
+		Username: in.username, PrimaryEmail: in.email, Name: in.name,
 		CreatedAt: now, UpdatedAt: now, ApplicationID: in.applicationID,
 	}, PasswordHash: hash}
 	for key, raw := range in.parts {
 		*a.part(key) = raw
 	}
-	s.st.accounts.set(id, a)
-	s.st.indexAccount(a, true)
+	s.st.addAccount(a)
 	s.persist()
 	return a.public(), nil
+}
+
+// addAccount gives a a fresh id and stores and indexes it.
+func (st *state) addAccount(a *account) {
+	a.ID = randomString(lowerAlnum, 12) // Logto user ids: 12 chars [0-9a-z]
+	for st.accounts.m[a.ID] != nil {
+		a.ID = randomString(lowerAlnum, 12)
+	}
+	st.accounts.set(a.ID, a)
+	st.indexAccount(a, true)
 }
 
 // validEmail accepts a bare address with a domain, as Logto's email regex does.

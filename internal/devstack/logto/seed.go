@@ -35,14 +35,9 @@ func (s *Server) ImportUsers(in []ImportedUser) ([]User, int, error) {
 			out = append(out, a.public())
 			continue
 		}
-		id := randomString(lowerAlnum, 12)
-		for s.st.accounts.m[id] != nil {
-			id = randomString(lowerAlnum, 12)
-		}
 		at := u.CreatedAt.UTC().Truncate(time.Millisecond)
-		a := &account{User: User{ID: id, PrimaryEmail: email, Name: u.Name, CreatedAt: at, UpdatedAt: at}}
-		s.st.accounts.set(id, a)
-		s.st.indexAccount(a, true)
+		a := &account{User: User{PrimaryEmail: email, Name: u.Name, CreatedAt: at, UpdatedAt: at}}
+		s.st.addAccount(a)
 		out = append(out, a.public())
 		created++
 	}
