@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-
 	"io/fs"
 	"maps"
 	"os"
@@ -56,6 +55,9 @@ type state struct {
 	interactions map[string]*interaction
 	logouts      map[string]*logoutRequest
 
+	// tables names the persisted tables as the log does; built once, as
+	// every request that changes something walks it.
+	tables    map[string]logged
 	log       *jsonlog.Log // nil when in memory only
 	lastPrune time.Time
 }
@@ -154,13 +156,6 @@ func (t *table[T]) apply(key string, raw json.RawMessage) error {
 	return nil
 }
 
-func (st *state) tables() map[string]logged {
-	return map[string]logged{
-		"accounts": &st.accounts, "sessions": &st.sessions, "grants": &st.grants,
-		"refreshTokens": &st.refresh, "accessTokens": &st.access,
-	}
-}
-
 // legacySnapshot is the whole-file format older stand-ins wrote.
 type legacySnapshot struct {
 	HookID        string          `json:"hookId"`
@@ -181,6 +176,10 @@ func loadState(dir string) (*state, error) {
 		refresh: newTable[*refreshToken](), access: newTable[*accessToken](),
 		emails: map[string]string{}, usernames: map[string]string{},
 		codes: map[string]*authCode{}, interactions: map[string]*interaction{}, logouts: map[string]*logoutRequest{},
+	}
+	st.tables = map[string]logged{
+		"accounts": &st.accounts, "sessions": &st.sessions, "grants": &st.grants,
+		"refreshTokens": &st.refresh, "accessTokens": &st.access,
 	}
 	if dir != "" {
 		st.log = jsonlog.New(dir, stateFile)
@@ -203,14 +202,13 @@ func loadState(dir string) (*state, error) {
 
 // replay applies the log, reporting whether there was one.
 func (st *state) replay() (bool, error) {
-	tables := st.tables()
 	found, err := st.log.Replay(func(line []byte) error {
 		var entries []entry
 		if err := json.Unmarshal(line, &entries); err != nil {
 			return err
 		}
 		for _, e := range entries {
-			if err := st.applyEntry(tables, e); err != nil {
+			if err := st.applyEntry(e); err != nil {
 				return err
 			}
 		}
@@ -222,7 +220,7 @@ func (st *state) replay() (bool, error) {
 	return found, nil
 }
 
-func (st *state) applyEntry(tables map[string]logged, e entry) error {
+func (st *state) applyEntry(e entry) error {
 	if e.Table == metaTable {
 		var m metaRecord
 		if err := json.Unmarshal(e.Value, &m); err != nil {
@@ -231,7 +229,7 @@ func (st *state) applyEntry(tables map[string]logged, e entry) error {
 		st.HookID, st.SigningKey = m.HookID, m.SigningKey
 		return nil
 	}
-	t, ok := tables[e.Table]
+	t, ok := st.tables[e.Table]
 	if !ok {
 		return fmt.Errorf("unknown table %q", e.Table)
 	}
@@ -269,7 +267,7 @@ func fill[T any](t *table[T], items []T, key func(T) string) {
 // compact writes the live state as a fresh log, which later changes are
 // appended to. The legacy file, once its content is in the log, is removed.
 func (st *state) compact() error {
-	for _, t := range st.tables() {
+	for _, t := range st.tables {
 		t.forget() // all of it is written below
 	}
 	if st.log == nil {
@@ -289,7 +287,7 @@ func (st *state) compact() error {
 func (st *state) freeze() func(emit func(any) error) error {
 	meta := metaRecord{st.HookID, st.SigningKey}
 	var tables []func(emit func(entry) error) error
-	for name, t := range st.tables() {
+	for name, t := range st.tables {
 		tables = append(tables, t.freeze(name))
 	}
 	return func(emit func(any) error) error {
@@ -320,13 +318,13 @@ func (st *state) flush(now time.Time, onCompactError func(error)) error {
 		st.lastPrune = now
 	}
 	if st.log == nil {
-		for _, t := range st.tables() {
+		for _, t := range st.tables {
 			t.forget()
 		}
 		return nil
 	}
 	var entries []entry
-	for name, t := range st.tables() {
+	for name, t := range st.tables {
 		var err error
 		if entries, err = t.changes(name, entries); err != nil {
 			return fmt.Errorf("encode state: %w", err)
