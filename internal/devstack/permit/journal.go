@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-
 	"io/fs"
 	"maps"
 	"os"
@@ -45,7 +44,7 @@ func openJournal(dir string, seed func() *state) (*jsonlog.Log, *state, error) {
 	if st == nil {
 		st = seed()
 	}
-	if err := log.Compact(st.dump); err != nil {
+	if err := log.Compact(st.freeze()); err != nil {
 		return nil, nil, err
 	}
 	if migrated {
@@ -118,15 +117,11 @@ func loadLegacy(dir string) (*state, error) {
 	return st, nil
 }
 
-// dump emits the live state as lines of changes that rebuild it,
-// environment first.
-func (st *state) dump(emit func(any) error) error { return st.freeze()(emit) }
-
-// freeze captures the live state and returns a dump of it that stays
-// right while later writes go on, so it can run without the lock: users,
-// tenants and assignments are replaced on change, never changed in place,
-// so holding the records is enough; the schema, which is changed in
-// place, is copied.
+// freeze captures the live state and returns a dump of it (lines of
+// changes that rebuild it, environment first) that stays right while
+// later writes go on, so it can run without the lock: users, tenants and
+// assignments are replaced on change, never changed in place, so holding
+// the records is enough; the schema, which is changed in place, is copied.
 func (st *state) freeze() func(emit func(any) error) error {
 	env := &envIDs{Version: logVersion, OrgID: st.OrgID, ProjectID: st.ProjectID, EnvID: st.EnvID}
 	schema := st.copySchema()
