@@ -23,8 +23,9 @@ import (
 const (
 	// Factor is how many times its live size the log may grow to.
 	Factor = 4
-	// DefaultMinSize is the size below which a log is never compacted.
-	DefaultMinSize = 1 << 20
+	// defaultMinSize is the size below which a log is never compacted
+	// (SetMinSize changes it).
+	defaultMinSize = 1 << 20
 )
 
 // Log is one log file. It is safe for concurrent use, but callers append
@@ -46,7 +47,7 @@ type Log struct {
 
 // New names the log dir/name; it touches no file.
 func New(dir, name string) *Log {
-	return &Log{dir: dir, name: name, minSize: DefaultMinSize}
+	return &Log{dir: dir, name: name, minSize: defaultMinSize}
 }
 
 // SetMinSize changes the size below which the log is never compacted.
