@@ -96,9 +96,6 @@ func (w *Webhooks) SetMode(mode WebhookMode, delay time.Duration) {
 func (w *Webhooks) Mode() (WebhookMode, time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.mode == "" {
-		return WebhooksDeliver, w.allDelay
-	}
 	return w.mode, w.allDelay
 }
 
@@ -147,6 +144,7 @@ func newWebhooks(cfg Config, hookID string, lookup func(string) (User, bool)) *W
 		},
 		drop: map[string]int{}, delay: map[string]time.Duration{},
 		holds: map[string]chan struct{}{}, release: map[string]chan struct{}{},
+		mode: WebhooksDeliver,
 	}
 	w.idle = sync.NewCond(&w.mu)
 	return w
@@ -258,11 +256,11 @@ func (w *Webhooks) encode(payload object) ([]byte, error) {
 	return marshalJS(payload.set("hookId", w.hookID))
 }
 
-// record logs a finished delivery.
 // keptDeliveries bounds the delivery log, so a long-running dev process
 // does not keep every payload it ever sent.
 const keptDeliveries = 1000
 
+// record logs a finished delivery.
 func (w *Webhooks) record(d Delivery) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
