@@ -262,7 +262,7 @@ func (s *Users) query(ctx context.Context, query string, args ...any) ([]User, e
 // so an erasure request can be retried safely.
 func (s *Users) Delete(ctx context.Context, id string) error {
 	deleted := false
-	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		old, err := s.load(ctx, tx, id, true)
 		if err != nil || old == nil {
 			return err
@@ -297,7 +297,7 @@ func (s *Users) apply(ctx context.Context, id string, ch change) error {
 		return err
 	}
 	moved := false
-	err = inTx(ctx, s.db, func(tx *sql.Tx) (err error) {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) (err error) {
 		moved, err = s.applyTx(ctx, tx, id, ch)
 		return err
 	})
@@ -310,7 +310,7 @@ func (s *Users) apply(ctx context.Context, id string, ch change) error {
 func (s *Users) UpsertMany(ctx context.Context, users []User) error {
 	now := truncMillis(s.now())
 	moved := false
-	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		for _, u := range users {
 			if u.ID == "" {
 				return errors.New("empty user id")
