@@ -97,13 +97,18 @@ func (s *Users) upsert(ctx context.Context, u User) error {
 	if u.ID == "" {
 		return errors.New("empty user id")
 	}
-	now := truncMillis(s.now())
-	return s.apply(ctx, u.ID, func(old *record) (*record, error) {
+	return s.apply(ctx, u.ID, upsertChange(u, truncMillis(s.now())))
+}
+
+// upsertChange is the change Upsert makes: u's first record, or u merged
+// into the one there is, as of now.
+func upsertChange(u User, now time.Time) change {
+	return func(old *record) (*record, error) {
 		if old == nil {
 			return newRecord(u, now), nil
 		}
 		return mergeRecord(*old, u, now), nil
-	})
+	}
 }
 
 // newRecord is the first record of u as of now.
@@ -315,12 +320,7 @@ func (s *Users) UpsertMany(ctx context.Context, users []User) error {
 			if u.ID == "" {
 				return errors.New("empty user id")
 			}
-			m, err := s.applyTx(ctx, tx, u.ID, func(old *record) (*record, error) {
-				if old == nil {
-					return newRecord(u, now), nil
-				}
-				return mergeRecord(*old, u, now), nil
-			})
+			m, err := s.applyTx(ctx, tx, u.ID, upsertChange(u, now))
 			if err != nil {
 				return errorf(err, "upsert user %s", u.ID)
 			}
