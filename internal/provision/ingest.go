@@ -15,6 +15,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"reportgate/internal/database"
 	"reportgate/internal/webhook"
 )
 
@@ -185,8 +186,8 @@ func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDeli
 		applied[i] = ok
 	}
 
-	var users []string // distinct users that need a job, in user order
-	var ignored []int64
+	var users []string                     // distinct users that need a job, in user order
+	var ignored []any                      // event row ids, as query arguments
 	jobEvents := make([]int64, len(batch)) // event row to point at the job, by delivery
 	for _, i := range order {
 		if results[i].outcome != OutcomeAccepted {
@@ -207,8 +208,8 @@ func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDeli
 		}
 	}
 	if len(ignored) > 0 {
-		list, args := placeholders(1, ignored)
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET outcome = 'ignored', payload = '' WHERE id IN (`+list+`)`, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET outcome = 'ignored', payload = '' WHERE id IN (`+
+			database.Placeholders(1, len(ignored))+`)`, ignored...); err != nil {
 			return batch, nil, fmt.Errorf("mark ignored: %w", err)
 		}
 	}
@@ -332,20 +333,6 @@ func upsertProfiles(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, i
 		applied[i] = written[batch[i].ev.UserID]
 	}
 	return applied, nil
-}
-
-// placeholders returns "$from, $from+1, …" for ids and ids as arguments.
-func placeholders(from int, ids []int64) (string, []any) {
-	var b strings.Builder
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "$%d", from+i)
-		args[i] = id
-	}
-	return b.String(), args
 }
 
 // setJobIDs points each accepted event row of batch (eventIDs[i] != 0) at

@@ -32,7 +32,7 @@ type RoleTx struct {
 // transaction holds).
 func (s *Users) WithRoleLock(ctx context.Context, fn func(*RoleTx) error) error {
 	rt := &RoleTx{users: s}
-	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if s.db.Dialect == database.Postgres {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1))`, roleLockName); err != nil {
 				return fmt.Errorf("take the role lock: %w", err)

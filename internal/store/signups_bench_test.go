@@ -60,7 +60,7 @@ func seedUsers(b *testing.B, n int, today time.Time) *database.DB {
 	db := databasetest.Open(b, database.SQLite)
 	rng := rand.New(rand.NewPCG(1, 2))
 	roleSets := [][]string{nil, {"viewer"}, {"viewer"}, {"viewer"}, {"analyst"}, {"admin", "viewer"}}
-	err := inTx(ctx, db, func(tx *sql.Tx) error {
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
 		for i := range n {
 			registered := today.Add(-time.Duration(rng.Int64N(int64(365 * 24 * time.Hour))))
 			r := newRecord(User{

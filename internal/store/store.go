@@ -26,21 +26,6 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// inTx runs fn in a transaction and commits when fn succeeds. Everything
-// inside fn must go through tx: SQLite has a single connection, so touching
-// the pool while the transaction holds it would deadlock.
-func inTx(ctx context.Context, db *database.DB, fn func(tx *sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
 // forUpdate is the row-lock suffix for a read that precedes a write in the
 // same transaction. SQLite has no row locks and needs none: our transactions
 // there are BEGIN IMMEDIATE (see database.Open), so writers are serialised.

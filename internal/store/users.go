@@ -97,13 +97,18 @@ func (s *Users) upsert(ctx context.Context, u User) error {
 	if u.ID == "" {
 		return errors.New("empty user id")
 	}
-	now := truncMillis(s.now())
-	return s.apply(ctx, u.ID, func(old *record) (*record, error) {
+	return s.apply(ctx, u.ID, upsertChange(u, truncMillis(s.now())))
+}
+
+// upsertChange is the change Upsert makes: u's first record, or u merged
+// into the one there is, as of now.
+func upsertChange(u User, now time.Time) change {
+	return func(old *record) (*record, error) {
 		if old == nil {
 			return newRecord(u, now), nil
 		}
 		return mergeRecord(*old, u, now), nil
-	})
+	}
 }
 
 // newRecord is the first record of u as of now.
@@ -262,7 +267,7 @@ func (s *Users) query(ctx context.Context, query string, args ...any) ([]User, e
 // so an erasure request can be retried safely.
 func (s *Users) Delete(ctx context.Context, id string) error {
 	deleted := false
-	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		old, err := s.load(ctx, tx, id, true)
 		if err != nil || old == nil {
 			return err
@@ -297,7 +302,7 @@ func (s *Users) apply(ctx context.Context, id string, ch change) error {
 		return err
 	}
 	moved := false
-	err = inTx(ctx, s.db, func(tx *sql.Tx) (err error) {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) (err error) {
 		moved, err = s.applyTx(ctx, tx, id, ch)
 		return err
 	})
@@ -310,17 +315,12 @@ func (s *Users) apply(ctx context.Context, id string, ch change) error {
 func (s *Users) UpsertMany(ctx context.Context, users []User) error {
 	now := truncMillis(s.now())
 	moved := false
-	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		for _, u := range users {
 			if u.ID == "" {
 				return errors.New("empty user id")
 			}
-			m, err := s.applyTx(ctx, tx, u.ID, func(old *record) (*record, error) {
-				if old == nil {
-					return newRecord(u, now), nil
-				}
-				return mergeRecord(*old, u, now), nil
-			})
+			m, err := s.applyTx(ctx, tx, u.ID, upsertChange(u, now))
 			if err != nil {
 				return errorf(err, "upsert user %s", u.ID)
 			}
