@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"reportgate/internal/database"
-	"reportgate/internal/database/databasetest"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/provision"
 )
@@ -21,21 +19,14 @@ import (
 // approved on replica B; the grant job's Forget reaches A, whose deny is
 // cached for an hour, so A shows the report within 2 s of the grant.
 func TestAccessRequestAcrossReplicas(t *testing.T) {
-	pgURL := databasetest.OpenURL(t, database.Postgres)
-	t.Chdir(t.TempDir())
-	addrA, addrB := freeAddr(t), freeAddr(t)
-	env := startDevstack(t, "http://"+addrA+"/webhooks/logto")
-	env["REPORTGATE_DATABASE_URL"] = pgURL
-	// Only an invalidation can end A's cached deny within this test.
-	env["PERMIT_DECISION_TTL"] = "1h"
-	env["PERMIT_DENY_TTL"] = "1h"
-	// A deny right after the sign-in's sync is a deny, not "being set up".
-	env["PERMIT_PROPAGATION_GRACE"] = "1ms"
-	a := startReplica(t, env, addrA)
-	waitHealthy(t, addrA)
-	startReplica(t, env, addrB)
-	waitHealthy(t, addrB)
-	d := &devInstance{appURL: env["REPORTGATE_BASE_URL"], logtoURL: env["LOGTO_ENDPOINT"]}
+	r := startTwoReplicas(t, map[string]string{
+		// Only an invalidation can end A's cached deny within this test.
+		"PERMIT_DECISION_TTL": "1h",
+		"PERMIT_DENY_TTL":     "1h",
+		// A deny right after the sign-in's sync is a deny, not "being set up".
+		"PERMIT_PROPAGATION_GRACE": "1ms",
+	})
+	a, addrB, env, d := r.a, r.addrB, r.env, r.dev
 	ctx := context.Background()
 
 	nora := newPerson(t)

@@ -16,23 +16,8 @@ import (
 // Permit itself, outside reportgate, are recorded by the system when the
 // person next signs in.
 func TestSignInAuditsRolesChangedInPermit(t *testing.T) {
-	dataDir := t.TempDir()
-	d := startDev(t, dataDir)
-	if home := newPerson(t).signIn(d, "analyst@example.com"); !home.has("user-name") {
-		t.Fatal("analyst not signed in")
-	}
-	secrets, err := loadDevSecrets(dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
-	db, err := database.Open(context.Background(), env["REPORTGATE_DATABASE_URL"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	d, env, db, id := devWithAnalystSignedIn(t)
 	trail := audit.New(db, 0, nil)
-	id := userID(t, d, dataDir, "analyst@example.com")
 	found := func() []audit.Entry {
 		entries, _, err := trail.List(context.Background(), audit.Filter{Person: id, Actor: audit.ActorSystem}, 0, 0)
 		if err != nil {
@@ -77,4 +62,27 @@ func TestSignInAuditsRolesChangedInPermit(t *testing.T) {
 	if actions[audit.RoleGranted] != "admin" || actions[audit.RoleRemoved] != "analyst" {
 		t.Errorf("entries = %+v, want admin found granted and analyst found removed", got)
 	}
+}
+
+// devWithAnalystSignedIn starts dev, signs the analyst in and opens dev's
+// database (closed at the end of the test). It returns dev's settings and
+// the analyst's Logto id too.
+func devWithAnalystSignedIn(t *testing.T) (*devInstance, map[string]string, *database.DB, string) {
+	t.Helper()
+	dataDir := t.TempDir()
+	d := startDev(t, dataDir)
+	if home := newPerson(t).signIn(d, "analyst@example.com"); !home.has("user-name") {
+		t.Fatal("analyst not signed in")
+	}
+	secrets, err := loadDevSecrets(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
+	db, err := database.Open(context.Background(), env["REPORTGATE_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return d, env, db, userID(t, d, dataDir, "analyst@example.com")
 }

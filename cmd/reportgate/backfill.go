@@ -20,12 +20,6 @@ import (
 // backfillPageSize is the Management API page size (its maximum).
 const backfillPageSize = 100
 
-// backfill walks every user in Logto's Management API and repairs what lost
-// webhooks left behind: users not yet synced get a sync job (Reconcile, which
-// never re-grants a role to someone already synced), suspended users have
-// their sessions revoked, and people known here but gone from Logto are
-// deleted. Every step is idempotent, so running it twice is safe, and
-// --start-page resumes an interrupted run.
 const backfillUsage = `Usage:
   reportgate backfill [--dry-run] [--start-page N]
 
@@ -35,6 +29,12 @@ suspended users, deletes here the people gone from Logto. Safe to run again.
 Needs the serve settings and LOGTO_M2M_APP_ID / LOGTO_M2M_APP_SECRET.
 `
 
+// backfill walks every user in Logto's Management API and repairs what lost
+// webhooks left behind: users not yet synced get a sync job (Reconcile, which
+// never re-grants a role to someone already synced), suspended users have
+// their sessions revoked, and people known here but gone from Logto are
+// deleted. Every step is idempotent, so running it twice is safe, and
+// --start-page resumes an interrupted run.
 func backfill(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
 	dryRun := fs.Bool("dry-run", false, "report what would be done, change nothing")

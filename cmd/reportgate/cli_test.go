@@ -206,23 +206,8 @@ func TestGrantSetsTheRole(t *testing.T) {
 // TestGrantCommand runs `reportgate grant` against a running dev: the
 // analyst becomes a viewer in Permit and in the snapshot /admin/users shows.
 func TestGrantCommand(t *testing.T) {
-	dataDir := t.TempDir()
-	d := startDev(t, dataDir)
-	if home := newPerson(t).signIn(d, "analyst@example.com"); !home.has("user-name") {
-		t.Fatal("analyst not signed in")
-	}
-	secrets, err := loadDevSecrets(dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
-	db, err := database.Open(context.Background(), env["REPORTGATE_DATABASE_URL"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	_, env, db, id := devWithAnalystSignedIn(t)
 	users := store.NewUsers(db, nil)
-	id := userID(t, d, dataDir, "analyst@example.com")
 	snapshot := func() string {
 		u, err := users.Get(context.Background(), id)
 		if err != nil {

@@ -17,8 +17,6 @@ import (
 // devstackMemoryLimit is devstack's soft memory limit.
 const devstackMemoryLimit = 176 << 20
 
-// devstack runs only the stand-ins, for a `reportgate serve` (or a
-// debugger) started separately, and prints the settings that serve needs.
 const devstackUsage = `Usage:
   reportgate devstack [flags]
 
@@ -26,6 +24,8 @@ Runs only the local Logto and Permit stand-ins and prints the settings a
 separately started ` + "`reportgate serve`" + ` needs. Ctrl+C stops them.
 `
 
+// devstack runs only the stand-ins, for a `reportgate serve` (or a
+// debugger) started separately, and prints the settings that serve needs.
 func devstack(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
 	logtoAddr := fs.String("logto-addr", "127.0.0.1:3001", "Logto stand-in listen address")

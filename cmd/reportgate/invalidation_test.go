@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -44,26 +45,45 @@ func startReplica(t testing.TB, env map[string]string, addr string) *app {
 	return a
 }
 
+// twoReplicas are two in-process replicas, A and B, of the app on one
+// fresh PostgreSQL database, with the stand-ins sending webhooks to A.
+type twoReplicas struct {
+	a            *app
+	addrA, addrB string
+	env          map[string]string // the settings both run with
+	dev          *devInstance      // the base URL (A's) and the Logto stand-in
+}
+
+// startTwoReplicas starts the stand-ins and both replicas, with settings
+// added to their environment, and waits until both are healthy.
+func startTwoReplicas(t *testing.T, settings map[string]string) twoReplicas {
+	t.Helper()
+	pgURL := databasetest.OpenURL(t, database.Postgres)
+	t.Chdir(t.TempDir())
+	r := twoReplicas{addrA: freeAddr(t), addrB: freeAddr(t)}
+	r.env = startDevstack(t, "http://"+r.addrA+"/webhooks/logto")
+	r.env["REPORTGATE_DATABASE_URL"] = pgURL
+	maps.Copy(r.env, settings)
+	r.a = startReplica(t, r.env, r.addrA)
+	waitHealthy(t, r.addrA)
+	startReplica(t, r.env, r.addrB)
+	waitHealthy(t, r.addrB)
+	r.dev = &devInstance{appURL: r.env["REPORTGATE_BASE_URL"], logtoURL: r.env["LOGTO_ENDPOINT"]}
+	return r
+}
+
 // TestReplicaInvalidation: on two replicas of one PostgreSQL database, a
 // role change's Forget and a RevokeUser made on A reach B's caches within
 // a second.
 func TestReplicaInvalidation(t *testing.T) {
-	pgURL := databasetest.OpenURL(t, database.Postgres)
-	t.Chdir(t.TempDir())
-	addrA, addrB := freeAddr(t), freeAddr(t)
-	env := startDevstack(t, "http://"+addrA+"/webhooks/logto")
-	env["REPORTGATE_DATABASE_URL"] = pgURL
-	// Long enough that only an invalidation can end a cached decision
-	// within this test.
-	env["PERMIT_DECISION_TTL"] = "1h"
-	env["PERMIT_DENY_TTL"] = "1ms"
-	env["REPORTGATE_SESSION_CACHE_TTL"] = "1h"
-	a := startReplica(t, env, addrA)
-	waitHealthy(t, addrA)
-	startReplica(t, env, addrB)
-	waitHealthy(t, addrB)
-
-	d := &devInstance{appURL: env["REPORTGATE_BASE_URL"], logtoURL: env["LOGTO_ENDPOINT"]}
+	r := startTwoReplicas(t, map[string]string{
+		// Long enough that only an invalidation can end a cached decision
+		// within this test.
+		"PERMIT_DECISION_TTL":          "1h",
+		"PERMIT_DENY_TTL":              "1ms",
+		"REPORTGATE_SESSION_CACHE_TTL": "1h",
+	})
+	a, addrA, addrB, env, d := r.a, r.addrA, r.addrB, r.env, r.dev
 	p := newPerson(t)
 	if !p.signIn(d, "viewer@example.com").has("user-name") {
 		t.Fatal("sign-in through A failed")

@@ -10,9 +10,6 @@ import (
 	"time"
 )
 
-// probe asks a running reportgate whether it is ready, for container
-// health checks: a FROM-scratch image has no curl or wget. The URL defaults
-// to /readyz on the port of REPORTGATE_ADDR on loopback.
 const probeUsage = `Usage:
   reportgate probe [URL]
 
@@ -20,6 +17,9 @@ Exits 0 when the app's /readyz answers 200, for container health checks.
 URL defaults to http://127.0.0.1:<port of REPORTGATE_ADDR>/readyz.
 `
 
+// probe asks a running reportgate whether it is ready, for container
+// health checks: a FROM-scratch image has no curl or wget. The URL defaults
+// to /readyz on the port of REPORTGATE_ADDR on loopback.
 func probe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
 	if help, err := parseFlags(fs, probeUsage, args, stdout, stderr); help || err != nil {

@@ -189,13 +189,13 @@ func Load(lookup Lookup) (Settings, error) {
 
 		EventMaxAge:     r.duration("REPORTGATE_EVENT_MAX_AGE", DefaultEventMaxAge),
 		Retention:       r.duration("REPORTGATE_RETENTION", DefaultRetention),
-		SyncMaxAttempts: r.positiveInt("REPORTGATE_SYNC_MAX_ATTEMPTS", DefaultSyncMaxAttempts),
+		SyncMaxAttempts: r.intAtLeast("REPORTGATE_SYNC_MAX_ATTEMPTS", 1, DefaultSyncMaxAttempts),
 
 		AuditRetention:         r.duration("REPORTGATE_AUDIT_RETENTION", DefaultAuditRetention),
 		RequestablePermissions: r.list("REPORTGATE_REQUESTABLE_PERMISSIONS", DefaultRequestablePermissions),
 
 		MetricsAddr:     r.optional("REPORTGATE_METRICS_ADDR", ""),
-		RateLimit:       r.nonNegativeInt("REPORTGATE_RATE_LIMIT", 60),
+		RateLimit:       r.intAtLeast("REPORTGATE_RATE_LIMIT", 0, 60),
 		TrustedProxies:  r.prefixes("REPORTGATE_TRUSTED_PROXIES"),
 		ShutdownDelay:   r.duration("REPORTGATE_SHUTDOWN_DELAY", 5*time.Second),
 		ShutdownTimeout: r.duration("REPORTGATE_SHUTDOWN_TIMEOUT", 20*time.Second),
@@ -317,27 +317,15 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
-func (r *reader) positiveInt(name string, def int) int {
+// intAtLeast reads a whole number of at least least.
+func (r *reader) intAtLeast(name string, least, def int) int {
 	v := r.optional(name, "")
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		r.problem("%s must be a whole number of at least 1, not %q", name, v)
-		return def
-	}
-	return n
-}
-
-func (r *reader) nonNegativeInt(name string, def int) int {
-	v := r.optional(name, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		r.problem("%s must be a whole number of at least 0, not %q", name, v)
+	if err != nil || n < least {
+		r.problem("%s must be a whole number of at least %d, not %q", name, least, v)
 		return def
 	}
 	return n

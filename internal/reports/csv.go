@@ -26,7 +26,7 @@ func WriteCSV(w io.Writer, r Report) error {
 		}
 		header = append(header, name)
 	}
-	if err := cw.Write(escapeRow(header)); err != nil {
+	if err := cw.Write(EscapeCSVRow(header)); err != nil {
 		return fmt.Errorf("write csv: %w", err)
 	}
 	for _, d := range r.Days {
@@ -34,7 +34,7 @@ func WriteCSV(w io.Writer, r Report) error {
 		for _, rt := range r.ByRole {
 			row = append(row, strconv.Itoa(d.ByRole[rt.Role]))
 		}
-		if err := cw.Write(escapeRow(row)); err != nil {
+		if err := cw.Write(EscapeCSVRow(row)); err != nil {
 			return fmt.Errorf("write csv: %w", err)
 		}
 	}
@@ -45,11 +45,12 @@ func WriteCSV(w io.Writer, r Report) error {
 	return nil
 }
 
-// escapeRow defuses CSV injection (OWASP): a spreadsheet evaluates a cell
+// EscapeCSVRow defuses CSV injection (OWASP), in place, for the report
+// export and every other CSV export: a spreadsheet evaluates a cell
 // starting with = + - @ (or tab, CR) as a formula, and role names come from
 // Permit, where anyone with admin access there can pick them. A leading
 // single quote makes the cell plain text. encoding/csv does the quoting.
-func escapeRow(row []string) []string {
+func EscapeCSVRow(row []string) []string {
 	for i, cell := range row {
 		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
 			row[i] = "'" + cell

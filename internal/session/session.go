@@ -111,8 +111,8 @@ type Options struct {
 	Peers     Broadcaster // the other replicas; nil when there are none
 }
 
-// Store is the server-side session store. It holds no mutable state, so
-// one Store serves all requests.
+// Store is the server-side session store. Its only mutable state is the
+// row cache, which locks itself, so one Store serves all requests.
 type Store struct {
 	db   *database.DB
 	opts Options
