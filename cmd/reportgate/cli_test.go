@@ -26,7 +26,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	t.Chdir(t.TempDir()) // no .env; dev must not create ./data
 	for _, cmd := range [][]string{
 		{}, {"serve"}, {"dev"}, {"devstack"}, {"policy"}, {"policy", "apply"}, {"migrate"},
-		{"backfill"}, {"grant"}, {"probe"},
+		{"backfill"}, {"grant"}, {"probe"}, {"loadtest"}, {"loadtest", "webhooks"}, {"loadtest", "http"},
 	} {
 		for _, flag := range []string{"-h", "--help"} {
 			args := append(append([]string{}, cmd...), flag)

@@ -59,14 +59,13 @@ func loadtest(ctx context.Context, args []string, getenv func(string) string, st
 
 func loadWebhooks(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest webhooks", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	base := fs.String("url", "http://127.0.0.1:8080", "base URL of the running app")
 	key := fs.String("key", getenv("LOGTO_WEBHOOK_SIGNING_KEY"), "webhook signing key (default $LOGTO_WEBHOOK_SIGNING_KEY)")
 	senders := fs.Int("senders", 16, "concurrent senders")
 	count := fs.Int("count", 5000, "deliveries to send (two per new user)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
 	remote := fs.Bool("allow-remote", false, "allow a target that is not loopback")
-	if err := fs.Parse(args); err != nil {
+	if help, err := parseFlags(fs, loadtestUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	switch {
@@ -117,13 +116,12 @@ func loadWebhooks(ctx context.Context, args []string, getenv func(string) string
 
 func loadHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest http", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	raw := fs.String("url", "http://127.0.0.1:8080/healthz", "URL to GET")
 	conns := fs.Int("conns", 32, "concurrent connections")
 	duration := fs.Duration("duration", 5*time.Second, "how long to send")
 	cookie := fs.String("cookie", "", "a Cookie header to send, e.g. the session cookie of a signed-in browser")
 	remote := fs.Bool("allow-remote", false, "allow a target that is not loopback")
-	if err := fs.Parse(args); err != nil {
+	if help, err := parseFlags(fs, loadtestUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
 	target, err := loadTarget(*raw, *remote)
