@@ -292,7 +292,7 @@ func (h *adminUsersHandler) signOut(w http.ResponseWriter, r *http.Request, in a
 		return
 	}
 	h.pages.logger.InfoContext(r.Context(), "signed out everywhere", "by", who.Subject, "user", person.ID, "sessions", n)
-	h.guard.notify(w, r, who, listingOf(r).url(), fmt.Sprintf("%s is signed out everywhere (%s ended).", personLabel(person), plural(n, "session")))
+	h.guard.notify(w, r, who, listingOf(r).url(), fmt.Sprintf("%s is signed out everywhere (%s ended).", personLabel(person), views.Plural(n, "session")))
 }
 
 func lastAdminNotice(person store.User, self bool) string {
@@ -311,11 +311,4 @@ func personLabel(u store.User) string {
 		return u.Name
 	}
 	return u.ID
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
 }
