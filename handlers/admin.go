@@ -163,7 +163,7 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request, in a
 	h.recordRoleChange(r.Context(), who, person, role, before, after, err)
 	switch {
 	case errors.Is(err, errLastAdmin):
-		h.notify(w, r, who, back.url(), lastAdminNotice(person, self))
+		h.guard.notify(w, r, who, back.url(), lastAdminNotice(person, self))
 		return
 	case err != nil:
 		h.pages.fail(w, r, who, err)
@@ -179,7 +179,7 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request, in a
 		// The admin pages are closed to them from now on.
 		target = "/"
 	}
-	h.notify(w, r, who, target, notice)
+	h.guard.notify(w, r, who, target, notice)
 }
 
 // changeRole makes the change under the role lock, so that the last-admin
@@ -292,11 +292,7 @@ func (h *adminUsersHandler) signOut(w http.ResponseWriter, r *http.Request, in a
 		return
 	}
 	h.pages.logger.InfoContext(r.Context(), "signed out everywhere", "by", who.Subject, "user", person.ID, "sessions", n)
-	h.notify(w, r, who, listingOf(r).url(), fmt.Sprintf("%s is signed out everywhere (%s ended).", personLabel(person), plural(n, "session")))
-}
-
-func (h *adminUsersHandler) notify(w http.ResponseWriter, r *http.Request, who *auth.Identity, target, notice string) {
-	h.guard.notify(w, r, who, target, notice)
+	h.guard.notify(w, r, who, listingOf(r).url(), fmt.Sprintf("%s is signed out everywhere (%s ended).", personLabel(person), views.Plural(n, "session")))
 }
 
 func lastAdminNotice(person store.User, self bool) string {
@@ -315,11 +311,4 @@ func personLabel(u store.User) string {
 		return u.Name
 	}
 	return u.ID
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
 }

@@ -54,7 +54,7 @@ func (h *adminSyncHandler) show(w http.ResponseWriter, r *http.Request, in admit
 			v.IgnoredLast24h = int(c.Last24h)
 		}
 	}
-	for _, c := range h.deliveries(RejectedOutcomes...) {
+	for _, c := range h.deliveries(rejectedOutcomes...) {
 		v.Counts = append(v.Counts, views.CountRow{Kind: c.Kind, Last24h: int(c.Last24h), Total: int(c.Total), PerReplica: true})
 	}
 	for _, e := range ov.Recent {

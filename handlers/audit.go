@@ -112,6 +112,5 @@ func (h *auditHandler) export(w http.ResponseWriter, r *http.Request, in admitte
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="audit-`+time.Now().UTC().Format("2006-01-02")+`.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
 	w.Write(buf.Bytes())
 }

@@ -75,7 +75,6 @@ func (p *pageRenderer) renderAround(w http.ResponseWriter, r *http.Request, stat
 
 func (p *pageRenderer) setPageHeaders(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
 }
 
 // renderFailed answers a page that could not be rendered. Plain text: the

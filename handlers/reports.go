@@ -222,7 +222,6 @@ func (h *reportsHandler) export(w http.ResponseWriter, r *http.Request, in admit
 	name := "signups-" + report.From.Format(time.DateOnly) + "-to-" + report.To.Format(time.DateOnly) + ".csv"
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.Header().Set("Cache-Control", "no-store")
 	w.Write(buf.Bytes())
 	record(r.Context(), h.pages, h.audit, audit.Entry{ActorID: who.Subject, ActorName: actorName(who),
 		Action: audit.ReportExported, SubjectID: who.Subject, SubjectName: actorName(who), Detail: name})

@@ -26,8 +26,8 @@ const (
 	rejectedLimited   = "rate_limited"
 )
 
-// RejectedOutcomes are the delivery outcomes the receiver refuses itself.
-var RejectedOutcomes = []string{rejectedSignature, rejectedMalformed, rejectedLimited}
+// rejectedOutcomes are the delivery outcomes the receiver refuses itself.
+var rejectedOutcomes = []string{rejectedSignature, rejectedMalformed, rejectedLimited}
 
 // maxWebhookBody bounds what a delivery may send; Logto's user payloads
 // are a few KB.

@@ -96,14 +96,6 @@ func WithdrawAction(id int64) templ.SafeURL {
 	return templ.SafeURL("/access-requests/" + strconv.FormatInt(id, 10) + "/withdraw")
 }
 
-// openRequestsText is what the requests badge counts, in words.
-func openRequestsText(n int) string {
-	if n == 1 {
-		return "1 open access request"
-	}
-	return strconv.Itoa(n) + " open access requests"
-}
-
 // requestTone is the badge tone of a decided request's state.
 func requestTone(state string) string {
 	switch state {

@@ -137,12 +137,13 @@ func initial(name string) string {
 	return "?"
 }
 
-// failedJobsText is what the admin badge counts, in words.
-func failedJobsText(n int) string {
+// Plural is n and noun, with an "s" unless n is 1: "1 session",
+// "3 failed sync jobs".
+func Plural(n int, noun string) string {
 	if n == 1 {
-		return "1 failed sync job"
+		return "1 " + noun
 	}
-	return strconv.Itoa(n) + " failed sync jobs"
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // HomeView is what the signed-in home page offers.

@@ -74,8 +74,8 @@ func JobsCollector(count JobCounter, timeout time.Duration, logger *slog.Logger)
 	return jobsCollector{count: count, timeout: timeout, logger: logger}
 }
 
-// JobStates are the states the gauge exports.
-var JobStates = []string{"available", "scheduled", "running", "retryable", "discarded", "cancelled"}
+// jobStates are the states the gauge exports.
+var jobStates = []string{"available", "scheduled", "running", "retryable", "discarded", "cancelled"}
 
 func (c jobsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsDesc }
 
@@ -90,7 +90,7 @@ func (c jobsCollector) Collect(ch chan<- prometheus.Metric) {
 	if !leader {
 		return
 	}
-	for _, st := range JobStates {
+	for _, st := range jobStates {
 		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(byState[st]), st)
 	}
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // Metrics is the app's registry and instruments. Its methods are safe for
-// concurrent use; a nil *Metrics records nothing.
+// concurrent use.
 type Metrics struct {
 	reg *prometheus.Registry
 
@@ -107,9 +107,6 @@ var knownMethods = map[string]bool{
 // ObserveHTTP records one answered request. route is the ServeMux pattern
 // that matched ("" when none did).
 func (m *Metrics) ObserveHTTP(route, method string, code int, d time.Duration) {
-	if m == nil {
-		return
-	}
 	if route == "" {
 		route = "unmatched"
 	}
@@ -121,25 +118,16 @@ func (m *Metrics) ObserveHTTP(route, method string, code int, d time.Duration) {
 
 // ObservePDP records one PDP call; endpoint is "allowed" or "bulk".
 func (m *Metrics) ObservePDP(endpoint string, d time.Duration) {
-	if m == nil {
-		return
-	}
 	m.pdpDuration.WithLabelValues(endpoint).Observe(d.Seconds())
 }
 
 // ObservePermitAPI records one Permit directory operation.
 func (m *Metrics) ObservePermitAPI(operation string, d time.Duration) {
-	if m == nil {
-		return
-	}
 	m.permitDuration.WithLabelValues(operation).Observe(d.Seconds())
 }
 
 // Webhook counts one delivery by outcome.
 func (m *Metrics) Webhook(outcome string) {
-	if m == nil {
-		return
-	}
 	m.webhooks.WithLabelValues(outcome).Inc()
 	m.deliveries.Add(outcome)
 }
@@ -147,16 +135,10 @@ func (m *Metrics) Webhook(outcome string) {
 // WebhookCounts are the deliveries of each outcome in outcomes counted by
 // this replica since it started, in memory.
 func (m *Metrics) WebhookCounts(outcomes ...string) []Count {
-	if m == nil {
-		return NewTally(nil).Counts(outcomes...)
-	}
 	return m.deliveries.Counts(outcomes...)
 }
 
 // SyncJob counts one finished job attempt by result.
 func (m *Metrics) SyncJob(result string) {
-	if m == nil {
-		return
-	}
 	m.syncJobs.WithLabelValues(result).Inc()
 }
