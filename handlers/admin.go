@@ -11,16 +11,16 @@ import (
 
 	"reportgate/internal/audit"
 	"reportgate/internal/auth"
-	"reportgate/internal/store"
+	"reportgate/internal/people"
 	"reportgate/views"
 )
 
 // People lists the locally known people and records role snapshots.
 type People interface {
-	Find(ctx context.Context, search string, limit, offset int) ([]store.User, int, error)
-	Get(ctx context.Context, id string) (store.User, error)
-	Names(ctx context.Context, ids []string) (map[string]store.User, error)
-	WithRoleLock(ctx context.Context, fn func(*store.RoleTx) error) error
+	Find(ctx context.Context, search string, limit, offset int) ([]people.Person, int, error)
+	Get(ctx context.Context, id string) (people.Person, error)
+	Names(ctx context.Context, ids []string) (map[string]people.Person, error)
+	WithRoleLock(ctx context.Context, fn func(*people.RoleTx) error) error
 }
 
 // RoleDirectory reads and changes role assignments in Permit.
@@ -95,13 +95,13 @@ func (l listing) url() string { return views.UsersURL(l.search, l.page) }
 func (h *adminUsersHandler) list(w http.ResponseWriter, r *http.Request, in admitted) {
 	who, decisions := in.who, in.decisions
 	l := listingOf(r)
-	people, total, err := h.people.Find(r.Context(), l.search, adminPageSize, (l.page-1)*adminPageSize)
+	found, total, err := h.people.Find(r.Context(), l.search, adminPageSize, (l.page-1)*adminPageSize)
 	if err != nil {
 		h.pages.fail(w, r, who, err)
 		return
 	}
-	ids := make([]string, len(people))
-	for i, p := range people {
+	ids := make([]string, len(found))
+	for i, p := range found {
 		ids[i] = p.ID
 	}
 	states := map[string]string{}
@@ -117,13 +117,13 @@ func (h *adminUsersHandler) list(w http.ResponseWriter, r *http.Request, in admi
 		return
 	}
 	v := views.UsersView{Roles: h.roles, Search: l.search, Page: l.page, Total: total}
-	for _, p := range people {
+	for _, p := range found {
 		v.Users = append(v.Users, views.UserRow{ID: p.ID, Name: p.Name, Email: p.Email, SyncState: states[p.ID],
-			Role: store.Bucket(p.Roles), Sessions: sessions[p.ID]})
+			Role: people.Bucket(p.Roles), Sessions: sessions[p.ID]})
 	}
-	if len(people) > 0 {
+	if len(found) > 0 {
 		v.From = (l.page-1)*adminPageSize + 1
-		v.To = v.From + len(people) - 1
+		v.To = v.From + len(found) - 1
 	}
 	if l.page > 1 {
 		// From past the end (a stale link), "Previous" leads to the last page.
@@ -194,7 +194,7 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request, in a
 // audit trail (both nil when nothing was read).
 func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, id, role string) (before, after []string, _ error) {
 	var permitErr error
-	err := h.people.WithRoleLock(ctx, func(tx *store.RoleTx) error {
+	err := h.people.WithRoleLock(ctx, func(tx *people.RoleTx) error {
 		current, err := h.directory.AssignedRoles(ctx, id)
 		if err != nil {
 			return unavailable(err)
@@ -204,7 +204,7 @@ func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, 
 			if err != nil {
 				return unavailable(err)
 			}
-			if err := tx.SetRoles(ctx, who.Subject, mine); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := tx.SetRoles(ctx, who.Subject, mine); err != nil && !errors.Is(err, people.ErrNotFound) {
 				return err
 			}
 		}
@@ -231,7 +231,7 @@ func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, 
 
 // recordRoleChange writes what a role change did in Permit, after the
 // calls: each role granted or removed, and a refusal or failure.
-func (h *adminUsersHandler) recordRoleChange(ctx context.Context, who *auth.Identity, person store.User, role string, before, after []string, err error) {
+func (h *adminUsersHandler) recordRoleChange(ctx context.Context, who *auth.Identity, person people.Person, role string, before, after []string, err error) {
 	entry := func(action, role, detail string) {
 		record(ctx, h.pages, h.audit, audit.Entry{ActorID: who.Subject, ActorName: actorName(who), Action: action,
 			SubjectID: person.ID, SubjectName: personLabel(person), Role: role, Detail: detail})
@@ -295,7 +295,7 @@ func (h *adminUsersHandler) signOut(w http.ResponseWriter, r *http.Request, in a
 	h.guard.notify(w, r, who, listingOf(r).url(), fmt.Sprintf("%s is signed out everywhere (%s ended).", personLabel(person), views.Plural(n, "session")))
 }
 
-func lastAdminNotice(person store.User, self bool) string {
+func lastAdminNotice(person people.Person, self bool) string {
 	if self {
 		return "You are the only admin, so you keep the admin role. Make someone else an admin first."
 	}
@@ -303,7 +303,7 @@ func lastAdminNotice(person store.User, self bool) string {
 }
 
 // personLabel is how notices name a person: their email, else name, else id.
-func personLabel(u store.User) string {
+func personLabel(u people.Person) string {
 	switch {
 	case u.Email != "":
 		return u.Email

@@ -17,8 +17,8 @@ import (
 
 	"reportgate/handlers"
 	"reportgate/internal/authz"
+	"reportgate/internal/people"
 	"reportgate/internal/provision"
-	"reportgate/internal/store"
 )
 
 // countingAuthz counts AllowedAll calls; down makes them fail as an
@@ -273,7 +273,7 @@ func TestAdminUsersPagingAndSearch(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 60 {
-		u := store.User{ID: fmt.Sprintf("person%03d", i), Email: fmt.Sprintf("p%03d@example.org", i),
+		u := people.Person{ID: fmt.Sprintf("person%03d", i), Email: fmt.Sprintf("p%03d@example.org", i),
 			Name: fmt.Sprintf("Person %03d", i), RegisteredAt: base.Add(time.Duration(i) * time.Hour)}
 		if err := e.users.Upsert(ctx(t), u); err != nil {
 			t.Fatal(err)
@@ -336,7 +336,7 @@ func TestAdminSyncIsReadable(t *testing.T) {
 	t.Parallel()
 	sync := &recordingSync{}
 	e := newEnv(t, envOptions{sync: sync})
-	if err := e.users.Upsert(ctx(t), store.User{ID: "u1", Email: "una@example.com", Name: "Una Uno"}); err != nil {
+	if err := e.users.Upsert(ctx(t), people.Person{ID: "u1", Email: "una@example.com", Name: "Una Uno"}); err != nil {
 		t.Fatal(err)
 	}
 	deliverTo(t, e.app.URL, userCreated, "00")

@@ -26,11 +26,11 @@ import (
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/metrics"
+	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
 	"reportgate/internal/reports"
 	"reportgate/internal/session"
-	"reportgate/internal/store"
 	"reportgate/internal/testkit"
 	"reportgate/static"
 )
@@ -59,7 +59,7 @@ type env struct {
 	permit    *permit.Server
 	permitURL string
 	directory *permitdir.Client
-	users     *store.Users
+	users     *people.Store
 	app       *httptest.Server
 	logto     *logto.Server
 	logtoURL  string
@@ -164,7 +164,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.users = store.NewUsers(e.db, e.clock.Now)
+	e.users = people.NewStore(e.db, e.clock.Now)
 	directory, err := permitdir.New(permitdir.Config{APIKey: permitKey, APIURL: permitSrv.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Assets:      static.New(),
 		LogtoOrigin: e.logtoURL,
 		SignInHook: func(ctx context.Context, who auth.Identity) error {
-			return e.users.RecordSignIn(ctx, store.User{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt})
+			return e.users.RecordSignIn(ctx, people.Person{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt})
 		},
 		Authz:   authorizer,
 		Reports: cmp.Or[handlers.ReportSource](opts.reports, reports.NewService(e.users, e.clock.Now, time.Nanosecond)),

@@ -27,6 +27,7 @@ import (
 	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/metrics"
+	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
 	"reportgate/internal/provision"
@@ -34,7 +35,6 @@ import (
 	"reportgate/internal/reports"
 	"reportgate/internal/reqid"
 	"reportgate/internal/session"
-	"reportgate/internal/store"
 	"reportgate/internal/webhook"
 	"reportgate/static"
 )
@@ -48,7 +48,7 @@ type app struct {
 	db       *database.DB
 	prov     *provision.Service
 	trail    *audit.Trail
-	users    *store.Users
+	users    *people.Store
 	sessions *session.Store
 	checker  *authz.Checker
 	server   *http.Server
@@ -126,7 +126,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	// The report reads the counts; every write that changes them (a new
 	// sign-up above all) drops the cached report here and on the other
 	// replicas, so it shows at once.
-	reader := store.NewUsers(db, nil)
+	reader := people.NewStore(db, nil)
 	report := reports.NewService(reader, nil, reports.DefaultTTL)
 	bus.Subscribe(reportTopic, func(string) { report.Invalidate() })
 	bus.OnResync(report.Invalidate)
@@ -233,7 +233,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		},
 		OnUserChanged: func(ctx context.Context, u webhook.User) {
 			// Keep the report's records in step with what the sync learnt.
-			if err := users.Upsert(ctx, store.User{ID: u.ID, Email: u.Email, Name: u.Name, RegisteredAt: u.CreatedAt}); err != nil {
+			if err := users.Upsert(ctx, people.Person{ID: u.ID, Email: u.Email, Name: u.Name, RegisteredAt: u.CreatedAt}); err != nil {
 				logger.WarnContext(ctx, "record synced user", "user", u.ID, "err", err)
 			}
 			// A cached deny from before the grant would hide it for DenyTTL.
@@ -265,7 +265,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		Assets:      static.New(),
 		LogtoOrigin: origin(s.Logto.Endpoint),
 		SignInHook: func(ctx context.Context, who auth.Identity) error {
-			if err := users.RecordSignIn(ctx, store.User{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt}); err != nil {
+			if err := users.RecordSignIn(ctx, people.Person{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt}); err != nil {
 				return err
 			}
 			// In the background: sign-in must not wait on Permit's API.

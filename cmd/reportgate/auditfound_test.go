@@ -8,8 +8,8 @@ import (
 
 	"reportgate/internal/audit"
 	"reportgate/internal/database"
+	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
-	"reportgate/internal/store"
 )
 
 // TestSignInAuditsRolesChangedInPermit: a role granted and one removed in
@@ -32,7 +32,7 @@ func TestSignInAuditsRolesChangedInPermit(t *testing.T) {
 		return out
 	}
 	// The first sign-in has no earlier snapshot to compare with.
-	users := store.NewUsers(db, nil)
+	users := people.NewStore(db, nil)
 	eventually(t, 10*time.Second, "the first role snapshot", func() bool {
 		u, err := users.Get(context.Background(), id)
 		return err == nil && !u.RolesCheckedAt.IsZero()

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"reportgate/internal/logtoapi"
+	"reportgate/internal/people"
 	"reportgate/internal/provision"
-	"reportgate/internal/store"
 	"reportgate/internal/webhook"
 )
 
@@ -68,7 +68,7 @@ func backfill(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	b := &backfiller{prov: prov, api: api, users: store.NewUsers(db, nil), dryRun: *dryRun,
+	b := &backfiller{prov: prov, api: api, users: people.NewStore(db, nil), dryRun: *dryRun,
 		progress: newProgress(stdout)}
 	err = b.run(ctx, *startPage)
 	b.progress.done()
@@ -88,7 +88,7 @@ func backfill(ctx context.Context, args []string, getenv func(string) string, st
 type backfiller struct {
 	prov     *provision.Service
 	api      *logtoapi.Client
-	users    *store.Users
+	users    *people.Store
 	dryRun   bool
 	progress *progress
 
@@ -149,8 +149,8 @@ func (b *backfiller) one(ctx context.Context, u webhook.User) error {
 
 // deleteMissing deletes people known here whose Logto account is gone.
 func (b *backfiller) deleteMissing(ctx context.Context, inLogto map[string]bool) error {
-	for offset := 0; ; offset += store.MaxListLimit {
-		known, err := b.users.List(ctx, store.MaxListLimit, offset)
+	for offset := 0; ; offset += people.MaxListLimit {
+		known, err := b.users.List(ctx, people.MaxListLimit, offset)
 		if err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func (b *backfiller) deleteMissing(ctx context.Context, inLogto map[string]bool)
 				}
 			}
 		}
-		if len(known) < store.MaxListLimit {
+		if len(known) < people.MaxListLimit {
 			return nil
 		}
 	}

@@ -14,9 +14,9 @@ import (
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/devstack/permit"
+	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
-	"reportgate/internal/store"
 	"reportgate/internal/webhook"
 )
 
@@ -166,9 +166,9 @@ func TestGrantSetsTheRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := store.NewUsers(databasetest.Open(t, database.SQLite), nil)
+	users := people.NewStore(databasetest.Open(t, database.SQLite), nil)
 	ada := webhook.User{ID: "u_ada", Email: "ada@example.com", Name: "Ada"}
-	if err := users.Upsert(ctx, store.User{ID: ada.ID, Email: ada.Email, Name: ada.Name}); err != nil {
+	if err := users.Upsert(ctx, people.Person{ID: ada.ID, Email: ada.Email, Name: ada.Name}); err != nil {
 		t.Fatal(err)
 	}
 	if err := client.SyncUser(ctx, ada.ID, ada.Email, ada.Name); err != nil {
@@ -207,7 +207,7 @@ func TestGrantSetsTheRole(t *testing.T) {
 // analyst becomes a viewer in Permit and in the snapshot /admin/users shows.
 func TestGrantCommand(t *testing.T) {
 	_, env, db, id := devWithAnalystSignedIn(t)
-	users := store.NewUsers(db, nil)
+	users := people.NewStore(db, nil)
 	snapshot := func() string {
 		u, err := users.Get(context.Background(), id)
 		if err != nil {

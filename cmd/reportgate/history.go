@@ -11,7 +11,7 @@ import (
 	appconfig "reportgate/internal/config"
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
-	"reportgate/internal/store"
+	"reportgate/internal/people"
 	"reportgate/internal/webhook"
 )
 
@@ -118,21 +118,21 @@ func historyRole(u float64) string {
 // already seeded are left alone, so a restart adds nothing. It returns how
 // many people were new to Logto.
 func seedHistory(ctx context.Context, st *standins, a *app, s appconfig.Settings, now time.Time) (int, error) {
-	people := demoHistory(now)
-	in := make([]logto.ImportedUser, len(people))
-	for i, p := range people {
+	seeded := demoHistory(now)
+	in := make([]logto.ImportedUser, len(seeded))
+	for i, p := range seeded {
 		in[i] = logto.ImportedUser{Email: p.Email, Name: p.Name, CreatedAt: p.CreatedAt}
 	}
 	accounts, created, err := st.logto.ImportUsers(in)
 	if err != nil {
 		return 0, fmt.Errorf("seed history in Logto: %w", err)
 	}
-	facts := make([]permit.ImportedUser, len(people))
-	records := make([]store.User, len(people))
-	for i, p := range people {
+	facts := make([]permit.ImportedUser, len(seeded))
+	records := make([]people.Person, len(seeded))
+	for i, p := range seeded {
 		u := accounts[i]
 		facts[i] = permit.ImportedUser{Key: u.ID, Email: p.Email, FirstName: p.Name, Role: p.Role, Tenant: s.Permit.Tenant}
-		records[i] = store.User{ID: u.ID, Email: p.Email, Name: p.Name, RegisteredAt: u.CreatedAt, FirstSeenAt: u.CreatedAt,
+		records[i] = people.Person{ID: u.ID, Email: p.Email, Name: p.Name, RegisteredAt: u.CreatedAt, FirstSeenAt: u.CreatedAt,
 			Roles: []string{p.Role}, RolesCheckedAt: u.CreatedAt}
 	}
 	if _, err := st.permit.ImportUsers(facts); err != nil {
@@ -144,7 +144,7 @@ func seedHistory(ctx context.Context, st *standins, a *app, s appconfig.Settings
 	// Already in Permit with their role, like the demo accounts: backfill
 	// and sign-in reconciliation must not queue syncs that would add the
 	// default role to an analyst or an admin.
-	for i, p := range people {
+	for i, p := range seeded {
 		u := accounts[i]
 		if err := a.prov.MarkSynced(ctx, webhook.User{ID: u.ID, Email: p.Email, Name: p.Name, CreatedAt: u.CreatedAt}, true); err != nil {
 			return 0, fmt.Errorf("seed history: %w", err)

@@ -10,7 +10,7 @@ import (
 
 	"reportgate/internal/config"
 	"reportgate/internal/database"
-	"reportgate/internal/store"
+	"reportgate/internal/people"
 )
 
 func TestDemoHistoryIsBelievable(t *testing.T) {
@@ -118,7 +118,7 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	records := store.NewUsers(db, nil)
+	records := people.NewStore(db, nil)
 	checked := 0
 	for id, createdAt := range seeded {
 		if checked == 25 { // a sample: each check is a Permit API call

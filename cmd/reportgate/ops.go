@@ -12,9 +12,9 @@ import (
 	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/logtoapi"
+	"reportgate/internal/people"
 	"reportgate/internal/policy"
 	"reportgate/internal/provision"
-	"reportgate/internal/store"
 	"reportgate/internal/webhook"
 )
 
@@ -173,7 +173,7 @@ func grant(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer db.Close()
-	err = setRole(ctx, dir, store.NewUsers(db, nil), u, *role)
+	err = setRole(ctx, dir, people.NewStore(db, nil), u, *role)
 	// Written after the Permit calls, with their outcome.
 	entry := audit.Entry{ActorID: audit.ActorCLI, Action: audit.RoleGranted, SubjectID: u.ID, SubjectName: u.Email,
 		Role: *role, Detail: "reportgate grant; any other role removed"}
@@ -228,7 +228,7 @@ func setRole(ctx context.Context, dir roleDirectory, snapshot roleSnapshot, u we
 			return fmt.Errorf("remove %s from %s: %w", other, u.Email, err)
 		}
 	}
-	if err := snapshot.SetRoles(ctx, u.ID, []string{role}); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := snapshot.SetRoles(ctx, u.ID, []string{role}); err != nil && !errors.Is(err, people.ErrNotFound) {
 		return fmt.Errorf("record the role of %s here: %w", u.Email, err)
 	}
 	return nil

@@ -10,15 +10,15 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"reportgate/internal/access"
+	"reportgate/internal/people"
 	"reportgate/internal/provision"
-	"reportgate/internal/store"
 	"reportgate/internal/webhook"
 )
 
 // webhookSink records verified deliveries through the provisioning service.
 type webhookSink struct {
 	svc    *provision.Service
-	users  *store.Users
+	users  *people.Store
 	logger *slog.Logger
 }
 

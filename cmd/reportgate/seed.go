@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	appconfig "reportgate/internal/config"
+	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
-	"reportgate/internal/store"
 	"reportgate/internal/webhook"
 )
 
@@ -53,7 +53,7 @@ func markDemoSynced(ctx context.Context, st *standins, a *app) error {
 			roles = []string{acct.Role}
 		}
 		// So the dev report and /admin/users show the demo people at once.
-		if err := a.users.Upsert(ctx, store.User{ID: u.ID, Email: acct.Email, Name: acct.Name, RegisteredAt: u.CreatedAt,
+		if err := a.users.Upsert(ctx, people.Person{ID: u.ID, Email: acct.Email, Name: acct.Name, RegisteredAt: u.CreatedAt,
 			Roles: roles, RolesCheckedAt: u.CreatedAt}); err != nil {
 			return err
 		}

@@ -14,12 +14,12 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"reportgate/internal/store"
+	"reportgate/internal/people"
 )
 
-// Source supplies daily sign-up counts; *store.Users implements it.
+// Source supplies daily sign-up counts; *people.Store implements it.
 type Source interface {
-	SignupsByDay(ctx context.Context, from, to time.Time) ([]store.DayCount, error)
+	SignupsByDay(ctx context.Context, from, to time.Time) ([]people.DayCount, error)
 }
 
 // DefaultTTL is how long a built report is served from the cache when
@@ -36,9 +36,9 @@ const buildTimeout = 10 * time.Second
 type Report struct {
 	Range       Range     // as asked for
 	From, To    time.Time // 00:00 UTC of the first and the last day
-	Days        []store.DayCount
+	Days        []people.DayCount
 	Total       int
-	ByRole      []RoleTotal // by store.CompareRoles: admin, analyst, viewer, others, "" (no role)
+	ByRole      []RoleTotal // by people.CompareRoles: admin, analyst, viewer, others, "" (no role)
 	Max         int         // largest daily total: the chart's scale
 	GeneratedAt time.Time
 }
@@ -158,7 +158,7 @@ func (s *Service) build(ctx context.Context, rg Range, today time.Time) (Report,
 }
 
 // newReport derives the totals of a report from its days.
-func newReport(from, to time.Time, days []store.DayCount, generatedAt time.Time) Report {
+func newReport(from, to time.Time, days []people.DayCount, generatedAt time.Time) Report {
 	r := Report{From: from, To: to, Days: days, GeneratedAt: generatedAt}
 	byRole := map[string]int{}
 	for _, d := range days {
@@ -173,7 +173,7 @@ func newReport(from, to time.Time, days []store.DayCount, generatedAt time.Time)
 			r.ByRole = append(r.ByRole, RoleTotal{Role: role, Count: n})
 		}
 	}
-	slices.SortFunc(r.ByRole, func(a, b RoleTotal) int { return store.CompareRoles(a.Role, b.Role) })
+	slices.SortFunc(r.ByRole, func(a, b RoleTotal) int { return people.CompareRoles(a.Role, b.Role) })
 	return r
 }
 
