@@ -197,7 +197,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 			checker.Forget(id)
 			refreshRoles(ctx, id)
 		}}
-	var logtoAPI provision.Directory
+	var logtoAPI provision.LogtoUsers
 	if s.Logto.M2MAppID != "" {
 		api, err := newLogtoAPI(s)
 		if err != nil {

@@ -126,13 +126,13 @@ func (r *fakeRevoker) count(userID string) int {
 	return r.calls[userID]
 }
 
-type fakeDirectory struct {
+type fakeLogtoUsers struct {
 	mu    sync.Mutex
 	users map[string]webhook.User
 	calls atomic.Int64
 }
 
-func (d *fakeDirectory) GetUser(_ context.Context, id string) (webhook.User, error) {
+func (d *fakeLogtoUsers) GetUser(_ context.Context, id string) (webhook.User, error) {
 	d.calls.Add(1)
 	d.mu.Lock()
 	defer d.mu.Unlock()

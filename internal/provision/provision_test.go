@@ -386,7 +386,7 @@ func TestSuspensionAndDeletionRevokeSessions(t *testing.T) {
 func TestFetchesIncompleteUsersFromLogto(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		fp := newFakePermit()
-		dir := &fakeDirectory{users: map[string]webhook.User{
+		dir := &fakeLogtoUsers{users: map[string]webhook.User{
 			"fetch0000001": {ID: "fetch0000001", Email: "f@example.com", Name: "Fetched"},
 		}}
 		cfg := testConfig(db, fp)
