@@ -15,35 +15,34 @@ import (
 	"reportgate/views"
 )
 
-// People lists the locally known people and records role snapshots.
+// People is what the HTTP layer knows and does about a person
+// (people.Service in the app).
 type People interface {
+	// SignedIn runs after a successful sign-in (records the person).
+	SignedIn(ctx context.Context, who auth.Identity) error
+	// Pending says whether a person's access is still being set up (their
+	// sync to Permit is queued, failing, or too recent to have propagated).
+	Pending(ctx context.Context, userID string) (bool, error)
+	// SyncStates tells people's sync states ("synced", "queued", …) by id.
+	SyncStates(ctx context.Context, userIDs []string) (map[string]string, error)
+
 	Find(ctx context.Context, search string, limit, offset int) ([]people.Person, int, error)
 	Get(ctx context.Context, id string) (people.Person, error)
 	Names(ctx context.Context, ids []string) (map[string]people.Person, error)
 	WithRoleLock(ctx context.Context, fn func(*people.RoleTx) error) error
+
+	// CountSessions and EndSessions count and end people's sessions.
+	CountSessions(ctx context.Context, userIDs []string) (map[string]int, error)
+	EndSessions(ctx context.Context, userID string) (int, error)
+	// Forget drops the cached decisions of a person whose role changed.
+	Forget(userID string)
 }
 
-// RoleDirectory reads and changes role assignments in Permit.
-type RoleDirectory interface {
+// PermitRoles reads and changes role assignments in Permit.
+type PermitRoles interface {
 	AssignedRoles(ctx context.Context, key string) ([]string, error)
 	AssignRole(ctx context.Context, key, role string) error
 	UnassignRole(ctx context.Context, key, role string) error
-}
-
-// SyncStates tells people's sync states ("synced", "queued", …) by id.
-type SyncStates interface {
-	SyncStates(ctx context.Context, userIDs []string) (map[string]string, error)
-}
-
-// PersonSessions counts and ends the sessions of people.
-type PersonSessions interface {
-	CountActive(ctx context.Context, userIDs []string) (map[string]int, error)
-	RevokeUser(ctx context.Context, userID string) (int, error)
-}
-
-// DecisionCache forgets cached decisions of a person whose role changed.
-type DecisionCache interface {
-	Forget(userKey string)
 }
 
 // adminRole is the role the last-admin guard keeps at least one person in.
@@ -59,15 +58,12 @@ const maxSearch = 200
 var errLastAdmin = errors.New("the last admin keeps the admin role")
 
 type adminUsersHandler struct {
-	guard     *guard
-	pages     *pageRenderer
-	people    People
-	directory RoleDirectory
-	states    SyncStates
-	sessions  PersonSessions
-	decisions DecisionCache
-	roles     []string
-	audit     AuditLog // nil: changes are not recorded
+	guard  *guard
+	pages  *pageRenderer
+	people People
+	permit PermitRoles
+	roles  []string
+	audit  AuditLog // nil: changes are not recorded
 }
 
 // listing is where on /admin/users a request is: the search and the page.
@@ -104,14 +100,12 @@ func (h *adminUsersHandler) list(w http.ResponseWriter, r *http.Request, in admi
 	for i, p := range found {
 		ids[i] = p.ID
 	}
-	states := map[string]string{}
-	if h.states != nil {
-		if states, err = h.states.SyncStates(r.Context(), ids); err != nil {
-			h.pages.fail(w, r, who, err)
-			return
-		}
+	states, err := h.people.SyncStates(r.Context(), ids)
+	if err != nil {
+		h.pages.fail(w, r, who, err)
+		return
 	}
-	sessions, err := h.sessions.CountActive(r.Context(), ids)
+	sessions, err := h.people.CountSessions(r.Context(), ids)
 	if err != nil {
 		h.pages.fail(w, r, who, err)
 		return
@@ -159,7 +153,7 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request, in a
 		return
 	}
 	before, after, err := h.changeRole(r.Context(), who, id, role)
-	h.decisions.Forget(id)
+	h.people.Forget(id)
 	h.recordRoleChange(r.Context(), who, person, role, before, after, err)
 	switch {
 	case errors.Is(err, errLastAdmin):
@@ -170,9 +164,9 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request, in a
 		return
 	}
 	h.pages.logger.InfoContext(r.Context(), "role changed", "by", who.Subject, "user", id, "role", role)
-	notice := personLabel(person) + " now has no role."
+	notice := person.Label() + " now has no role."
 	if role != "" {
-		notice = personLabel(person) + " now has the " + role + " role."
+		notice = person.Label() + " now has the " + role + " role."
 	}
 	target := back.url()
 	if self && role != adminRole {
@@ -195,12 +189,12 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request, in a
 func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, id, role string) (before, after []string, _ error) {
 	var permitErr error
 	err := h.people.WithRoleLock(ctx, func(tx *people.RoleTx) error {
-		current, err := h.directory.AssignedRoles(ctx, id)
+		current, err := h.permit.AssignedRoles(ctx, id)
 		if err != nil {
 			return unavailable(err)
 		}
 		if who.Subject != id {
-			mine, err := h.directory.AssignedRoles(ctx, who.Subject)
+			mine, err := h.permit.AssignedRoles(ctx, who.Subject)
 			if err != nil {
 				return unavailable(err)
 			}
@@ -234,7 +228,7 @@ func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, 
 func (h *adminUsersHandler) recordRoleChange(ctx context.Context, who *auth.Identity, person people.Person, role string, before, after []string, err error) {
 	entry := func(action, role, detail string) {
 		record(ctx, h.pages, h.audit, audit.Entry{ActorID: who.Subject, ActorName: actorName(who), Action: action,
-			SubjectID: person.ID, SubjectName: personLabel(person), Role: role, Detail: detail})
+			SubjectID: person.ID, SubjectName: person.Label(), Role: role, Detail: detail})
 	}
 	for _, r := range after {
 		if !slices.Contains(before, r) {
@@ -261,7 +255,7 @@ func (h *adminUsersHandler) recordRoleChange(ctx context.Context, who *auth.Iden
 func (h *adminUsersHandler) apply(ctx context.Context, id string, current []string, role string) ([]string, error) {
 	held := slices.Clone(current)
 	if role != "" && !slices.Contains(held, role) {
-		if err := h.directory.AssignRole(ctx, id, role); err != nil {
+		if err := h.permit.AssignRole(ctx, id, role); err != nil {
 			return held, unavailable(err)
 		}
 		held = append(held, role)
@@ -270,7 +264,7 @@ func (h *adminUsersHandler) apply(ctx context.Context, id string, current []stri
 		if old == role {
 			continue
 		}
-		if err := h.directory.UnassignRole(ctx, id, old); err != nil {
+		if err := h.permit.UnassignRole(ctx, id, old); err != nil {
 			return held, unavailable(err)
 		}
 		held = slices.DeleteFunc(held, func(r string) bool { return r == old })
@@ -286,29 +280,18 @@ func (h *adminUsersHandler) signOut(w http.ResponseWriter, r *http.Request, in a
 		h.pages.fail(w, r, who, err)
 		return
 	}
-	n, err := h.sessions.RevokeUser(r.Context(), person.ID)
+	n, err := h.people.EndSessions(r.Context(), person.ID)
 	if err != nil {
 		h.pages.fail(w, r, who, err)
 		return
 	}
 	h.pages.logger.InfoContext(r.Context(), "signed out everywhere", "by", who.Subject, "user", person.ID, "sessions", n)
-	h.guard.notify(w, r, who, listingOf(r).url(), fmt.Sprintf("%s is signed out everywhere (%s ended).", personLabel(person), views.Plural(n, "session")))
+	h.guard.notify(w, r, who, listingOf(r).url(), fmt.Sprintf("%s is signed out everywhere (%s ended).", person.Label(), views.Plural(n, "session")))
 }
 
 func lastAdminNotice(person people.Person, self bool) string {
 	if self {
 		return "You are the only admin, so you keep the admin role. Make someone else an admin first."
 	}
-	return personLabel(person) + " is the only admin, so they keep the admin role. Make someone else an admin first."
-}
-
-// personLabel is how notices name a person: their email, else name, else id.
-func personLabel(u people.Person) string {
-	switch {
-	case u.Email != "":
-		return u.Email
-	case u.Name != "":
-		return u.Name
-	}
-	return u.ID
+	return person.Label() + " is the only admin, so they keep the admin role. Make someone else an admin first."
 }

@@ -168,8 +168,8 @@ func TestAdminNoticeIsNotTakenFromTheAddress(t *testing.T) {
 	}
 }
 
-// failingUnassign is a RoleDirectory whose UnassignRole fails.
-type failingUnassign struct{ handlers.RoleDirectory }
+// failingUnassign is a PermitRoles whose UnassignRole fails.
+type failingUnassign struct{ handlers.PermitRoles }
 
 func (failingUnassign) UnassignRole(context.Context, string, string) error {
 	return errors.New("permit: 503")
@@ -177,7 +177,7 @@ func (failingUnassign) UnassignRole(context.Context, string, string) error {
 
 func TestRoleChangeAssignsBeforeItUnassigns(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{directory: func(d handlers.RoleDirectory) handlers.RoleDirectory { return failingUnassign{d} }})
+	e := newEnv(t, envOptions{directory: func(d handlers.PermitRoles) handlers.PermitRoles { return failingUnassign{d} }})
 	admin := e.browser()
 	admin.signIn(e, "", "admin@example.com", "demo-password")
 	viewer := e.browser()

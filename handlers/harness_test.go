@@ -93,8 +93,8 @@ type envOptions struct {
 	signInLimit  handlers.RateLimiter
 	// authz, if set, wraps the app's Authorizer (to count or fail calls).
 	authz func(handlers.Authorizer) handlers.Authorizer
-	// directory, if set, wraps the app's RoleDirectory (to fail calls).
-	directory func(handlers.RoleDirectory) handlers.RoleDirectory
+	// directory, if set, wraps the app's PermitRoles (to fail calls).
+	directory func(handlers.PermitRoles) handlers.PermitRoles
 	// access turns on access requests and the audit trail.
 	access bool
 }
@@ -179,7 +179,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if opts.authz != nil {
 		authorizer = opts.authz(checker)
 	}
-	var roleDirectory handlers.RoleDirectory = directory
+	var roleDirectory handlers.PermitRoles = directory
 	if opts.directory != nil {
 		roleDirectory = opts.directory(directory)
 	}
@@ -214,18 +214,13 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		DB:          e.db,
 		Assets:      static.New(),
 		LogtoOrigin: e.logtoURL,
-		SignInHook: func(ctx context.Context, who auth.Identity) error {
-			return e.users.RecordSignIn(ctx, people.Person{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt})
-		},
-		Authz:   authorizer,
-		Reports: cmp.Or[handlers.ReportSource](opts.reports, reports.NewService(e.users, e.clock.Now, time.Nanosecond)),
+		Authz:       authorizer,
+		Reports:     cmp.Or[handlers.ReportSource](opts.reports, reports.NewService(e.users, e.clock.Now, time.Nanosecond)),
 
-		Sync:           opts.sync,
-		People:         e.users,
-		Directory:      roleDirectory,
-		Decisions:      checker,
-		PersonSessions: e.store,
-		Roles:          []string{"viewer", "analyst", "admin"},
+		Sync:        opts.sync,
+		People:      testPeople{Store: e.users, sessions: e.store, decisions: checker},
+		PermitRoles: roleDirectory,
+		Roles:       []string{"viewer", "analyst", "admin"},
 
 		Metrics:     e.metrics,
 		WebhookKeys: func() []string { return []string{hookKey} },
@@ -240,6 +235,35 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	e.app = appSrv
 	return e
 }
+
+// testPeople is the app's people lifecycle reduced to what these tests
+// need: sign-in records the person (no sync to reconcile), nobody's access
+// is being set up, and sync states are unknown.
+type testPeople struct {
+	*people.Store
+	sessions  *session.Store
+	decisions interface{ Forget(string) }
+}
+
+func (p testPeople) SignedIn(ctx context.Context, who auth.Identity) error {
+	return p.RecordSignIn(ctx, people.FromIdentity(who))
+}
+
+func (testPeople) Pending(context.Context, string) (bool, error) { return false, nil }
+
+func (testPeople) SyncStates(context.Context, []string) (map[string]string, error) {
+	return map[string]string{}, nil
+}
+
+func (p testPeople) CountSessions(ctx context.Context, ids []string) (map[string]int, error) {
+	return p.sessions.CountActive(ctx, ids)
+}
+
+func (p testPeople) EndSessions(ctx context.Context, id string) (int, error) {
+	return p.sessions.RevokeUser(ctx, id)
+}
+
+func (p testPeople) Forget(id string) { p.decisions.Forget(id) }
 
 // grant creates the person in Permit (through the real SDK) and gives them
 // role ("" = none).

@@ -62,27 +62,20 @@ type Deps struct {
 	// LogtoOrigin is allowed as a form/redirect target in the CSP, because
 	// sign-out posts a form that redirects to Logto.
 	LogtoOrigin string
-	// SignInHook runs after a successful sign-in (records the person).
-	SignInHook func(ctx context.Context, who auth.Identity) error
 
 	Authz   Authorizer
 	Reports ReportSource
-	// Setup may be nil: every deny is then shown as access denied.
-	Setup AccessSetup
 
 	// WebhookKeys returns the current and (during a rotation) previous
 	// Logto webhook signing keys.
 	WebhookKeys func() []string
 	Webhooks    WebhookSink
 
-	People    People
-	Directory RoleDirectory
-	// SyncStates may be nil: every state then shows as unknown.
-	SyncStates SyncStates
-	// PersonSessions counts and ends people's sessions for /admin/users
-	// (the session store).
-	PersonSessions PersonSessions
-	Decisions      DecisionCache
+	// People is everything about a person: sign-in, access being set up,
+	// the records, sessions, cached decisions. nil only where no page is
+	// signed into (the webhook receiver alone).
+	People      People
+	PermitRoles PermitRoles
 	// Roles are the roles an admin may give (from the policy).
 	Roles []string
 	// Requests may be nil: no access requests (no form, no badge).
@@ -133,9 +126,6 @@ func (noMetrics) WebhookCounts(outcomes ...string) []metrics.Count {
 // New returns the app's root handler: every route behind the middleware
 // chain.
 func New(d Deps) http.Handler {
-	if d.SignInHook == nil {
-		d.SignInHook = func(context.Context, auth.Identity) error { return nil }
-	}
 	if d.Metrics == nil {
 		d.Metrics = noMetrics{}
 	}
