@@ -15,29 +15,6 @@ import (
 	"reportgate/views"
 )
 
-// People is what the HTTP layer knows and does about a person
-// (people.Service in the app).
-type People interface {
-	// SignedIn runs after a successful sign-in (records the person).
-	SignedIn(ctx context.Context, who auth.Identity) error
-	// Pending says whether a person's access is still being set up (their
-	// sync to Permit is queued, failing, or too recent to have propagated).
-	Pending(ctx context.Context, userID string) (bool, error)
-	// SyncStates tells people's sync states ("synced", "queued", …) by id.
-	SyncStates(ctx context.Context, userIDs []string) (map[string]string, error)
-
-	Find(ctx context.Context, search string, limit, offset int) ([]people.Person, int, error)
-	Get(ctx context.Context, id string) (people.Person, error)
-	Names(ctx context.Context, ids []string) (map[string]people.Person, error)
-	WithRoleLock(ctx context.Context, fn func(*people.RoleTx) error) error
-
-	// CountSessions and EndSessions count and end people's sessions.
-	CountSessions(ctx context.Context, userIDs []string) (map[string]int, error)
-	EndSessions(ctx context.Context, userID string) (int, error)
-	// Forget drops the cached decisions of a person whose role changed.
-	Forget(userID string)
-}
-
 // PermitRoles reads and changes role assignments in Permit.
 type PermitRoles interface {
 	AssignedRoles(ctx context.Context, key string) ([]string, error)

@@ -32,6 +32,7 @@ import (
 	"reportgate/internal/reports"
 	"reportgate/internal/session"
 	"reportgate/internal/testkit"
+	"reportgate/internal/webhook"
 	"reportgate/static"
 )
 
@@ -218,13 +219,12 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Reports:     cmp.Or[handlers.ReportSource](opts.reports, reports.NewService(e.users, e.clock.Now, time.Nanosecond)),
 
 		Sync:        opts.sync,
-		People:      testPeople{Store: e.users, sessions: e.store, decisions: checker},
+		People:      testPeople{Store: e.users, hooks: e.hooks, sessions: e.store, decisions: checker},
 		PermitRoles: roleDirectory,
 		Roles:       []string{"viewer", "analyst", "admin"},
 
 		Metrics:     e.metrics,
 		WebhookKeys: func() []string { return []string{hookKey} },
-		Webhooks:    e.hooks,
 		SignInLimit: opts.signInLimit,
 		Requests:    requests,
 		Audit:       trail,
@@ -241,12 +241,17 @@ func newEnv(t testing.TB, opts envOptions) *env {
 // is being set up, and sync states are unknown.
 type testPeople struct {
 	*people.Store
+	hooks     *fakeSink
 	sessions  *session.Store
 	decisions interface{ Forget(string) }
 }
 
 func (p testPeople) SignedIn(ctx context.Context, who auth.Identity) error {
 	return p.RecordSignIn(ctx, people.FromIdentity(who))
+}
+
+func (p testPeople) Record(ctx context.Context, body []byte, ev webhook.Event) (string, error) {
+	return p.hooks.Record(ctx, body, ev)
 }
 
 func (testPeople) Pending(context.Context, string) (bool, error) { return false, nil }

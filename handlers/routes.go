@@ -23,7 +23,7 @@ type router interface {
 func addRoutes(mux router, d Deps, pages *pageRenderer, signedIn *signedIn) {
 	authn := &authHandler{auth: d.Auth, sessions: d.Sessions, pages: pages, people: d.People, logger: d.Logger}
 	health := &healthHandler{db: d.DB, draining: d.Draining}
-	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger,
+	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.People, logger: d.Logger,
 		pages: pages, limit: d.WebhookLimit, count: d.Metrics.Webhook}
 	guard := &guard{signedIn: signedIn, pages: pages, authz: d.Authz, people: d.People, failed: d.Sync, requests: d.Requests}
 	home := &homeHandler{guard: guard, pages: pages}

@@ -16,6 +16,7 @@ import (
 
 	"reportgate/internal/auth"
 	"reportgate/internal/metrics"
+	"reportgate/internal/people"
 	"reportgate/internal/session"
 	"reportgate/static"
 )
@@ -40,6 +41,31 @@ type SessionStore interface {
 	// not signed in, in a short-lived cookie.
 	SetNotice(w http.ResponseWriter, text string) error
 	TakeNotice(w http.ResponseWriter, r *http.Request) string
+}
+
+// People is what the HTTP layer knows and does about a person
+// (people.Service in the app).
+type People interface {
+	// WebhookSink records Logto's deliveries about people.
+	WebhookSink
+	// SignedIn runs after a successful sign-in (records the person).
+	SignedIn(ctx context.Context, who auth.Identity) error
+	// Pending says whether a person's access is still being set up (their
+	// sync to Permit is queued, failing, or too recent to have propagated).
+	Pending(ctx context.Context, userID string) (bool, error)
+	// SyncStates tells people's sync states ("synced", "queued", …) by id.
+	SyncStates(ctx context.Context, userIDs []string) (map[string]string, error)
+
+	Find(ctx context.Context, search string, limit, offset int) ([]people.Person, int, error)
+	Get(ctx context.Context, id string) (people.Person, error)
+	Names(ctx context.Context, ids []string) (map[string]people.Person, error)
+	WithRoleLock(ctx context.Context, fn func(*people.RoleTx) error) error
+
+	// CountSessions and EndSessions count and end people's sessions.
+	CountSessions(ctx context.Context, userIDs []string) (map[string]int, error)
+	EndSessions(ctx context.Context, userID string) (int, error)
+	// Forget drops the cached decisions of a person whose role changed.
+	Forget(userID string)
 }
 
 // Pinger reports whether the app database answers (readiness).
@@ -69,11 +95,9 @@ type Deps struct {
 	// WebhookKeys returns the current and (during a rotation) previous
 	// Logto webhook signing keys.
 	WebhookKeys func() []string
-	Webhooks    WebhookSink
 
-	// People is everything about a person: sign-in, access being set up,
-	// the records, sessions, cached decisions. nil only where no page is
-	// signed into (the webhook receiver alone).
+	// People is everything about a person: sign-in, Logto's webhooks,
+	// access being set up, the records, sessions, cached decisions.
 	People      People
 	PermitRoles PermitRoles
 	// Roles are the roles an admin may give (from the policy).

@@ -211,7 +211,6 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		Assets:      static.New(),
 		LogtoOrigin: origin(s.Logto.Endpoint),
 		WebhookKeys: s.WebhookKeys,
-		Webhooks:    persons,
 		Authz:       checker,
 		Reports:     report,
 
