@@ -38,10 +38,6 @@ import (
 	"reportgate/static"
 )
 
-// reportTopic is the broadcast topic that drops the cached report on the
-// other replicas.
-const reportTopic = "report"
-
 // app is a running reportgate web app.
 type app struct {
 	db       *database.DB
@@ -127,16 +123,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	// replicas, so it shows at once.
 	reader := people.NewStore(db, nil)
 	report := reports.NewService(reader, nil, reports.DefaultTTL)
-	bus.Subscribe(reportTopic, func(string) { report.Invalidate() })
-	bus.OnResync(report.Invalidate)
-	users := reader.OnSignupsChange(func() {
-		report.Invalidate()
-		// Publish bounds itself with a deadline; a lost notice leaves the
-		// other replicas' reports at most the cache TTL old.
-		if err := bus.Publish(context.Background(), reportTopic, "signups"); err != nil {
-			logger.Warn("tell other replicas the report changed", "err", err)
-		}
-	})
+	users := reader.OnSignupsChange(report.Shared(bus, logger))
 	client, err := newDirectory(s)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ package reports
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -87,6 +88,34 @@ func (s *Service) Invalidate() {
 	defer s.mu.Unlock()
 	s.cached = nil
 	s.gen++
+}
+
+// Peers carries invalidations between replicas (broadcast.Bus).
+type Peers interface {
+	Subscribe(topic string, fn func(key string))
+	OnResync(fn func())
+	Publish(ctx context.Context, topic, key string) error
+}
+
+// peersTopic is the topic that drops the cached report on the other
+// replicas.
+const peersTopic = "report"
+
+// Shared makes the cached report drop on every replica when any of them
+// sees the sign-up counts change (a new sign-up above all), so the change
+// shows at once; and here when the peers may have missed notices. It
+// returns what to call on such a change.
+func (s *Service) Shared(peers Peers, logger *slog.Logger) (changed func()) {
+	peers.Subscribe(peersTopic, func(string) { s.Invalidate() })
+	peers.OnResync(s.Invalidate)
+	return func() {
+		s.Invalidate()
+		// Publish bounds itself with a deadline; a lost notice leaves the
+		// other replicas' reports at most the cache TTL old.
+		if err := peers.Publish(context.Background(), peersTopic, "signups"); err != nil {
+			logger.Warn("tell other replicas the report changed", "err", err)
+		}
+	}
 }
 
 // Signups returns the sign-ups report of rg. A preset comes from the cache
