@@ -147,21 +147,8 @@ func grant(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer db.Close()
-	persons := people.New(people.Config{Store: people.NewStore(db, nil), Permit: dir, Logto: api})
-	u, err := persons.FindInLogto(ctx, *email)
-	if err != nil {
-		return err
-	}
-	err = persons.SetOnlyRole(ctx, u, *role)
-	// Written after the Permit calls, with their outcome.
-	entry := audit.Entry{ActorID: audit.ActorCLI, Action: audit.RoleGranted, SubjectID: u.ID, SubjectName: u.Email,
-		Role: *role, Detail: "reportgate grant; any other role removed"}
-	if err != nil {
-		entry.Action, entry.Detail = audit.RoleChangeFailed, "reportgate grant failed"
-	}
-	if auditErr := audit.New(db, 0, nil).Record(ctx, entry); auditErr != nil {
-		err = errors.Join(err, auditErr)
-	}
+	persons := people.New(people.Config{Store: people.NewStore(db, nil), Permit: dir, Logto: api, Trail: audit.New(db, 0, nil)})
+	u, err := persons.GrantFromCommandLine(ctx, *email, *role)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"reportgate/internal/audit"
 	"reportgate/internal/webhook"
 )
 
@@ -37,6 +38,26 @@ func (s *Service) SetOnlyRole(ctx context.Context, p Person, role string) error 
 		return fmt.Errorf("record the role of %s here: %w", p.Email, err)
 	}
 	return nil
+}
+
+// GrantFromCommandLine is `reportgate grant`: the Logto user with email
+// gets role as their only role (SetOnlyRole), and the audit trail records
+// the outcome, after the Permit calls, as the command line's doing.
+func (s *Service) GrantFromCommandLine(ctx context.Context, email, role string) (Person, error) {
+	p, err := s.FindInLogto(ctx, email)
+	if err != nil {
+		return Person{}, err
+	}
+	err = s.SetOnlyRole(ctx, p, role)
+	entry := audit.Entry{ActorID: audit.ActorCLI, Action: audit.RoleGranted, SubjectID: p.ID, SubjectName: p.Email,
+		Role: role, Detail: "reportgate grant; any other role removed"}
+	if err != nil {
+		entry.Action, entry.Detail = audit.RoleChangeFailed, "reportgate grant failed"
+	}
+	if auditErr := s.trail.Record(ctx, entry); auditErr != nil {
+		err = errors.Join(err, auditErr)
+	}
+	return p, err
 }
 
 // logtoPageSize is the Management API page size (its maximum).

@@ -68,7 +68,7 @@ type Config struct {
 	Sync      Sync
 	Permit    PermitRoles
 	Decisions Decisions  // nil: nothing cached to forget
-	Trail     Trail      // nil: found role changes are not recorded
+	Trail     Trail      // nil: found role changes go unrecorded; grant needs it
 	Grants    Grants     // nil: no access requests
 	Sessions  Sessions   // for /admin/users
 	Logto     LogtoPages // for backfill and lookups by email

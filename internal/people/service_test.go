@@ -427,3 +427,38 @@ func TestEraseTxBlanksTheAuditSubject(t *testing.T) {
 		t.Errorf("entries after erasure %+v (%v), want one with no name or detail", entries, err)
 	}
 }
+
+// failingAssign is a Permit that refuses every assignment.
+type failingAssign struct{ *fakePermit }
+
+func (failingAssign) AssignRole(context.Context, string, string) error {
+	return errors.New("permit: 503")
+}
+
+// TestGrantFromCommandLineIsAudited: the command line's grant is recorded
+// with its outcome, success or failure.
+func TestGrantFromCommandLineIsAudited(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	logto := fakeLogto{users: []webhook.User{{ID: "u1", Email: "una@example.com"}}}
+	f := newFixture(t)
+	f.permit.roles["u1"] = []string{"admin"}
+	p, err := f.service(people.Config{Logto: logto}).GrantFromCommandLine(ctx, "una@example.com", "viewer")
+	if err != nil || p.ID != "u1" || !slices.Equal(f.permit.roles["u1"], []string{"viewer"}) {
+		t.Fatalf("grant: %+v (%v), Permit roles %v, want only viewer", p, err, f.permit.roles["u1"])
+	}
+	if e := <-f.trail; e.ActorID != audit.ActorCLI || e.Action != audit.RoleGranted || e.SubjectID != "u1" || e.Role != "viewer" {
+		t.Errorf("audit entry %+v, want the CLI granting viewer to u1", e)
+	}
+
+	svc := people.New(people.Config{Store: f.store, Permit: failingAssign{f.permit}, Trail: f.trail, Logto: logto})
+	if _, err := svc.GrantFromCommandLine(ctx, "una@example.com", "admin"); err == nil {
+		t.Fatal("a grant Permit refused succeeded")
+	}
+	if e := <-f.trail; e.Action != audit.RoleChangeFailed || e.Role != "admin" {
+		t.Errorf("audit entry %+v, want a failed change to admin", e)
+	}
+	if _, err := svc.GrantFromCommandLine(ctx, "nobody@example.com", "admin"); err == nil || len(f.trail) != 0 {
+		t.Errorf("grant to an unknown email: %v, %d audit entries; want an error and none", err, len(f.trail))
+	}
+}
