@@ -279,18 +279,20 @@ func (s *Service) MarkSynced(ctx context.Context, ps []Person) error {
 	return nil
 }
 
-// Find, Get, Names and WithRoleLock read the records (see Store).
-
+// Find returns a page of the people matching search (see Store.Find).
 func (s *Service) Find(ctx context.Context, search string, limit, offset int) ([]Person, int, error) {
 	return s.store.Find(ctx, search, limit, offset)
 }
 
+// Get returns the record of id (see Store.Get).
 func (s *Service) Get(ctx context.Context, id string) (Person, error) { return s.store.Get(ctx, id) }
 
+// Names returns the records of ids that exist, by id (see Store.Names).
 func (s *Service) Names(ctx context.Context, ids []string) (map[string]Person, error) {
 	return s.store.Names(ctx, ids)
 }
 
+// WithRoleLock runs fn holding the role lock (see Store.WithRoleLock).
 func (s *Service) WithRoleLock(ctx context.Context, fn func(*RoleTx) error) error {
 	return s.store.WithRoleLock(ctx, fn)
 }

@@ -1,4 +1,4 @@
-// Package reports builds the reports shown to analysts from the store's
+// Package reports builds the reports shown to analysts from people's
 // pre-aggregated counts: today the daily sign-ups over a range of days, as
 // data for the page, a CSV download and the geometry of its bar chart. It
 // caches the built report briefly so a busy page does not query the
