@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "probe":
 		return probe(ctx, args[1:], getenv, stdout, stderr)
 	case "loadtest":
-		return loadtest(ctx, args[1:], getenv, stdout, stderr)
+		return loadtestCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionString())
 		return nil
