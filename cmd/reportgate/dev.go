@@ -235,9 +235,7 @@ func startStandins(ctx context.Context, opts standinOptions, logger *slog.Logger
 // a permission added since (audit:view) would otherwise be missing. An
 // up-to-date schema costs only reads.
 func applyDevPolicy(ctx context.Context, apiKey, permitURL string, pol policy.Policy) error {
-	client, err := policyClient(func(name string) string {
-		return map[string]string{"PERMIT_API_KEY": apiKey, "PERMIT_API_URL": permitURL}[name]
-	})
+	client, err := policy.Remote{APIKey: apiKey, APIURL: permitURL}.Client()
 	if err == nil {
 		_, err = policy.Apply(ctx, client, pol, false, false, io.Discard)
 	}
