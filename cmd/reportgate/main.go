@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "dev":
 		return dev(ctx, args[1:], getenv, stdout, stderr)
 	case "devstack":
-		return devstack(ctx, args[1:], getenv, stdout, stderr)
+		return devstackCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "policy":
 		return policyCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
