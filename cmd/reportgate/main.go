@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "grant":
 		return grant(ctx, args[1:], getenv, stdout, stderr)
 	case "probe":
-		return probe(ctx, args[1:], getenv, stdout, stderr)
+		return probeCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "loadtest":
 		return loadtestCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
