@@ -15,9 +15,6 @@ import (
 	"reportgate/internal/devstack/permit"
 )
 
-// devstackMemoryLimit is devstack's soft memory limit.
-const devstackMemoryLimit = 176 << 20
-
 const devstackUsage = `Usage:
   reportgate devstack [flags]
 
@@ -38,12 +35,8 @@ func devstackCmd(ctx context.Context, args []string, getenv func(string) string,
 	if help, err := parseFlags(fs, devstackUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
-	if getenv("GOMEMLIMIT") == "" {
-		// The stand-ins hold about 1 KB per user (110 MB live at 100k), and
-		// by default the GC lets the heap reach twice the live size before
-		// it collects. A soft limit keeps the process near its live size
-		// while it is loaded; GOMEMLIMIT, when set, wins.
-		debug.SetMemoryLimit(devstackMemoryLimit)
+	if getenv("GOMEMLIMIT") == "" { // when set, it wins
+		debug.SetMemoryLimit(devstack.MemoryLimit)
 	}
 	hook, err := url.Parse(*webhookURL)
 	if err != nil || hook.Scheme == "" || hook.Host == "" {

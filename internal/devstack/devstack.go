@@ -20,6 +20,12 @@ import (
 	"reportgate/internal/devstack/permit"
 )
 
+// MemoryLimit is a soft memory limit for a process that runs only the
+// stand-ins. They hold about 1 KB per user (110 MB live at 100k), and by
+// default the GC lets the heap reach twice the live size before it
+// collects; the limit keeps the process near its live size while loaded.
+const MemoryLimit = 176 << 20
+
 // shutdownTimeout bounds Stack.Shutdown: the stand-ins' requests are short.
 const shutdownTimeout = 5 * time.Second
 
