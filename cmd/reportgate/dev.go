@@ -21,6 +21,8 @@ import (
 // given their Permit roles by seedDemoRoles.
 const demoPassword = devstack.DemoPassword
 
+type demoAccount = devstack.Account
+
 var demoAccounts = devstack.DemoAccounts()
 
 // standins are the running stand-ins, as the demo seeding uses them.
