@@ -169,17 +169,24 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		st.shutdown()
 		return err
 	}
+	// stop stops the app, then the stand-ins. No load balancer in front
+	// of dev: no delay before closing.
+	stop := func() error {
+		err := a.shutdown(0, settings.ShutdownTimeout)
+		if stErr := st.shutdown(); err == nil {
+			err = stErr
+		}
+		return err
+	}
 	if err := markDemoSynced(ctx, st, a); err != nil {
-		a.shutdown(0, settings.ShutdownTimeout)
-		st.shutdown()
+		stop()
 		return err
 	}
 	if *seedHistoryFlag {
 		start := time.Now()
 		n, err := seedHistory(ctx, st, a, settings, start)
 		if err != nil {
-			a.shutdown(0, settings.ShutdownTimeout)
-			st.shutdown()
+			stop()
 			return err
 		}
 		logger.Info("seeded the demo history", "new_people", n, "took", time.Since(start).Round(time.Millisecond))
@@ -190,12 +197,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case err := <-a.done:
 		a.done <- err
 	}
-	// No load balancer in front of dev: no delay before closing.
-	err = a.shutdown(0, settings.ShutdownTimeout)
-	if stErr := st.shutdown(); err == nil {
-		err = stErr
-	}
-	return err
+	return stop()
 }
 
 // listenOrWarn opens the dev metrics listener. Metrics are a convenience in
