@@ -110,12 +110,35 @@ func (c HTTP) Run(ctx context.Context, w io.Writer) error {
 	if err := checkBounds(c.Conns, c.Duration); err != nil {
 		return err
 	}
-	// Requests stop being started at the end of duration; the ones in
-	// flight may take reqTimeout more.
-	ctx, cancel := context.WithTimeout(ctx, c.Duration+reqTimeout)
+	var headers []string
+	if c.Cookie != "" {
+		headers = append(headers, "Cookie: "+c.Cookie)
+	}
+	res := Gets(ctx, target, c.Conns, c.Duration, headers...)
+	res.print(w, fmt.Sprintf("GET %s: %d connections", target, c.Conns))
+	return res.answered()
+}
+
+// Gets GETs target from conns keep-alive connections for span, each
+// request with the extra header lines given ("Name: value"), and measures
+// each until its body is read. Plain http goes through rawGetter, which
+// leaves the shared cores to the server; https through net/http.
+func Gets(ctx context.Context, target *url.URL, conns int, span time.Duration, headers ...string) Result {
+	// Requests stop being started at the end of span; the ones in flight
+	// may take reqTimeout more.
+	ctx, cancel := context.WithTimeout(ctx, span+reqTimeout)
 	defer cancel()
-	end := time.Now().Add(c.Duration)
-	res := run(ctx, c.Conns, func(ctx context.Context) (*http.Request, bool) {
+	end := time.Now().Add(span)
+	if target.Scheme == "http" {
+		return runEach(ctx, conns, func(measure func(send func() (int, error))) {
+			g := newRawGetter(target, reqTimeout, headers...)
+			defer g.close()
+			for ctx.Err() == nil && time.Now().Before(end) {
+				measure(g.get)
+			}
+		})
+	}
+	return run(ctx, conns, func(ctx context.Context) (*http.Request, bool) {
 		if time.Now().After(end) {
 			return nil, false
 		}
@@ -123,13 +146,12 @@ func (c HTTP) Run(ctx context.Context, w io.Writer) error {
 		if err != nil {
 			return nil, false
 		}
-		if c.Cookie != "" {
-			req.Header.Set("Cookie", c.Cookie)
+		for _, h := range headers {
+			name, value, _ := strings.Cut(h, ":")
+			req.Header.Add(name, strings.TrimSpace(value))
 		}
 		return req, true
 	})
-	res.print(w, fmt.Sprintf("GET %s: %d connections", target, c.Conns))
-	return res.answered()
 }
 
 // checkTarget parses raw and, unless remote, refuses a host that is not
@@ -160,8 +182,8 @@ func checkBounds(workers int, d time.Duration) error {
 	return nil
 }
 
-// result is what a run measured.
-type result struct {
+// Result is what a run measured.
+type Result struct {
 	n       int
 	elapsed time.Duration
 	lat     []time.Duration // sorted
@@ -170,22 +192,35 @@ type result struct {
 
 // answered is an error when no request got a response: a run against a
 // target that is not up measures nothing.
-func (r result) answered() error {
+func (r Result) answered() error {
 	if r.status["error"] == r.n {
 		return errors.New("loadtest: no request got a response; is the instance running?")
 	}
 	return nil
 }
 
-func (r result) print(w io.Writer, what string) {
+// Rate is the requests per second the run reached.
+func (r Result) Rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
+
+// Quantile is the latency below which the fraction q of requests finished
+// (0.99 for p99); zero when nothing was measured.
+func (r Result) Quantile(q float64) time.Duration {
+	if r.n == 0 {
+		return 0
+	}
+	return r.lat[int(float64(r.n-1)*q)]
+}
+
+// Statuses counts the answers by status code ("error" when none came).
+func (r Result) Statuses() map[string]int { return maps.Clone(r.status) }
+
+func (r Result) print(w io.Writer, what string) {
 	fmt.Fprintf(w, "%s: %d requests in %s\n", what, r.n, r.elapsed.Round(time.Millisecond))
 	if r.n == 0 {
 		return
 	}
-	q := func(p int) string {
-		return fmt.Sprintf("%.2f ms", float64(r.lat[(len(r.lat)-1)*p/100].Microseconds())/1000)
-	}
-	fmt.Fprintf(w, "  %.0f req/s, p50 %s, p99 %s\n", float64(r.n)/r.elapsed.Seconds(), q(50), q(99))
+	q := func(p float64) string { return fmt.Sprintf("%.2f ms", float64(r.Quantile(p).Microseconds())/1000) }
+	fmt.Fprintf(w, "  %.0f req/s, p50 %s, p99 %s\n", r.Rate(), q(0.50), q(0.99))
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(r.status)) {
 		parts = append(parts, fmt.Sprintf("%s×%d", k, r.status[k]))
@@ -195,7 +230,7 @@ func (r result) print(w io.Writer, what string) {
 
 // run sends, from workers goroutines, the requests next gives until it
 // says no more or ctx ends, and measures each until its body is read.
-func run(ctx context.Context, workers int, next func(ctx context.Context) (*http.Request, bool)) result {
+func run(ctx context.Context, workers int, next func(ctx context.Context) (*http.Request, bool)) Result {
 	client := &http.Client{
 		Timeout: reqTimeout,
 		Transport: &http.Transport{
@@ -206,6 +241,30 @@ func run(ctx context.Context, workers int, next func(ctx context.Context) (*http
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	defer client.CloseIdleConnections()
+	return runEach(ctx, workers, func(measure func(send func() (int, error))) {
+		for ctx.Err() == nil {
+			req, ok := next(ctx)
+			if !ok {
+				return
+			}
+			measure(func() (int, error) {
+				resp, err := client.Do(req)
+				if err != nil {
+					return 0, err
+				}
+				defer resp.Body.Close()
+				_, err = io.Copy(io.Discard, resp.Body)
+				return resp.StatusCode, err
+			})
+		}
+	})
+}
+
+// runEach runs loop in workers goroutines. loop sends through measure,
+// which times each send and tallies its status; a send that fails once
+// ctx has ended is the run's time being up, not the server's failure, and
+// is not counted.
+func runEach(ctx context.Context, workers int, loop func(measure func(send func() (int, error)))) Result {
 	type tally struct {
 		lat    []time.Duration
 		status map[string]int
@@ -217,30 +276,24 @@ func run(ctx context.Context, workers int, next func(ctx context.Context) (*http
 		t := &tallies[w]
 		t.status = map[string]int{}
 		wg.Go(func() {
-			for ctx.Err() == nil {
-				req, ok := next(ctx)
-				if !ok {
-					return
-				}
+			loop(func(send func() (int, error)) {
 				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					if ctx.Err() != nil {
-						return // the run's time is up; not the server's failure
-					}
+				code, err := send()
+				took := time.Since(t0)
+				switch {
+				case err != nil && ctx.Err() != nil:
+					return
+				case err != nil:
 					t.status["error"]++
-					t.lat = append(t.lat, time.Since(t0))
-					continue
+				default:
+					t.status[strconv.Itoa(code)]++
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				t.lat = append(t.lat, time.Since(t0))
-				t.status[strconv.Itoa(resp.StatusCode)]++
-			}
+				t.lat = append(t.lat, took)
+			})
 		})
 	}
 	wg.Wait()
-	res := result{elapsed: time.Since(start), status: map[string]int{}}
+	res := Result{elapsed: time.Since(start), status: map[string]int{}}
 	for _, t := range tallies {
 		res.lat = append(res.lat, t.lat...)
 		for k, v := range t.status {
