@@ -35,6 +35,7 @@ import (
 	"reportgate/internal/reports"
 	"reportgate/internal/reqid"
 	"reportgate/internal/session"
+	"reportgate/internal/shutdown"
 	"reportgate/static"
 )
 
@@ -311,17 +312,17 @@ func (a *app) sweep(ctx context.Context, store *session.Store, logger *slog.Logg
 	}
 }
 
-// shutdown stops the app (shutdownPlan: readiness off, wait delay, drain
+// shutdown stops the app (shutdown.Plan: readiness off, wait delay, drain
 // HTTP, let running jobs finish, the last two within timeout), then closes
 // the database.
 func (a *app) shutdown(delay, timeout time.Duration) error {
-	err := shutdownPlan{draining: a.draining, delay: delay, timeout: timeout,
-		server: a.server, served: a.done, jobs: a.prov}.run()
+	err := shutdown.Plan{Draining: a.draining, Delay: delay, Timeout: timeout,
+		Server: a.server, Served: a.done, Jobs: a.prov}.Run()
 	if a.metricsServer != nil {
 		// Scrapes are short; whatever is still open after a second goes.
 		mctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if mErr := drain(mctx, a.metricsServer); err == nil {
+		if mErr := shutdown.Drain(mctx, a.metricsServer); err == nil {
 			err = mErr
 		}
 	}
@@ -329,17 +330,6 @@ func (a *app) shutdown(delay, timeout time.Duration) error {
 	<-a.busDone
 	if closeErr := a.db.Close(); err == nil {
 		err = closeErr
-	}
-	return err
-}
-
-// drain stops srv gracefully; connections still open when ctx ends (for
-// example a browser's pre-opened sockets that never send a request) are
-// closed rather than reported as a failed shutdown.
-func drain(ctx context.Context, srv *http.Server) error {
-	err := srv.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return srv.Close()
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 
 	"reportgate/internal/audit"
 	"reportgate/internal/database"
+	"reportgate/internal/devstack"
 	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
 )
@@ -74,11 +75,11 @@ func devWithAnalystSignedIn(t *testing.T) (*devInstance, map[string]string, *dat
 	if home := newPerson(t).signIn(d, "analyst@example.com"); !home.has("user-name") {
 		t.Fatal("analyst not signed in")
 	}
-	secrets, err := loadDevSecrets(dataDir)
+	secrets, err := devstack.LoadSecrets(dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
+	env := secrets.Settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
 	db, err := database.Open(context.Background(), env["REPORTGATE_DATABASE_URL"])
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -53,30 +52,6 @@ func TestVersionFlags(t *testing.T) {
 		}
 		if !strings.HasPrefix(out.String(), "reportgate ") || strings.Contains(out.String(), "(devel)") {
 			t.Errorf("%s: %q", arg, out.String())
-		}
-	}
-}
-
-func TestDescribeBuild(t *testing.T) {
-	t.Parallel()
-	vcs := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
-		{Key: "vcs.revision", Value: "0123456789abcdef0123"},
-		{Key: "vcs.time", Value: "2026-11-30T10:00:00Z"},
-		{Key: "vcs.modified", Value: "true"},
-	}}
-	for _, tc := range []struct {
-		stamped string
-		info    *debug.BuildInfo
-		want    string
-	}{
-		{"", vcs, "devel (0123456789ab+dirty, 2026-11-30T10:00:00Z, go1.26.8)"},
-		{"v1.4.0", vcs, "v1.4.0 (0123456789ab+dirty, 2026-11-30T10:00:00Z, go1.26.8)"},
-		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"}}, "v1.2.3 (go1.26.8)"},
-		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
-			"devel (go1.26.8, no version recorded: `make build` stamps one)"},
-	} {
-		if got := describeBuild(tc.stamped, tc.info); got != tc.want {
-			t.Errorf("describeBuild(%q, …) = %q, want %q", tc.stamped, got, tc.want)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"reportgate/internal/config"
 	"reportgate/internal/database"
+	"reportgate/internal/devstack"
 	"reportgate/internal/people"
 )
 
@@ -19,11 +20,11 @@ import (
 func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 	dataDir := t.TempDir()
 	d := startDev(t, dataDir, "--seed-history=true")
-	secrets, err := loadDevSecrets(dataDir)
+	secrets, err := devstack.LoadSecrets(dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	settings, err := config.Load(config.FromMap(secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)))
+	settings, err := config.Load(config.FromMap(secrets.Settings(dataDir, d.appURL, d.logtoURL, d.permitURL)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 
 	// backfill sees them as synced: nothing to queue for any of them.
 	t.Chdir(t.TempDir()) // no stray ./.env
-	env := secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
+	env := secrets.Settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
 	var out strings.Builder
 	if err := run(ctx, []string{"backfill", "--dry-run"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
 		t.Fatalf("backfill --dry-run: %v\n%s", err, out.String())

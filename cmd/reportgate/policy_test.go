@@ -153,7 +153,7 @@ func TestDevAppliesThePolicyToAnOldStandin(t *testing.T) {
 	if err := applyDevPolicy(context.Background(), policyTestKey, srv.URL, pol); err != nil {
 		t.Fatal(err)
 	}
-	client, err := policyClient(envFrom(map[string]string{"PERMIT_API_KEY": policyTestKey, "PERMIT_API_URL": srv.URL}))
+	client, err := policy.Remote{APIKey: policyTestKey, APIURL: srv.URL}.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
