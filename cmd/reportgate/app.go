@@ -380,11 +380,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments; it reads its settings from the environment (see README)")
 	}
-	dotenv, err := loadDotEnv()
-	if err != nil {
-		return fmt.Errorf("read .env: %w", err)
-	}
-	settings, err := config.Load(config.Layered(config.FromGetenv(getenv), config.FromMap(dotenv)))
+	settings, err := loadSettings(getenv)
 	if err != nil {
 		return err
 	}
