@@ -462,3 +462,7 @@ func TestGrantFromCommandLineIsAudited(t *testing.T) {
 		t.Errorf("grant to an unknown email: %v, %d audit entries; want an error and none", err, len(f.trail))
 	}
 }
+
+func authIdentity(id string) auth.Identity {
+	return auth.Identity{Subject: id, Email: id + "@example.com"}
+}
