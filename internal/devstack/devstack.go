@@ -2,7 +2,7 @@
 // `reportgate dev` and `reportgate devstack` run them: their listeners, the
 // demo accounts seeded in Logto, and the secrets generated once per data
 // directory. It imports nothing of the product: what it needs from the
-// app's settings and policy comes in as plain values (the policy as the
+// app's settings and policy come in as plain values (the policy as the
 // Permit stand-in's own Schema), and applying the policy or granting the
 // demo roles is left to the caller.
 package devstack
