@@ -32,6 +32,7 @@ import (
 	"reportgate/internal/session"
 	"reportgate/internal/store"
 	"reportgate/internal/testkit"
+	"reportgate/internal/testkit/standin"
 	"reportgate/static"
 )
 
@@ -150,7 +151,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.permit, err = permit.New(permit.Config{APIKey: permitKey, Policy: pol})
+	e.permit, err = permit.New(permit.Config{APIKey: permitKey, Schema: standin.PermitSchema(pol)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,7 +131,7 @@ func TestGrantSetsTheRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pm, err := permit.New(permit.Config{APIKey: policyTestKey, Policy: pol})
+	pm, err := permit.New(permit.Config{APIKey: policyTestKey, Schema: permitSchema(pol)})
 	if err != nil {
 		t.Fatal(err)
 	}
