@@ -32,6 +32,7 @@ import (
 	"reportgate/internal/reports"
 	"reportgate/internal/session"
 	"reportgate/internal/testkit"
+	"reportgate/internal/testkit/standin"
 	"reportgate/internal/webhook"
 	"reportgate/static"
 )
@@ -151,7 +152,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.permit, err = permit.New(permit.Config{APIKey: permitKey, Policy: pol})
+	e.permit, err = permit.New(permit.Config{APIKey: permitKey, Schema: standin.PermitSchema(pol)})
 	if err != nil {
 		t.Fatal(err)
 	}

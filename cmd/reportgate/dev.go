@@ -61,7 +61,7 @@ func startStandins(ctx context.Context, opts standinOptions, logger *slog.Logger
 		WebhookURL:        opts.webhookURL,
 		WebhookSigningKey: s.Logto.WebhookSigningKey,
 		WebhookRetries:    opts.webhookRetries,
-		Permit:            permit.Config{APIKey: s.Permit.APIKey, Policy: pol, PropagationDelay: opts.permitDelay},
+		Permit:            permit.Config{APIKey: s.Permit.APIKey, Schema: permitSchema(pol), PropagationDelay: opts.permitDelay},
 		Logger:            logger,
 	})
 	if err != nil {
@@ -80,6 +80,21 @@ func startStandins(ctx context.Context, opts standinOptions, logger *slog.Logger
 }
 
 func (st *standins) shutdown() error { return st.stack.Shutdown() }
+
+// permitSchema is pol in the Permit stand-in's own types, which it has
+// because the stand-ins import nothing of the product. The element types
+// have the same fields, so a field added to one side and not the other
+// stops this from compiling.
+func permitSchema(pol policy.Policy) permit.Schema {
+	var sc permit.Schema
+	for _, r := range pol.Resources {
+		sc.Resources = append(sc.Resources, permit.Resource(r))
+	}
+	for _, r := range pol.Roles {
+		sc.Roles = append(sc.Roles, permit.Role(r))
+	}
+	return sc
+}
 
 // applyDevPolicy brings the Permit stand-in's schema up to pol, as
 // `policy apply` would. A data directory from before a policy change keeps

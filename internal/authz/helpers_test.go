@@ -21,6 +21,7 @@ import (
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/policy"
 	"reportgate/internal/testkit"
+	testkitstandin "reportgate/internal/testkit/standin"
 )
 
 const testKey = "permit_key_authz_test"
@@ -40,7 +41,7 @@ func startStandin(t testing.TB) *standin {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := permit.New(permit.Config{APIKey: testKey, Policy: p})
+	s, err := permit.New(permit.Config{APIKey: testKey, Schema: testkitstandin.PermitSchema(p)})
 	if err != nil {
 		t.Fatalf("stand-in: %v", err)
 	}

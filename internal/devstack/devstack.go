@@ -2,8 +2,9 @@
 // `reportgate dev` and `reportgate devstack` run them: their listeners, the
 // demo accounts seeded in Logto, and the secrets generated once per data
 // directory. It imports nothing of the product: what it needs from the
-// app's settings comes in as plain values, and applying the policy or
-// granting the demo roles is left to the caller.
+// app's settings and policy come in as plain values (the policy as the
+// Permit stand-in's own Schema), and applying the policy or granting the
+// demo roles is left to the caller.
 package devstack
 
 import (
@@ -82,7 +83,7 @@ type Config struct {
 	// WebhookSigningKey; WebhookRetries makes it retry as newer Logto does.
 	WebhookURL, WebhookSigningKey string
 	WebhookRetries                bool
-	// Permit configures the Permit stand-in (APIKey, Policy,
+	// Permit configures the Permit stand-in (APIKey, Schema,
 	// PropagationDelay); Start sets its DataDir and Logger.
 	Permit permit.Config
 	// Logger receives the stand-ins' diagnostics.

@@ -12,6 +12,7 @@ import (
 	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
+	"reportgate/internal/testkit/standin"
 )
 
 const permitKey = "permit_key_test"
@@ -41,7 +42,7 @@ func TestGrantSetsTheRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pm, err := permit.New(permit.Config{APIKey: permitKey, Policy: pol})
+	pm, err := permit.New(permit.Config{APIKey: permitKey, Schema: standin.PermitSchema(pol)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
+	testkitstandin "reportgate/internal/testkit/standin"
 )
 
 const apiKey = "permit_key_test_permitdir"
@@ -36,7 +37,7 @@ func start(t *testing.T) *standin {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := permit.New(permit.Config{APIKey: apiKey, Policy: pol})
+	srv, err := permit.New(permit.Config{APIKey: apiKey, Schema: testkitstandin.PermitSchema(pol)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	standin "reportgate/internal/devstack/permit"
 	"reportgate/internal/policy"
+	testkitstandin "reportgate/internal/testkit/standin"
 )
 
 // These tests run the real permit-golang SDK against the Permit stand-in
@@ -41,7 +42,7 @@ type remote struct {
 // someone else writing at that moment.
 func startRemote(t *testing.T, seed policy.Policy, before func(r *http.Request, inner http.Handler)) *remote {
 	t.Helper()
-	s, err := standin.New(standin.Config{APIKey: apiKey, Policy: seed})
+	s, err := standin.New(standin.Config{APIKey: apiKey, Schema: testkitstandin.PermitSchema(seed)})
 	if err != nil {
 		t.Fatal(err)
 	}

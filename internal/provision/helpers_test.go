@@ -23,6 +23,7 @@ import (
 	"reportgate/internal/logtoapi"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
+	"reportgate/internal/testkit/standin"
 	"reportgate/internal/webhook"
 )
 
@@ -350,7 +351,7 @@ func startPermit(t testing.TB) *permitStandin {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := permit.New(permit.Config{APIKey: "permit_key_provision", Policy: pol})
+	srv, err := permit.New(permit.Config{APIKey: "permit_key_provision", Schema: standin.PermitSchema(pol)})
 	if err != nil {
 		t.Fatal(err)
 	}
