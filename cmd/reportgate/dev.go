@@ -15,6 +15,7 @@ import (
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/policy"
+	"reportgate/internal/reqid"
 )
 
 // The demo accounts, seeded in the Logto stand-in by devstack.Start and
@@ -150,16 +151,11 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer sl.Close()
 	logtoURL, permitURL := sl.LogtoURL, sl.PermitURL
 
-	dotenv, err := loadDotEnv()
-	if err != nil {
-		return fmt.Errorf("read .env: %w", err)
-	}
-	settings, err := config.Load(config.Layered(
-		config.FromGetenv(getenv), config.FromMap(dotenv), config.FromMap(secrets.Settings(*dataDir, appURL, logtoURL, permitURL))))
+	settings, err := config.LoadEnvironment(getenv, config.FromMap(secrets.Settings(*dataDir, appURL, logtoURL, permitURL)))
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, settings.LogLevel, false)
+	logger := reqid.NewLogger(stderr, settings.LogLevel, false)
 	if settings.MetricsAddr != "" && !flagSet(fs, "metrics-addr") {
 		*metricsAddr = settings.MetricsAddr // the environment or .env, as for every other setting
 	}
@@ -209,8 +205,8 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	printDevBanner(stdout, settings, logtoURL, permitURL, metricsLn, *seedHistoryFlag)
 	select {
 	case <-ctx.Done():
-	case err := <-a.done:
-		a.done <- err
+	case err := <-a.Done:
+		a.Done <- err
 	}
 	return stop()
 }

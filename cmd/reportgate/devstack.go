@@ -13,6 +13,7 @@ import (
 	"reportgate/internal/devstack"
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
+	"reportgate/internal/reqid"
 )
 
 const devstackUsage = `Usage:
@@ -57,7 +58,7 @@ func devstackCmd(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, settings.LogLevel, false)
+	logger := reqid.NewLogger(stderr, settings.LogLevel, false)
 	st, err := startStandins(ctx, standinOptions{
 		dataDir:        *dataDir,
 		listeners:      sl,

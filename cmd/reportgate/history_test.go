@@ -11,7 +11,9 @@ import (
 	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/devstack"
+	"reportgate/internal/logtoapi"
 	"reportgate/internal/people"
+	"reportgate/internal/permitdir"
 )
 
 // TestDevSeedsHistoryInAllThreePlaces starts dev with the history, checks
@@ -39,11 +41,11 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 		t.Fatalf("90-day report shows %d sign-ups, want about %d", total, historyPeople)
 	}
 
-	logtoAPI, err := newLogtoAPI(settings)
+	logtoAPI, err := logtoapi.FromSettings(settings.Logto)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := newDirectory(settings)
+	dir, err := permitdir.FromSettings(settings.Permit)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ const (
 // seedDemoRoles gives the demo accounts their Permit users and roles,
 // through the directory client the app uses.
 func seedDemoRoles(ctx context.Context, st *standins, s appconfig.Settings) error {
-	dir, err := newDirectory(s)
+	dir, err := permitdir.FromSettings(s.Permit)
 	if err != nil {
 		return err
 	}
@@ -84,13 +84,4 @@ func (d demoPermit) Import(ps []people.Person) error {
 	}
 	_, err := d.pm.ImportUsers(in)
 	return err
-}
-
-func newDirectory(s appconfig.Settings) (*permitdir.Client, error) {
-	return permitdir.New(permitdir.Config{
-		APIKey:  s.Permit.APIKey,
-		APIURL:  s.Permit.APIURL,
-		Tenant:  s.Permit.Tenant,
-		Timeout: s.Permit.Timeout,
-	})
 }
