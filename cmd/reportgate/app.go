@@ -47,9 +47,8 @@ type app struct {
 	sessions *session.Store
 	checker  *authz.Checker
 	*shutdown.Servers
-	// stopBus ends the invalidation listener; busDone closes when it has.
+	// stopBus ends the invalidation listener (broadcast.Bus.Start).
 	stopBus func()
-	busDone chan struct{}
 }
 
 // startApp opens the database, applies migrations and serves the app on ln
@@ -66,11 +65,8 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	if db.Dialect == database.Postgres {
 		bus = broadcast.NewPostgres(db, s.DatabaseURL, logger.With("component", "broadcast"))
 	}
-	busCtx, stopBus := context.WithCancel(ctx)
-	busDone := make(chan struct{})
 	defer func() {
 		if err != nil {
-			stopBus()
 			db.Close()
 		}
 	}()
@@ -206,10 +202,6 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		Requests:    requests,
 		Audit:       trail,
 	})
-	go func() {
-		defer close(busDone)
-		bus.Run(busCtx)
-	}()
 	go sweep.Run(ctx, logger,
 		sweep.Job{What: "expired sessions", Every: 5 * time.Minute, Delete: func(ctx context.Context) (int64, error) {
 			n, err := sessions.DeleteExpired(ctx)
@@ -221,7 +213,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		sweep.Job{What: "audit entries past retention", Every: time.Hour, Delete: trail.Sweep})
 	return &app{db: db, prov: prov, trail: trail, people: persons, sessions: sessions, checker: checker,
 		Servers: shutdown.Serve(draining, ln, handler, metricsLn, meters.Handler(logger), logger),
-		stopBus: stopBus, busDone: busDone}, nil
+		stopBus: bus.Start(ctx)}, nil
 }
 
 // rateLimits are the per-client limits of the sign-in routes and of
@@ -242,7 +234,6 @@ func rateLimits(s config.Settings, now func() time.Time) (signIn, webhooks handl
 func (a *app) shutdown(delay, timeout time.Duration) error {
 	err := a.Stop(delay, timeout, a.prov)
 	a.stopBus()
-	<-a.busDone
 	if closeErr := a.db.Close(); err == nil {
 		err = closeErr
 	}
