@@ -42,7 +42,6 @@ import (
 type app struct {
 	db       *database.DB
 	prov     *provision.Service
-	trail    *audit.Trail
 	people   *people.Service
 	sessions *session.Store
 	checker  *authz.Checker
@@ -211,7 +210,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 			return 0, prov.Sweep(ctx)
 		}},
 		sweep.Job{What: "audit entries past retention", Every: time.Hour, Delete: trail.Sweep})
-	return &app{db: db, prov: prov, trail: trail, people: persons, sessions: sessions, checker: checker,
+	return &app{db: db, prov: prov, people: persons, sessions: sessions, checker: checker,
 		Servers: shutdown.Serve(draining, ln, handler, metricsLn, meters.Handler(logger), logger),
 		stopBus: bus.Start(ctx)}, nil
 }
