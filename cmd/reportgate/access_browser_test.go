@@ -33,6 +33,7 @@ func signInAt(ctx context.Context, t *testing.T, d *devInstance, path, email str
 // audit trail lists the request, the approval and the grant with actor
 // and subject.
 func TestBrowserAccessRequestApproved(t *testing.T) {
+	t.Parallel()
 	nora := newBrowser(t)
 	d := startDev(t, t.TempDir())
 	ada, cancel := chromedp.NewContext(nora, chromedp.WithNewBrowserContext())

@@ -60,6 +60,7 @@ func text(ctx context.Context, t *testing.T, sel chromedp.CSS) string {
 }
 
 func TestBrowserSignUpReloadSignOut(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	d := startDev(t, t.TempDir())
 
@@ -130,6 +131,7 @@ func TestBrowserSignUpReloadSignOut(t *testing.T) {
 }
 
 func TestBrowserReportsByRole(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	d := startDev(t, t.TempDir())
 	fetchCSV := `fetch('/reports/export.csv').then(async r => r.status + "\n" + await r.text())`
@@ -185,6 +187,7 @@ func TestBrowserReportsByRole(t *testing.T) {
 }
 
 func TestBrowserSignUpToReportThroughSetUp(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	d := startDev(t, t.TempDir(), "--permit-propagation-delay", "2s")
 	err := chromedp.Do(ctx,

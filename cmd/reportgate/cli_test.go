@@ -45,6 +45,7 @@ func TestBadFlagFailsWithUsageOnStderr(t *testing.T) {
 }
 
 func TestVersionFlags(t *testing.T) {
+	t.Parallel()
 	for _, arg := range []string{"version", "--version", "-v"} {
 		var out strings.Builder
 		if err := run(context.Background(), []string{arg}, envFrom(nil), &out, &out); err != nil {

@@ -144,6 +144,7 @@ func userID(t *testing.T, d *devInstance, dataDir, email string) string {
 }
 
 func TestSignUpWebhookGrantsViewerThroughSetUp(t *testing.T) {
+	t.Parallel()
 	d := startDev(t, t.TempDir(), "--permit-propagation-delay", "2s")
 	p := newPerson(t)
 	home := p.signUp(d, "Dorothy Vaughan", "dorothy@example.com")
@@ -165,6 +166,7 @@ func TestSignUpWebhookGrantsViewerThroughSetUp(t *testing.T) {
 }
 
 func TestDeletedOrSuspendedPersonIsSignedOut(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	d := startDev(t, dataDir)
 	viewer, analyst := newPerson(t), newPerson(t)

@@ -11,6 +11,7 @@ import (
 // imports handlers or views, the stand-ins import nothing of the product
 // but static/, and only the dev wiring and test kits reach the stand-ins.
 func TestPackageLayering(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "reportgate/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

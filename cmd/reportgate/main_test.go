@@ -43,6 +43,7 @@ func TestServeRefusesWeakSettings(t *testing.T) {
 }
 
 func TestMainExitsNonZeroOnMissingSettings(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("REPORTGATE_TEST_MAIN") == "1" {
 		os.Args = []string{"reportgate", "serve"}
 		main()
@@ -62,6 +63,7 @@ func TestMainExitsNonZeroOnMissingSettings(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	var out strings.Builder
 	if err := run(context.Background(), []string{"version"}, os.Getenv, &out, io.Discard); err != nil {
 		t.Fatal(err)
@@ -147,6 +149,7 @@ func startDevEnv(t testing.TB, env map[string]string, dataDir string, extraArgs 
 }
 
 func TestDevServesHomeAndKeepsSecretsAcrossRestarts(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	d := startDev(t, dataDir)
 	// Every URL the banner prints answers (the stand-ins' roots say what

@@ -62,6 +62,7 @@ func scrape(t *testing.T, url string) string {
 // their own listener (port 0 here), and unsigned webhooks are counted
 // there without a database write.
 func TestDevMetricsListenerAndFreeRejectedWebhooks(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	d := startDev(t, dataDir)
 	if d.metricsURL == "" {

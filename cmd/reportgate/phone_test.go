@@ -26,6 +26,7 @@ const overflowJS = `(() => {
 // TestBrowserPagesFitAPhone: at 390 px wide no page scrolls sideways and no
 // admin table hides a column, for a signed-out visitor and an admin.
 func TestBrowserPagesFitAPhone(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	d := startDev(t, t.TempDir())
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {

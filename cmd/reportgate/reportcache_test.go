@@ -8,6 +8,7 @@ import (
 // TestNewSignUpShowsInTheCachedReportAtOnce: the report is cached for 30 s,
 // yet a person who signs up counts on the next view of it.
 func TestNewSignUpShowsInTheCachedReportAtOnce(t *testing.T) {
+	t.Parallel()
 	d := startDev(t, t.TempDir())
 	analyst := newPerson(t)
 	analyst.signIn(d, "analyst@example.com")

@@ -15,6 +15,7 @@ import (
 // widths, light and dark, with the seeded history, for a person to look
 // at. It runs only when REPORTGATE_SHOTS_DIR names where to put them.
 func TestBrowserReportScreenshots(t *testing.T) {
+	t.Parallel()
 	dir := os.Getenv("REPORTGATE_SHOTS_DIR")
 	if dir == "" {
 		t.Skip("REPORTGATE_SHOTS_DIR not set")

@@ -15,6 +15,7 @@ import (
 // TestBrowserSignInHasNoDeadEnds shares one browser and one dev between
 // the ways out of a sign-in that used to end on an error.
 func TestBrowserSignInHasNoDeadEnds(t *testing.T) {
+	t.Parallel()
 	// Without the back-forward cache, which keeps whole pages in memory and
 	// would hide what Back does over HTTP.
 	ctx := newBrowser(t, chromedp.Flag("disable-features", "BackForwardCache"))
