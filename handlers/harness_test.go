@@ -27,11 +27,11 @@ import (
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/metrics"
 	"reportgate/internal/permitdir"
-	"reportgate/internal/policy"
 	"reportgate/internal/reports"
 	"reportgate/internal/session"
 	"reportgate/internal/store"
 	"reportgate/internal/testkit"
+	"reportgate/internal/testkit/standin"
 	"reportgate/static"
 )
 
@@ -103,12 +103,9 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	e := &env{t: t, clock: testkit.NewClock(time.Now())}
 	appSrv := httptest.NewUnstartedServer(nil)
-	logtoSrv := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + appSrv.Listener.Addr().String()
-	e.logtoURL = "http://" + logtoSrv.Listener.Addr().String()
 
-	lt, err := logto.New(logto.Config{
-		Endpoint: e.logtoURL,
+	lt := standin.StartLogto(t, logto.Config{
 		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional",
 			RedirectURIs: []string{appURL + "/callback"}, PostLogoutRedirectURIs: []string{appURL + "/"}}},
 		SeedUsers: []logto.SeedUser{
@@ -125,14 +122,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		IDTokenTTL: 20 * time.Second,
 		Now:        e.clock.Now,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.logto = lt
-	logtoSrv.Config.Handler = lt.Handler()
-	logtoSrv.Start()
-	e.logtoSrv = logtoSrv
-	t.Cleanup(func() { logtoSrv.Close(); lt.Close() })
+	e.logto, e.logtoURL, e.logtoSrv = lt.Server, lt.URL, lt.HTTP
 
 	endpoint := e.logtoURL
 	if opts.logtoDown {
@@ -141,31 +131,24 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		dead.Close()
 	}
 	e.db = databasetest.Open(t, database.SQLite)
+	var err error
 	e.store, err = session.NewStore(e.db, session.Options{Secret: []byte(strings.Repeat("k", 32)),
 		Secure: opts.secureCookies, Now: e.clock.Now, CacheTTL: 2 * time.Second}) // as the app
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := policy.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.permit, err = permit.New(permit.Config{APIKey: permitKey, Policy: pol})
-	if err != nil {
-		t.Fatal(err)
-	}
-	permitSrv := httptest.NewServer(e.permit.Handler())
-	t.Cleanup(permitSrv.Close)
-	e.permitURL = permitSrv.URL
+	pol := standin.DefaultPolicy(t)
+	pm := standin.StartPermit(t, permit.Config{APIKey: permitKey, Policy: pol})
+	e.permit, e.permitURL = pm.Server, pm.URL
 	e.metrics = metrics.New(e.clock.Now)
-	checker, err := authz.New(authz.Config{APIKey: permitKey, PDPURL: permitSrv.URL, APIURL: permitSrv.URL,
+	checker, err := authz.New(authz.Config{APIKey: permitKey, PDPURL: pm.URL, APIURL: pm.URL,
 		Timeout: time.Second, AllowTTL: opts.decisionTTL, DenyTTL: opts.decisionTTL, Now: e.clock.Now,
 		ObservePDP: e.metrics.ObservePDP})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.users = store.NewUsers(e.db, e.clock.Now)
-	directory, err := permitdir.New(permitdir.Config{APIKey: permitKey, APIURL: permitSrv.URL})
+	directory, err := permitdir.New(permitdir.Config{APIKey: permitKey, APIURL: pm.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

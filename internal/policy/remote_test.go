@@ -21,8 +21,9 @@ import (
 	"github.com/permitio/permit-golang/pkg/permit"
 	"go.uber.org/zap"
 
-	standin "reportgate/internal/devstack/permit"
+	permitstandin "reportgate/internal/devstack/permit"
 	"reportgate/internal/policy"
+	"reportgate/internal/testkit/standin"
 )
 
 // These tests run the real permit-golang SDK against the Permit stand-in
@@ -41,23 +42,19 @@ type remote struct {
 // someone else writing at that moment.
 func startRemote(t *testing.T, seed policy.Policy, before func(r *http.Request, inner http.Handler)) *remote {
 	t.Helper()
-	s, err := standin.New(standin.Config{APIKey: apiKey, Policy: seed})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rm := &remote{}
-	inner := s.Handler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if before != nil {
-			before(r, inner)
-		}
-		if r.Method != http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/schema/") {
-			rm.writes.Add(1)
-		}
-		inner.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	rm.URL = srv.URL // no trailing slash: the SDK fails every call with one
+	rm.URL = standin.StartPermit(t, permitstandin.Config{APIKey: apiKey, Policy: seed},
+		standin.Wrap(func(inner http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if before != nil {
+					before(r, inner)
+				}
+				if r.Method != http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/schema/") {
+					rm.writes.Add(1)
+				}
+				inner.ServeHTTP(w, r)
+			})
+		})).URL
 	return rm
 }
 
@@ -70,7 +67,7 @@ func newClient(url, key string, scoped bool) *permit.Client {
 		WithHTTPClient(&http.Client{Timeout: 10 * time.Second}).
 		WithLogger(zap.NewNop())
 	if scoped {
-		b.WithContext(config.NewPermitContext(config.EnvironmentAPIKeyLevel, standin.ProjectKey, standin.EnvironmentKey))
+		b.WithContext(config.NewPermitContext(config.EnvironmentAPIKeyLevel, permitstandin.ProjectKey, permitstandin.EnvironmentKey))
 	}
 	return permit.New(b.Build())
 }
@@ -150,7 +147,7 @@ func TestApplyCreatesEverythingThenNothing(t *testing.T) {
 		if _, err := c.SyncUser(ctx, *models.NewUserCreate(user)); err != nil {
 			t.Fatalf("SyncUser %s: %v", user, err)
 		}
-		if _, err := c.Api.Users.AssignRole(ctx, user, role, standin.DefaultTenant); err != nil {
+		if _, err := c.Api.Users.AssignRole(ctx, user, role, permitstandin.DefaultTenant); err != nil {
 			t.Fatalf("AssignRole %s %s: %v", user, role, err)
 		}
 	}
