@@ -261,25 +261,12 @@ func (b *browser) noFollow() *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-type page struct {
-	status int
-	url    *url.URL
-	doc    *goquery.Document
-	header http.Header
-}
+// page is what the browser ends on.
+type page = testkit.Page
 
 func (b *browser) do(req *http.Request) page {
 	b.t.Helper()
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return page{status: resp.StatusCode, url: resp.Request.URL, doc: doc, header: resp.Header}
+	return testkit.Open(b.t, b.client, req)
 }
 
 func (b *browser) get(rawURL string) page {
@@ -292,10 +279,9 @@ func (b *browser) get(rawURL string) page {
 // keeping hidden fields, as a browser would.
 func (b *browser) submit(p page, fields map[string]string) page {
 	b.t.Helper()
-	req, err := testkit.FormRequest(p.doc, p.url, fields)
+	req, err := p.FormRequest(fields)
 	if err != nil {
-		html, _ := p.doc.Html()
-		b.t.Fatalf("%v:\n%s", err, html)
+		b.t.Fatalf("%v:\n%s", err, p.Body)
 	}
 	return b.do(req)
 }
@@ -308,8 +294,8 @@ func (b *browser) signIn(e *env, returnTo, email, password string) page {
 		start += "?return_to=" + url.QueryEscape(returnTo)
 	}
 	login := b.get(start)
-	if login.status != http.StatusOK {
-		b.t.Fatalf("sign-in page: status %d at %s", login.status, login.url)
+	if login.Status != http.StatusOK {
+		b.t.Fatalf("sign-in page: status %d at %s", login.Status, login.URL)
 	}
 	return b.submit(login, map[string]string{"email": email, "password": password})
 }
@@ -317,8 +303,8 @@ func (b *browser) signIn(e *env, returnTo, email, password string) page {
 func (b *browser) signUp(e *env, name, email, password string) page {
 	b.t.Helper()
 	form := b.get(e.app.URL + "/sign-up")
-	if form.status != http.StatusOK {
-		b.t.Fatalf("sign-up page: status %d at %s", form.status, form.url)
+	if form.Status != http.StatusOK {
+		b.t.Fatalf("sign-up page: status %d at %s", form.Status, form.URL)
 	}
 	return b.submit(form, map[string]string{"name": name, "email": email, "password": password})
 }
@@ -361,9 +347,7 @@ func answer(t *testing.T, e *env, method, path string, edit func(*http.Request))
 	return resp
 }
 
-func testid(p page, id string) *goquery.Selection {
-	return p.doc.Find(`[data-testid="` + id + `"]`)
-}
+func testid(p page, id string) *goquery.Selection { return p.TestID(id) }
 
 func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)

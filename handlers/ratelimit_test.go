@@ -45,7 +45,7 @@ func TestSignInIsRateLimitedPerClient(t *testing.T) {
 		req, _ := http.NewRequest("GET", e.app.URL+"/sign-in", nil)
 		fromClient("198.51.100.1")(req)
 		if p := b.do(req); testid(p, "error-page").AttrOr("data-status", "") != "429" {
-			t.Errorf("429 without the app's error page: %d", p.status)
+			t.Errorf("429 without the app's error page: %d", p.Status)
 		}
 		c.Advance(2 * time.Minute)
 		if resp := answer(t, e, "GET", "/sign-in", fromClient("198.51.100.1")); resp.StatusCode == http.StatusTooManyRequests {

@@ -52,8 +52,8 @@ func TestReportsByRole(t *testing.T) {
 			b := e.browser()
 			b.signIn(e, "", tc.email, "demo-password")
 			p := b.get(e.app.URL + "/reports")
-			if p.status != tc.status || testid(p, tc.testid).Length() != 1 {
-				t.Fatalf("status %d, want %d with %s", p.status, tc.status, tc.testid)
+			if p.Status != tc.status || testid(p, tc.testid).Length() != 1 {
+				t.Fatalf("status %d, want %d with %s", p.Status, tc.status, tc.testid)
 			}
 			if got := testid(p, "export-csv").Length() == 1; got != tc.exportLink {
 				t.Errorf("export link shown = %v, want %v", got, tc.exportLink)
@@ -115,8 +115,8 @@ func TestReportsFailClosedWhenPermitMisbehaves(t *testing.T) {
 			b.signIn(e, "", "analyst@example.com", "demo-password")
 			e.permit.SetFault(fault)
 			p := b.get(e.app.URL + "/reports")
-			if p.status != http.StatusServiceUnavailable || testid(p, "authz-unavailable").Length() != 1 {
-				t.Fatalf("status %d", p.status)
+			if p.Status != http.StatusServiceUnavailable || testid(p, "authz-unavailable").Length() != 1 {
+				t.Fatalf("status %d", p.Status)
 			}
 			if testid(p, "report").Length() != 0 || testid(p, "report-chart").Length() != 0 {
 				t.Fatal("report data shown without a decision")
@@ -145,10 +145,10 @@ func TestUnexpectedErrorIs500WithoutInternals(t *testing.T) {
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")
 	p := b.get(e.app.URL + "/reports")
-	if p.status != http.StatusInternalServerError || testid(p, "error-page").AttrOr("data-status", "") != "500" {
-		t.Fatalf("status %d", p.status)
+	if p.Status != http.StatusInternalServerError || testid(p, "error-page").AttrOr("data-status", "") != "500" {
+		t.Fatalf("status %d", p.Status)
 	}
-	if strings.Contains(p.doc.Text(), "sqlite") || strings.Contains(p.doc.Text(), "secret.db") {
+	if strings.Contains(p.Doc.Text(), "sqlite") || strings.Contains(p.Doc.Text(), "secret.db") {
 		t.Fatal("the error page leaks internals")
 	}
 	if testid(p, "request-id").Length() != 1 {
@@ -228,8 +228,8 @@ func TestReportBodyIsSharedButNotThePerson(t *testing.T) {
 		b := e.browser()
 		b.signIn(e, "", email, "demo-password")
 		pages[email] = b.get(e.app.URL + "/reports")
-		if pages[email].status != http.StatusOK {
-			t.Fatalf("%s: status %d", email, pages[email].status)
+		if pages[email].Status != http.StatusOK {
+			t.Fatalf("%s: status %d", email, pages[email].Status)
 		}
 	}
 	ana, ada := pages["analyst@example.com"], pages["admin@example.com"]

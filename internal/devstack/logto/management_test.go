@@ -183,7 +183,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 		t.Fatalf("grant lost across restart: %d %s", status, body)
 	}
 	b := second.browser()
-	if loc := b.signIn(second.authURL(authParams{}), "kept@example.com", "pw-kept-1").callback(t); loc.Query().Get("code") == "" {
+	if loc := b.signIn(second.authURL(authParams{}), "kept@example.com", "pw-kept-1").Redirect(t); loc.Query().Get("code") == "" {
 		t.Fatal("password lost across restart")
 	}
 }

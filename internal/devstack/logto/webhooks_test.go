@@ -165,7 +165,7 @@ func TestRegistrationWebhooks(t *testing.T) {
 	e, sk := hookEnv(t, nil)
 	b := e.browser()
 	form := b.get(e.authURL(authParams{extra: url.Values{"first_screen": {"register"}}}))
-	b.submit(form, map[string]string{"name": "Grace", "email": "grace@example.com", "password": "long-enough"}).callback(t)
+	b.submit(form, map[string]string{"name": "Grace", "email": "grace@example.com", "password": "long-enough"}).Redirect(t)
 	e.srv.Webhooks().Wait()
 	if got := sk.events(); len(got) != 2 {
 		t.Fatalf("events %v, want User.Created and PostRegister only", got)
@@ -373,7 +373,7 @@ func TestWebhookControls(t *testing.T) {
 	register := func(email string) {
 		b := e.browser()
 		form := b.get(e.authURL(authParams{extra: url.Values{"first_screen": {"register"}}}))
-		b.submit(form, map[string]string{"email": email, "password": "long-enough"}).callback(t)
+		b.submit(form, map[string]string{"email": email, "password": "long-enough"}).Redirect(t)
 	}
 
 	// Hold: PostRegister arrives before User.Created.
