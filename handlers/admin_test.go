@@ -8,6 +8,7 @@ import (
 )
 
 func TestAdminUsersChangesRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{decisionTTL: time.Hour})
 	viewer := e.browser()
 	viewer.signIn(e, "", "viewer@example.com", "demo-password")
@@ -43,6 +44,7 @@ func TestAdminUsersChangesRole(t *testing.T) {
 }
 
 func TestAdminPagesNeedPermission(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")

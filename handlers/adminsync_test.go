@@ -37,6 +37,7 @@ func (f *fakeSync) RetryJob(_ context.Context, id int64) error {
 }
 
 func TestAdminSyncShowsJobsAndRetries(t *testing.T) {
+	t.Parallel()
 	sync := &fakeSync{}
 	e := newEnv(t, envOptions{sync: sync})
 	for range 2 {
@@ -86,6 +87,7 @@ func (noPermit) DeleteUser(context.Context, string) error               { return
 // TestAdminSyncRetryOfUnknownJobIsNotFound: retrying a job that does not
 // exist (or an id that is no number) answered 500; it is the 404 page.
 func TestAdminSyncRetryOfUnknownJobIsNotFound(t *testing.T) {
+	t.Parallel()
 	db := databasetest.Open(t, database.SQLite)
 	if err := provision.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)

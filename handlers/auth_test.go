@@ -11,6 +11,7 @@ import (
 )
 
 func TestSignInLandsOnReturnTo(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	home := b.get(e.app.URL + "/")
@@ -32,6 +33,7 @@ func TestSignInLandsOnReturnTo(t *testing.T) {
 }
 
 func TestSignUpCreatesAccountAndSignsIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	form := b.get(e.app.URL + "/sign-up")
@@ -48,8 +50,10 @@ func TestSignUpCreatesAccountAndSignsIn(t *testing.T) {
 }
 
 func TestOpenRedirectRefused(t *testing.T) {
+	t.Parallel()
 	for _, target := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example", "http:evil.example"} {
 		t.Run(target, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, envOptions{})
 			b := e.browser()
 			landed := b.signIn(e, target, "viewer@example.com", "demo-password")
@@ -61,6 +65,7 @@ func TestOpenRedirectRefused(t *testing.T) {
 }
 
 func TestTamperedCookieIsSignedOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "viewer@example.com", "demo-password")
@@ -84,6 +89,7 @@ func TestTamperedCookieIsSignedOut(t *testing.T) {
 }
 
 func TestReplayedCallbackRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	login := b.get(e.app.URL + "/sign-in")
@@ -117,6 +123,7 @@ func TestReplayedCallbackRefused(t *testing.T) {
 }
 
 func TestSessionFromBeforeSignInIsNotSignedIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	// Sign-in creates no session before the callback, so plant one: a
@@ -156,6 +163,7 @@ func TestSessionFromBeforeSignInIsNotSignedIn(t *testing.T) {
 }
 
 func TestCrossOriginSignOutRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "viewer@example.com", "demo-password")
@@ -180,6 +188,7 @@ func TestCrossOriginSignOutRefused(t *testing.T) {
 }
 
 func TestSignOutEndsSessionEverywhere(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "viewer@example.com", "demo-password")
@@ -292,6 +301,7 @@ func TestSignInWithLogtoDownAfterFirstSignIn(t *testing.T) {
 }
 
 func TestLogtoUnreachableIs502(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{logtoDown: true})
 	p := e.browser().get(e.app.URL + "/sign-in")
 	if p.Status != http.StatusBadGateway || testid(p, "error-page").AttrOr("data-status", "") != "502" {
@@ -300,6 +310,7 @@ func TestLogtoUnreachableIs502(t *testing.T) {
 }
 
 func TestUnknownPathIs404(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	p := e.browser().get(e.app.URL + "/no/such/page")
 	if p.Status != http.StatusNotFound || testid(p, "error-page").AttrOr("data-status", "") != "404" {
@@ -308,6 +319,7 @@ func TestUnknownPathIs404(t *testing.T) {
 }
 
 func TestOtherHostRedirectsToBaseURL(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	u, _ := url.Parse(e.app.URL)
 	req, _ := http.NewRequest(http.MethodGet, e.app.URL+"/sign-in?return_to=/x", nil)
@@ -323,6 +335,7 @@ func TestOtherHostRedirectsToBaseURL(t *testing.T) {
 }
 
 func TestExpiredIDTokenRefreshesOnceForConcurrentRequests(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "viewer@example.com", "demo-password")
@@ -358,6 +371,7 @@ func TestExpiredIDTokenRefreshesOnceForConcurrentRequests(t *testing.T) {
 }
 
 func TestStaticAssetsHashedAndCached(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	home := e.browser().get(e.app.URL + "/")
 	href, ok := home.Doc.Find(`link[rel="stylesheet"]`).Attr("href")

@@ -11,6 +11,7 @@ import (
 )
 
 func TestMetricsArePrivateAndInPrometheusFormat(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{decisionTTL: time.Hour})
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")

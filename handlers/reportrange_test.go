@@ -9,6 +9,7 @@ import (
 )
 
 func TestReportRanges(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")
@@ -66,6 +67,7 @@ func TestReportRanges(t *testing.T) {
 }
 
 func TestReportBadRangeIs400WithTheFormAgain(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")

@@ -20,6 +20,7 @@ import (
 )
 
 func TestReportsRequiresSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	for _, path := range []string{"/reports", "/reports/export.csv"} {
 		resp, err := e.browser().noFollow().Get(e.app.URL + path)
@@ -35,6 +36,7 @@ func TestReportsRequiresSignIn(t *testing.T) {
 }
 
 func TestReportsByRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	cases := []struct {
 		email      string
@@ -103,6 +105,7 @@ func TestReportsByRole(t *testing.T) {
 }
 
 func TestReportsFailClosedWhenPermitMisbehaves(t *testing.T) {
+	t.Parallel()
 	for name, fault := range map[string]permit.Fault{
 		"slow": {Mode: permit.FaultSlow, Delay: 3 * time.Second, Scope: permit.ScopePDP},
 		"5xx":  {Mode: permit.Fault5xx, Scope: permit.ScopePDP},
@@ -110,6 +113,7 @@ func TestReportsFailClosedWhenPermitMisbehaves(t *testing.T) {
 		"down": {Mode: permit.FaultDown, Scope: permit.ScopePDP},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, envOptions{})
 			b := e.browser()
 			b.signIn(e, "", "analyst@example.com", "demo-password")
@@ -141,6 +145,7 @@ func (brokenReports) Signups(context.Context, reports.Range) (reports.Report, er
 }
 
 func TestUnexpectedErrorIs500WithoutInternals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{reports: brokenReports{}})
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")
@@ -178,6 +183,7 @@ func (b *browser) rawGet(rawURL, acceptEncoding string) (*http.Response, []byte)
 }
 
 func TestReportPageGzipDecodesToTheSamePage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")
@@ -222,6 +228,7 @@ func TestReportPageGzipDecodesToTheSamePage(t *testing.T) {
 }
 
 func TestReportBodyIsSharedButNotThePerson(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	pages := map[string]page{}
 	for _, email := range []string{"analyst@example.com", "admin@example.com"} {

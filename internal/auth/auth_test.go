@@ -100,6 +100,7 @@ func signIn(t *testing.T, l *auth.Logto, storage client.Storage) string {
 }
 
 func TestSignInCallbackAndSignOutRevokes(t *testing.T) {
+	t.Parallel()
 	endpoint := startLogto(t)
 	l := newLogto(endpoint)
 	storage := &memStorage{}
@@ -137,6 +138,7 @@ func TestSignInCallbackAndSignOutRevokes(t *testing.T) {
 }
 
 func TestCallbackReplayAndStateMismatch(t *testing.T) {
+	t.Parallel()
 	endpoint := startLogto(t)
 	l := newLogto(endpoint)
 	storage := &memStorage{}
@@ -157,6 +159,7 @@ func TestCallbackReplayAndStateMismatch(t *testing.T) {
 }
 
 func TestSignUpURLOpensRegistration(t *testing.T) {
+	t.Parallel()
 	l := newLogto(startLogto(t))
 	u, err := l.SignInURL(context.Background(), &memStorage{}, auth.SignInOptions{Register: true})
 	if err != nil {
@@ -173,6 +176,7 @@ func TestSignUpURLOpensRegistration(t *testing.T) {
 }
 
 func TestEveryLogtoCallHasADeadline(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -190,6 +194,7 @@ func TestEveryLogtoCallHasADeadline(t *testing.T) {
 }
 
 func TestClientPerRequestDoesNotRace(t *testing.T) {
+	t.Parallel()
 	l := newLogto("http://logto.invalid")
 	var wg sync.WaitGroup
 	for range 16 {

@@ -65,6 +65,7 @@ func newClient(t *testing.T, e *env) *logtoapi.Client {
 }
 
 func TestListAndGetUsers(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := newClient(t, e)
 	ctx := context.Background()
@@ -107,6 +108,7 @@ func TestListAndGetUsers(t *testing.T) {
 }
 
 func TestGetUserNotFound(t *testing.T) {
+	t.Parallel()
 	c := newClient(t, start(t))
 	_, err := c.GetUser(context.Background(), "nosuchuser12")
 	if !errors.Is(err, logtoapi.ErrNotFound) || !errors.Is(err, fault.NotFound) {
@@ -115,6 +117,7 @@ func TestGetUserNotFound(t *testing.T) {
 }
 
 func TestTokenRefetchedAfter401(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := newClient(t, e)
 	ctx := context.Background()
@@ -131,6 +134,7 @@ func TestTokenRefetchedAfter401(t *testing.T) {
 }
 
 func TestCallsHaveDeadline(t *testing.T) {
+	t.Parallel()
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body) // net/http notices a gone client only after the body
 		<-r.Context().Done()

@@ -60,12 +60,14 @@ func newClient(t *testing.T, url string, keys bool) *permitdir.Client {
 }
 
 func TestDirectoryWrites(t *testing.T) {
+	t.Parallel()
 	for _, keys := range []bool{true, false} {
 		name := "scope-lookup"
 		if keys {
 			name = "keys-given"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			s := start(t)
 			c := newClient(t, s.URL, keys)
 			ctx := context.Background()
@@ -114,6 +116,7 @@ func TestDirectoryWrites(t *testing.T) {
 // Concurrent first calls must not race on the SDK's lazily loaded context
 // (it is written without a lock); run with -race.
 func TestConcurrentFirstCalls(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	c := newClient(t, s.URL, false)
 	var wg sync.WaitGroup
@@ -152,6 +155,7 @@ func TestRefusedConnectionIsRetryableWithMessage(t *testing.T) {
 }
 
 func TestFaultsAreRetryable(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	c := newClient(t, s.URL, true)
 	for _, mode := range []permit.FaultMode{permit.FaultDown, permit.Fault5xx, permit.Fault429} {

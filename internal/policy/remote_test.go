@@ -117,6 +117,7 @@ func inSync(t *testing.T, c *permit.Client, desired policy.Policy) {
 }
 
 func TestApplyCreatesEverythingThenNothing(t *testing.T) {
+	t.Parallel()
 	rm := startRemote(t, policy.Policy{}, nil)
 	c := newClient(rm.URL, apiKey, true)
 	ctx := context.Background()
@@ -186,6 +187,7 @@ func TestApplyCreatesEverythingThenNothing(t *testing.T) {
 }
 
 func TestApplyDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
 	rm := startRemote(t, policy.Policy{}, nil)
 	c := newClient(rm.URL, apiKey, true)
 
@@ -210,6 +212,7 @@ func TestApplyDryRunWritesNothing(t *testing.T) {
 // in both directions. Without prune only what is missing is added; with
 // prune the extras go too.
 func TestApplyDrift(t *testing.T) {
+	t.Parallel()
 	desired := mustDefault(t)
 	// A role that extends another, to exercise AddParentRole (the shipped
 	// policy has none).
@@ -286,6 +289,7 @@ func TestApplyDrift(t *testing.T) {
 // TestApplyCreateConflict has someone create a role between Fetch and
 // Create: the 409 turns into an update of what they created.
 func TestApplyCreateConflict(t *testing.T) {
+	t.Parallel()
 	var once sync.Once
 	racer := func(r *http.Request, inner http.Handler) {
 		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/roles") {
@@ -331,6 +335,7 @@ func TestApplyCreateConflict(t *testing.T) {
 }
 
 func TestApplyWrongAPIKey(t *testing.T) {
+	t.Parallel()
 	rm := startRemote(t, policy.Policy{}, nil)
 	for _, tc := range []struct {
 		name   string
@@ -366,6 +371,7 @@ func TestApplyWrongAPIKey(t *testing.T) {
 
 // TestFetchPages makes both lists longer than one page of 100.
 func TestFetchPages(t *testing.T) {
+	t.Parallel()
 	var seed policy.Policy
 	for i := range 150 {
 		seed.Resources = append(seed.Resources, policy.Resource{Key: fmt.Sprintf("r%03d", i), Name: "R", Actions: []string{"read"}})

@@ -82,6 +82,7 @@ func checkNewcomerReplacedHolder(t *testing.T, s *Service, ps *permitStandin) {
 // TestEmailOfTombstonedUserIsReused: the holder was deleted in Logto and
 // we hold its tombstone, but the deletion never reached Permit.
 func TestEmailOfTombstonedUserIsReused(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		s, ps, dir := emailReuse(t, db, nil)
 		now := time.Now().UnixMilli()
@@ -101,6 +102,7 @@ func TestEmailOfTombstonedUserIsReused(t *testing.T) {
 // TestEmailOfUserGoneFromLogtoIsReused: nothing here says the holder was
 // deleted (its User.Deleted was lost), but Logto no longer has it.
 func TestEmailOfUserGoneFromLogtoIsReused(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		s, ps, dir := emailReuse(t, db, map[string]webhook.User{})
 		registerNewcomer(t, s)
@@ -115,6 +117,7 @@ func TestEmailOfUserGoneFromLogtoIsReused(t *testing.T) {
 // must stop at once with the cause in words, not fail 25 times with
 // "404 Not Found", and the live person's Permit user must not change.
 func TestEmailOfLivePersonStopsTheJob(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		s, ps, dir := emailReuse(t, db, map[string]webhook.User{holderID: {ID: holderID, Email: sharedEmail}})
 		ctx := context.Background()
