@@ -301,7 +301,6 @@ func TestSignInWithLogtoDownAfterFirstSignIn(t *testing.T) {
 }
 
 func TestLogtoUnreachableIs502(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t, envOptions{logtoDown: true})
 	p := e.browser().get(e.app.URL + "/sign-in")
 	if p.Status != http.StatusBadGateway || testid(p, "error-page").AttrOr("data-status", "") != "502" {

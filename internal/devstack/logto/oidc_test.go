@@ -14,6 +14,7 @@ import (
 )
 
 func TestDiscoveryAndJWKS(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	status, body := e.send(mustRequest(http.MethodGet, e.url+"/oidc/.well-known/openid-configuration"))
 	var d map[string]any
@@ -56,6 +57,7 @@ func mustRequest(method, u string) *http.Request {
 }
 
 func TestAuthorizeRejections(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	t.Run("unregistered redirect_uri shows an error page, no redirect", func(t *testing.T) {
 		u := strings.Replace(e.authURL(authParams{}), url.QueryEscape(redirectURI), url.QueryEscape("http://evil.test/cb"), 1)
@@ -98,6 +100,7 @@ func callbackErr(loc *url.URL) error {
 }
 
 func TestCodeExchangeFailures(t *testing.T) {
+	t.Parallel()
 	verifier := core.GenerateCodeVerifier()
 	challenge := core.GenerateCodeChallenge(verifier)
 	e := newEnv(t, nil)
@@ -162,6 +165,7 @@ func TestCodeExchangeFailures(t *testing.T) {
 }
 
 func TestNoRefreshTokenWithoutConsent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	status, tr, body := e.exchange(e.code(authParams{prompt: "login"}), "")
 	if status != http.StatusOK {
@@ -173,6 +177,7 @@ func TestNoRefreshTokenWithoutConsent(t *testing.T) {
 }
 
 func TestRefreshRotation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	first := *e.signedIn().RefreshToken
 	e.clock.Advance(time.Hour)
@@ -194,6 +199,7 @@ func TestRefreshRotation(t *testing.T) {
 }
 
 func TestRotateRefreshTokenAlways(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.RotateRefreshTokenAlways = true })
 	token := *e.signedIn().RefreshToken
 	for range 3 {
@@ -206,6 +212,7 @@ func TestRotateRefreshTokenAlways(t *testing.T) {
 }
 
 func TestRevocation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	tr := e.signedIn()
 	status, body := e.postForm("/oidc/token/revocation", url.Values{"client_id": {webAppID}, "token": {*tr.RefreshToken}}, "", "")
@@ -222,6 +229,7 @@ func TestRevocation(t *testing.T) {
 }
 
 func TestEndSessionUnregisteredURI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	p := e.browser().get(e.url + "/oidc/session/end?client_id=" + webAppID + "&post_logout_redirect_uri=http://evil.test/")
 	if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "post_logout_redirect_uri not registered") {
@@ -230,6 +238,7 @@ func TestEndSessionUnregisteredURI(t *testing.T) {
 }
 
 func TestHostedPageErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	for _, tc := range []struct {
 		name, page, email, password, userName string
@@ -269,6 +278,7 @@ func TestHostedPageErrors(t *testing.T) {
 }
 
 func TestRegistrationScreens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	for _, extra := range []url.Values{{"first_screen": {"register"}}, {"interaction_mode": {"signUp"}}} {
 		p := e.browser().get(e.authURL(authParams{extra: extra}))
@@ -291,6 +301,7 @@ func TestRegistrationScreens(t *testing.T) {
 }
 
 func TestSuspendedUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	tr := e.signedIn()
 	u, _ := e.srv.UserByEmail(seedEmail)

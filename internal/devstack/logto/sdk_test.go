@@ -24,6 +24,7 @@ func newSDK(e *env, storage client.Storage) *client.LogtoClient {
 // TestSDKFullFlow drives the real Logto Go SDK v2.0.0 through sign-in,
 // claims, userinfo, refresh and sign-out against the stand-in.
 func TestSDKFullFlow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.AccessTokenTTL = 30 * time.Second })
 	storage := &memStorage{}
 	sdk := newSDK(e, storage)
@@ -121,6 +122,7 @@ func TestSDKFullFlow(t *testing.T) {
 
 // TestCoreFunctions uses the SDK's core package directly.
 func TestCoreFunctions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	hc := &http.Client{Timeout: 5 * time.Second}
 	cfg, err := core.FetchOidcConfig(hc, e.url+"/oidc/.well-known/openid-configuration")
@@ -204,6 +206,7 @@ func TestCoreFunctions(t *testing.T) {
 // TestIDTokenClaims checks the raw claims Logto puts in ID tokens:
 // string aud, null for unset profile fields, epoch-ms timestamps.
 func TestIDTokenClaims(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	tr := e.signedIn()
 	parts := strings.Split(tr.IDToken, ".")
@@ -243,6 +246,7 @@ func decodeSegment(s string) ([]byte, error) { return base64.RawURLEncoding.Deco
 // TestSSOSession: an existing Logto session gets a code without a page,
 // unless prompt=login forces the sign-in page.
 func TestSSOSession(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	b := e.browser()
 	b.signIn(e.authURL(authParams{}), seedEmail, seedPassword).Redirect(t)
@@ -260,6 +264,7 @@ func TestSSOSession(t *testing.T) {
 // TestAuthorizeQueryTolerance: the SDK's raw URL (literal spaces, a '+'
 // that arrives as a space) parses as Logto reads it.
 func TestAuthorizeQueryTolerance(t *testing.T) {
+	t.Parallel()
 	raw := "client_id=x&login_hint=user+tag@example.com&redirect_uri=http://app.test/callback&scope=openid offline_access&bad=%zz"
 	q := parseQueryTolerant(raw)
 	if q.Get("scope") != "openid offline_access" || q.Get("redirect_uri") != "http://app.test/callback" ||

@@ -10,6 +10,7 @@ import (
 // not exercise, or exercises without showing the shape.
 
 func TestWireShapes(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	base := s.URL + "/v2/facts/default/dev"
 
@@ -100,6 +101,7 @@ func TestWireShapes(t *testing.T) {
 }
 
 func TestWireErrors(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	base := s.URL + "/v2/facts/default/dev"
 	tests := []struct {
@@ -154,6 +156,7 @@ func TestWireErrors(t *testing.T) {
 }
 
 func TestNewValidatesConfig(t *testing.T) {
+	t.Parallel()
 	if _, err := New(Config{}); err == nil {
 		t.Error("New accepted an empty APIKey")
 	}
@@ -165,6 +168,7 @@ func TestNewValidatesConfig(t *testing.T) {
 }
 
 func TestCounts(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	check := map[string]any{"user": map[string]any{"key": "u"}, "action": "view", "resource": map[string]any{"type": "reports", "tenant": "default"}}
 	do(t, "POST", s.URL+"/allowed", testKey, check)
