@@ -11,39 +11,15 @@ import (
 
 	"reportgate/internal/audit"
 	"reportgate/internal/auth"
-	"reportgate/internal/store"
+	"reportgate/internal/people"
 	"reportgate/views"
 )
 
-// People lists the locally known people and records role snapshots.
-type People interface {
-	Find(ctx context.Context, search string, limit, offset int) ([]store.User, int, error)
-	Get(ctx context.Context, id string) (store.User, error)
-	Names(ctx context.Context, ids []string) (map[string]store.User, error)
-	WithRoleLock(ctx context.Context, fn func(*store.RoleTx) error) error
-}
-
-// RoleDirectory reads and changes role assignments in Permit.
-type RoleDirectory interface {
+// PermitRoles reads and changes role assignments in Permit.
+type PermitRoles interface {
 	AssignedRoles(ctx context.Context, key string) ([]string, error)
 	AssignRole(ctx context.Context, key, role string) error
 	UnassignRole(ctx context.Context, key, role string) error
-}
-
-// SyncStates tells people's sync states ("synced", "queued", …) by id.
-type SyncStates interface {
-	SyncStates(ctx context.Context, userIDs []string) (map[string]string, error)
-}
-
-// PersonSessions counts and ends the sessions of people.
-type PersonSessions interface {
-	CountActive(ctx context.Context, userIDs []string) (map[string]int, error)
-	RevokeUser(ctx context.Context, userID string) (int, error)
-}
-
-// DecisionCache forgets cached decisions of a person whose role changed.
-type DecisionCache interface {
-	Forget(userKey string)
 }
 
 // adminRole is the role the last-admin guard keeps at least one person in.
@@ -59,15 +35,12 @@ const maxSearch = 200
 var errLastAdmin = errors.New("the last admin keeps the admin role")
 
 type adminUsersHandler struct {
-	guard     *guard
-	pages     *pageRenderer
-	people    People
-	directory RoleDirectory
-	states    SyncStates
-	sessions  PersonSessions
-	decisions DecisionCache
-	roles     []string
-	audit     AuditLog // nil: changes are not recorded
+	guard  *guard
+	pages  *pageRenderer
+	people People
+	permit PermitRoles
+	roles  []string
+	audit  AuditLog // nil: changes are not recorded
 }
 
 // listing is where on /admin/users a request is: the search and the page.
@@ -95,35 +68,33 @@ func (l listing) url() string { return views.UsersURL(l.search, l.page) }
 func (h *adminUsersHandler) list(w http.ResponseWriter, r *http.Request, in admitted) {
 	who, decisions := in.who, in.decisions
 	l := listingOf(r)
-	people, total, err := h.people.Find(r.Context(), l.search, adminPageSize, (l.page-1)*adminPageSize)
+	found, total, err := h.people.Find(r.Context(), l.search, adminPageSize, (l.page-1)*adminPageSize)
 	if err != nil {
 		h.pages.fail(w, r, who, err)
 		return
 	}
-	ids := make([]string, len(people))
-	for i, p := range people {
+	ids := make([]string, len(found))
+	for i, p := range found {
 		ids[i] = p.ID
 	}
-	states := map[string]string{}
-	if h.states != nil {
-		if states, err = h.states.SyncStates(r.Context(), ids); err != nil {
-			h.pages.fail(w, r, who, err)
-			return
-		}
+	states, err := h.people.SyncStates(r.Context(), ids)
+	if err != nil {
+		h.pages.fail(w, r, who, err)
+		return
 	}
-	sessions, err := h.sessions.CountActive(r.Context(), ids)
+	sessions, err := h.people.CountSessions(r.Context(), ids)
 	if err != nil {
 		h.pages.fail(w, r, who, err)
 		return
 	}
 	v := views.UsersView{Roles: h.roles, Search: l.search, Page: l.page, Total: total}
-	for _, p := range people {
+	for _, p := range found {
 		v.Users = append(v.Users, views.UserRow{ID: p.ID, Name: p.Name, Email: p.Email, SyncState: states[p.ID],
-			Role: store.Bucket(p.Roles), Sessions: sessions[p.ID]})
+			Role: people.Bucket(p.Roles), Sessions: sessions[p.ID]})
 	}
-	if len(people) > 0 {
+	if len(found) > 0 {
 		v.From = (l.page-1)*adminPageSize + 1
-		v.To = v.From + len(people) - 1
+		v.To = v.From + len(found) - 1
 	}
 	if l.page > 1 {
 		// From past the end (a stale link), "Previous" leads to the last page.
@@ -159,7 +130,7 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request, in a
 		return
 	}
 	before, after, err := h.changeRole(r.Context(), who, id, role)
-	h.decisions.Forget(id)
+	h.people.Forget(id)
 	h.recordRoleChange(r.Context(), who, person, role, before, after, err)
 	switch {
 	case errors.Is(err, errLastAdmin):
@@ -170,9 +141,9 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request, in a
 		return
 	}
 	h.pages.logger.InfoContext(r.Context(), "role changed", "by", who.Subject, "user", id, "role", role)
-	notice := personLabel(person) + " now has no role."
+	notice := person.Label() + " now has no role."
 	if role != "" {
-		notice = personLabel(person) + " now has the " + role + " role."
+		notice = person.Label() + " now has the " + role + " role."
 	}
 	target := back.url()
 	if self && role != adminRole {
@@ -194,17 +165,17 @@ func (h *adminUsersHandler) setRole(w http.ResponseWriter, r *http.Request, in a
 // audit trail (both nil when nothing was read).
 func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, id, role string) (before, after []string, _ error) {
 	var permitErr error
-	err := h.people.WithRoleLock(ctx, func(tx *store.RoleTx) error {
-		current, err := h.directory.AssignedRoles(ctx, id)
+	err := h.people.WithRoleLock(ctx, func(tx *people.RoleTx) error {
+		current, err := h.permit.AssignedRoles(ctx, id)
 		if err != nil {
 			return unavailable(err)
 		}
 		if who.Subject != id {
-			mine, err := h.directory.AssignedRoles(ctx, who.Subject)
+			mine, err := h.permit.AssignedRoles(ctx, who.Subject)
 			if err != nil {
 				return unavailable(err)
 			}
-			if err := tx.SetRoles(ctx, who.Subject, mine); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := tx.SetRoles(ctx, who.Subject, mine); err != nil && !errors.Is(err, people.ErrNotFound) {
 				return err
 			}
 		}
@@ -231,10 +202,10 @@ func (h *adminUsersHandler) changeRole(ctx context.Context, who *auth.Identity, 
 
 // recordRoleChange writes what a role change did in Permit, after the
 // calls: each role granted or removed, and a refusal or failure.
-func (h *adminUsersHandler) recordRoleChange(ctx context.Context, who *auth.Identity, person store.User, role string, before, after []string, err error) {
+func (h *adminUsersHandler) recordRoleChange(ctx context.Context, who *auth.Identity, person people.Person, role string, before, after []string, err error) {
 	entry := func(action, role, detail string) {
 		record(ctx, h.pages, h.audit, audit.Entry{ActorID: who.Subject, ActorName: actorName(who), Action: action,
-			SubjectID: person.ID, SubjectName: personLabel(person), Role: role, Detail: detail})
+			SubjectID: person.ID, SubjectName: person.Label(), Role: role, Detail: detail})
 	}
 	for _, r := range after {
 		if !slices.Contains(before, r) {
@@ -261,7 +232,7 @@ func (h *adminUsersHandler) recordRoleChange(ctx context.Context, who *auth.Iden
 func (h *adminUsersHandler) apply(ctx context.Context, id string, current []string, role string) ([]string, error) {
 	held := slices.Clone(current)
 	if role != "" && !slices.Contains(held, role) {
-		if err := h.directory.AssignRole(ctx, id, role); err != nil {
+		if err := h.permit.AssignRole(ctx, id, role); err != nil {
 			return held, unavailable(err)
 		}
 		held = append(held, role)
@@ -270,7 +241,7 @@ func (h *adminUsersHandler) apply(ctx context.Context, id string, current []stri
 		if old == role {
 			continue
 		}
-		if err := h.directory.UnassignRole(ctx, id, old); err != nil {
+		if err := h.permit.UnassignRole(ctx, id, old); err != nil {
 			return held, unavailable(err)
 		}
 		held = slices.DeleteFunc(held, func(r string) bool { return r == old })
@@ -286,29 +257,18 @@ func (h *adminUsersHandler) signOut(w http.ResponseWriter, r *http.Request, in a
 		h.pages.fail(w, r, who, err)
 		return
 	}
-	n, err := h.sessions.RevokeUser(r.Context(), person.ID)
+	n, err := h.people.EndSessions(r.Context(), person.ID)
 	if err != nil {
 		h.pages.fail(w, r, who, err)
 		return
 	}
 	h.pages.logger.InfoContext(r.Context(), "signed out everywhere", "by", who.Subject, "user", person.ID, "sessions", n)
-	h.guard.notify(w, r, who, listingOf(r).url(), fmt.Sprintf("%s is signed out everywhere (%s ended).", personLabel(person), views.Plural(n, "session")))
+	h.guard.notify(w, r, who, listingOf(r).url(), fmt.Sprintf("%s is signed out everywhere (%s ended).", person.Label(), views.Plural(n, "session")))
 }
 
-func lastAdminNotice(person store.User, self bool) string {
+func lastAdminNotice(person people.Person, self bool) string {
 	if self {
 		return "You are the only admin, so you keep the admin role. Make someone else an admin first."
 	}
-	return personLabel(person) + " is the only admin, so they keep the admin role. Make someone else an admin first."
-}
-
-// personLabel is how notices name a person: their email, else name, else id.
-func personLabel(u store.User) string {
-	switch {
-	case u.Email != "":
-		return u.Email
-	case u.Name != "":
-		return u.Name
-	}
-	return u.ID
+	return person.Label() + " is the only admin, so they keep the admin role. Make someone else an admin first."
 }

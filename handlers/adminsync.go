@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"reportgate/internal/metrics"
+	"reportgate/internal/people"
 	"reportgate/internal/provision"
-	"reportgate/internal/store"
 	"reportgate/views"
 )
 
@@ -109,12 +109,12 @@ func userIDs(ov provision.Overview) []string {
 }
 
 // person names id from names: the name, else the email, else nothing.
-func person(names map[string]store.User, id string) views.Person {
+func person(names map[string]people.Person, id string) views.Person {
 	u := names[id]
 	return views.Person{ID: id, Name: cmp.Or(u.Name, u.Email)}
 }
 
-func jobRow(j provision.JobSummary, names map[string]store.User, failed bool) views.JobRow {
+func jobRow(j provision.JobSummary, names map[string]people.Person, failed bool) views.JobRow {
 	return views.JobRow{ID: j.ID, User: person(names, j.UserID), State: j.State, Attempts: j.Attempt, LastError: j.LastError,
 		At: stamp(j.ScheduledAt), Retryable: failed || j.State == "retryable"}
 }

@@ -17,8 +17,8 @@ import (
 
 	"reportgate/handlers"
 	"reportgate/internal/authz"
+	"reportgate/internal/people"
 	"reportgate/internal/provision"
-	"reportgate/internal/store"
 )
 
 // countingAuthz counts AllowedAll calls; down makes them fail as an
@@ -168,8 +168,8 @@ func TestAdminNoticeIsNotTakenFromTheAddress(t *testing.T) {
 	}
 }
 
-// failingUnassign is a RoleDirectory whose UnassignRole fails.
-type failingUnassign struct{ handlers.RoleDirectory }
+// failingUnassign is a PermitRoles whose UnassignRole fails.
+type failingUnassign struct{ handlers.PermitRoles }
 
 func (failingUnassign) UnassignRole(context.Context, string, string) error {
 	return errors.New("permit: 503")
@@ -177,7 +177,7 @@ func (failingUnassign) UnassignRole(context.Context, string, string) error {
 
 func TestRoleChangeAssignsBeforeItUnassigns(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{directory: func(d handlers.RoleDirectory) handlers.RoleDirectory { return failingUnassign{d} }})
+	e := newEnv(t, envOptions{directory: func(d handlers.PermitRoles) handlers.PermitRoles { return failingUnassign{d} }})
 	admin := e.browser()
 	admin.signIn(e, "", "admin@example.com", "demo-password")
 	viewer := e.browser()
@@ -273,7 +273,7 @@ func TestAdminUsersPagingAndSearch(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 60 {
-		u := store.User{ID: fmt.Sprintf("person%03d", i), Email: fmt.Sprintf("p%03d@example.org", i),
+		u := people.Person{ID: fmt.Sprintf("person%03d", i), Email: fmt.Sprintf("p%03d@example.org", i),
 			Name: fmt.Sprintf("Person %03d", i), RegisteredAt: base.Add(time.Duration(i) * time.Hour)}
 		if err := e.users.Upsert(ctx(t), u); err != nil {
 			t.Fatal(err)
@@ -336,7 +336,7 @@ func TestAdminSyncIsReadable(t *testing.T) {
 	t.Parallel()
 	sync := &recordingSync{}
 	e := newEnv(t, envOptions{sync: sync})
-	if err := e.users.Upsert(ctx(t), store.User{ID: "u1", Email: "una@example.com", Name: "Una Uno"}); err != nil {
+	if err := e.users.Upsert(ctx(t), people.Person{ID: "u1", Email: "una@example.com", Name: "Una Uno"}); err != nil {
 		t.Fatal(err)
 	}
 	deliverTo(t, e.app.URL, userCreated, "00")

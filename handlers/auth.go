@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,7 +18,7 @@ type authHandler struct {
 	auth     Authenticator
 	sessions SessionStore
 	pages    *pageRenderer
-	onSignIn func(ctx context.Context, who auth.Identity) error
+	people   People
 	logger   *slog.Logger
 }
 
@@ -102,7 +101,7 @@ func (h *authHandler) callback(w http.ResponseWriter, r *http.Request) {
 		h.pages.fail(w, r, nil, err)
 		return
 	}
-	if err := h.onSignIn(r.Context(), who); err != nil {
+	if err := h.people.SignedIn(r.Context(), who); err != nil {
 		// The person is signed in; recording them is retried at next sign-in.
 		h.logger.ErrorContext(r.Context(), "after sign-in", "user", who.Subject, "err", err)
 	}

@@ -14,9 +14,9 @@ import (
 	"reportgate/internal/access"
 	"reportgate/internal/auth"
 	"reportgate/internal/fault"
+	"reportgate/internal/people"
 	"reportgate/internal/provision"
 	"reportgate/internal/reqid"
-	"reportgate/internal/store"
 	"reportgate/static"
 	"reportgate/views"
 )
@@ -187,7 +187,7 @@ func errorPage(err error) views.ErrorView {
 		}
 	case errors.As(err, &input):
 		return views.ErrorView{Title: "That did not work", Message: input.msg}
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, people.ErrNotFound):
 		return views.ErrorView{Title: "Not found", Message: "There is no such person or item."}
 	case errors.Is(err, provision.ErrJobNotFound):
 		return views.ErrorView{

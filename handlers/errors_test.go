@@ -11,8 +11,8 @@ import (
 	"reportgate/internal/auth"
 	"reportgate/internal/authz"
 	"reportgate/internal/fault"
+	"reportgate/internal/people"
 	"reportgate/internal/provision"
-	"reportgate/internal/store"
 )
 
 // TestErrorStatusAndPage pins each error the handlers show to its status
@@ -26,7 +26,7 @@ func TestErrorStatusAndPage(t *testing.T) {
 	}{
 		{&limitedError{retryAfter: time.Second}, http.StatusTooManyRequests, "Too many requests"},
 		{badInput("Unknown role x."), http.StatusBadRequest, "That did not work"},
-		{fmt.Errorf("get person: %w", store.ErrNotFound), http.StatusNotFound, "Not found"},
+		{fmt.Errorf("get person: %w", people.ErrNotFound), http.StatusNotFound, "Not found"},
 		{fmt.Errorf("retry: %w", provision.ErrJobNotFound), http.StatusNotFound, "No such sync job"},
 		{unavailable(errors.New("permit: 503")), http.StatusBadGateway, "Permit.io did not accept the change"},
 		{&auth.CallbackError{Code: "access_denied"}, http.StatusBadRequest, "Sign-in did not complete"},

@@ -26,12 +26,14 @@ import (
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/metrics"
+	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
+	"reportgate/internal/policy"
 	"reportgate/internal/reports"
 	"reportgate/internal/session"
-	"reportgate/internal/store"
 	"reportgate/internal/testkit"
 	"reportgate/internal/testkit/standin"
+	"reportgate/internal/webhook"
 	"reportgate/static"
 )
 
@@ -59,7 +61,7 @@ type env struct {
 	permit    *permit.Server
 	permitURL string
 	directory *permitdir.Client
-	users     *store.Users
+	users     *people.Store
 	app       *httptest.Server
 	logto     *logto.Server
 	logtoURL  string
@@ -93,8 +95,8 @@ type envOptions struct {
 	signInLimit  handlers.RateLimiter
 	// authz, if set, wraps the app's Authorizer (to count or fail calls).
 	authz func(handlers.Authorizer) handlers.Authorizer
-	// directory, if set, wraps the app's RoleDirectory (to fail calls).
-	directory func(handlers.RoleDirectory) handlers.RoleDirectory
+	// directory, if set, wraps the app's PermitRoles (to fail calls).
+	directory func(handlers.PermitRoles) handlers.PermitRoles
 	// access turns on access requests and the audit trail.
 	access bool
 }
@@ -137,8 +139,11 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol := standin.DefaultPolicy(t)
-	pm := standin.StartPermit(t, permit.Config{APIKey: permitKey, Policy: pol})
+	pol, err := policy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm := standin.StartPermit(t, permit.Config{APIKey: permitKey, Schema: standin.PermitSchema(pol)})
 	e.permit, e.permitURL = pm.Server, pm.URL
 	e.metrics = metrics.New(e.clock.Now)
 	checker, err := authz.New(authz.Config{APIKey: permitKey, PDPURL: pm.URL, APIURL: pm.URL,
@@ -147,7 +152,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.users = store.NewUsers(e.db, e.clock.Now)
+	e.users = people.NewStore(e.db, e.clock.Now)
 	directory, err := permitdir.New(permitdir.Config{APIKey: permitKey, APIURL: pm.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +167,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if opts.authz != nil {
 		authorizer = opts.authz(checker)
 	}
-	var roleDirectory handlers.RoleDirectory = directory
+	var roleDirectory handlers.PermitRoles = directory
 	if opts.directory != nil {
 		roleDirectory = opts.directory(directory)
 	}
@@ -197,22 +202,16 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		DB:          e.db,
 		Assets:      static.New(),
 		LogtoOrigin: e.logtoURL,
-		SignInHook: func(ctx context.Context, who auth.Identity) error {
-			return e.users.RecordSignIn(ctx, store.User{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt})
-		},
-		Authz:   authorizer,
-		Reports: cmp.Or[handlers.ReportSource](opts.reports, reports.NewService(e.users, e.clock.Now, time.Nanosecond)),
+		Authz:       authorizer,
+		Reports:     cmp.Or[handlers.ReportSource](opts.reports, reports.NewService(e.users, e.clock.Now, time.Nanosecond)),
 
-		Sync:           opts.sync,
-		People:         e.users,
-		Directory:      roleDirectory,
-		Decisions:      checker,
-		PersonSessions: e.store,
-		Roles:          []string{"viewer", "analyst", "admin"},
+		Sync:        opts.sync,
+		People:      testPeople{Store: e.users, hooks: e.hooks, sessions: e.store, decisions: checker},
+		PermitRoles: roleDirectory,
+		Roles:       []string{"viewer", "analyst", "admin"},
 
 		Metrics:     e.metrics,
 		WebhookKeys: func() []string { return []string{hookKey} },
-		Webhooks:    e.hooks,
 		SignInLimit: opts.signInLimit,
 		Requests:    requests,
 		Audit:       trail,
@@ -223,6 +222,40 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	e.app = appSrv
 	return e
 }
+
+// testPeople is the app's people lifecycle reduced to what these tests
+// need: sign-in records the person (no sync to reconcile), nobody's access
+// is being set up, and sync states are unknown.
+type testPeople struct {
+	*people.Store
+	hooks     *fakeSink
+	sessions  *session.Store
+	decisions interface{ Forget(string) }
+}
+
+func (p testPeople) SignedIn(ctx context.Context, who auth.Identity) error {
+	return p.RecordSignIn(ctx, people.FromIdentity(who))
+}
+
+func (p testPeople) Record(ctx context.Context, body []byte, ev webhook.Event) (string, error) {
+	return p.hooks.Record(ctx, body, ev)
+}
+
+func (testPeople) Pending(context.Context, string) (bool, error) { return false, nil }
+
+func (testPeople) SyncStates(context.Context, []string) (map[string]string, error) {
+	return map[string]string{}, nil
+}
+
+func (p testPeople) CountSessions(ctx context.Context, ids []string) (map[string]int, error) {
+	return p.sessions.CountActive(ctx, ids)
+}
+
+func (p testPeople) EndSessions(ctx context.Context, id string) (int, error) {
+	return p.sessions.RevokeUser(ctx, id)
+}
+
+func (p testPeople) Forget(id string) { p.decisions.Forget(id) }
 
 // grant creates the person in Permit (through the real SDK) and gives them
 // role ("" = none).

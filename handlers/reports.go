@@ -29,12 +29,6 @@ type ReportSource interface {
 	Signups(ctx context.Context, rg reports.Range) (reports.Report, error)
 }
 
-// AccessSetup says whether a person's access is still being set up (their
-// sync to Permit is queued, failing, or too recent to have propagated).
-type AccessSetup interface {
-	Pending(ctx context.Context, userID string) (bool, error)
-}
-
 // Chart size in SVG user units; the CSS stretches it to the card.
 const chartWidth, chartHeight = 600.0, 200.0
 
@@ -43,7 +37,7 @@ type guard struct {
 	signedIn *signedIn
 	pages    *pageRenderer
 	authz    Authorizer
-	setup    AccessSetup
+	people   People
 	failed   FailedJobs // nil: no badge
 	// requests may be nil: no request form, no badge.
 	requests AccessRequests
@@ -87,8 +81,8 @@ func (g *guard) admit(w http.ResponseWriter, r *http.Request, p perm.Name, also 
 		g.pages.render(w, r, http.StatusServiceUnavailable, views.AuthzUnavailable(page, access))
 		return admitted{}, false
 	}
-	if words.setupAware && g.setup != nil {
-		if pending, err := g.setup.Pending(r.Context(), who.Subject); err == nil && pending {
+	if words.setupAware && g.people != nil {
+		if pending, err := g.people.Pending(r.Context(), who.Subject); err == nil && pending {
 			// A new person whose grant is still on its way to the PDP.
 			page := g.page(w, r, "Access being set up", who, decisions)
 			w.Header().Set("Refresh", "3")

@@ -21,15 +21,15 @@ type router interface {
 // map. Metrics are not here: they are served only on the private metrics
 // listener.
 func addRoutes(mux router, d Deps, pages *pageRenderer, signedIn *signedIn) {
-	authn := &authHandler{auth: d.Auth, sessions: d.Sessions, pages: pages, onSignIn: d.SignInHook, logger: d.Logger}
+	authn := &authHandler{auth: d.Auth, sessions: d.Sessions, pages: pages, people: d.People, logger: d.Logger}
 	health := &healthHandler{db: d.DB, draining: d.Draining}
-	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.Webhooks, logger: d.Logger,
+	hooks := &webhookHandler{keys: d.WebhookKeys, sink: d.People, logger: d.Logger,
 		pages: pages, limit: d.WebhookLimit, count: d.Metrics.Webhook}
-	guard := &guard{signedIn: signedIn, pages: pages, authz: d.Authz, setup: d.Setup, failed: d.Sync, requests: d.Requests}
+	guard := &guard{signedIn: signedIn, pages: pages, authz: d.Authz, people: d.People, failed: d.Sync, requests: d.Requests}
 	home := &homeHandler{guard: guard, pages: pages}
 	reports := &reportsHandler{guard: guard, pages: pages, reports: d.Reports, audit: d.Audit}
-	adminUsers := &adminUsersHandler{guard: guard, pages: pages, people: d.People, directory: d.Directory,
-		states: d.SyncStates, sessions: d.PersonSessions, decisions: d.Decisions, roles: d.Roles, audit: d.Audit}
+	adminUsers := &adminUsersHandler{guard: guard, pages: pages, people: d.People, permit: d.PermitRoles,
+		roles: d.Roles, audit: d.Audit}
 	adminSync := &adminSyncHandler{guard: guard, pages: pages, sync: d.Sync, people: d.People, deliveries: d.Metrics.WebhookCounts}
 	// The sign-in routes are open to anyone and each starts or finishes a
 	// sign-in, so they are limited per client.

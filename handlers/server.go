@@ -16,6 +16,7 @@ import (
 
 	"reportgate/internal/auth"
 	"reportgate/internal/metrics"
+	"reportgate/internal/people"
 	"reportgate/internal/session"
 	"reportgate/static"
 )
@@ -42,6 +43,31 @@ type SessionStore interface {
 	TakeNotice(w http.ResponseWriter, r *http.Request) string
 }
 
+// People is what the HTTP layer knows and does about a person
+// (people.Service in the app).
+type People interface {
+	// WebhookSink records Logto's deliveries about people.
+	WebhookSink
+	// SignedIn runs after a successful sign-in (records the person).
+	SignedIn(ctx context.Context, who auth.Identity) error
+	// Pending says whether a person's access is still being set up (their
+	// sync to Permit is queued, failing, or too recent to have propagated).
+	Pending(ctx context.Context, userID string) (bool, error)
+	// SyncStates tells people's sync states ("synced", "queued", …) by id.
+	SyncStates(ctx context.Context, userIDs []string) (map[string]string, error)
+
+	Find(ctx context.Context, search string, limit, offset int) ([]people.Person, int, error)
+	Get(ctx context.Context, id string) (people.Person, error)
+	Names(ctx context.Context, ids []string) (map[string]people.Person, error)
+	WithRoleLock(ctx context.Context, fn func(*people.RoleTx) error) error
+
+	// CountSessions and EndSessions count and end people's sessions.
+	CountSessions(ctx context.Context, userIDs []string) (map[string]int, error)
+	EndSessions(ctx context.Context, userID string) (int, error)
+	// Forget drops the cached decisions of a person whose role changed.
+	Forget(userID string)
+}
+
 // Pinger reports whether the app database answers (readiness).
 type Pinger interface {
 	PingContext(ctx context.Context) error
@@ -62,27 +88,18 @@ type Deps struct {
 	// LogtoOrigin is allowed as a form/redirect target in the CSP, because
 	// sign-out posts a form that redirects to Logto.
 	LogtoOrigin string
-	// SignInHook runs after a successful sign-in (records the person).
-	SignInHook func(ctx context.Context, who auth.Identity) error
 
 	Authz   Authorizer
 	Reports ReportSource
-	// Setup may be nil: every deny is then shown as access denied.
-	Setup AccessSetup
 
 	// WebhookKeys returns the current and (during a rotation) previous
 	// Logto webhook signing keys.
 	WebhookKeys func() []string
-	Webhooks    WebhookSink
 
-	People    People
-	Directory RoleDirectory
-	// SyncStates may be nil: every state then shows as unknown.
-	SyncStates SyncStates
-	// PersonSessions counts and ends people's sessions for /admin/users
-	// (the session store).
-	PersonSessions PersonSessions
-	Decisions      DecisionCache
+	// People is everything about a person: sign-in, Logto's webhooks,
+	// access being set up, the records, sessions, cached decisions.
+	People      People
+	PermitRoles PermitRoles
 	// Roles are the roles an admin may give (from the policy).
 	Roles []string
 	// Requests may be nil: no access requests (no form, no badge).
@@ -133,9 +150,6 @@ func (noMetrics) WebhookCounts(outcomes ...string) []metrics.Count {
 // New returns the app's root handler: every route behind the middleware
 // chain.
 func New(d Deps) http.Handler {
-	if d.SignInHook == nil {
-		d.SignInHook = func(context.Context, auth.Identity) error { return nil }
-	}
 	if d.Metrics == nil {
 		d.Metrics = noMetrics{}
 	}

@@ -20,6 +20,8 @@ import (
 )
 
 type fakeSink struct {
+	// People is nil: only webhooks reach the sink (Record).
+	handlers.People
 	mu       sync.Mutex
 	recorded []webhook.Event
 	fail     error
@@ -59,7 +61,7 @@ func webhookServerWith(t testing.TB, sink *fakeSink, limit handlers.RateLimiter,
 		BaseURL:      base,
 		Assets:       static.New(),
 		WebhookKeys:  func() []string { return keys },
-		Webhooks:     sink,
+		People:       sink,
 		Metrics:      sink.meters,
 		WebhookLimit: limit,
 	}))

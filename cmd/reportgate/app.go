@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"reportgate/handlers"
 	"reportgate/internal/access"
@@ -27,6 +27,7 @@ import (
 	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/metrics"
+	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
 	"reportgate/internal/provision"
@@ -34,21 +35,16 @@ import (
 	"reportgate/internal/reports"
 	"reportgate/internal/reqid"
 	"reportgate/internal/session"
-	"reportgate/internal/store"
-	"reportgate/internal/webhook"
+	"reportgate/internal/shutdown"
 	"reportgate/static"
 )
-
-// reportTopic is the broadcast topic that drops the cached report on the
-// other replicas.
-const reportTopic = "report"
 
 // app is a running reportgate web app.
 type app struct {
 	db       *database.DB
 	prov     *provision.Service
 	trail    *audit.Trail
-	users    *store.Users
+	people   *people.Service
 	sessions *session.Store
 	checker  *authz.Checker
 	server   *http.Server
@@ -126,18 +122,9 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	// The report reads the counts; every write that changes them (a new
 	// sign-up above all) drops the cached report here and on the other
 	// replicas, so it shows at once.
-	reader := store.NewUsers(db, nil)
+	reader := people.NewStore(db, nil)
 	report := reports.NewService(reader, nil, reports.DefaultTTL)
-	bus.Subscribe(reportTopic, func(string) { report.Invalidate() })
-	bus.OnResync(report.Invalidate)
-	users := reader.OnSignupsChange(func() {
-		report.Invalidate()
-		// Publish bounds itself with a deadline; a lost notice leaves the
-		// other replicas' reports at most the cache TTL old.
-		if err := bus.Publish(context.Background(), reportTopic, "signups"); err != nil {
-			logger.Warn("tell other replicas the report changed", "err", err)
-		}
-	})
+	users := reader.OnSignupsChange(report.Shared(bus, logger))
 	client, err := newDirectory(s)
 	if err != nil {
 		return nil, err
@@ -147,57 +134,18 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	if err != nil {
 		return nil, err
 	}
-	// The role snapshot behind the report's split by role is refreshed
-	// whenever reportgate learns about a person (sign-in, finished sync),
-	// bounded by the Permit timeout.
-	refreshRoles := func(ctx context.Context, id string) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Permit.Timeout)
-		defer cancel()
-		roles, err := directory.AssignedRoles(ctx, id)
-		if err == nil {
-			err = users.SetRoles(ctx, id, roles)
-		}
-		if err != nil {
-			logger.WarnContext(ctx, "refresh role snapshot", "user", id, "err", err)
-		}
-	}
 	trail := audit.New(db, s.AuditRetention, nil)
-	// At sign-in the refresh also records what changed in Permit since the
-	// last snapshot. After a sync or a grant it does not: those write their
-	// own entries, and a second one would repeat them.
-	refreshRolesAudited := func(ctx context.Context, id, where string) {
-		// Runs after the sign-in request has ended.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*s.Permit.Timeout)
-		defer cancel()
-		before, err := users.Get(ctx, id)
-		if err != nil {
-			logger.WarnContext(ctx, "refresh role snapshot", "user", id, "err", err)
-			return
-		}
-		refreshRoles(ctx, id)
-		after, err := users.Get(ctx, id)
-		if err != nil || before.RolesCheckedAt.IsZero() || after.RolesCheckedAt.Equal(before.RolesCheckedAt) {
-			return // no earlier snapshot to compare with, or nothing changed
-		}
-		for _, e := range audit.FoundChanged(id, cmp.Or(after.Name, after.Email), before.Roles, after.Roles, where) {
-			if err := trail.Record(ctx, e); err != nil {
-				logger.WarnContext(ctx, "audit found role change", "user", id, "err", err)
-			}
-		}
-	}
 	// Approvals are granted by a job on the provisioning River client,
 	// which is built below with the grant worker on it.
 	jobs := &provisionJobs{}
 	requests := access.New(access.Config{DB: db, Trail: trail, Policy: pol, Requestable: s.RequestablePermissions,
 		Jobs: jobs, Grace: s.Permit.PropagationGrace})
+	persons := people.New(people.Config{Store: users, Permit: directory, Decisions: checker, Trail: trail,
+		Grants: requests, Sessions: sessions, Logger: logger, PermitTimeout: s.Permit.Timeout,
+		Grace: s.Permit.PropagationGrace, Now: time.Now})
 	grants := &access.GrantWorker{Service: requests, Permit: directory, CallTimeout: s.Permit.Timeout,
-		OnGranted: func(ctx context.Context, id string) {
-			// Forget reaches every replica, so the person's next page on
-			// any of them asks the PDP again.
-			checker.Forget(id)
-			refreshRoles(ctx, id)
-		}}
-	var logtoAPI provision.Directory
+		OnGranted: persons.Granted}
+	var logtoAPI provision.LogtoUsers
 	if s.Logto.M2MAppID != "" {
 		api, err := newLogtoAPI(s)
 		if err != nil {
@@ -223,28 +171,15 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		AddWorkers: func(w *river.Workers) error {
 			return river.AddWorkerSafely(w, grants)
 		},
-		Audit: trail,
-		// Erasure on deletion, in the tombstone's transaction.
-		Erase: func(ctx context.Context, tx *sql.Tx, id string) error {
-			if err := audit.EraseTx(ctx, tx, id); err != nil {
-				return err
-			}
-			return access.EraseTx(ctx, tx, id)
-		},
-		OnUserChanged: func(ctx context.Context, u webhook.User) {
-			// Keep the report's records in step with what the sync learnt.
-			if err := users.Upsert(ctx, store.User{ID: u.ID, Email: u.Email, Name: u.Name, RegisteredAt: u.CreatedAt}); err != nil {
-				logger.WarnContext(ctx, "record synced user", "user", u.ID, "err", err)
-			}
-			// A cached deny from before the grant would hide it for DenyTTL.
-			checker.Forget(u.ID)
-			refreshRoles(ctx, u.ID)
-		},
+		Audit:         trail,
+		Erase:         people.EraseTx,
+		OnUserChanged: persons.UserChanged,
 	})
 	if err != nil {
 		return nil, err
 	}
 	jobs.svc = prov
+	persons.UseSync(prov)
 	if err := errors.Join(meters.Register(metrics.AuthzCollector(checker.Stats)),
 		meters.Register(metrics.JobsCollector(prov.JobStates, 5*time.Second, logger))); err != nil {
 		return nil, err
@@ -253,7 +188,6 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		return nil, err
 	}
 	signInLimit, webhookLimit := rateLimits(s, time.Now)
-	setup := accessSetup{svc: prov, grants: requests, grace: s.Permit.PropagationGrace, now: time.Now}
 	draining := new(atomic.Bool)
 	handler := handlers.New(handlers.Deps{
 		Logger:      logger,
@@ -264,19 +198,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		Draining:    draining.Load,
 		Assets:      static.New(),
 		LogtoOrigin: origin(s.Logto.Endpoint),
-		SignInHook: func(ctx context.Context, who auth.Identity) error {
-			if err := users.RecordSignIn(ctx, store.User{ID: who.Subject, Email: who.Email, Name: who.Name, RegisteredAt: who.RegisteredAt}); err != nil {
-				return err
-			}
-			// In the background: sign-in must not wait on Permit's API.
-			go refreshRolesAudited(ctx, who.Subject, "at sign-in")
-			// A lost webhook, or a person who existed before the app:
-			// make sure they are synced.
-			return prov.Reconcile(ctx, webhook.User{ID: who.Subject, Email: who.Email, Name: who.Name, CreatedAt: who.RegisteredAt})
-		},
-		Setup:       setup,
 		WebhookKeys: s.WebhookKeys,
-		Webhooks:    webhookSink{svc: prov, users: users, logger: logger},
 		Authz:       checker,
 		Reports:     report,
 
@@ -284,16 +206,12 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		SignInLimit:  signInLimit,
 		WebhookLimit: webhookLimit,
 
-		People:     users,
-		Directory:  directory,
-		Decisions:  checker,
-		Roles:      roleKeys(pol),
-		SyncStates: setup,
-		Sync:       prov,
-		Requests:   requests,
-		Audit:      trail,
-		// Sessions again, for counting and ending a person's sessions.
-		PersonSessions: sessions,
+		People:      persons,
+		PermitRoles: directory,
+		Roles:       roleKeys(pol),
+		Sync:        prov,
+		Requests:    requests,
+		Audit:       trail,
 	})
 	go func() {
 		defer close(busDone)
@@ -303,7 +221,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		db:       db,
 		prov:     prov,
 		trail:    trail,
-		users:    users,
+		people:   persons,
 		sessions: sessions,
 		checker:  checker,
 		stopBus:  stopBus,
@@ -394,17 +312,17 @@ func (a *app) sweep(ctx context.Context, store *session.Store, logger *slog.Logg
 	}
 }
 
-// shutdown stops the app (shutdownPlan: readiness off, wait delay, drain
+// shutdown stops the app (shutdown.Plan: readiness off, wait delay, drain
 // HTTP, let running jobs finish, the last two within timeout), then closes
 // the database.
 func (a *app) shutdown(delay, timeout time.Duration) error {
-	err := shutdownPlan{draining: a.draining, delay: delay, timeout: timeout,
-		server: a.server, served: a.done, jobs: a.prov}.run()
+	err := shutdown.Plan{Draining: a.draining, Delay: delay, Timeout: timeout,
+		Server: a.server, Served: a.done, Jobs: a.prov}.Run()
 	if a.metricsServer != nil {
 		// Scrapes are short; whatever is still open after a second goes.
 		mctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if mErr := drain(mctx, a.metricsServer); err == nil {
+		if mErr := shutdown.Drain(mctx, a.metricsServer); err == nil {
 			err = mErr
 		}
 	}
@@ -412,17 +330,6 @@ func (a *app) shutdown(delay, timeout time.Duration) error {
 	<-a.busDone
 	if closeErr := a.db.Close(); err == nil {
 		err = closeErr
-	}
-	return err
-}
-
-// drain stops srv gracefully; connections still open when ctx ends (for
-// example a browser's pre-opened sockets that never send a request) are
-// closed rather than reported as a failed shutdown.
-func drain(ctx context.Context, srv *http.Server) error {
-	err := srv.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return srv.Close()
 	}
 	return err
 }
@@ -473,11 +380,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments; it reads its settings from the environment (see README)")
 	}
-	dotenv, err := loadDotEnv()
-	if err != nil {
-		return fmt.Errorf("read .env: %w", err)
-	}
-	settings, err := config.Load(config.Layered(config.FromGetenv(getenv), config.FromMap(dotenv)))
+	settings, err := loadSettings(getenv)
 	if err != nil {
 		return err
 	}
@@ -510,4 +413,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	logger.Info("shutting down", "delay", settings.ShutdownDelay, "timeout", settings.ShutdownTimeout)
 	return a.shutdown(settings.ShutdownDelay, settings.ShutdownTimeout)
+}
+
+// provisionJobs enqueues access-grant jobs on the provisioning River
+// client; svc is set once that client exists, before the app serves.
+type provisionJobs struct {
+	svc *provision.Service
+}
+
+func (j *provisionJobs) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return j.svc.InsertTx(ctx, tx, args, opts)
 }

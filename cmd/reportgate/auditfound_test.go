@@ -8,8 +8,9 @@ import (
 
 	"reportgate/internal/audit"
 	"reportgate/internal/database"
+	"reportgate/internal/devstack"
+	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
-	"reportgate/internal/store"
 )
 
 // TestSignInAuditsRolesChangedInPermit: a role granted and one removed in
@@ -32,7 +33,7 @@ func TestSignInAuditsRolesChangedInPermit(t *testing.T) {
 		return out
 	}
 	// The first sign-in has no earlier snapshot to compare with.
-	users := store.NewUsers(db, nil)
+	users := people.NewStore(db, nil)
 	eventually(t, 10*time.Second, "the first role snapshot", func() bool {
 		u, err := users.Get(context.Background(), id)
 		return err == nil && !u.RolesCheckedAt.IsZero()
@@ -74,11 +75,11 @@ func devWithAnalystSignedIn(t *testing.T) (*devInstance, map[string]string, *dat
 	if home := newPerson(t).signIn(d, "analyst@example.com"); !home.has("user-name") {
 		t.Fatal("analyst not signed in")
 	}
-	secrets, err := loadDevSecrets(dataDir)
+	secrets, err := devstack.LoadSecrets(dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
+	env := secrets.Settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
 	db, err := database.Open(context.Background(), env["REPORTGATE_DATABASE_URL"])
 	if err != nil {
 		t.Fatal(err)

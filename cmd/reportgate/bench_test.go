@@ -1,18 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
+	"reportgate/internal/loadtest"
 )
 
 // BenchmarkSignUpToPermitted measures, over many sign-ups against `dev`
@@ -104,49 +105,24 @@ type driveResult struct {
 }
 
 // drive sends GETs of u with p's cookies from conns goroutines, each on
-// its own keep-alive connection, for span. It asks for gzip, as browsers
-// do, but does not decompress: a browser does that on its own CPU, and
-// here it would take the server's (the same machine's) cores.
+// its own keep-alive connection, for span, through the load generator
+// `reportgate loadtest http` uses (it leaves the shared cores to the
+// server). It asks for gzip, as browsers do, but does not decompress: a
+// browser does that on its own CPU, and here it would take the server's.
 func drive(b *testing.B, p *person, u string, conns int, span time.Duration) driveResult {
-	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Jar: p.client.Jar, Timeout: 10 * time.Second}
-	var mu sync.Mutex
-	var took []time.Duration
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	deadline := start.Add(span)
-	for range conns {
-		wg.Go(func() {
-			var mine []time.Duration
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				req, _ := http.NewRequest(http.MethodGet, u, nil)
-				req.Header.Set("Accept-Encoding", "gzip")
-				resp, err := client.Do(req)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					failed.Add(1)
-					continue
-				}
-				mine = append(mine, time.Since(t0))
-			}
-			mu.Lock()
-			took = append(took, mine...)
-			mu.Unlock()
-		})
+	target, err := url.Parse(u)
+	if err != nil {
+		b.Fatal(err)
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if n := failed.Load(); n > 0 || len(took) == 0 {
-		b.Fatalf("%s: %d failed requests, %d succeeded", u, n, len(took))
+	var cookies []string
+	for _, c := range p.client.Jar.Cookies(target) {
+		cookies = append(cookies, c.Name+"="+c.Value)
 	}
-	slices.Sort(took)
-	return driveResult{rate: float64(len(took)) / elapsed.Seconds(), p50: took[len(took)/2], p99: took[len(took)*99/100]}
+	res := loadtest.Gets(context.Background(), target, conns, span,
+		"Cookie: "+strings.Join(cookies, "; "), "Accept-Encoding: gzip")
+	statuses := res.Statuses()
+	if ok := statuses["200"]; ok == 0 || len(statuses) != 1 {
+		b.Fatalf("%s: answers %v, want only 200s", u, statuses)
+	}
+	return driveResult{rate: res.Rate(), p50: res.Quantile(0.50), p99: res.Quantile(0.99)}
 }

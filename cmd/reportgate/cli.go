@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"strings"
+
+	"reportgate/internal/buildinfo"
 )
 
 // parseFlags parses a command's arguments. -h and --help print the usage
@@ -46,58 +47,11 @@ func hasFlags(fs *flag.FlagSet) bool {
 // -ldflags "-X main.version=…". Only the linker sets it.
 var version string
 
-// versionString names the build: the stamped version, else the module
-// version, and the VCS revision the go command recorded (+dirty when the
-// tree had changes), with the commit time and the Go release.
+// versionString names the build (buildinfo.Describe).
 func versionString() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		info = &debug.BuildInfo{}
 	}
-	return "reportgate " + describeBuild(version, info)
-}
-
-func describeBuild(stamped string, info *debug.BuildInfo) string {
-	v := stamped
-	if v == "" && info.Main.Version != "(devel)" {
-		v = info.Main.Version
-	}
-	var revision, modified, at string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			revision = s.Value
-		case "vcs.modified":
-			modified = s.Value
-		case "vcs.time":
-			at = s.Value
-		}
-	}
-	var details []string
-	if revision != "" {
-		if len(revision) > 12 {
-			revision = revision[:12]
-		}
-		if modified == "true" {
-			revision += "+dirty"
-		}
-		details = append(details, revision)
-	}
-	if at != "" {
-		details = append(details, at)
-	}
-	if info.GoVersion != "" {
-		details = append(details, info.GoVersion)
-	}
-	if v == "" {
-		// go run and go test record no VCS information.
-		v = "devel"
-		if revision == "" {
-			details = append(details, "no version recorded: `make build` stamps one")
-		}
-	}
-	if len(details) == 0 {
-		return v
-	}
-	return v + " (" + strings.Join(details, ", ") + ")"
+	return "reportgate " + buildinfo.Describe(version, info)
 }

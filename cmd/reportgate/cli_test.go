@@ -2,22 +2,15 @@ package main
 
 import (
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
 	"reportgate/internal/audit"
-	"reportgate/internal/database"
-	"reportgate/internal/database/databasetest"
-	"reportgate/internal/devstack/permit"
+	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
-	"reportgate/internal/policy"
-	"reportgate/internal/store"
-	"reportgate/internal/webhook"
 )
 
 // TestHelpOnEveryCommand: asking for help is not a failure. The usage goes
@@ -59,30 +52,6 @@ func TestVersionFlags(t *testing.T) {
 		}
 		if !strings.HasPrefix(out.String(), "reportgate ") || strings.Contains(out.String(), "(devel)") {
 			t.Errorf("%s: %q", arg, out.String())
-		}
-	}
-}
-
-func TestDescribeBuild(t *testing.T) {
-	t.Parallel()
-	vcs := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
-		{Key: "vcs.revision", Value: "0123456789abcdef0123"},
-		{Key: "vcs.time", Value: "2026-11-30T10:00:00Z"},
-		{Key: "vcs.modified", Value: "true"},
-	}}
-	for _, tc := range []struct {
-		stamped string
-		info    *debug.BuildInfo
-		want    string
-	}{
-		{"", vcs, "devel (0123456789ab+dirty, 2026-11-30T10:00:00Z, go1.26.8)"},
-		{"v1.4.0", vcs, "v1.4.0 (0123456789ab+dirty, 2026-11-30T10:00:00Z, go1.26.8)"},
-		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"}}, "v1.2.3 (go1.26.8)"},
-		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
-			"devel (go1.26.8, no version recorded: `make build` stamps one)"},
-	} {
-		if got := describeBuild(tc.stamped, tc.info); got != tc.want {
-			t.Errorf("describeBuild(%q, …) = %q, want %q", tc.stamped, got, tc.want)
 		}
 	}
 }
@@ -131,83 +100,11 @@ func TestPolicyApplyReadsDotEnv(t *testing.T) {
 	}
 }
 
-// recordingDirectory notes the order of role writes.
-type recordingDirectory struct {
-	roleDirectory
-	calls []string
-}
-
-func (r *recordingDirectory) AssignRole(ctx context.Context, key, role string) error {
-	r.calls = append(r.calls, "assign "+role)
-	return r.roleDirectory.AssignRole(ctx, key, role)
-}
-
-func (r *recordingDirectory) UnassignRole(ctx context.Context, key, role string) error {
-	r.calls = append(r.calls, "unassign "+role)
-	return r.roleDirectory.UnassignRole(ctx, key, role)
-}
-
-// TestGrantSetsTheRole: grant replaces whatever the person held in the
-// tenant, assigning before removing, and the local snapshot follows.
-func TestGrantSetsTheRole(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	pol, err := policy.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pm, err := permit.New(permit.Config{APIKey: policyTestKey, Policy: pol})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(pm.Handler())
-	t.Cleanup(srv.Close)
-	client, err := permitdir.New(permitdir.Config{APIKey: policyTestKey, APIURL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	users := store.NewUsers(databasetest.Open(t, database.SQLite), nil)
-	ada := webhook.User{ID: "u_ada", Email: "ada@example.com", Name: "Ada"}
-	if err := users.Upsert(ctx, store.User{ID: ada.ID, Email: ada.Email, Name: ada.Name}); err != nil {
-		t.Fatal(err)
-	}
-	if err := client.SyncUser(ctx, ada.ID, ada.Email, ada.Name); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []string{"analyst", "admin"} {
-		if err := client.AssignRole(ctx, ada.ID, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := users.SetRoles(ctx, ada.ID, []string{"admin", "analyst"}); err != nil {
-		t.Fatal(err)
-	}
-
-	dir := &recordingDirectory{roleDirectory: client}
-	if err := setRole(ctx, dir, users, ada, "viewer"); err != nil {
-		t.Fatal(err)
-	}
-	if held, err := client.AssignedRoles(ctx, ada.ID); err != nil || strings.Join(held, ",") != "viewer" {
-		t.Errorf("roles in Permit after grant viewer: %v (%v), want only viewer", held, err)
-	}
-	if len(dir.calls) == 0 || dir.calls[0] != "assign viewer" {
-		t.Errorf("writes %v: the new role must be assigned first", dir.calls)
-	}
-	if got, err := users.Get(ctx, ada.ID); err != nil || strings.Join(got.Roles, ",") != "viewer" {
-		t.Errorf("local snapshot %v (%v), want viewer", got.Roles, err)
-	}
-	// Someone not recorded here yet: Permit is set, the snapshot waits.
-	bo := webhook.User{ID: "u_bo", Email: "bo@example.com"}
-	if err := setRole(ctx, client, users, bo, "analyst"); err != nil {
-		t.Fatalf("grant to a person not recorded here: %v", err)
-	}
-}
-
 // TestGrantCommand runs `reportgate grant` against a running dev: the
 // analyst becomes a viewer in Permit and in the snapshot /admin/users shows.
 func TestGrantCommand(t *testing.T) {
 	_, env, db, id := devWithAnalystSignedIn(t)
-	users := store.NewUsers(db, nil)
+	users := people.NewStore(db, nil)
 	snapshot := func() string {
 		u, err := users.Get(context.Background(), id)
 		if err != nil {

@@ -2,158 +2,39 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"reportgate/internal/config"
+	"reportgate/internal/devstack"
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/policy"
 )
 
-// demoPassword is the password of every seeded demo account.
-const demoPassword = "demo-password"
+// The demo accounts, seeded in the Logto stand-in by devstack.Start and
+// given their Permit roles by seedDemoRoles.
+const demoPassword = devstack.DemoPassword
 
-type demoAccount struct {
-	Email, Name, Role string
-}
+type demoAccount = devstack.Account
 
-var demoAccounts = []demoAccount{
-	{"admin@example.com", "Ada Admin", "admin"},
-	{"analyst@example.com", "Ana Analyst", "analyst"},
-	{"viewer@example.com", "Vic Viewer", "viewer"},
-	{"norole@example.com", "Nora Norole", ""},
-}
+var demoAccounts = devstack.DemoAccounts()
 
-// devSecrets are generated once per data directory and kept there, so a
-// restart keeps sessions, accounts and webhook signatures valid.
-type devSecrets struct {
-	SessionSecret     string `json:"session_secret"`
-	AppID             string `json:"app_id"`
-	AppSecret         string `json:"app_secret"`
-	M2MAppID          string `json:"m2m_app_id"`
-	M2MAppSecret      string `json:"m2m_app_secret"`
-	WebhookSigningKey string `json:"webhook_signing_key"`
-	PermitAPIKey      string `json:"permit_api_key"`
-}
-
-func loadDevSecrets(dataDir string) (devSecrets, error) {
-	path := filepath.Join(dataDir, "dev-secrets.json")
-	var s devSecrets
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(data, &s); err != nil {
-			return s, fmt.Errorf("read %s: %w", path, err)
-		}
-	case !errors.Is(err, os.ErrNotExist):
-		return s, err
-	}
-	changed := false
-	fill := func(field *string, prefix string, n int) {
-		if *field == "" {
-			*field = prefix + randomAlnum(n)
-			changed = true
-		}
-	}
-	fill(&s.SessionSecret, "", 48)
-	fill(&s.AppID, "", 21)
-	fill(&s.AppSecret, "", 32)
-	fill(&s.M2MAppID, "m2m", 18)
-	fill(&s.M2MAppSecret, "", 32)
-	fill(&s.WebhookSigningKey, "", 32)
-	fill(&s.PermitAPIKey, "permit_key_", 40)
-	if !changed {
-		return s, nil
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return s, err
-	}
-	data, _ = json.MarshalIndent(s, "", "  ")
-	return s, os.WriteFile(path, data, 0o600)
-}
-
-// randomAlnum returns n characters of [0-9a-z], like Logto's generated ids
-// and secrets.
-func randomAlnum(n int) string {
-	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, n)
-	rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
-
-func (s devSecrets) settings(dataDir, baseURL, logtoURL, permitURL string) map[string]string {
-	return map[string]string{
-		"REPORTGATE_BASE_URL":       baseURL,
-		"REPORTGATE_SESSION_SECRET": s.SessionSecret,
-		"REPORTGATE_DATABASE_URL":   "sqlite:" + filepath.Join(dataDir, "reportgate.db"),
-		"LOGTO_ENDPOINT":            logtoURL,
-		"LOGTO_APP_ID":              s.AppID,
-		"LOGTO_APP_SECRET":          s.AppSecret,
-		"LOGTO_WEBHOOK_SIGNING_KEY": s.WebhookSigningKey,
-		"LOGTO_M2M_APP_ID":          s.M2MAppID,
-		"LOGTO_M2M_APP_SECRET":      s.M2MAppSecret,
-		"PERMIT_API_KEY":            s.PermitAPIKey,
-		"PERMIT_API_URL":            permitURL,
-		"PERMIT_PDP_URL":            permitURL,
-	}
-}
-
-// standins are the local Logto and Permit servers.
+// standins are the running stand-ins, as the demo seeding uses them.
 type standins struct {
-	logto      *logto.Server
-	logtoHTTP  *http.Server
-	permit     *permit.Server
-	permitHTTP *http.Server
-	done       chan error
-}
-
-// standinListeners are the stand-ins' sockets, opened before settings are
-// built so that port 0 (tests) resolves to real URLs.
-type standinListeners struct {
-	logto, permit       net.Listener
-	logtoURL, permitURL string
-	policy              policy.Policy
-}
-
-func listenStandins(logtoAddr, permitAddr string) (*standinListeners, error) {
-	pol, err := policy.Default()
-	if err != nil {
-		return nil, err
-	}
-	sl := &standinListeners{policy: pol}
-	if sl.logto, sl.logtoURL, err = listenURL(logtoAddr); err != nil {
-		return nil, err
-	}
-	if sl.permit, sl.permitURL, err = listenURL(permitAddr); err != nil {
-		sl.logto.Close()
-		return nil, err
-	}
-	return sl, nil
-}
-
-func (sl *standinListeners) close() {
-	sl.logto.Close()
-	sl.permit.Close()
+	stack  *devstack.Stack
+	logto  *logto.Server
+	permit *permit.Server
 }
 
 type standinOptions struct {
 	dataDir        string
-	listeners      *standinListeners
+	listeners      *devstack.Listeners
 	permitDelay    time.Duration
 	appBaseURLs    []string
 	webhookURL     string
@@ -161,64 +42,33 @@ type standinOptions struct {
 	settings       config.Settings
 }
 
-// startStandins serves the Logto and Permit stand-ins with the demo accounts
-// seeded in both (their Permit roles included).
+// startStandins serves the Logto and Permit stand-ins, brings the Permit
+// stand-in's schema up to the policy and gives the demo accounts their
+// Permit users and roles.
 func startStandins(ctx context.Context, opts standinOptions, logger *slog.Logger) (*standins, error) {
 	s := opts.settings
-	var redirects, postLogout []string
-	for _, base := range opts.appBaseURLs {
-		base = strings.TrimRight(base, "/")
-		redirects = append(redirects, base+"/callback")
-		postLogout = append(postLogout, base+"/")
+	pol, err := policy.Default()
+	if err != nil {
+		return nil, err
 	}
-	var seed []logto.SeedUser
-	for _, a := range demoAccounts {
-		seed = append(seed, logto.SeedUser{Email: a.Email, Password: demoPassword, Name: a.Name})
-	}
-	lt, err := logto.New(logto.Config{
-		Endpoint: opts.listeners.logtoURL,
-		DataDir:  opts.dataDir,
-		Apps: []logto.App{
-			{ID: s.Logto.AppID, Secret: s.Logto.AppSecret, Type: "Traditional", RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout},
-			{ID: s.Logto.M2MAppID, Secret: s.Logto.M2MAppSecret, Type: "MachineToMachine"},
-		},
-		SeedUsers:         seed,
+	stack, err := devstack.Start(opts.listeners, devstack.Config{
+		DataDir:           opts.dataDir,
+		AppID:             s.Logto.AppID,
+		AppSecret:         s.Logto.AppSecret,
+		M2MAppID:          s.Logto.M2MAppID,
+		M2MAppSecret:      s.Logto.M2MAppSecret,
+		AppBaseURLs:       opts.appBaseURLs,
 		WebhookURL:        opts.webhookURL,
 		WebhookSigningKey: s.Logto.WebhookSigningKey,
 		WebhookRetries:    opts.webhookRetries,
-		Logger:            logger.With("component", "logto-standin"),
+		Permit:            permit.Config{APIKey: s.Permit.APIKey, Schema: permitSchema(pol), PropagationDelay: opts.permitDelay},
+		Logger:            logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start Logto stand-in: %w", err)
+		return nil, err
 	}
-	pm, err := permit.New(permit.Config{
-		APIKey:           s.Permit.APIKey,
-		Policy:           opts.listeners.policy,
-		DataDir:          opts.dataDir,
-		PropagationDelay: opts.permitDelay,
-		Logger:           logger.With("component", "permit-standin"),
-	})
-	if err != nil {
-		lt.Close()
-		return nil, fmt.Errorf("start Permit stand-in: %w", err)
-	}
-	st := &standins{
-		logto:      lt,
-		logtoHTTP:  &http.Server{Handler: lt.Handler(), ReadHeaderTimeout: 10 * time.Second},
-		permit:     pm,
-		permitHTTP: &http.Server{Handler: pm.Handler(), ReadHeaderTimeout: 10 * time.Second},
-		done:       make(chan error, 2),
-	}
-	for srv, ln := range map[*http.Server]net.Listener{st.logtoHTTP: opts.listeners.logto, st.permitHTTP: opts.listeners.permit} {
-		go func() {
-			err := srv.Serve(ln)
-			if errors.Is(err, http.ErrServerClosed) {
-				err = nil
-			}
-			st.done <- err
-		}()
-	}
-	if err := applyDevPolicy(ctx, s.Permit.APIKey, opts.listeners.permitURL, opts.listeners.policy); err != nil {
+	st := &standins{stack: stack, logto: stack.Logto, permit: stack.Permit}
+	if err := applyDevPolicy(ctx, s.Permit.APIKey, opts.listeners.PermitURL, pol); err != nil {
 		st.shutdown()
 		return nil, err
 	}
@@ -229,15 +79,30 @@ func startStandins(ctx context.Context, opts standinOptions, logger *slog.Logger
 	return st, nil
 }
 
+func (st *standins) shutdown() error { return st.stack.Shutdown() }
+
+// permitSchema is pol in the Permit stand-in's own types, which it has
+// because the stand-ins import nothing of the product. The element types
+// have the same fields, so a field added to one side and not the other
+// stops this from compiling.
+func permitSchema(pol policy.Policy) permit.Schema {
+	var sc permit.Schema
+	for _, r := range pol.Resources {
+		sc.Resources = append(sc.Resources, permit.Resource(r))
+	}
+	for _, r := range pol.Roles {
+		sc.Roles = append(sc.Roles, permit.Role(r))
+	}
+	return sc
+}
+
 // applyDevPolicy brings the Permit stand-in's schema up to pol, as
 // `policy apply` would. A data directory from before a policy change keeps
 // its old schema (the stand-in, like Permit, lets persisted state win), so
 // a permission added since (audit:view) would otherwise be missing. An
 // up-to-date schema costs only reads.
 func applyDevPolicy(ctx context.Context, apiKey, permitURL string, pol policy.Policy) error {
-	client, err := policyClient(func(name string) string {
-		return map[string]string{"PERMIT_API_KEY": apiKey, "PERMIT_API_URL": permitURL}[name]
-	})
+	client, err := policy.Remote{APIKey: apiKey, APIURL: permitURL}.Client()
 	if err == nil {
 		_, err = policy.Apply(ctx, client, pol, false, false, io.Discard)
 	}
@@ -245,23 +110,6 @@ func applyDevPolicy(ctx context.Context, apiKey, permitURL string, pol policy.Po
 		return fmt.Errorf("apply the policy to the Permit stand-in: %w", err)
 	}
 	return nil
-}
-
-func (st *standins) shutdown() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := errors.Join(drain(ctx, st.logtoHTTP), drain(ctx, st.permitHTTP))
-	<-st.done
-	<-st.done
-	return errors.Join(err, st.logto.Close(), st.permit.Close())
-}
-
-func listenURL(addr string) (net.Listener, string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	return ln, "http://" + ln.Addr().String(), nil
 }
 
 const devUsage = `Usage:
@@ -286,28 +134,28 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if help, err := parseFlags(fs, devUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
-	secrets, err := loadDevSecrets(*dataDir)
+	secrets, err := devstack.LoadSecrets(*dataDir)
 	if err != nil {
 		return err
 	}
-	appLn, appURL, err := listenURL(*addr)
+	appLn, appURL, err := devstack.ListenURL(*addr)
 	if err != nil {
 		return err
 	}
 	defer appLn.Close()
-	sl, err := listenStandins(*logtoAddr, *permitAddr)
+	sl, err := devstack.Listen(*logtoAddr, *permitAddr)
 	if err != nil {
 		return err
 	}
-	defer sl.close()
-	logtoURL, permitURL := sl.logtoURL, sl.permitURL
+	defer sl.Close()
+	logtoURL, permitURL := sl.LogtoURL, sl.PermitURL
 
 	dotenv, err := loadDotEnv()
 	if err != nil {
 		return fmt.Errorf("read .env: %w", err)
 	}
 	settings, err := config.Load(config.Layered(
-		config.FromGetenv(getenv), config.FromMap(dotenv), config.FromMap(secrets.settings(*dataDir, appURL, logtoURL, permitURL))))
+		config.FromGetenv(getenv), config.FromMap(dotenv), config.FromMap(secrets.Settings(*dataDir, appURL, logtoURL, permitURL))))
 	if err != nil {
 		return err
 	}
@@ -336,17 +184,24 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		st.shutdown()
 		return err
 	}
+	// stop stops the app, then the stand-ins. No load balancer in front
+	// of dev: no delay before closing.
+	stop := func() error {
+		err := a.shutdown(0, settings.ShutdownTimeout)
+		if stErr := st.shutdown(); err == nil {
+			err = stErr
+		}
+		return err
+	}
 	if err := markDemoSynced(ctx, st, a); err != nil {
-		a.shutdown(0, settings.ShutdownTimeout)
-		st.shutdown()
+		stop()
 		return err
 	}
 	if *seedHistoryFlag {
 		start := time.Now()
 		n, err := seedHistory(ctx, st, a, settings, start)
 		if err != nil {
-			a.shutdown(0, settings.ShutdownTimeout)
-			st.shutdown()
+			stop()
 			return err
 		}
 		logger.Info("seeded the demo history", "new_people", n, "took", time.Since(start).Round(time.Millisecond))
@@ -357,12 +212,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case err := <-a.done:
 		a.done <- err
 	}
-	// No load balancer in front of dev: no delay before closing.
-	err = a.shutdown(0, settings.ShutdownTimeout)
-	if stErr := st.shutdown(); err == nil {
-		err = stErr
-	}
-	return err
+	return stop()
 }
 
 // listenOrWarn opens the dev metrics listener. Metrics are a convenience in

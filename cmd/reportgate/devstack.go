@@ -10,12 +10,10 @@ import (
 	"strings"
 
 	"reportgate/internal/config"
+	"reportgate/internal/devstack"
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
 )
-
-// devstackMemoryLimit is devstack's soft memory limit.
-const devstackMemoryLimit = 176 << 20
 
 const devstackUsage = `Usage:
   reportgate devstack [flags]
@@ -24,9 +22,9 @@ Runs only the local Logto and Permit stand-ins and prints the settings a
 separately started ` + "`reportgate serve`" + ` needs. Ctrl+C stops them.
 `
 
-// devstack runs only the stand-ins, for a `reportgate serve` (or a
+// devstackCmd runs only the stand-ins, for a `reportgate serve` (or a
 // debugger) started separately, and prints the settings that serve needs.
-func devstack(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func devstackCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
 	logtoAddr := fs.String("logto-addr", "127.0.0.1:3001", "Logto stand-in listen address")
 	permitAddr := fs.String("permit-addr", "127.0.0.1:7766", "Permit stand-in listen address")
@@ -37,28 +35,24 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 	if help, err := parseFlags(fs, devstackUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
-	if getenv("GOMEMLIMIT") == "" {
-		// The stand-ins hold about 1 KB per user (110 MB live at 100k), and
-		// by default the GC lets the heap reach twice the live size before
-		// it collects. A soft limit keeps the process near its live size
-		// while it is loaded; GOMEMLIMIT, when set, wins.
-		debug.SetMemoryLimit(devstackMemoryLimit)
+	if getenv("GOMEMLIMIT") == "" { // when set, it wins
+		debug.SetMemoryLimit(devstack.MemoryLimit)
 	}
 	hook, err := url.Parse(*webhookURL)
 	if err != nil || hook.Scheme == "" || hook.Host == "" {
 		return fmt.Errorf("--webhook-url must be an absolute URL, not %q", *webhookURL)
 	}
 	appURL := hook.Scheme + "://" + hook.Host
-	secrets, err := loadDevSecrets(*dataDir)
+	secrets, err := devstack.LoadSecrets(*dataDir)
 	if err != nil {
 		return err
 	}
-	sl, err := listenStandins(*logtoAddr, *permitAddr)
+	sl, err := devstack.Listen(*logtoAddr, *permitAddr)
 	if err != nil {
 		return err
 	}
-	defer sl.close()
-	env := secrets.settings(*dataDir, appURL, sl.logtoURL, sl.permitURL)
+	defer sl.Close()
+	env := secrets.Settings(*dataDir, appURL, sl.LogtoURL, sl.PermitURL)
 	settings, err := config.Load(config.Layered(config.FromGetenv(getenv), config.FromMap(env)))
 	if err != nil {
 		return err
@@ -94,7 +88,7 @@ func devstack(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "%s=%s\n", kv[0], kv[1])
 	}
 	fmt.Fprintf(stdout, "# Stand-in controls: %s%s (Bearer PERMIT_API_KEY) and %s%s (Basic LOGTO_M2M_APP_ID:LOGTO_M2M_APP_SECRET)\n",
-		sl.permitURL, permit.ControlPrefix, sl.logtoURL, logto.ControlPrefix)
+		sl.PermitURL, permit.ControlPrefix, sl.LogtoURL, logto.ControlPrefix)
 	fmt.Fprintf(stdout, "# Demo accounts: %s (password %q)\n", demoEmails(), demoPassword)
 	<-ctx.Done()
 	return st.shutdown()

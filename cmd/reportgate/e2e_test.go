@@ -13,6 +13,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"reportgate/internal/devstack"
 	"reportgate/internal/testkit"
 )
 
@@ -99,7 +100,7 @@ func management(t *testing.T, d *devInstance, dataDir, method, path, body string
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s devSecrets
+	var s devstack.Secrets
 	json.Unmarshal(raw, &s)
 	form := url.Values{"grant_type": {"client_credentials"}, "resource": {"https://default.logto.app/api"}, "scope": {"all"}}
 	req, _ := http.NewRequest(http.MethodPost, d.logtoURL+"/oidc/token", strings.NewReader(form.Encode()))

@@ -10,57 +10,9 @@ import (
 
 	"reportgate/internal/config"
 	"reportgate/internal/database"
-	"reportgate/internal/store"
+	"reportgate/internal/devstack"
+	"reportgate/internal/people"
 )
-
-func TestDemoHistoryIsBelievable(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 11, 30, 9, 30, 0, 0, time.UTC)
-	people := demoHistory(now)
-	if len(people) != historyPeople {
-		t.Fatalf("%d people, want %d", len(people), historyPeople)
-	}
-	first := time.Date(2026, 9, 2, 0, 0, 0, 0, time.UTC)
-	var weekday, weekend, early, late int
-	roles, emails := map[string]int{}, map[string]bool{}
-	for _, p := range people {
-		if p.CreatedAt.Before(first) || p.CreatedAt.After(now) {
-			t.Fatalf("%s registered at %s, outside %s..%s", p.Email, p.CreatedAt, first, now)
-		}
-		if !strings.HasSuffix(p.Email, "@"+historyDomain) || emails[p.Email] {
-			t.Fatalf("email %q not unique under @%s", p.Email, historyDomain)
-		}
-		emails[p.Email] = true
-		roles[p.Role]++
-		if wd := p.CreatedAt.Weekday(); wd == time.Saturday || wd == time.Sunday {
-			weekend++
-		} else {
-			weekday++
-		}
-		if p.CreatedAt.Before(first.AddDate(0, 0, 30)) {
-			early++
-		} else if !p.CreatedAt.Before(first.AddDate(0, 0, 60)) {
-			late++
-		}
-	}
-	// Per day: a weekend day well below a weekday; the last month above the first.
-	if perWeekend, perWeekday := float64(weekend)/26, float64(weekday)/64; perWeekend > 0.7*perWeekday {
-		t.Errorf("weekend %.1f a day vs weekday %.1f: no weekly rhythm", perWeekend, perWeekday)
-	}
-	if late <= early {
-		t.Errorf("last 30 days %d, first 30 days %d: no upward trend", late, early)
-	}
-	if !(roles["viewer"] > roles["analyst"] && roles["analyst"] > roles["admin"] && roles["admin"] > 0) {
-		t.Errorf("roles %v: want mostly viewers, some analysts, few admins", roles)
-	}
-	// Deterministic, and who the people are does not depend on the day.
-	again, later := demoHistory(now), demoHistory(now.AddDate(0, 0, 5))
-	for i := range people {
-		if again[i] != people[i] || later[i].Email != people[i].Email || later[i].Role != people[i].Role {
-			t.Fatalf("person %d differs between runs: %+v, %+v, %+v", i, people[i], again[i], later[i])
-		}
-	}
-}
 
 // TestDevSeedsHistoryInAllThreePlaces starts dev with the history, checks
 // the report, the Logto stand-in and the Permit stand-in agree, restarts it
@@ -68,11 +20,11 @@ func TestDemoHistoryIsBelievable(t *testing.T) {
 func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 	dataDir := t.TempDir()
 	d := startDev(t, dataDir, "--seed-history=true")
-	secrets, err := loadDevSecrets(dataDir)
+	secrets, err := devstack.LoadSecrets(dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	settings, err := config.Load(config.FromMap(secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)))
+	settings, err := config.Load(config.FromMap(secrets.Settings(dataDir, d.appURL, d.logtoURL, d.permitURL)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +70,7 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	records := store.NewUsers(db, nil)
+	records := people.NewStore(db, nil)
 	checked := 0
 	for id, createdAt := range seeded {
 		if checked == 25 { // a sample: each check is a Permit API call
@@ -141,7 +93,7 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 
 	// backfill sees them as synced: nothing to queue for any of them.
 	t.Chdir(t.TempDir()) // no stray ./.env
-	env := secrets.settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
+	env := secrets.Settings(dataDir, d.appURL, d.logtoURL, d.permitURL)
 	var out strings.Builder
 	if err := run(ctx, []string{"backfill", "--dry-run"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
 		t.Fatalf("backfill --dry-run: %v\n%s", err, out.String())

@@ -2,31 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"maps"
-	"net/http"
-	"net/url"
-	"slices"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	appconfig "reportgate/internal/config"
-	"reportgate/internal/webhook"
-)
-
-// Bounds of a load test, so a typo cannot start an endless or huge run.
-const (
-	maxLoadWorkers  = 1024
-	maxLoadCount    = 200_000 // deliveries are built before the clock starts
-	maxLoadDuration = 10 * time.Minute
-	loadReqTimeout  = 10 * time.Second
+	"reportgate/internal/loadtest"
 )
 
 const loadtestUsage = `Usage:
@@ -38,17 +20,38 @@ Both print req/s, p50, p99 and the status counts, and refuse a target that is
 not loopback unless --allow-remote is given.
 `
 
-// loadtest drives a running instance: it measures, it does not check.
-func loadtest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// loadtestCmd drives a running instance: it measures, it does not check.
+func loadtestCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, loadtestUsage)
 		return errors.New("loadtest: say webhooks or http")
 	}
 	switch args[0] {
 	case "webhooks":
-		return loadWebhooks(ctx, args[1:], getenv, stdout, stderr)
+		var c loadtest.Webhooks
+		fs := flag.NewFlagSet("loadtest webhooks", flag.ContinueOnError)
+		fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "base URL of the running app")
+		fs.StringVar(&c.Key, "key", getenv("LOGTO_WEBHOOK_SIGNING_KEY"), "webhook signing key (default $LOGTO_WEBHOOK_SIGNING_KEY)")
+		fs.IntVar(&c.Senders, "senders", 16, "concurrent senders")
+		fs.IntVar(&c.Count, "count", 5000, "deliveries to send (two per new user)")
+		fs.DurationVar(&c.Timeout, "timeout", 2*time.Minute, "give up after this long")
+		fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a target that is not loopback")
+		if help, err := parseFlags(fs, loadtestUsage, args[1:], stdout, stderr); help || err != nil {
+			return err
+		}
+		return c.Run(ctx, stdout)
 	case "http":
-		return loadHTTP(ctx, args[1:], stdout, stderr)
+		var c loadtest.HTTP
+		fs := flag.NewFlagSet("loadtest http", flag.ContinueOnError)
+		fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080/healthz", "URL to GET")
+		fs.IntVar(&c.Conns, "conns", 32, "concurrent connections")
+		fs.DurationVar(&c.Duration, "duration", 5*time.Second, "how long to send")
+		fs.StringVar(&c.Cookie, "cookie", "", "a Cookie header to send, e.g. the session cookie of a signed-in browser")
+		fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a target that is not loopback")
+		if help, err := parseFlags(fs, loadtestUsage, args[1:], stdout, stderr); help || err != nil {
+			return err
+		}
+		return c.Run(ctx, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, loadtestUsage)
 		return nil
@@ -56,304 +59,3 @@ func loadtest(ctx context.Context, args []string, getenv func(string) string, st
 	fmt.Fprint(stderr, loadtestUsage)
 	return fmt.Errorf("loadtest: unknown target %q", args[0])
 }
-
-func loadWebhooks(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("loadtest webhooks", flag.ContinueOnError)
-	base := fs.String("url", "http://127.0.0.1:8080", "base URL of the running app")
-	key := fs.String("key", getenv("LOGTO_WEBHOOK_SIGNING_KEY"), "webhook signing key (default $LOGTO_WEBHOOK_SIGNING_KEY)")
-	senders := fs.Int("senders", 16, "concurrent senders")
-	count := fs.Int("count", 5000, "deliveries to send (two per new user)")
-	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
-	remote := fs.Bool("allow-remote", false, "allow a target that is not loopback")
-	if help, err := parseFlags(fs, loadtestUsage, args, stdout, stderr); help || err != nil {
-		return err
-	}
-	switch {
-	case *key == "":
-		return errors.New("loadtest webhooks: --key (or LOGTO_WEBHOOK_SIGNING_KEY) is required")
-	case *count < 1 || *count > maxLoadCount:
-		return fmt.Errorf("loadtest webhooks: --count must be 1..%d", maxLoadCount)
-	}
-	target, err := loadTarget(*base, *remote)
-	if err != nil {
-		return err
-	}
-	target = target.JoinPath("/webhooks/logto")
-	if err := checkLoadBounds(*senders, *timeout); err != nil {
-		return err
-	}
-	bodies, err := registrations(*count, time.Now())
-	if err != nil {
-		return err
-	}
-	sigs := make([]string, len(bodies))
-	for i, b := range bodies {
-		sigs[i] = webhook.Sign(b, *key)
-	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	var next atomic.Int64
-	res := runLoad(ctx, *senders, func(ctx context.Context) (*http.Request, bool) {
-		i := int(next.Add(1) - 1)
-		if i >= len(bodies) {
-			return nil, false
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), strings.NewReader(string(bodies[i])))
-		if err != nil {
-			return nil, false
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("User-Agent", "Logto (https://logto.io/)")
-		req.Header.Set(webhook.SignatureHeader, sigs[i])
-		return req, true
-	})
-	res.print(stdout, fmt.Sprintf("webhooks %s: %d senders", target, *senders))
-	if res.n < len(bodies) {
-		return fmt.Errorf("loadtest webhooks: sent %d of %d before the timeout", res.n, len(bodies))
-	}
-	return res.answered()
-}
-
-func loadHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("loadtest http", flag.ContinueOnError)
-	raw := fs.String("url", "http://127.0.0.1:8080/healthz", "URL to GET")
-	conns := fs.Int("conns", 32, "concurrent connections")
-	duration := fs.Duration("duration", 5*time.Second, "how long to send")
-	cookie := fs.String("cookie", "", "a Cookie header to send, e.g. the session cookie of a signed-in browser")
-	remote := fs.Bool("allow-remote", false, "allow a target that is not loopback")
-	if help, err := parseFlags(fs, loadtestUsage, args, stdout, stderr); help || err != nil {
-		return err
-	}
-	target, err := loadTarget(*raw, *remote)
-	if err != nil {
-		return err
-	}
-	if err := checkLoadBounds(*conns, *duration); err != nil {
-		return err
-	}
-	// Requests stop being started at the end of duration; the ones in
-	// flight may take loadReqTimeout more.
-	ctx, cancel := context.WithTimeout(ctx, *duration+loadReqTimeout)
-	defer cancel()
-	end := time.Now().Add(*duration)
-	res := runLoad(ctx, *conns, func(ctx context.Context) (*http.Request, bool) {
-		if time.Now().After(end) {
-			return nil, false
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
-		if err != nil {
-			return nil, false
-		}
-		if *cookie != "" {
-			req.Header.Set("Cookie", *cookie)
-		}
-		return req, true
-	})
-	res.print(stdout, fmt.Sprintf("GET %s: %d connections", target, *conns))
-	return res.answered()
-}
-
-// loadTarget parses raw and, unless remote, refuses a host that is not
-// loopback: a load test pointed at someone else's server by mistake is an
-// attack on it.
-func loadTarget(raw string, remote bool) (*url.URL, error) {
-	u, err := appconfig.ParseHTTPURL(raw)
-	if err != nil {
-		return nil, fmt.Errorf("loadtest: %q is not an http(s) URL", raw)
-	}
-	if remote {
-		return u, nil
-	}
-	host := u.Hostname()
-	if appconfig.IsLoopback(host) {
-		return u, nil
-	}
-	return nil, fmt.Errorf("loadtest: %s is not a loopback address; pass --allow-remote to load it anyway", host)
-}
-
-func checkLoadBounds(workers int, d time.Duration) error {
-	if workers < 1 || workers > maxLoadWorkers {
-		return fmt.Errorf("loadtest: concurrency must be 1..%d", maxLoadWorkers)
-	}
-	if d <= 0 || d > maxLoadDuration {
-		return fmt.Errorf("loadtest: duration must be more than 0 and at most %s", maxLoadDuration)
-	}
-	return nil
-}
-
-// loadResult is what a run measured.
-type loadResult struct {
-	n       int
-	elapsed time.Duration
-	lat     []time.Duration // sorted
-	status  map[string]int  // "204", or "error" when no response came
-}
-
-// answered is an error when no request got a response: a run against a
-// target that is not up measures nothing.
-func (r loadResult) answered() error {
-	if r.status["error"] == r.n {
-		return errors.New("loadtest: no request got a response; is the instance running?")
-	}
-	return nil
-}
-
-func (r loadResult) print(w io.Writer, what string) {
-	fmt.Fprintf(w, "%s: %d requests in %s\n", what, r.n, r.elapsed.Round(time.Millisecond))
-	if r.n == 0 {
-		return
-	}
-	q := func(p int) string {
-		return fmt.Sprintf("%.2f ms", float64(r.lat[(len(r.lat)-1)*p/100].Microseconds())/1000)
-	}
-	fmt.Fprintf(w, "  %.0f req/s, p50 %s, p99 %s\n", float64(r.n)/r.elapsed.Seconds(), q(50), q(99))
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(r.status)) {
-		parts = append(parts, fmt.Sprintf("%s×%d", k, r.status[k]))
-	}
-	fmt.Fprintf(w, "  status: %s\n", strings.Join(parts, " "))
-}
-
-// runLoad sends, from workers goroutines, the requests next gives until it
-// says no more or ctx ends, and measures each until its body is read.
-func runLoad(ctx context.Context, workers int, next func(ctx context.Context) (*http.Request, bool)) loadResult {
-	client := &http.Client{
-		Timeout: loadReqTimeout,
-		Transport: &http.Transport{
-			MaxIdleConns:        workers,
-			MaxIdleConnsPerHost: workers,
-			IdleConnTimeout:     30 * time.Second,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	defer client.CloseIdleConnections()
-	type tally struct {
-		lat    []time.Duration
-		status map[string]int
-	}
-	tallies := make([]tally, workers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range tallies {
-		t := &tallies[w]
-		t.status = map[string]int{}
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				req, ok := next(ctx)
-				if !ok {
-					return
-				}
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					if ctx.Err() != nil {
-						return // the run's time is up; not the server's failure
-					}
-					t.status["error"]++
-					t.lat = append(t.lat, time.Since(t0))
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				t.lat = append(t.lat, time.Since(t0))
-				t.status[strconv.Itoa(resp.StatusCode)]++
-			}
-		})
-	}
-	wg.Wait()
-	res := loadResult{elapsed: time.Since(start), status: map[string]int{}}
-	for _, t := range tallies {
-		res.lat = append(res.lat, t.lat...)
-		for k, v := range t.status {
-			res.status[k] += v
-		}
-	}
-	slices.Sort(res.lat)
-	res.n = len(res.lat)
-	return res
-}
-
-// registrations builds n deliveries as Logto sends them when people
-// register through the sign-in experience: for each new person a
-// User.Created data hook and a PostRegister interaction hook, with Logto's
-// key order and 12-character ids.
-func registrations(n int, now time.Time) ([][]byte, error) {
-	const hookID = "loadtesthook0001"
-	bodies := make([][]byte, 0, n)
-	for i := 0; len(bodies) < n; i++ {
-		id := randomAlnum(12)
-		at := now.Add(time.Duration(i) * time.Millisecond).UTC().Format("2006-01-02T15:04:05.000Z")
-		u := loadUser{ID: id, PrimaryEmail: fmt.Sprintf("load-%s@example.com", id), Name: "Load " + id,
-			CustomData: struct{}{}, Identities: struct{}{}, Profile: struct{}{},
-			CreatedAt: now.UnixMilli(), UpdatedAt: now.UnixMilli()}
-		session, app := randomAlnum(21), randomAlnum(21)
-		created, err := json.Marshal(createdHook{Event: webhook.EventUserCreated, CreatedAt: at, InteractionEvent: "Register",
-			UserAgent: "Mozilla/5.0 (loadtest)", ApplicationID: app, SessionID: session, IP: "127.0.0.1",
-			Application: loadApp{ID: app, Type: "Traditional", Name: "reportgate"}, Data: u, HookID: hookID})
-		if err != nil {
-			return nil, err
-		}
-		bodies = append(bodies, created)
-		if len(bodies) == n {
-			break
-		}
-		registered, err := json.Marshal(registerHook{Event: webhook.EventPostRegister, InteractionEvent: "Register", CreatedAt: at,
-			SessionID: session, UserAgent: "Mozilla/5.0 (loadtest)", UserID: id, UserIP: "127.0.0.1", User: u,
-			Application: loadApp{ID: app, Type: "Traditional", Name: "reportgate"}, HookID: hookID})
-		if err != nil {
-			return nil, err
-		}
-		bodies = append(bodies, registered)
-	}
-	return bodies, nil
-}
-
-// The payload shapes, fields in Logto's order.
-type (
-	loadUser struct {
-		ID            string   `json:"id"`
-		Username      *string  `json:"username"`
-		PrimaryEmail  string   `json:"primaryEmail"`
-		PrimaryPhone  *string  `json:"primaryPhone"`
-		Name          string   `json:"name"`
-		Avatar        *string  `json:"avatar"`
-		CustomData    struct{} `json:"customData"`
-		Identities    struct{} `json:"identities"`
-		LastSignInAt  *int64   `json:"lastSignInAt"`
-		CreatedAt     int64    `json:"createdAt"`
-		UpdatedAt     int64    `json:"updatedAt"`
-		Profile       struct{} `json:"profile"`
-		ApplicationID *string  `json:"applicationId"`
-		IsSuspended   bool     `json:"isSuspended"`
-	}
-	loadApp struct {
-		ID          string  `json:"id"`
-		Type        string  `json:"type"`
-		Name        string  `json:"name"`
-		Description *string `json:"description"`
-	}
-	createdHook struct {
-		Event            string   `json:"event"`
-		CreatedAt        string   `json:"createdAt"`
-		InteractionEvent string   `json:"interactionEvent"`
-		UserAgent        string   `json:"userAgent"`
-		ApplicationID    string   `json:"applicationId"`
-		SessionID        string   `json:"sessionId"`
-		IP               string   `json:"ip"`
-		Application      loadApp  `json:"application"`
-		Data             loadUser `json:"data"`
-		HookID           string   `json:"hookId"`
-	}
-	registerHook struct {
-		Event            string   `json:"event"`
-		InteractionEvent string   `json:"interactionEvent"`
-		CreatedAt        string   `json:"createdAt"`
-		SessionID        string   `json:"sessionId"`
-		UserAgent        string   `json:"userAgent"`
-		UserID           string   `json:"userId"`
-		UserIP           string   `json:"userIp"`
-		User             loadUser `json:"user"`
-		Application      loadApp  `json:"application"`
-		HookID           string   `json:"hookId"`
-	}
-)

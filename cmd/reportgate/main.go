@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "dev":
 		return dev(ctx, args[1:], getenv, stdout, stderr)
 	case "devstack":
-		return devstack(ctx, args[1:], getenv, stdout, stderr)
+		return devstackCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "policy":
 		return policyCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
@@ -65,9 +65,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "grant":
 		return grant(ctx, args[1:], getenv, stdout, stderr)
 	case "probe":
-		return probe(ctx, args[1:], getenv, stdout, stderr)
+		return probeCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "loadtest":
-		return loadtest(ctx, args[1:], getenv, stdout, stderr)
+		return loadtestCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionString())
 		return nil

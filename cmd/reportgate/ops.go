@@ -12,10 +12,9 @@ import (
 	"reportgate/internal/config"
 	"reportgate/internal/database"
 	"reportgate/internal/logtoapi"
+	"reportgate/internal/people"
 	"reportgate/internal/policy"
 	"reportgate/internal/provision"
-	"reportgate/internal/store"
-	"reportgate/internal/webhook"
 )
 
 // environment is where every command reads its settings: the process
@@ -103,27 +102,6 @@ func newLogtoAPI(s config.Settings) (*logtoapi.Client, error) {
 	})
 }
 
-// findByEmail pages through Logto's users for one email address (the
-// Management API's search matches more than emails, so the match is exact
-// here).
-func findByEmail(ctx context.Context, api *logtoapi.Client, email string) (webhook.User, error) {
-	const pageSize = 100
-	for page := 1; ; page++ {
-		users, total, err := api.ListUsers(ctx, page, pageSize)
-		if err != nil {
-			return webhook.User{}, err
-		}
-		for _, u := range users {
-			if strings.EqualFold(u.Email, email) {
-				return u, nil
-			}
-		}
-		if len(users) < pageSize || page*pageSize >= total {
-			return webhook.User{}, fmt.Errorf("no Logto user with email %s", email)
-		}
-	}
-}
-
 const grantUsage = `Usage:
   reportgate grant --email E --role R
 
@@ -160,10 +138,6 @@ func grant(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	u, err := findByEmail(ctx, api, *email)
-	if err != nil {
-		return err
-	}
 	dir, err := newDirectory(s)
 	if err != nil {
 		return err
@@ -173,64 +147,12 @@ func grant(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer db.Close()
-	err = setRole(ctx, dir, store.NewUsers(db, nil), u, *role)
-	// Written after the Permit calls, with their outcome.
-	entry := audit.Entry{ActorID: audit.ActorCLI, Action: audit.RoleGranted, SubjectID: u.ID, SubjectName: u.Email,
-		Role: *role, Detail: "reportgate grant; any other role removed"}
-	if err != nil {
-		entry.Action, entry.Detail = audit.RoleChangeFailed, "reportgate grant failed"
-	}
-	if auditErr := audit.New(db, 0, nil).Record(ctx, entry); auditErr != nil {
-		err = errors.Join(err, auditErr)
-	}
+	persons := people.New(people.Config{Store: people.NewStore(db, nil), Permit: dir, Logto: api, Trail: audit.New(db, 0, nil)})
+	u, err := persons.GrantFromCommandLine(ctx, *email, *role)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s (%s) now has the %s role, and only it, in tenant %s\n", u.Email, u.ID, *role, s.Permit.Tenant)
-	return nil
-}
-
-// roleDirectory is what setRole needs of Permit.
-type roleDirectory interface {
-	SyncUser(ctx context.Context, key, email, name string) error
-	AssignRole(ctx context.Context, key, role string) error
-	UnassignRole(ctx context.Context, key, role string) error
-	AssignedRoles(ctx context.Context, key string) ([]string, error)
-}
-
-// roleSnapshot is the local copy of people's roles (the admin pages and the
-// report's split by role read it).
-type roleSnapshot interface {
-	SetRoles(ctx context.Context, id string, roles []string) error
-}
-
-// setRole makes role the person's only role in the tenant. The new role is
-// assigned first and the others removed after, so a failure half-way leaves
-// the person with more access than before, never with none. The local
-// snapshot is then set to what Permit holds; a person not recorded here yet
-// gets theirs at their first sign-in or sync.
-func setRole(ctx context.Context, dir roleDirectory, snapshot roleSnapshot, u webhook.User, role string) error {
-	if err := dir.SyncUser(ctx, u.ID, u.Email, u.Name); err != nil {
-		return fmt.Errorf("create %s in Permit: %w", u.Email, err)
-	}
-	if err := dir.AssignRole(ctx, u.ID, role); err != nil {
-		return fmt.Errorf("assign %s to %s: %w", role, u.Email, err)
-	}
-	held, err := dir.AssignedRoles(ctx, u.ID)
-	if err != nil {
-		return fmt.Errorf("roles of %s: %w", u.Email, err)
-	}
-	for _, other := range held {
-		if other == role {
-			continue
-		}
-		if err := dir.UnassignRole(ctx, u.ID, other); err != nil {
-			return fmt.Errorf("remove %s from %s: %w", other, u.Email, err)
-		}
-	}
-	if err := snapshot.SetRoles(ctx, u.ID, []string{role}); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("record the role of %s here: %w", u.Email, err)
-	}
 	return nil
 }
 

@@ -20,7 +20,7 @@ const policyTestKey = "permit_key_policy_cmd"
 // writes it receives.
 func startPolicyStandin(t *testing.T) (string, *atomic.Int64) {
 	t.Helper()
-	s, err := permit.New(permit.Config{APIKey: policyTestKey, Policy: policy.Policy{}})
+	s, err := permit.New(permit.Config{APIKey: policyTestKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestDevAppliesThePolicyToAnOldStandin(t *testing.T) {
 		r.Permissions = slices.DeleteFunc(slices.Clone(r.Permissions), func(p string) bool { return p == "audit:view" })
 		old.Roles = append(old.Roles, r)
 	}
-	s, err := permit.New(permit.Config{APIKey: policyTestKey, Policy: old})
+	s, err := permit.New(permit.Config{APIKey: policyTestKey, Schema: permitSchema(old)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestDevAppliesThePolicyToAnOldStandin(t *testing.T) {
 	if err := applyDevPolicy(context.Background(), policyTestKey, srv.URL, pol); err != nil {
 		t.Fatal(err)
 	}
-	client, err := policyClient(envFrom(map[string]string{"PERMIT_API_KEY": policyTestKey, "PERMIT_API_URL": srv.URL}))
+	client, err := policy.Remote{APIKey: policyTestKey, APIURL: srv.URL}.Client()
 	if err != nil {
 		t.Fatal(err)
 	}

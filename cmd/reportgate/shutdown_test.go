@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"reportgate/handlers"
+	"reportgate/internal/shutdown"
 	"reportgate/static"
 )
 
@@ -19,7 +20,7 @@ type pingOK struct{}
 
 func (pingOK) PingContext(context.Context) error { return nil }
 
-// fakeJobs is a jobStopper whose Stop blocks until release or its
+// fakeJobs is a shutdown.Jobs whose Stop blocks until release or its
 // context ends.
 type fakeJobs struct {
 	called   chan struct{}
@@ -43,7 +44,7 @@ func (j *fakeJobs) Stop(ctx context.Context) error {
 // servingApp serves the real handlers (for /readyz) plus /slow, a request
 // that is in flight until release is closed, and returns a shutdown plan
 // for it.
-func servingApp(t *testing.T, delay, timeout time.Duration, jobs jobStopper) (addr string, plan shutdownPlan, slowStarted, slowRelease chan struct{}) {
+func servingApp(t *testing.T, delay, timeout time.Duration, jobs shutdown.Jobs) (addr string, plan shutdown.Plan, slowStarted, slowRelease chan struct{}) {
 	t.Helper()
 	draining := new(atomic.Bool)
 	h := handlers.New(handlers.Deps{
@@ -75,8 +76,8 @@ func servingApp(t *testing.T, delay, timeout time.Duration, jobs jobStopper) (ad
 		served <- err
 	}()
 	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), shutdownPlan{draining: draining, delay: delay, timeout: timeout,
-		server: srv, served: served, jobs: jobs}, slowStarted, slowRelease
+	return ln.Addr().String(), shutdown.Plan{Draining: draining, Delay: delay, Timeout: timeout,
+		Server: srv, Served: served, Jobs: jobs}, slowStarted, slowRelease
 }
 
 // askStatus asks path (/readyz, /healthz) on a new connection: its status, or
@@ -127,7 +128,7 @@ func TestShutdownOrder(t *testing.T) {
 	<-slowStarted
 
 	done := make(chan error, 1)
-	go func() { done <- plan.run() }()
+	go func() { done <- plan.Run() }()
 
 	var first int
 	pollUntil(t, "/readyz to stop answering 200", func() bool {
@@ -170,7 +171,7 @@ func TestShutdownBoundsJobsByTimeout(t *testing.T) {
 	t.Parallel()
 	jobs := &fakeJobs{called: make(chan struct{}), release: make(chan struct{})}
 	_, plan, _, _ := servingApp(t, 0, 300*time.Millisecond, jobs)
-	err := plan.run()
+	err := plan.Run()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("shutdown = %v, want the jobs' deadline error", err)
 	}

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"reportgate/internal/config"
+	"reportgate/internal/csvsafe"
 	"reportgate/internal/database"
-	"reportgate/internal/reports"
 )
 
 // Actors that are not a person.
@@ -214,7 +214,7 @@ func WriteCSV(w io.Writer, entries []Entry) error {
 			e.SubjectID, e.SubjectName, e.Role, e.Permission, e.Detail, request})
 	}
 	for _, row := range rows {
-		if err := cw.Write(reports.EscapeCSVRow(row)); err != nil {
+		if err := cw.Write(csvsafe.Row(row)); err != nil {
 			return fmt.Errorf("write audit csv: %w", err)
 		}
 	}

@@ -33,7 +33,7 @@ type permitStandin struct{ *standin.Permit }
 
 func startStandin(t testing.TB) permitStandin {
 	t.Helper()
-	return permitStandin{standin.StartPermit(t, permit.Config{APIKey: testKey, Policy: standin.DefaultPolicy(t)})}
+	return permitStandin{standin.StartPermit(t, permit.Config{APIKey: testKey, Schema: standin.DefaultSchema(t)})}
 }
 
 // grant syncs a user and assigns roles in the default tenant through the

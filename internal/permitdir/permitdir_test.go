@@ -30,7 +30,7 @@ type hidingStandin struct {
 func start(t *testing.T) *hidingStandin {
 	t.Helper()
 	s := &hidingStandin{}
-	s.Permit = standin.StartPermit(t, permit.Config{APIKey: apiKey, Policy: standin.DefaultPolicy(t)},
+	s.Permit = standin.StartPermit(t, permit.Config{APIKey: apiKey, Schema: standin.DefaultSchema(t)},
 		standin.Wrap(func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if k := s.hideUser.Load(); k != nil && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/users/"+*k) {

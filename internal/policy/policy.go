@@ -2,9 +2,10 @@
 // actions and roles that Permit.io must hold, read from an embedded JSON file.
 //
 // The same Policy value seeds the local Permit stand-in
-// (internal/devstack/permit) and drives `reportgate policy apply`, which
-// compares it with what a Permit environment holds (see Plan) and writes the
-// difference through the SDK. Keeping one source means the stand-in and the
+// (internal/devstack/permit, converted to the stand-in's own Schema, since
+// the stand-ins import nothing of the product) and drives `reportgate
+// policy apply`, which compares it with what a Permit environment holds
+// (see Plan) and writes the difference through the SDK. Keeping one source means the stand-in and the
 // real environment cannot drift apart silently.
 //
 // The model is Permit's RBAC minimum: a resource has

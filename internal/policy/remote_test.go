@@ -43,7 +43,7 @@ type remote struct {
 func startRemote(t *testing.T, seed policy.Policy, before func(r *http.Request, inner http.Handler)) *remote {
 	t.Helper()
 	rm := &remote{}
-	rm.URL = standin.StartPermit(t, permitstandin.Config{APIKey: apiKey, Policy: seed},
+	rm.URL = standin.StartPermit(t, permitstandin.Config{APIKey: apiKey, Schema: standin.PermitSchema(seed)},
 		standin.Wrap(func(inner http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if before != nil {

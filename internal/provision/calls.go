@@ -36,12 +36,12 @@ func (b boundedPermit) DeleteUser(ctx context.Context, key string) error {
 	return within(ctx, b.timeout, func(ctx context.Context) error { return b.p.DeleteUser(ctx, key) })
 }
 
-type boundedDirectory struct {
-	d       Directory
+type boundedLogtoUsers struct {
+	d       LogtoUsers
 	timeout time.Duration
 }
 
-func (b boundedDirectory) GetUser(ctx context.Context, id string) (u webhook.User, err error) {
+func (b boundedLogtoUsers) GetUser(ctx context.Context, id string) (u webhook.User, err error) {
 	err = within(ctx, b.timeout, func(ctx context.Context) error { u, err = b.d.GetUser(ctx, id); return err })
 	return u, err
 }

@@ -21,7 +21,7 @@ const (
 // emailReuse starts a service on the Permit stand-in (through the real
 // SDK) in which the Permit user holderID already has sharedEmail and the
 // analyst role, and a Logto that knows the users in logto.
-func emailReuse(t *testing.T, db *database.DB, logto map[string]webhook.User) (*Service, *permitStandin, *fakeDirectory) {
+func emailReuse(t *testing.T, db *database.DB, logto map[string]webhook.User) (*Service, *permitStandin, *fakeLogtoUsers) {
 	t.Helper()
 	ps := startPermit(t)
 	pc := ps.client(t)
@@ -32,7 +32,7 @@ func emailReuse(t *testing.T, db *database.DB, logto map[string]webhook.User) (*
 	if err := pc.AssignRole(ctx, holderID, "analyst"); err != nil {
 		t.Fatal(err)
 	}
-	dir := &fakeDirectory{users: logto}
+	dir := &fakeLogtoUsers{users: logto}
 	cfg := testConfig(db, pc)
 	cfg.Logto = dir
 	return newService(t, cfg, true), ps, dir

@@ -125,13 +125,13 @@ func (r *fakeRevoker) count(userID string) int {
 	return r.calls[userID]
 }
 
-type fakeDirectory struct {
+type fakeLogtoUsers struct {
 	mu    sync.Mutex
 	users map[string]webhook.User
 	calls atomic.Int64
 }
 
-func (d *fakeDirectory) GetUser(_ context.Context, id string) (webhook.User, error) {
+func (d *fakeLogtoUsers) GetUser(_ context.Context, id string) (webhook.User, error) {
 	d.calls.Add(1)
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -345,7 +345,7 @@ type permitStandin struct {
 func startPermit(t testing.TB) *permitStandin {
 	t.Helper()
 	ps := &permitStandin{created: map[string]int{}, granted: map[string]int{}, refused: map[string]int{}}
-	ps.Permit = standin.StartPermit(t, permit.Config{APIKey: "permit_key_provision", Policy: standin.DefaultPolicy(t)},
+	ps.Permit = standin.StartPermit(t, permit.Config{APIKey: "permit_key_provision", Schema: standin.DefaultSchema(t)},
 		standin.Wrap(func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/users") {

@@ -106,9 +106,9 @@ type Permit interface {
 	DeleteUser(ctx context.Context, key string) error
 }
 
-// Directory looks users up in Logto's Management API (logtoapi.Client).
+// LogtoUsers looks users up in Logto's Management API (logtoapi.Client).
 // A user Logto does not have is an error wrapping logtoapi.ErrNotFound.
-type Directory interface {
+type LogtoUsers interface {
 	GetUser(ctx context.Context, id string) (webhook.User, error)
 }
 
@@ -146,7 +146,7 @@ const (
 type Config struct {
 	DB       *database.DB
 	Permit   Permit
-	Logto    Directory // nil: jobs sync what the webhooks carried
+	Logto    LogtoUsers // nil: jobs sync what the webhooks carried
 	Sessions SessionRevoker
 	// DefaultRole is granted once per user; "" → PERMIT_DEFAULT_ROLE's default.
 	DefaultRole string
@@ -206,7 +206,7 @@ type AuditTrail interface {
 type Service struct {
 	db          *database.DB
 	permit      Permit
-	logto       Directory
+	logto       LogtoUsers
 	sessions    SessionRevoker
 	role        string
 	maxAge      time.Duration
@@ -281,7 +281,7 @@ func New(cfg Config) (*Service, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Logto != nil {
-		s.logto = boundedDirectory{cfg.Logto, call}
+		s.logto = boundedLogtoUsers{cfg.Logto, call}
 	}
 	if cfg.Sessions != nil {
 		s.sessions = boundedRevoker{cfg.Sessions, call}

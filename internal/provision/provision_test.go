@@ -395,7 +395,7 @@ func TestFetchesIncompleteUsersFromLogto(t *testing.T) {
 	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		fp := newFakePermit()
-		dir := &fakeDirectory{users: map[string]webhook.User{
+		dir := &fakeLogtoUsers{users: map[string]webhook.User{
 			"fetch0000001": {ID: "fetch0000001", Email: "f@example.com", Name: "Fetched"},
 		}}
 		cfg := testConfig(db, fp)

@@ -5,13 +5,13 @@ import (
 	"slices"
 	"testing"
 
-	"reportgate/internal/store"
+	"reportgate/internal/people"
 )
 
 func TestChartBarsAndRunningTotal(t *testing.T) {
 	d1, d2, d3 := date(2025, 11, 3), date(2025, 11, 4), date(2025, 11, 5)
 	r := Report{
-		Days:  []store.DayCount{{Day: d1, Total: 0}, {Day: d2, Total: 1}, {Day: d3, Total: 4}},
+		Days:  []people.DayCount{{Day: d1, Total: 0}, {Day: d2, Total: 1}, {Day: d3, Total: 4}},
 		Max:   4,
 		Total: 5,
 	}
@@ -35,7 +35,7 @@ func TestChartBarsAndRunningTotal(t *testing.T) {
 }
 
 func TestChartWithoutSignups(t *testing.T) {
-	r := Report{Days: []store.DayCount{{Day: date(2025, 11, 3)}, {Day: date(2025, 11, 4)}}}
+	r := Report{Days: []people.DayCount{{Day: date(2025, 11, 3)}, {Day: date(2025, 11, 4)}}}
 	c := r.Chart(200, 50)
 	for _, b := range c.Bars {
 		if b.Height != 0 || b.Y != 50 {

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
+
+	"reportgate/internal/csvsafe"
 )
 
 // noRoleColumn heads the column of people without a role. The parentheses
@@ -26,7 +27,7 @@ func WriteCSV(w io.Writer, r Report) error {
 		}
 		header = append(header, name)
 	}
-	if err := cw.Write(EscapeCSVRow(header)); err != nil {
+	if err := cw.Write(csvsafe.Row(header)); err != nil {
 		return fmt.Errorf("write csv: %w", err)
 	}
 	for _, d := range r.Days {
@@ -34,7 +35,7 @@ func WriteCSV(w io.Writer, r Report) error {
 		for _, rt := range r.ByRole {
 			row = append(row, strconv.Itoa(d.ByRole[rt.Role]))
 		}
-		if err := cw.Write(EscapeCSVRow(row)); err != nil {
+		if err := cw.Write(csvsafe.Row(row)); err != nil {
 			return fmt.Errorf("write csv: %w", err)
 		}
 	}
@@ -43,18 +44,4 @@ func WriteCSV(w io.Writer, r Report) error {
 		return fmt.Errorf("write csv: %w", err)
 	}
 	return nil
-}
-
-// EscapeCSVRow defuses CSV injection (OWASP), in place, for the report
-// export and every other CSV export: a spreadsheet evaluates a cell
-// starting with = + - @ (or tab, CR) as a formula, and role names come from
-// Permit, where anyone with admin access there can pick them. A leading
-// single quote makes the cell plain text. encoding/csv does the quoting.
-func EscapeCSVRow(row []string) []string {
-	for i, cell := range row {
-		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-			row[i] = "'" + cell
-		}
-	}
-	return row
 }

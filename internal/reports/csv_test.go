@@ -6,12 +6,12 @@ import (
 	"reflect"
 	"testing"
 
-	"reportgate/internal/store"
+	"reportgate/internal/people"
 )
 
 func TestWriteCSV(t *testing.T) {
 	r := Report{
-		Days: []store.DayCount{
+		Days: []people.DayCount{
 			{Day: date(2025, 11, 3), Total: 3, ByRole: map[string]int{"admin": 1, "": 2}},
 			{Day: date(2025, 11, 4), Total: 0, ByRole: map[string]int{}},
 		},
@@ -41,7 +41,7 @@ func TestWriteCSVEscapesFormulaRoleNames(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
 			r := Report{
-				Days:   []store.DayCount{{Day: date(2025, 11, 3), Total: 1, ByRole: map[string]int{tt.role: 1}}},
+				Days:   []people.DayCount{{Day: date(2025, 11, 3), Total: 1, ByRole: map[string]int{tt.role: 1}}},
 				ByRole: []RoleTotal{{tt.role, 1}},
 			}
 			var buf bytes.Buffer

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"reportgate/internal/store"
+	"reportgate/internal/people"
 )
 
 func TestParseRange(t *testing.T) {
@@ -81,7 +81,7 @@ func TestPresetsAreCachedCustomRangesAreNot(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	var asked []string
-	src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]store.DayCount, error) {
+	src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]people.DayCount, error) {
 		asked = append(asked, from.Format(time.DateOnly)+".."+to.Format(time.DateOnly))
 		return zeroDays(ctx, from, to)
 	}}

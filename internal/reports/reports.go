@@ -1,4 +1,4 @@
-// Package reports builds the reports shown to analysts from the store's
+// Package reports builds the reports shown to analysts from people's
 // pre-aggregated counts: today the daily sign-ups over a range of days, as
 // data for the page, a CSV download and the geometry of its bar chart. It
 // caches the built report briefly so a busy page does not query the
@@ -8,18 +8,19 @@ package reports
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 
-	"reportgate/internal/store"
+	"reportgate/internal/people"
 )
 
-// Source supplies daily sign-up counts; *store.Users implements it.
+// Source supplies daily sign-up counts; *people.Store implements it.
 type Source interface {
-	SignupsByDay(ctx context.Context, from, to time.Time) ([]store.DayCount, error)
+	SignupsByDay(ctx context.Context, from, to time.Time) ([]people.DayCount, error)
 }
 
 // DefaultTTL is how long a built report is served from the cache when
@@ -36,9 +37,9 @@ const buildTimeout = 10 * time.Second
 type Report struct {
 	Range       Range     // as asked for
 	From, To    time.Time // 00:00 UTC of the first and the last day
-	Days        []store.DayCount
+	Days        []people.DayCount
 	Total       int
-	ByRole      []RoleTotal // by store.CompareRoles: admin, analyst, viewer, others, "" (no role)
+	ByRole      []RoleTotal // by people.CompareRoles: admin, analyst, viewer, others, "" (no role)
 	Max         int         // largest daily total: the chart's scale
 	GeneratedAt time.Time
 }
@@ -87,6 +88,34 @@ func (s *Service) Invalidate() {
 	defer s.mu.Unlock()
 	s.cached = nil
 	s.gen++
+}
+
+// Peers carries invalidations between replicas (broadcast.Bus).
+type Peers interface {
+	Subscribe(topic string, fn func(key string))
+	OnResync(fn func())
+	Publish(ctx context.Context, topic, key string) error
+}
+
+// peersTopic is the topic that drops the cached report on the other
+// replicas.
+const peersTopic = "report"
+
+// Shared makes the cached report drop on every replica when any of them
+// sees the sign-up counts change (a new sign-up above all), so the change
+// shows at once; and here when the peers may have missed notices. It
+// returns what to call on such a change.
+func (s *Service) Shared(peers Peers, logger *slog.Logger) (changed func()) {
+	peers.Subscribe(peersTopic, func(string) { s.Invalidate() })
+	peers.OnResync(s.Invalidate)
+	return func() {
+		s.Invalidate()
+		// Publish bounds itself with a deadline; a lost notice leaves the
+		// other replicas' reports at most the cache TTL old.
+		if err := peers.Publish(context.Background(), peersTopic, "signups"); err != nil {
+			logger.Warn("tell other replicas the report changed", "err", err)
+		}
+	}
 }
 
 // Signups returns the sign-ups report of rg. A preset comes from the cache
@@ -158,7 +187,7 @@ func (s *Service) build(ctx context.Context, rg Range, today time.Time) (Report,
 }
 
 // newReport derives the totals of a report from its days.
-func newReport(from, to time.Time, days []store.DayCount, generatedAt time.Time) Report {
+func newReport(from, to time.Time, days []people.DayCount, generatedAt time.Time) Report {
 	r := Report{From: from, To: to, Days: days, GeneratedAt: generatedAt}
 	byRole := map[string]int{}
 	for _, d := range days {
@@ -173,7 +202,7 @@ func newReport(from, to time.Time, days []store.DayCount, generatedAt time.Time)
 			r.ByRole = append(r.ByRole, RoleTotal{Role: role, Count: n})
 		}
 	}
-	slices.SortFunc(r.ByRole, func(a, b RoleTotal) int { return store.CompareRoles(a.Role, b.Role) })
+	slices.SortFunc(r.ByRole, func(a, b RoleTotal) int { return people.CompareRoles(a.Role, b.Role) })
 	return r
 }
 

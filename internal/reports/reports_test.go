@@ -9,26 +9,26 @@ import (
 	"testing"
 	"time"
 
-	"reportgate/internal/store"
+	"reportgate/internal/people"
 	"reportgate/internal/testkit"
 )
 
 // fakeSource is a hand-written Source: a function field plus a call count.
 type fakeSource struct {
 	calls        atomic.Int32
-	signupsByDay func(ctx context.Context, from, to time.Time) ([]store.DayCount, error)
+	signupsByDay func(ctx context.Context, from, to time.Time) ([]people.DayCount, error)
 }
 
-func (f *fakeSource) SignupsByDay(ctx context.Context, from, to time.Time) ([]store.DayCount, error) {
+func (f *fakeSource) SignupsByDay(ctx context.Context, from, to time.Time) ([]people.DayCount, error) {
 	f.calls.Add(1)
 	return f.signupsByDay(ctx, from, to)
 }
 
 // zeroDays answers like the store does for an empty database.
-func zeroDays(_ context.Context, from, to time.Time) ([]store.DayCount, error) {
-	var days []store.DayCount
+func zeroDays(_ context.Context, from, to time.Time) ([]people.DayCount, error) {
+	var days []people.DayCount
 	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
-		days = append(days, store.DayCount{Day: d, ByRole: map[string]int{}})
+		days = append(days, people.DayCount{Day: d, ByRole: map[string]int{}})
 	}
 	return days, nil
 }
@@ -51,7 +51,7 @@ func TestDefaultRangeFollowsUTCDay(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var gotFrom, gotTo time.Time
-			src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]store.DayCount, error) {
+			src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]people.DayCount, error) {
 				gotFrom, gotTo = from, to
 				return zeroDays(ctx, from, to)
 			}}
@@ -71,10 +71,10 @@ func TestDefaultRangeFollowsUTCDay(t *testing.T) {
 
 func TestReportTotalsAndRoleSplit(t *testing.T) {
 	now := time.Date(2025, 11, 3, 12, 0, 0, 0, time.UTC)
-	src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]store.DayCount, error) {
+	src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]people.DayCount, error) {
 		days, _ := zeroDays(ctx, from, to)
-		days[0] = store.DayCount{Day: from, Total: 3, ByRole: map[string]int{"viewer": 2, "": 1}}
-		days[DefaultDays-1] = store.DayCount{Day: to, Total: 5, ByRole: map[string]int{"zeta": 1, "admin": 1, "analyst": 1, "beta": 1, "viewer": 1}}
+		days[0] = people.DayCount{Day: from, Total: 3, ByRole: map[string]int{"viewer": 2, "": 1}}
+		days[DefaultDays-1] = people.DayCount{Day: to, Total: 5, ByRole: map[string]int{"zeta": 1, "admin": 1, "analyst": 1, "beta": 1, "viewer": 1}}
 		return days, nil
 	}}
 	r, err := NewService(src, func() time.Time { return now }, 0).Signups(context.Background(), Last(DefaultDays))
@@ -132,7 +132,7 @@ func TestCacheServesWithinTTLAndRebuildsAfter(t *testing.T) {
 func TestConcurrentMissesShareOneQuery(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]store.DayCount, error) {
+	src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]people.DayCount, error) {
 		once.Do(func() { close(started) })
 		<-release
 		return zeroDays(ctx, from, to)
@@ -172,7 +172,7 @@ func TestConcurrentMissesShareOneQuery(t *testing.T) {
 func TestErrorsAreNotCached(t *testing.T) {
 	fail := errors.New("database down")
 	src := &fakeSource{}
-	src.signupsByDay = func(ctx context.Context, from, to time.Time) ([]store.DayCount, error) {
+	src.signupsByDay = func(ctx context.Context, from, to time.Time) ([]people.DayCount, error) {
 		if src.calls.Load() == 1 {
 			return nil, fail
 		}
@@ -192,7 +192,7 @@ func TestErrorsAreNotCached(t *testing.T) {
 
 func TestCallerGivingUpDoesNotFailTheBuild(t *testing.T) {
 	release := make(chan struct{})
-	src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]store.DayCount, error) {
+	src := &fakeSource{signupsByDay: func(ctx context.Context, from, to time.Time) ([]people.DayCount, error) {
 		<-release
 		if err := ctx.Err(); err != nil {
 			return nil, err // the build must not inherit the caller's cancellation
@@ -221,7 +221,7 @@ func TestCallerGivingUpDoesNotFailTheBuild(t *testing.T) {
 func TestInvalidateDuringBuildDiscardsItsResult(t *testing.T) {
 	svc := (*Service)(nil)
 	src := &fakeSource{}
-	src.signupsByDay = func(ctx context.Context, from, to time.Time) ([]store.DayCount, error) {
+	src.signupsByDay = func(ctx context.Context, from, to time.Time) ([]people.DayCount, error) {
 		if src.calls.Load() == 1 {
 			svc.Invalidate() // data changed while the first build was reading
 		}

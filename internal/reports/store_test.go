@@ -9,7 +9,7 @@ import (
 
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
-	"reportgate/internal/store"
+	"reportgate/internal/people"
 )
 
 // TestCSVFromStoreHasNoPersonalData builds the report from a real store
@@ -17,8 +17,8 @@ import (
 func TestCSVFromStoreHasNoPersonalData(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2025, 11, 3, 12, 0, 0, 0, time.UTC)
-	users := store.NewUsers(databasetest.Open(t, database.SQLite), func() time.Time { return now })
-	people := []store.User{
+	users := people.NewStore(databasetest.Open(t, database.SQLite), func() time.Time { return now })
+	people := []people.Person{
 		{ID: "logto-id-1", Email: "ann@example.com", Name: "Ann Example"},
 		{ID: "logto-id-2", Email: "bob@example.org", Name: "Bob Sample", Roles: []string{"analyst"}, RolesCheckedAt: now},
 	}

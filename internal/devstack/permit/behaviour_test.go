@@ -195,7 +195,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	org, proj, env := first.Scope()
 
 	// Restart with a different seed policy: the persisted schema wins.
-	second := start(t, func(c *Config) { c.DataDir = dir; c.Policy.Roles = c.Policy.Roles[:1] })
+	second := start(t, func(c *Config) { c.DataDir = dir; c.Schema.Roles = c.Schema.Roles[:1] })
 	if o, p, e := second.Scope(); o != org || p != proj || e != env {
 		t.Errorf("scope changed across restart")
 	}

@@ -189,3 +189,23 @@ func TestPDPRejectsMalformedChecks(t *testing.T) {
 	_, err := c.Check(enforcement.UserBuilder("u").Build(), "view", enforcement.Resource{Tenant: "default"})
 	wantCode(t, err, perrs.UnprocessableEntityError, 422)
 }
+
+// A seeded role may extend one listed after it, as the API allows once
+// both exist, and the PDP follows the whole chain.
+func TestSeedExtendsLaterRole(t *testing.T) {
+	sc := testSchema()
+	sc.Roles[0].Extends = []string{"lead"} // viewer → lead → analyst
+	s := start(t, func(c *Config) { c.Schema = sc })
+	if _, err := s.ImportUsers([]ImportedUser{{Key: "u", Role: "viewer", Tenant: DefaultTenant}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"reports:view", "sync:manage", "reports:export"} {
+		typ, action, _ := strings.Cut(p, ":")
+		if !allowed(t, s.URL, "u", action, typ, DefaultTenant) {
+			t.Errorf("viewer extending lead extending analyst: %s denied", p)
+		}
+	}
+	if allowed(t, s.URL, "u", "manage", "users", DefaultTenant) {
+		t.Error("users:manage allowed; no role in the chain grants it")
+	}
+}

@@ -16,7 +16,6 @@ import (
 	"github.com/permitio/permit-golang/pkg/permit"
 	"go.uber.org/zap"
 
-	"reportgate/internal/policy"
 	"reportgate/internal/testkit"
 )
 
@@ -35,28 +34,32 @@ type standin struct {
 	clock *testkit.Clock
 }
 
-// testPolicy is the shipped policy plus a role that uses extends, which
-// the shipped one does not.
-func testPolicy(t *testing.T) policy.Policy {
-	t.Helper()
-	p, err := policy.Default()
-	if err != nil {
-		t.Fatal(err)
+// testSchema is the app's policy, written out by hand so the stand-in's
+// tests do not load product code, plus a role that uses extends, which the
+// app's policy does not.
+func testSchema() Schema {
+	return Schema{
+		Resources: []Resource{
+			{Key: "reports", Name: "Reports", Description: "The reports page and the files it produces.", Actions: []string{"view", "export"}},
+			{Key: "sync", Name: "Sync", Description: "The job that pulls report data from upstream.", Actions: []string{"manage"}},
+			{Key: "users", Name: "Users", Description: "The people who can sign in, and their roles.", Actions: []string{"manage"}},
+			{Key: "audit", Name: "Audit trail", Description: "The record of who changed whose access, and of exports.", Actions: []string{"view"}},
+		},
+		Roles: []Role{
+			{Key: "viewer", Name: "Viewer", Description: "Reads reports.", Permissions: []string{"reports:view"}},
+			{Key: "analyst", Name: "Analyst", Description: "Reads and exports reports.", Permissions: []string{"reports:view", "reports:export"}},
+			{Key: "admin", Name: "Admin", Description: "Everything: reports, the sync job and user management.",
+				Permissions: []string{"reports:view", "reports:export", "sync:manage", "users:manage", "audit:view"}},
+			{Key: "lead", Name: "Lead", Permissions: []string{"sync:manage"}, Extends: []string{"analyst"}},
+		},
 	}
-	p.Roles = append(p.Roles, policy.Role{
-		Key: "lead", Name: "Lead", Permissions: []string{"sync:manage"}, Extends: []string{"analyst"},
-	})
-	if err := p.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // start runs a stand-in on a real listener with a fake clock.
 func start(t *testing.T, mutate ...func(*Config)) *standin {
 	t.Helper()
 	clock := newClock()
-	cfg := Config{APIKey: testKey, Policy: testPolicy(t), Now: clock.Now}
+	cfg := Config{APIKey: testKey, Schema: testSchema(), Now: clock.Now}
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -28,7 +28,7 @@ type logLine struct {
 
 // openJournal loads the state from dir: from the log, or else from the
 // legacy file, or else fresh from seed. It then compacts the log.
-func openJournal(dir string, seed func() *state) (*jsonlog.Log, *state, error) {
+func openJournal(dir string, seed *state) (*jsonlog.Log, *state, error) {
 	log := jsonlog.New(dir, stateFile)
 	st, err := replay(log)
 	if err != nil {
@@ -42,7 +42,7 @@ func openJournal(dir string, seed func() *state) (*jsonlog.Log, *state, error) {
 		migrated = st != nil
 	}
 	if st == nil {
-		st = seed()
+		st = seed
 	}
 	if err := log.Compact(st.freeze()); err != nil {
 		return nil, nil, err

@@ -19,7 +19,7 @@ import (
 // when the process is killed: only what reached the log survives.
 func serveUnclosed(t *testing.T, dir string) (*Server, string) {
 	t.Helper()
-	s, err := New(Config{APIKey: testKey, Policy: testPolicy(t), DataDir: dir})
+	s, err := New(Config{APIKey: testKey, Schema: testSchema(), DataDir: dir})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -72,12 +72,16 @@ func (st *state) decisionSchema() (actions, grants map[string]map[string]bool) {
 			actions[k][a] = true
 		}
 	}
-	// The same expansion of extends the policy package uses for policy files.
-	schema := st.schema()
+	// Permit resolves extends server-side: a role grants its own
+	// permissions and those of every role it extends, transitively.
 	for k := range st.Roles {
 		grants[k] = map[string]bool{}
-		for _, p := range schema.Permissions(k) {
-			grants[k][p] = true
+		for ancestor := range st.lineage(k) {
+			if r := st.Roles[ancestor]; r != nil {
+				for _, p := range r.Permissions {
+					grants[k][p] = true
+				}
+			}
 		}
 	}
 	return actions, grants

@@ -35,7 +35,6 @@ import (
 	"time"
 
 	"reportgate/internal/devstack/jsonlog"
-	"reportgate/internal/policy"
 )
 
 // Keys of the stand-in's only project and environment. Paths may use these
@@ -52,10 +51,11 @@ type Config struct {
 	// APIKey is the Bearer token accepted on both the API and the PDP
 	// routes: no Authorization header → 401, anything else → 403.
 	APIKey string
-	// Policy seeds the schema (resources, roles) when there is no persisted
+	// Schema seeds the resources and roles when there is no persisted
 	// state. Once state exists, the persisted schema wins, as a real
-	// environment keeps its schema until `policy apply` changes it.
-	Policy policy.Policy
+	// environment keeps its schema until `policy apply` changes it. New
+	// checks it either way, and refuses what Permit would refuse.
+	Schema Schema
 	// DataDir, when set, keeps users, tenants, role assignments and the
 	// schema in DataDir/permit-standin.jsonl (a log of writes) across
 	// restarts. Empty means in memory only.
@@ -91,13 +91,10 @@ type Server struct {
 }
 
 // New builds a Server, loading persisted state from cfg.DataDir if present
-// and seeding the schema from cfg.Policy otherwise.
+// and seeding the schema from cfg.Schema otherwise.
 func New(cfg Config) (*Server, error) {
 	if cfg.APIKey == "" {
 		return nil, errors.New("permit stand-in: APIKey is required")
-	}
-	if err := cfg.Policy.Validate(); err != nil {
-		return nil, fmt.Errorf("permit stand-in: %w", err)
 	}
 	s := &Server{
 		bearer:  "Bearer " + cfg.APIKey,
@@ -112,11 +109,14 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	seed := func() *state { return newState(cfg.Policy, s.timestamp()) }
+	seeded, err := newState(cfg.Schema, s.timestamp())
+	if err != nil {
+		return nil, fmt.Errorf("permit stand-in: %w", err)
+	}
 	if s.dataDir == "" {
-		s.st = seed()
+		s.st = seeded
 	} else {
-		j, st, err := openJournal(s.dataDir, seed)
+		j, st, err := openJournal(s.dataDir, seeded)
 		if err != nil {
 			return nil, fmt.Errorf("permit stand-in: %w", err)
 		}

@@ -1,6 +1,7 @@
 package permit
 
 import (
+	"iter"
 	"maps"
 	"net/http"
 	"regexp"
@@ -215,15 +216,24 @@ func (s *Server) createResource(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return respond(s, w, http.StatusOK, func(t *tx) (resourceView, error) {
-		if t.resource(*body.Key) != nil {
-			return resourceView{}, conflict("resource", *body.Key)
+		res, err := t.addResource(body)
+		if err != nil {
+			return resourceView{}, err
 		}
-		t.touchSchema()
-		res := &resourceRec{meta: newMeta(*body.Key, t.now)}
-		body.apply(t.state, res, t.now, true)
-		t.Resources[res.Key] = res
 		return t.resourceView(res), nil
 	})
+}
+
+// addResource creates the resource a checked create body describes.
+func (t *tx) addResource(body resourceBody) (*resourceRec, error) {
+	if t.resource(*body.Key) != nil {
+		return nil, conflict("resource", *body.Key)
+	}
+	t.touchSchema()
+	res := &resourceRec{meta: newMeta(*body.Key, t.now)}
+	body.apply(t.state, res, t.now, true)
+	t.Resources[res.Key] = res
+	return res, nil
 }
 
 func (s *Server) updateResource(w http.ResponseWriter, r *http.Request) error {
@@ -331,23 +341,37 @@ func (st *state) setExtends(role *roleRec, parents []string) error {
 
 // extendsReach reports whether target is from or one of its ancestors.
 func (st *state) extendsReach(from, target string) bool {
-	seen := map[string]bool{}
-	stack := []string{from}
-	for len(stack) > 0 {
-		k := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
+	for k := range st.lineage(from) {
 		if k == target {
 			return true
 		}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		if r := st.Roles[k]; r != nil {
-			stack = append(stack, r.Extends...)
-		}
 	}
 	return false
+}
+
+// lineage yields from and every role it extends, transitively, each once.
+// A key with no role behind it is yielded but leads nowhere. It stops at a
+// cycle rather than loop: the API refuses to make one, but a log edited by
+// hand could hold one.
+func (st *state) lineage(from string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		seen := map[string]bool{}
+		stack := []string{from}
+		for len(stack) > 0 {
+			k := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if !yield(k) {
+				return
+			}
+			if r := st.Roles[k]; r != nil {
+				stack = append(stack, r.Extends...)
+			}
+		}
+	}
 }
 
 // apply writes the sent fields into role (PATCH semantics; create starts
@@ -409,17 +433,26 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return respond(s, w, http.StatusOK, func(t *tx) (roleView, error) {
-		if t.role(*body.Key) != nil {
-			return roleView{}, conflict("role", *body.Key)
-		}
-		t.touchSchema()
-		role := &roleRec{meta: newMeta(*body.Key, t.now), Attributes: map[string]string{}}
-		t.Roles[role.Key] = role
-		if err := body.apply(t, role); err != nil {
+		role, err := t.addRole(body)
+		if err != nil {
 			return roleView{}, err
 		}
 		return t.roleView(role), nil
 	})
+}
+
+// addRole creates the role a create body (key and name checked) describes.
+func (t *tx) addRole(body roleBody) (*roleRec, error) {
+	if t.role(*body.Key) != nil {
+		return nil, conflict("role", *body.Key)
+	}
+	t.touchSchema()
+	role := &roleRec{meta: newMeta(*body.Key, t.now), Attributes: map[string]string{}}
+	t.Roles[role.Key] = role
+	if err := body.apply(t, role); err != nil {
+		return nil, err
+	}
+	return role, nil
 }
 
 func (s *Server) updateRole(w http.ResponseWriter, r *http.Request) error {

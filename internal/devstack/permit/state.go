@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"time"
-
-	"reportgate/internal/policy"
 )
 
 // state is everything the API can write. Entities are keyed by their key,
@@ -134,41 +132,6 @@ type roleRec struct {
 	Attributes  map[string]string `json:"attributes"`
 }
 
-// newState is a fresh environment: the policy's schema and the default
-// tenant, which every Permit environment starts with.
-func newState(p policy.Policy, now time.Time) *state {
-	st := emptyState()
-	st.OrgID, st.ProjectID, st.EnvID = newID(), newID(), newID()
-	st.setTenant(&tenantRec{
-		meta: newMeta(DefaultTenant, now), Name: "Default Tenant", Attributes: map[string]any{},
-	})
-	for _, r := range p.Resources {
-		rec := &resourceRec{
-			meta: newMeta(r.Key, now), Name: r.Name, Description: optional(r.Description),
-			Actions: map[string]*actionRec{}, Attributes: map[string]*attrRec{},
-		}
-		for _, a := range r.Actions {
-			rec.Actions[a] = &actionRec{ID: newID(), Name: &a, Attributes: map[string]any{}}
-		}
-		st.Resources[r.Key] = rec
-	}
-	for _, r := range p.Roles {
-		st.Roles[r.Key] = &roleRec{
-			meta: newMeta(r.Key, now), Name: r.Name, Description: optional(r.Description),
-			Permissions: slices.Clone(r.Permissions), Extends: slices.Clone(r.Extends),
-			Attributes: map[string]string{},
-		}
-	}
-	return st
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // sortByCreation orders entities by creation time, then key — the order
 // Permit's list endpoints use.
 func sortByCreation[T entity](out []T) []T {
@@ -211,15 +174,4 @@ func findIndexed[T entity](m map[string]T, ids map[string]string, ref string) T 
 	}
 	var none T
 	return none
-}
-
-// schema is the state's roles as a policy, so the PDP expands extends with
-// the same code that validates policy files. Resources play no part in that
-// expansion, so they are left out.
-func (st *state) schema() policy.Policy {
-	var p policy.Policy
-	for _, r := range st.Roles {
-		p.Roles = append(p.Roles, policy.Role{Key: r.Key, Name: r.Name, Permissions: r.Permissions, Extends: r.Extends})
-	}
-	return p
 }

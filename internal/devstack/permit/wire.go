@@ -342,14 +342,19 @@ func readCreate[B createBody](r *http.Request) (B, error) {
 	if err := decodeBody(r, &body); err != nil {
 		return body, err
 	}
+	return body, checkCreate(body)
+}
+
+// checkCreate checks a create body's key (a slug) and name.
+func checkCreate(body createBody) error {
 	key, name := body.keyAndName()
 	if err := requireKey(key, "key"); err != nil {
-		return body, err
+		return err
 	}
 	if name == nil {
-		return body, missing("body", "name")
+		return missing("body", "name")
 	}
-	return body, nil
+	return nil
 }
 
 // requireKey checks a create body's key: present and a URL-friendly slug.

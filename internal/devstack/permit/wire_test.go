@@ -2,6 +2,7 @@ package permit
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -160,10 +161,47 @@ func TestNewValidatesConfig(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Error("New accepted an empty APIKey")
 	}
-	p := testPolicy(t)
+	p := testSchema()
 	p.Roles[0].Permissions = []string{"nope:nope"}
-	if _, err := New(Config{APIKey: "k", Policy: p}); err == nil {
+	if _, err := New(Config{APIKey: "k", Schema: p}); err == nil {
 		t.Error("New accepted an invalid policy")
+	}
+	if _, err := New(Config{APIKey: "k", Schema: testSchema()}); err != nil {
+		t.Fatalf("New refused the test schema: %v", err)
+	}
+
+	// What Permit refuses when the same schema is written call by call.
+	for _, tt := range []struct {
+		name   string
+		mutate func(*Schema)
+		want   string // in the error
+	}{
+		{"resource key not a slug", func(s *Schema) { s.Resources[0].Key = "re ports" }, `resource "re ports"`},
+		{"resource without name", func(s *Schema) { s.Resources[1].Name = "" }, `resource "sync"`},
+		{"action key not a slug", func(s *Schema) { s.Resources[0].Actions = append(s.Resources[0].Actions, "read/all") }, `resource "reports"`},
+		{"duplicate resource", func(s *Schema) { s.Resources = append(s.Resources, s.Resources[0]) }, "DUPLICATE_ENTITY"},
+		{"role key not a slug", func(s *Schema) { s.Roles[0].Key = "" }, `role ""`},
+		{"duplicate role", func(s *Schema) { s.Roles = append(s.Roles, s.Roles[1]) }, "DUPLICATE_ENTITY"},
+		{"undeclared action", func(s *Schema) { s.Roles[1].Permissions = []string{"reports:delete"} }, "reports:delete"},
+		{"extends an unknown role", func(s *Schema) { s.Roles[3].Extends = []string{"boss"} }, "boss"},
+		{"extends itself", func(s *Schema) { s.Roles[3].Extends = []string{"lead"} }, "cycle"},
+		{"extends cycle", func(s *Schema) { s.Roles[1].Extends = []string{"lead"} }, "cycle"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := testSchema()
+			tt.mutate(&sc)
+			_, err := New(Config{APIKey: "k", Schema: sc})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New = %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+	// Two problems are both reported.
+	sc := testSchema()
+	sc.Resources[0].Key, sc.Roles[3].Extends = "re ports", []string{"boss"}
+	if _, err := New(Config{APIKey: "k", Schema: sc}); err == nil ||
+		!strings.Contains(err.Error(), "re ports") || !strings.Contains(err.Error(), "boss") {
+		t.Errorf("New = %v, want both problems", err)
 	}
 }
 

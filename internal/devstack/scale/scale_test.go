@@ -38,6 +38,7 @@ import (
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/policy"
+	"reportgate/internal/testkit/standin"
 )
 
 const (
@@ -123,11 +124,12 @@ type standins struct {
 
 func start(t *testing.T, dir string, users int) *standins {
 	t.Helper()
+	// The load runs against the roles the app ships.
 	pol, err := policy.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pm, err := permit.New(permit.Config{APIKey: permitKey, Policy: pol, DataDir: dir})
+	pm, err := permit.New(permit.Config{APIKey: permitKey, Schema: standin.PermitSchema(pol), DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

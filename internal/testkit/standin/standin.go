@@ -1,7 +1,3 @@
-// Package standin runs the local Logto and Permit stand-ins on loopback
-// listeners for tests, each closed when its test ends. It lives apart from
-// testkit so that tests needing only a clock or a form do not build the
-// stand-ins. Only test files import it.
 package standin
 
 import (
@@ -105,15 +101,15 @@ func StartPermit(t testing.TB, cfg permit.Config, opts ...Option) *Permit {
 	return &Permit{Server: srv, URL: hs.URL, APIKey: cfg.APIKey, HTTP: hs}
 }
 
-// DefaultPolicy is the policy shipped inside the binary, the usual seed of
-// a Permit stand-in.
-func DefaultPolicy(t testing.TB) policy.Policy {
+// DefaultSchema is the policy shipped inside the binary as the Permit
+// stand-in's schema, the usual seed of a stand-in.
+func DefaultSchema(t testing.TB) permit.Schema {
 	t.Helper()
 	p, err := policy.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return PermitSchema(p)
 }
 
 // Email reads a Permit user's email straight from the stand-in's API, not

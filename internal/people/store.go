@@ -1,11 +1,14 @@
-// Package store keeps reportgate's own records of the people who use it:
-// who they are (from Logto), when they arrived, and the last role snapshot
-// learnt from Permit. It also maintains the per-day sign-up aggregate that
-// the reports read, so no request ever scans the users table.
+// Package people is the one home of what reportgate knows and does about a
+// person: the Person type and the conversions into it from Logto's
+// payloads, the local record of each person (who they are, when they
+// arrived, the last role snapshot learnt from Permit) with the per-day
+// sign-up aggregate the reports read (so no request ever scans the users
+// table), and the lifecycle Service that keeps that record, Permit and the
+// provisioning sync in step from sign-in to erasure.
 //
 // The same SQL runs on SQLite and PostgreSQL (see package database); the
 // few differences are switched on database.Dialect in this package only.
-package store
+package people
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package store
+package people
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func newClock() *testkit.Clock {
 	return testkit.NewClock(time.Date(2025, 11, 3, 9, 30, 0, 0, time.UTC))
 }
 
-func mustGet(t *testing.T, s *Users, id string) User {
+func mustGet(t *testing.T, s *Store, id string) Person {
 	t.Helper()
 	u, err := s.Get(context.Background(), id)
 	if err != nil {
@@ -33,16 +33,16 @@ func mustGet(t *testing.T, s *Users, id string) User {
 func TestRecordSignInKeepsFirstSeenAndRefreshesProfile(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.Now)
+		s := NewStore(db, clk.Now)
 		first := clk.Now()
-		if err := s.RecordSignIn(ctx, User{ID: "u1", Email: "a@example.com", Name: "Ann"}); err != nil {
+		if err := s.RecordSignIn(ctx, Person{ID: "u1", Email: "a@example.com", Name: "Ann"}); err != nil {
 			t.Fatal(err)
 		}
 		clk.Advance(48 * time.Hour)
-		if err := s.RecordSignIn(ctx, User{ID: "u1", Email: "ann@example.com", Name: "Ann B"}); err != nil {
+		if err := s.RecordSignIn(ctx, Person{ID: "u1", Email: "ann@example.com", Name: "Ann B"}); err != nil {
 			t.Fatal(err)
 		}
-		want := User{ID: "u1", Email: "ann@example.com", Name: "Ann B", RegisteredAt: first, FirstSeenAt: first}
+		want := Person{ID: "u1", Email: "ann@example.com", Name: "Ann B", RegisteredAt: first, FirstSeenAt: first}
 		if got := mustGet(t, s, "u1"); !reflect.DeepEqual(got, want) {
 			t.Errorf("got %+v\nwant %+v", got, want)
 		}
@@ -53,19 +53,19 @@ func TestRecordSignInKeepsFirstSeenAndRefreshesProfile(t *testing.T) {
 func TestUpsertFillsUnknownRegisteredAtOnce(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.Now)
-		if err := s.RecordSignIn(ctx, User{ID: "u1"}); err != nil {
+		s := NewStore(db, clk.Now)
+		if err := s.RecordSignIn(ctx, Person{ID: "u1"}); err != nil {
 			t.Fatal(err)
 		}
 		logtoCreated := clk.Now().AddDate(0, 0, -10)
-		if err := s.Upsert(ctx, User{ID: "u1", RegisteredAt: logtoCreated}); err != nil {
+		if err := s.Upsert(ctx, Person{ID: "u1", RegisteredAt: logtoCreated}); err != nil {
 			t.Fatal(err)
 		}
 		if got := mustGet(t, s, "u1").RegisteredAt; !got.Equal(logtoCreated) {
 			t.Errorf("RegisteredAt = %s, want Logto's %s", got, logtoCreated)
 		}
 		// Once known it stays: a later, different value is ignored.
-		if err := s.Upsert(ctx, User{ID: "u1", RegisteredAt: logtoCreated.AddDate(0, 0, 3)}); err != nil {
+		if err := s.Upsert(ctx, Person{ID: "u1", RegisteredAt: logtoCreated.AddDate(0, 0, 3)}); err != nil {
 			t.Fatal(err)
 		}
 		if got := mustGet(t, s, "u1").RegisteredAt; !got.Equal(logtoCreated) {
@@ -86,11 +86,11 @@ func TestUpsertFillsUnknownRegisteredAtOnce(t *testing.T) {
 func TestSetRoles(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.Now)
+		s := NewStore(db, clk.Now)
 		if err := s.SetRoles(ctx, "nobody", []string{"viewer"}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("unknown user: err = %v, want ErrNotFound", err)
 		}
-		if err := s.RecordSignIn(ctx, User{ID: "u1"}); err != nil {
+		if err := s.RecordSignIn(ctx, Person{ID: "u1"}); err != nil {
 			t.Fatal(err)
 		}
 		checked := clk.Now()
@@ -124,18 +124,18 @@ func TestSetRoles(t *testing.T) {
 func TestUpsertIgnoresStaleRoleSnapshot(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.Now)
-		if err := s.Upsert(ctx, User{ID: "u1", Roles: []string{"analyst"}, RolesCheckedAt: clk.Now()}); err != nil {
+		s := NewStore(db, clk.Now)
+		if err := s.Upsert(ctx, Person{ID: "u1", Roles: []string{"analyst"}, RolesCheckedAt: clk.Now()}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Upsert(ctx, User{ID: "u1", Roles: []string{"viewer"}, RolesCheckedAt: clk.Now().Add(-time.Minute)}); err != nil {
+		if err := s.Upsert(ctx, Person{ID: "u1", Roles: []string{"viewer"}, RolesCheckedAt: clk.Now().Add(-time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
 		if got := mustGet(t, s, "u1").Roles; !slices.Equal(got, []string{"analyst"}) {
 			t.Errorf("roles = %q, want the fresher [analyst]", got)
 		}
 		// Without a check time the roles of an Upsert are not a snapshot.
-		if err := s.Upsert(ctx, User{ID: "u1", Roles: []string{"admin"}}); err != nil {
+		if err := s.Upsert(ctx, Person{ID: "u1", Roles: []string{"admin"}}); err != nil {
 			t.Fatal(err)
 		}
 		if got := mustGet(t, s, "u1").Roles; !slices.Equal(got, []string{"analyst"}) {
@@ -146,7 +146,7 @@ func TestUpsertIgnoresStaleRoleSnapshot(t *testing.T) {
 
 func TestGetUnknownUser(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
-		_, err := NewUsers(db, nil).Get(context.Background(), "missing")
+		_, err := NewStore(db, nil).Get(context.Background(), "missing")
 		if !errors.Is(err, ErrNotFound) {
 			t.Errorf("err = %v, want ErrNotFound", err)
 		}
@@ -156,9 +156,9 @@ func TestGetUnknownUser(t *testing.T) {
 func TestListNewestFirst(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.Now)
+		s := NewStore(db, clk.Now)
 		for _, id := range []string{"a", "b", "c", "d"} {
-			if err := s.RecordSignIn(ctx, User{ID: id, Email: id + "@example.com"}); err != nil {
+			if err := s.RecordSignIn(ctx, Person{ID: id, Email: id + "@example.com"}); err != nil {
 				t.Fatal(err)
 			}
 			clk.Advance(time.Minute)
@@ -187,8 +187,8 @@ func TestListNewestFirst(t *testing.T) {
 func TestDeleteErasesAndUncounts(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.Now)
-		if err := s.RecordSignIn(ctx, User{ID: "u1", Email: "a@example.com"}); err != nil {
+		s := NewStore(db, clk.Now)
+		if err := s.RecordSignIn(ctx, Person{ID: "u1", Email: "a@example.com"}); err != nil {
 			t.Fatal(err)
 		}
 		for range 2 { // the second delete finds nothing and is fine
@@ -212,12 +212,12 @@ func TestDeleteErasesAndUncounts(t *testing.T) {
 func TestSignupsByDayUTCBoundariesZeroFillAndRoles(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		s := NewUsers(db, nil)
+		s := NewStore(db, nil)
 		lastInstant := time.Date(2025, 11, 3, 23, 59, 59, 999e6, time.UTC)
 		nextDay := time.Date(2025, 11, 4, 0, 0, 0, 0, time.UTC)
 		// 01:00 on Nov 4 in UTC+2 is still Nov 3 in UTC.
 		east := time.Date(2025, 11, 4, 1, 0, 0, 0, time.FixedZone("EET", 2*3600))
-		users := []User{
+		users := []Person{
 			{ID: "late", RegisteredAt: lastInstant, Roles: []string{"viewer"}, RolesCheckedAt: nextDay},
 			{ID: "east", RegisteredAt: east},
 			{ID: "early", RegisteredAt: nextDay, Roles: []string{"viewer", "admin"}, RolesCheckedAt: nextDay},
@@ -272,7 +272,7 @@ func TestBucketPrecedence(t *testing.T) {
 func TestAggregateMatchesRecomputation(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.Now)
+		s := NewStore(db, clk.Now)
 		rng := rand.New(rand.NewPCG(20251103, 1))
 		ids := []string{"u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7"}
 		roleKeys := []string{"admin", "analyst", "viewer", "zeta", "=evil"}
@@ -297,9 +297,9 @@ func TestAggregateMatchesRecomputation(t *testing.T) {
 			var err error
 			switch rng.IntN(5) {
 			case 0:
-				op, err = "RecordSignIn", s.RecordSignIn(ctx, User{ID: id, Email: id + "@example.com", RegisteredAt: randomTime()})
+				op, err = "RecordSignIn", s.RecordSignIn(ctx, Person{ID: id, Email: id + "@example.com", RegisteredAt: randomTime()})
 			case 1:
-				op, err = "Upsert", s.Upsert(ctx, User{ID: id, Name: fmt.Sprint(step), RegisteredAt: randomTime(), Roles: randomRoles(), RolesCheckedAt: randomTime()})
+				op, err = "Upsert", s.Upsert(ctx, Person{ID: id, Name: fmt.Sprint(step), RegisteredAt: randomTime(), Roles: randomRoles(), RolesCheckedAt: randomTime()})
 			case 2:
 				op, err = "SetRoles", s.SetRoles(ctx, id, randomRoles())
 				if errors.Is(err, ErrNotFound) {
@@ -326,7 +326,7 @@ func TestAggregateMatchesRecomputation(t *testing.T) {
 func TestConcurrentWritesKeepAggregate(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		s := NewUsers(db, func() time.Time { return time.Date(2025, 11, 3, 12, 0, 0, 0, time.UTC) })
+		s := NewStore(db, func() time.Time { return time.Date(2025, 11, 3, 12, 0, 0, 0, time.UTC) })
 		var wg sync.WaitGroup
 		errs := make(chan error, 64)
 		for g := range 8 {
@@ -336,7 +336,7 @@ func TestConcurrentWritesKeepAggregate(t *testing.T) {
 				roleSets := [][]string{{"admin"}, {"viewer"}, nil, {"analyst", "viewer"}}
 				for i := range 20 {
 					id := fmt.Sprintf("u%d", i%3)
-					if err := s.RecordSignIn(ctx, User{ID: id, Email: fmt.Sprintf("%s-%d@example.com", id, g)}); err != nil {
+					if err := s.RecordSignIn(ctx, Person{ID: id, Email: fmt.Sprintf("%s-%d@example.com", id, g)}); err != nil {
 						errs <- err
 						return
 					}

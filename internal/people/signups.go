@@ -1,4 +1,4 @@
-package store
+package people
 
 import (
 	"cmp"
@@ -27,7 +27,7 @@ const MaxSignupDays = 731
 // day of to, both included, days without sign-ups counting zero. It reads
 // only the signup_days rows of that range (one per day and role bucket),
 // never the users table.
-func (s *Users) SignupsByDay(ctx context.Context, from, to time.Time) ([]DayCount, error) {
+func (s *Store) SignupsByDay(ctx context.Context, from, to time.Time) ([]DayCount, error) {
 	first, last := dayNumber(from), dayNumber(to)
 	if last < first || last-first >= MaxSignupDays {
 		return nil, fmt.Errorf("signups by day: bad range %s..%s (at most %d days)",

@@ -1,4 +1,4 @@
-package store
+package people
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func BenchmarkSignupsByDay(b *testing.B) {
 	from := today.AddDate(0, 0, -29)
 	for _, n := range []int{1_000, 10_000, 50_000} {
 		db := seedUsers(b, n, today)
-		s := NewUsers(db, nil)
+		s := NewStore(db, nil)
 		b.Run(fmt.Sprintf("users=%d/aggregate", n), func(b *testing.B) {
 			for b.Loop() {
 				if _, err := s.SignupsByDay(context.Background(), from, today); err != nil {
@@ -63,7 +63,7 @@ func seedUsers(b *testing.B, n int, today time.Time) *database.DB {
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
 		for i := range n {
 			registered := today.Add(-time.Duration(rng.Int64N(int64(365 * 24 * time.Hour))))
-			r := newRecord(User{
+			r := newRecord(Person{
 				ID: fmt.Sprintf("user-%06d", i), Email: fmt.Sprintf("user%d@example.com", i),
 				RegisteredAt: registered, Roles: roleSets[rng.IntN(len(roleSets))], RolesCheckedAt: today,
 			}, today)

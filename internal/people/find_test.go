@@ -1,4 +1,4 @@
-package store
+package people
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"reportgate/internal/database/databasetest"
 )
 
-func ids(users []User) []string {
+func ids(users []Person) []string {
 	var out []string
 	for _, u := range users {
 		out = append(out, u.ID)
@@ -26,8 +26,8 @@ func TestFindSearchesNameAndEmailAndPages(t *testing.T) {
 	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx, clk := context.Background(), newClock()
-		s := NewUsers(db, clk.Now)
-		for _, u := range []User{
+		s := NewStore(db, clk.Now)
+		for _, u := range []Person{
 			{ID: "a", Email: "ann@example.com", Name: "Ann Archer"},
 			{ID: "b", Email: "bob@corp.test", Name: "Bob Baker"},
 			{ID: "c", Email: "cat@example.com", Name: "Cat 100%_done"},
@@ -90,9 +90,9 @@ func TestRoleLockHolders(t *testing.T) {
 	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		s := NewUsers(db, newClock().Now)
+		s := NewStore(db, newClock().Now)
 		for id, roles := range map[string][]string{"a": {"admin"}, "b": {"admin", "viewer"}, "c": {"superadmin"}} {
-			if err := s.RecordSignIn(ctx, User{ID: id}); err != nil {
+			if err := s.RecordSignIn(ctx, Person{ID: id}); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.SetRoles(ctx, id, roles); err != nil {
@@ -122,7 +122,7 @@ func TestRoleLockSerialisesReplicas(t *testing.T) {
 	url := databasetest.OpenURL(t, database.Postgres)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var replicas [2]*Users
+	var replicas [2]*Store
 	var dbs [2]*database.DB
 	for i := range replicas {
 		db, err := database.Open(ctx, url)
@@ -135,10 +135,10 @@ func TestRoleLockSerialisesReplicas(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		dbs[i], replicas[i] = db, NewUsers(db, time.Now)
+		dbs[i], replicas[i] = db, NewStore(db, time.Now)
 	}
 	for _, id := range []string{"a", "b"} {
-		if err := replicas[0].RecordSignIn(ctx, User{ID: id}); err != nil {
+		if err := replicas[0].RecordSignIn(ctx, Person{ID: id}); err != nil {
 			t.Fatal(err)
 		}
 		if err := replicas[0].SetRoles(ctx, id, []string{"admin"}); err != nil {

@@ -1,4 +1,4 @@
-package store
+package people
 
 import (
 	"context"
@@ -17,9 +17,9 @@ func TestSignupsChangeHook(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	var calls atomic.Int32
-	users := NewUsers(databasetest.Open(t, database.SQLite), func() time.Time { return now }).
+	users := NewStore(databasetest.Open(t, database.SQLite), func() time.Time { return now }).
 		OnSignupsChange(func() { calls.Add(1) })
-	ann := User{ID: "ann", Email: "ann@example.com", Name: "Ann", RegisteredAt: now}
+	ann := Person{ID: "ann", Email: "ann@example.com", Name: "Ann", RegisteredAt: now}
 	steps := []struct {
 		name string
 		do   func() error
@@ -31,10 +31,10 @@ func TestSignupsChangeHook(t *testing.T) {
 		{"a role that moves her to another bucket", func() error { return users.SetRoles(ctx, "ann", []string{"analyst"}) }, 2},
 		{"the same role again", func() error { return users.SetRoles(ctx, "ann", []string{"analyst"}) }, 2},
 		{"a batch with two new people", func() error {
-			return users.UpsertMany(ctx, []User{{ID: "bob", RegisteredAt: now}, {ID: "cy", RegisteredAt: now.AddDate(0, 0, -3)}})
+			return users.UpsertMany(ctx, []Person{{ID: "bob", RegisteredAt: now}, {ID: "cy", RegisteredAt: now.AddDate(0, 0, -3)}})
 		}, 3},
 		{"the same batch again", func() error {
-			return users.UpsertMany(ctx, []User{{ID: "bob", RegisteredAt: now}, {ID: "cy", RegisteredAt: now.AddDate(0, 0, -3)}})
+			return users.UpsertMany(ctx, []Person{{ID: "bob", RegisteredAt: now}, {ID: "cy", RegisteredAt: now.AddDate(0, 0, -3)}})
 		}, 3},
 		{"a role change under the role lock", func() error {
 			return users.WithRoleLock(ctx, func(tx *RoleTx) error { return tx.SetRoles(ctx, "bob", []string{"admin"}) })

@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"reportgate/internal/webhook"
 )
@@ -42,8 +43,7 @@ func TestLoadtestWebhooksSendsSignedRegistrations(t *testing.T) {
 	defer srv.Close()
 
 	var out strings.Builder
-	err := run(context.Background(), []string{"loadtest", "webhooks", "--url", srv.URL, "--key", key,
-		"--senders", "4", "--count", "50"}, func(string) string { return "" }, &out, io.Discard)
+	err := Webhooks{URL: srv.URL, Key: key, Senders: 4, Count: count, Timeout: 2 * time.Minute}.Run(context.Background(), &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +89,7 @@ func TestLoadtestHTTPCountsStatuses(t *testing.T) {
 	defer srv.Close()
 
 	var out strings.Builder
-	err := run(context.Background(), []string{"loadtest", "http", "--url", srv.URL + "/healthz", "--conns", "2",
-		"--duration", "100ms", "--cookie", "rg_session=abc"}, func(string) string { return "" }, &out, io.Discard)
+	err := HTTP{URL: srv.URL + "/healthz", Conns: 2, Duration: 100 * time.Millisecond, Cookie: "rg_session=abc"}.Run(context.Background(), &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,14 +104,16 @@ func TestLoadtestHTTPCountsStatuses(t *testing.T) {
 
 func TestLoadtestRefusesRemoteTargets(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{
-		{"loadtest", "webhooks", "--url", "http://192.0.2.1:8080", "--key", "k", "--count", "1"},
-		{"loadtest", "http", "--url", "https://example.com/healthz", "--duration", "1s"},
-		{"loadtest", "http", "--url", "http://127.0.0.1.example.com/", "--duration", "1s"},
+	for _, r := range []interface {
+		Run(context.Context, io.Writer) error
+	}{
+		Webhooks{URL: "http://192.0.2.1:8080", Key: "k", Senders: 16, Count: 1, Timeout: time.Minute},
+		HTTP{URL: "https://example.com/healthz", Conns: 32, Duration: time.Second},
+		HTTP{URL: "http://127.0.0.1.example.com/", Conns: 32, Duration: time.Second},
 	} {
-		err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		err := r.Run(context.Background(), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "--allow-remote") {
-			t.Errorf("%v: err = %v, want a refusal naming --allow-remote", args, err)
+			t.Errorf("%+v: err = %v, want a refusal naming --allow-remote", r, err)
 		}
 	}
 }
@@ -122,8 +123,7 @@ func TestLoadtestFailsWhenNothingAnswers(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there now
-	err := run(context.Background(), []string{"loadtest", "http", "--url", url, "--conns", "1", "--duration", "50ms"},
-		func(string) string { return "" }, io.Discard, io.Discard)
+	err := HTTP{URL: url, Conns: 1, Duration: 50 * time.Millisecond}.Run(context.Background(), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "no request got a response") {
 		t.Errorf("err = %v, want one saying nothing answered", err)
 	}

@@ -1,4 +1,4 @@
-package store
+package people
 
 import (
 	"context"
@@ -17,7 +17,7 @@ const roleLockName = "reportgate role change"
 // RoleTx is a role change in progress under the role lock: its reads see
 // every role change committed before it, and none commits until it ends.
 type RoleTx struct {
-	users *Users
+	users *Store
 	tx    *sql.Tx
 	moved bool // a SetRoles moved someone to another sign-up bucket
 }
@@ -30,7 +30,7 @@ type RoleTx struct {
 // through the RoleTx commit only when it returns nil. fn must use the
 // database only through the RoleTx (SQLite has one connection, which the
 // transaction holds).
-func (s *Users) WithRoleLock(ctx context.Context, fn func(*RoleTx) error) error {
+func (s *Store) WithRoleLock(ctx context.Context, fn func(*RoleTx) error) error {
 	rt := &RoleTx{users: s}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if s.db.Dialect == database.Postgres {

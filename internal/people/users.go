@@ -1,4 +1,4 @@
-package store
+package people
 
 import (
 	"context"
@@ -12,8 +12,9 @@ import (
 	"reportgate/internal/database"
 )
 
-// User is the local record of a person, keyed by their Logto user id.
-type User struct {
+// Person is a person as reportgate knows them, keyed by their Logto user
+// id; the local record stores exactly this.
+type Person struct {
 	ID    string
 	Email string
 	Name  string
@@ -27,8 +28,8 @@ type User struct {
 	RolesCheckedAt time.Time
 }
 
-// Users stores User records and keeps the signup_days aggregate in step.
-type Users struct {
+// Store stores Person records and keeps the signup_days aggregate in step.
+type Store struct {
 	db  *database.DB
 	now func() time.Time
 	// signupsChanged, when set, runs after a committed write that changed
@@ -39,32 +40,32 @@ type Users struct {
 
 // NewUsers returns a Users over db; now (time.Now when nil) stamps
 // first-seen and update times.
-func NewUsers(db *database.DB, now func() time.Time) *Users {
+func NewStore(db *database.DB, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Users{db: db, now: now}
+	return &Store{db: db, now: now}
 }
 
 // OnSignupsChange returns a Users over the same database that calls f after
 // every committed write that changed the sign-up counts, so a cached report
 // can be dropped the moment a new person is recorded.
-func (s *Users) OnSignupsChange(f func()) *Users {
+func (s *Store) OnSignupsChange(f func()) *Store {
 	c := *s
 	c.signupsChanged = f
 	return &c
 }
 
 // countsChanged tells the hook, if any, that the sign-up counts moved.
-func (s *Users) countsChanged(moved bool) {
+func (s *Store) countsChanged(moved bool) {
 	if moved && s.signupsChanged != nil {
 		s.signupsChanged()
 	}
 }
 
-// record is a stored row: the User plus bookkeeping the API does not expose.
+// record is a stored row: the Person plus bookkeeping the API does not expose.
 type record struct {
-	User
+	Person
 	registeredKnown bool
 	updatedAt       time.Time
 }
@@ -76,7 +77,7 @@ func (r *record) key() bucketKey {
 
 // RecordSignIn creates or refreshes the record of a person who just signed
 // in. See Upsert for how fields merge.
-func (s *Users) RecordSignIn(ctx context.Context, u User) error {
+func (s *Store) RecordSignIn(ctx context.Context, u Person) error {
 	return errorf(s.upsert(ctx, u), "record sign-in %s", u.ID)
 }
 
@@ -89,11 +90,11 @@ func (s *Users) RecordSignIn(ctx context.Context, u User) error {
 //     it was unknown.
 //   - Roles are taken only when u.RolesCheckedAt is set and not older than
 //     the stored snapshot, so a stale webhook cannot undo a fresher check.
-func (s *Users) Upsert(ctx context.Context, u User) error {
+func (s *Store) Upsert(ctx context.Context, u Person) error {
 	return errorf(s.upsert(ctx, u), "upsert user %s", u.ID)
 }
 
-func (s *Users) upsert(ctx context.Context, u User) error {
+func (s *Store) upsert(ctx context.Context, u Person) error {
 	if u.ID == "" {
 		return errors.New("empty user id")
 	}
@@ -102,7 +103,7 @@ func (s *Users) upsert(ctx context.Context, u User) error {
 
 // upsertChange is the change Upsert makes: u's first record, or u merged
 // into the one there is, as of now.
-func upsertChange(u User, now time.Time) change {
+func upsertChange(u Person, now time.Time) change {
 	return func(old *record) (*record, error) {
 		if old == nil {
 			return newRecord(u, now), nil
@@ -112,8 +113,8 @@ func upsertChange(u User, now time.Time) change {
 }
 
 // newRecord is the first record of u as of now.
-func newRecord(u User, now time.Time) *record {
-	r := &record{User: u, updatedAt: now}
+func newRecord(u Person, now time.Time) *record {
+	r := &record{Person: u, updatedAt: now}
 	r.FirstSeenAt = truncMillis(u.FirstSeenAt)
 	if r.FirstSeenAt.IsZero() {
 		r.FirstSeenAt = now
@@ -132,7 +133,7 @@ func newRecord(u User, now time.Time) *record {
 
 // mergeRecord applies the Upsert rules to a stored record; it returns nil
 // when nothing would change.
-func mergeRecord(old record, u User, now time.Time) *record {
+func mergeRecord(old record, u Person, now time.Time) *record {
 	next := old
 	next.Email, next.Name = u.Email, u.Name
 	if !old.registeredKnown && !u.RegisteredAt.IsZero() {
@@ -152,12 +153,12 @@ func mergeRecord(old record, u User, now time.Time) *record {
 // When it equals the stored one nothing is written, not even
 // RolesCheckedAt: checks run on every request and must not turn into a
 // write each (RolesCheckedAt is set on the first snapshot and on changes).
-func (s *Users) SetRoles(ctx context.Context, id string, roles []string) error {
+func (s *Store) SetRoles(ctx context.Context, id string, roles []string) error {
 	return errorf(s.apply(ctx, id, s.setRoles(roles)), "set roles of user %s", id)
 }
 
 // setRoles is the change SetRoles makes.
-func (s *Users) setRoles(roles []string) change {
+func (s *Store) setRoles(roles []string) change {
 	roles = normalizeRoles(roles)
 	now := truncMillis(s.now())
 	return func(old *record) (*record, error) {
@@ -174,15 +175,15 @@ func (s *Users) setRoles(roles []string) change {
 }
 
 // Get returns the record of id, or an error wrapping ErrNotFound.
-func (s *Users) Get(ctx context.Context, id string) (User, error) {
+func (s *Store) Get(ctx context.Context, id string) (Person, error) {
 	r, err := s.load(ctx, s.db, id, false)
 	if err == nil && r == nil {
 		err = ErrNotFound
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("get user %s: %w", id, err)
+		return Person{}, fmt.Errorf("get user %s: %w", id, err)
 	}
-	return r.User, nil
+	return r.Person, nil
 }
 
 // MaxListLimit caps one page of List.
@@ -191,7 +192,7 @@ const MaxListLimit = 1000
 // List returns a page of records, most recently registered first (ties by
 // id), served by the users_registered_at index. limit is capped at
 // MaxListLimit.
-func (s *Users) List(ctx context.Context, limit, offset int) ([]User, error) {
+func (s *Store) List(ctx context.Context, limit, offset int) ([]Person, error) {
 	if limit < 1 || offset < 0 {
 		return nil, fmt.Errorf("list users: bad page limit=%d offset=%d", limit, offset)
 	}
@@ -202,7 +203,7 @@ func (s *Users) List(ctx context.Context, limit, offset int) ([]User, error) {
 // Find returns a page of the records whose name or email contains search,
 // ignoring case ("" matches everyone), in List's order, and how many match
 // in all. limit is capped at MaxListLimit.
-func (s *Users) Find(ctx context.Context, search string, limit, offset int) ([]User, int, error) {
+func (s *Store) Find(ctx context.Context, search string, limit, offset int) ([]Person, int, error) {
 	if limit < 1 || offset < 0 {
 		return nil, 0, fmt.Errorf("find users: bad page limit=%d offset=%d", limit, offset)
 	}
@@ -229,8 +230,8 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // Names returns the records of the given ids that exist, by id, in one
 // query.
-func (s *Users) Names(ctx context.Context, ids []string) (map[string]User, error) {
-	out := make(map[string]User, len(ids))
+func (s *Store) Names(ctx context.Context, ids []string) (map[string]Person, error) {
+	out := make(map[string]Person, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -245,19 +246,19 @@ func (s *Users) Names(ctx context.Context, ids []string) (map[string]User, error
 }
 
 // query runs a selectUser query and returns its records.
-func (s *Users) query(ctx context.Context, query string, args ...any) ([]User, error) {
+func (s *Store) query(ctx context.Context, query string, args ...any) ([]Person, error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var users []User
+	var users []Person
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
 			return nil, err
 		}
-		users = append(users, r.User)
+		users = append(users, r.Person)
 	}
 	return users, rows.Err()
 }
@@ -265,7 +266,7 @@ func (s *Users) query(ctx context.Context, query string, args ...any) ([]User, e
 // Delete erases the record of id (the person's personal data) and removes
 // them from the sign-up counts. Deleting an absent record is not an error,
 // so an erasure request can be retried safely.
-func (s *Users) Delete(ctx context.Context, id string) error {
+func (s *Store) Delete(ctx context.Context, id string) error {
 	deleted := false
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		old, err := s.load(ctx, tx, id, true)
@@ -288,7 +289,7 @@ type change func(old *record) (*record, error)
 
 // apply runs ch against the stored record of id and writes the result,
 // moving the person between signup_days cells in the same transaction.
-func (s *Users) apply(ctx context.Context, id string, ch change) error {
+func (s *Store) apply(ctx context.Context, id string, ch change) error {
 	// Most calls (a repeated sign-in, a role check that learns nothing new,
 	// roles for an unknown id) change nothing; find that out with a plain
 	// read, because on SQLite a write transaction blocks every other writer
@@ -312,7 +313,7 @@ func (s *Users) apply(ctx context.Context, id string, ch change) error {
 
 // UpsertMany is Upsert for many people in one transaction (an import, the
 // dev seed): one commit instead of one per person.
-func (s *Users) UpsertMany(ctx context.Context, users []User) error {
+func (s *Store) UpsertMany(ctx context.Context, users []Person) error {
 	now := truncMillis(s.now())
 	moved := false
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -334,7 +335,7 @@ func (s *Users) UpsertMany(ctx context.Context, users []User) error {
 
 // applyTx is apply's write inside the transaction tx. moved says whether
 // the person's sign-up cell changed (or they were added).
-func (s *Users) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) (moved bool, err error) {
+func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) (moved bool, err error) {
 	// On PostgreSQL a concurrent transaction can create (and even delete
 	// again) the record between our read and our insert; the insert then
 	// does nothing, and since each statement sees the latest commits we
@@ -372,7 +373,7 @@ const selectUser = `SELECT id, email, name, registered_at, registered_at_known, 
 
 // load reads the record of id, or nil when there is none; lock takes a row
 // lock for a write that follows in the same transaction.
-func (s *Users) load(ctx context.Context, q queryer, id string, lock bool) (*record, error) {
+func (s *Store) load(ctx context.Context, q queryer, id string, lock bool) (*record, error) {
 	query := selectUser + ` WHERE id = $1`
 	if lock {
 		query += forUpdate(s.db.Dialect)

@@ -1,0 +1,128 @@
+package people
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"reportgate/internal/provision"
+	"reportgate/internal/webhook"
+)
+
+// Backfill is what a Backfill run did, or would do in a dry run.
+type Backfill struct {
+	// Page is the Management API page the run stopped on: resume an
+	// interrupted run from it.
+	Page                             int
+	Seen, Queued, Suspended, Deleted int
+}
+
+// BackfillOptions shape a Backfill run.
+type BackfillOptions struct {
+	// StartPage resumes an interrupted run (1 walks everyone).
+	StartPage int
+	// DryRun counts what would be done and changes nothing.
+	DryRun bool
+	// Progress, if set, hears how many of Logto's total users are done
+	// after each page.
+	Progress func(done, total int)
+}
+
+// Backfill walks every user in Logto's Management API and repairs what
+// lost webhooks left behind: users not yet synced get a sync job
+// (Reconcile, which never re-grants a role to someone already synced),
+// suspended users have their sessions revoked, and people known here but
+// gone from Logto are deleted. Every step is idempotent, so running it
+// twice is safe, and StartPage resumes an interrupted run. It only
+// enqueues: the app's workers do the Permit writes.
+func (s *Service) Backfill(ctx context.Context, opts BackfillOptions) (Backfill, error) {
+	b := Backfill{}
+	inLogto := map[string]bool{}
+	var err error
+	b.Page, err = s.eachLogtoPage(ctx, max(opts.StartPage, 1), func(users []webhook.User, page, total int) (bool, error) {
+		for _, u := range users {
+			inLogto[u.ID] = true
+			if err := s.backfillOne(ctx, u, opts.DryRun, &b); err != nil {
+				return false, err
+			}
+			b.Seen++
+		}
+		if opts.Progress != nil {
+			opts.Progress((page-1)*logtoPageSize+len(users), total)
+		}
+		return true, nil
+	})
+	if err != nil || opts.StartPage > 1 {
+		// A resumed run has not seen every Logto user, so it cannot tell
+		// who is missing from Logto.
+		return b, err
+	}
+	return b, s.deleteMissing(ctx, inLogto, opts.DryRun, &b)
+}
+
+func (s *Service) backfillOne(ctx context.Context, u webhook.User, dryRun bool, b *Backfill) error {
+	st, err := s.sync.State(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if u.IsSuspended {
+		b.Suspended++
+		if !dryRun {
+			if err := s.synthesize(ctx, webhook.EventUserSuspension, u.ID, true); err != nil {
+				return err
+			}
+		}
+	}
+	if st.Status == provision.StatusSynced || st.Status == provision.StatusDeleted {
+		return nil
+	}
+	b.Queued++
+	if dryRun {
+		return nil
+	}
+	return s.sync.Reconcile(ctx, u)
+}
+
+// deleteMissing deletes people known here whose Logto account is gone.
+func (s *Service) deleteMissing(ctx context.Context, inLogto map[string]bool, dryRun bool, b *Backfill) error {
+	for offset := 0; ; offset += MaxListLimit {
+		known, err := s.store.List(ctx, MaxListLimit, offset)
+		if err != nil {
+			return err
+		}
+		for _, p := range known {
+			if inLogto[p.ID] {
+				continue
+			}
+			b.Deleted++
+			if !dryRun {
+				if err := s.synthesize(ctx, webhook.EventUserDeleted, p.ID, false); err != nil {
+					return err
+				}
+				if err := s.store.Delete(ctx, p.ID); err != nil {
+					return err
+				}
+			}
+		}
+		if len(known) < MaxListLimit {
+			return nil
+		}
+	}
+}
+
+// synthesize records the event whose webhook was lost, through the same
+// durable path as a delivery, marked as coming from the backfill.
+func (s *Service) synthesize(ctx context.Context, name, id string, suspended bool) error {
+	now := s.now().UTC()
+	body, _ := json.Marshal(map[string]any{"event": name, "createdAt": now.Format(time.RFC3339Nano),
+		"source": "reportgate backfill", "params": map[string]string{"userId": id}})
+	ev := webhook.Event{Name: name, CreatedAt: now, UserID: id}
+	if name == webhook.EventUserSuspension {
+		ev.Suspended = &suspended
+	}
+	if _, err := s.sync.Ingest(ctx, body, ev); err != nil {
+		return fmt.Errorf("record %s for %s: %w", name, id, err)
+	}
+	return nil
+}

@@ -1,0 +1,468 @@
+package people_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"reportgate/internal/audit"
+	"reportgate/internal/auth"
+	"reportgate/internal/database"
+	"reportgate/internal/database/databasetest"
+	"reportgate/internal/people"
+	"reportgate/internal/provision"
+	"reportgate/internal/webhook"
+)
+
+// fakeSync is the provisioning sync as a record of calls and a map of
+// states.
+type fakeSync struct {
+	mu         sync.Mutex
+	states     map[string]provision.State
+	outcome    provision.Outcome
+	ingested   []webhook.Event
+	bodies     [][]byte
+	reconciled []webhook.User
+	marked     []webhook.User
+}
+
+func (f *fakeSync) Ingest(_ context.Context, body []byte, ev webhook.Event) (provision.Outcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ingested, f.bodies = append(f.ingested, ev), append(f.bodies, body)
+	return f.outcome, nil
+}
+
+func (f *fakeSync) Reconcile(_ context.Context, u webhook.User) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reconciled = append(f.reconciled, u)
+	return nil
+}
+
+func (f *fakeSync) MarkSynced(_ context.Context, u webhook.User, granted bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !granted {
+		return errors.New("demo people must be marked as granted the default role")
+	}
+	f.marked = append(f.marked, u)
+	return nil
+}
+
+func (f *fakeSync) State(ctx context.Context, id string) (provision.State, error) {
+	states, err := f.States(ctx, []string{id})
+	return states[id], err
+}
+
+func (f *fakeSync) States(_ context.Context, ids []string) (map[string]provision.State, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]provision.State{}
+	for _, id := range ids {
+		st, ok := f.states[id]
+		if !ok {
+			st.Status = provision.StatusUnknown
+		}
+		out[id] = st
+	}
+	return out, nil
+}
+
+// fakePermit holds each person's roles.
+type fakePermit struct {
+	mu    sync.Mutex
+	roles map[string][]string
+}
+
+func (f *fakePermit) SyncUser(context.Context, string, string, string) error { return nil }
+
+func (f *fakePermit) AssignRole(_ context.Context, key, role string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !slices.Contains(f.roles[key], role) {
+		f.roles[key] = append(f.roles[key], role)
+	}
+	return nil
+}
+
+func (f *fakePermit) UnassignRole(_ context.Context, key, role string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.roles[key] = slices.DeleteFunc(f.roles[key], func(r string) bool { return r == role })
+	return nil
+}
+
+func (f *fakePermit) AssignedRoles(_ context.Context, key string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.roles[key]), nil
+}
+
+// fakeDecisions notes whose decisions were forgotten.
+type fakeDecisions struct {
+	mu     sync.Mutex
+	forgot []string
+}
+
+func (f *fakeDecisions) Forget(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.forgot = append(f.forgot, id)
+}
+
+// fakeTrail sends every entry on a channel.
+type fakeTrail chan audit.Entry
+
+func (f fakeTrail) Record(_ context.Context, e audit.Entry) error {
+	f <- e
+	return nil
+}
+
+type fakeGrants map[string]bool
+
+func (f fakeGrants) Pending(_ context.Context, id string) (bool, error) { return f[id], nil }
+
+// fakeLogto serves users in pages, and fails on page failOn (0: never).
+type fakeLogto struct {
+	users  []webhook.User
+	failOn int
+}
+
+func (f fakeLogto) ListUsers(_ context.Context, page, size int) ([]webhook.User, int, error) {
+	if page == f.failOn {
+		return nil, 0, errors.New("logto: 503")
+	}
+	from := min((page-1)*size, len(f.users))
+	return f.users[from:min(from+size, len(f.users))], len(f.users), nil
+}
+
+type fixture struct {
+	db        *database.DB
+	store     *people.Store
+	sync      *fakeSync
+	permit    *fakePermit
+	decisions *fakeDecisions
+	trail     fakeTrail
+	now       time.Time
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db := databasetest.Open(t, database.SQLite)
+	return &fixture{db: db, store: people.NewStore(db, nil), sync: &fakeSync{states: map[string]provision.State{}},
+		permit: &fakePermit{roles: map[string][]string{}}, decisions: &fakeDecisions{}, trail: make(fakeTrail, 16),
+		now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+}
+
+func (f *fixture) service(cfg people.Config) *people.Service {
+	cfg.Store, cfg.Sync, cfg.Permit, cfg.Decisions, cfg.Trail = f.store, f.sync, f.permit, f.decisions, f.trail
+	cfg.Now = func() time.Time { return f.now }
+	return people.New(cfg)
+}
+
+func (f *fixture) mustGet(t *testing.T, id string) people.Person {
+	t.Helper()
+	p, err := f.store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSignedInRecordsReconcilesAndAuditsFoundRoles: sign-in records the
+// person, makes sure they are synced, and in the background records what
+// changed in Permit since their last snapshot.
+func TestSignedInRecordsReconcilesAndAuditsFoundRoles(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	registered := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := f.store.Upsert(ctx, people.Person{ID: "u1", Email: "una@example.com", Roles: []string{"viewer"},
+		RolesCheckedAt: registered}); err != nil {
+		t.Fatal(err)
+	}
+	f.permit.roles["u1"] = []string{"analyst"}
+	svc := f.service(people.Config{})
+
+	who := auth.Identity{Subject: "u1", Email: "una@example.com", Name: "Una", RegisteredAt: registered}
+	if err := svc.SignedIn(ctx, who); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.mustGet(t, "u1"); got.Name != "Una" || !got.RegisteredAt.Equal(registered) {
+		t.Errorf("record after sign-in %+v, want the ID token's name and registration", got)
+	}
+	if len(f.sync.reconciled) != 1 || f.sync.reconciled[0] != (webhook.User{ID: "u1", Email: "una@example.com", Name: "Una", CreatedAt: registered}) {
+		t.Errorf("reconciled %+v, want u1 as the ID token says", f.sync.reconciled)
+	}
+	var entries []string
+	for range 2 {
+		select {
+		case e := <-f.trail:
+			entries = append(entries, e.Action+" "+e.Role+" "+e.Detail)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("audit entries so far %v, want a grant and a removal found at sign-in", entries)
+		}
+	}
+	slices.Sort(entries)
+	want := []string{audit.RoleGranted + " analyst found granted in Permit at sign-in",
+		audit.RoleRemoved + " viewer found removed in Permit at sign-in"}
+	if !slices.Equal(entries, want) {
+		t.Errorf("audit entries %q, want %q", entries, want)
+	}
+	if got := f.mustGet(t, "u1"); !slices.Equal(got.Roles, []string{"analyst"}) {
+		t.Errorf("snapshot %v, want Permit's [analyst]", got.Roles)
+	}
+}
+
+// TestUserChangedAndGrantedForgetAndRefresh: after a sync or a grant the
+// record follows, the cached decisions go and the snapshot is Permit's,
+// with no audit entry of its own.
+func TestUserChangedAndGrantedForgetAndRefresh(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	svc := f.service(people.Config{})
+	created := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	f.permit.roles["u1"] = []string{"viewer"}
+	svc.UserChanged(ctx, webhook.User{ID: "u1", Email: "una@example.com", Name: "Una", CreatedAt: created})
+	got := f.mustGet(t, "u1")
+	if got.Email != "una@example.com" || !got.RegisteredAt.Equal(created) || !slices.Equal(got.Roles, []string{"viewer"}) {
+		t.Errorf("record after a sync %+v, want the synced profile with Permit's roles", got)
+	}
+	f.permit.roles["u1"] = []string{"analyst", "viewer"}
+	svc.Granted(ctx, "u1")
+	if got := f.mustGet(t, "u1"); !slices.Equal(got.Roles, []string{"analyst", "viewer"}) {
+		t.Errorf("snapshot after a grant %v, want [analyst viewer]", got.Roles)
+	}
+	if !slices.Equal(f.decisions.forgot, []string{"u1", "u1"}) {
+		t.Errorf("forgotten %v, want u1 after the sync and after the grant", f.decisions.forgot)
+	}
+	if len(f.trail) != 0 {
+		t.Errorf("%d audit entries: a sync or a grant writes its own", len(f.trail))
+	}
+}
+
+// TestRecordErasesOnlyAcceptedDeletions: the record goes with an accepted
+// User.Deleted, and with nothing else.
+func TestRecordErasesOnlyAcceptedDeletions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		event   string
+		outcome provision.Outcome
+		kept    bool
+	}{
+		{webhook.EventUserDeleted, provision.OutcomeAccepted, false},
+		{webhook.EventUserDeleted, provision.OutcomeDuplicate, true},
+		{webhook.EventUserSuspension, provision.OutcomeAccepted, true},
+	} {
+		f := newFixture(t)
+		if err := f.store.Upsert(ctx, people.Person{ID: "u1", Email: "una@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		f.sync.outcome = tc.outcome
+		outcome, err := f.service(people.Config{}).Record(ctx, []byte(`{}`), webhook.Event{Name: tc.event, UserID: "u1"})
+		if err != nil || outcome != string(tc.outcome) {
+			t.Errorf("%s: outcome %q (%v), want %q", tc.event, outcome, err, tc.outcome)
+		}
+		_, err = f.store.Get(ctx, "u1")
+		if kept := err == nil; kept != tc.kept {
+			t.Errorf("%s %s: record kept %v, want %v", tc.event, tc.outcome, kept, tc.kept)
+		}
+	}
+}
+
+func TestPendingIsAccessBeingSetUp(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	grace := 30 * time.Second
+	f.sync.states = map[string]provision.State{
+		"queued":   {Status: provision.StatusQueued},
+		"failed":   {Status: provision.StatusFailed},
+		"fresh":    {Status: provision.StatusSynced, SyncedAt: f.now.Add(-grace / 2)},
+		"old":      {Status: provision.StatusSynced, SyncedAt: f.now.Add(-2 * grace)},
+		"seeded":   {Status: provision.StatusSynced}, // marked synced: no grace
+		"deleted":  {Status: provision.StatusDeleted},
+		"granting": {Status: provision.StatusSynced},
+	}
+	svc := f.service(people.Config{Grace: grace, Grants: fakeGrants{"granting": true}})
+	for id, want := range map[string]bool{"queued": true, "failed": true, "fresh": true, "old": false, "seeded": false,
+		"deleted": false, "granting": true, "unknown": false} {
+		if got, err := svc.Pending(context.Background(), id); err != nil || got != want {
+			t.Errorf("Pending(%s) = %v (%v), want %v", id, got, err, want)
+		}
+	}
+	states, err := svc.SyncStates(context.Background(), []string{"queued", "old", "unknown"})
+	if err != nil || states["queued"] != provision.StatusQueued || states["old"] != provision.StatusSynced ||
+		states["unknown"] != provision.StatusUnknown {
+		t.Errorf("SyncStates = %v (%v)", states, err)
+	}
+}
+
+// TestMarkSyncedRecordsWithRoles: seeded people are synced for the sync
+// and recorded here with their roles.
+func TestMarkSyncedRecordsWithRoles(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	at := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	ps := []people.Person{{ID: "a", Email: "a@example.com", RegisteredAt: at, Roles: []string{"admin"}, RolesCheckedAt: at},
+		{ID: "n", Email: "n@example.com", RegisteredAt: at, RolesCheckedAt: at}}
+	if err := f.service(people.Config{}).MarkSynced(context.Background(), ps); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.sync.marked) != 2 || f.sync.marked[1] != (webhook.User{ID: "n", Email: "n@example.com", CreatedAt: at}) {
+		t.Errorf("marked synced %+v", f.sync.marked)
+	}
+	if got := f.mustGet(t, "a"); !slices.Equal(got.Roles, []string{"admin"}) || !got.RegisteredAt.Equal(at) {
+		t.Errorf("record %+v, want admin registered %s", got, at)
+	}
+	if got := f.mustGet(t, "n"); len(got.Roles) != 0 || got.RolesCheckedAt.IsZero() {
+		t.Errorf("record %+v, want a checked empty snapshot", got)
+	}
+}
+
+// TestBackfillRepairs: the unsynced are queued, the suspended revoked, the
+// people gone from Logto deleted; a dry run changes nothing and a resumed
+// run deletes nobody.
+func TestBackfillRepairs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var users []webhook.User
+	for i := range 150 {
+		users = append(users, webhook.User{ID: fmt.Sprintf("u%03d", i), IsSuspended: i == 7})
+	}
+	setup := func(t *testing.T) *fixture {
+		f := newFixture(t)
+		for i := range 148 { // two not synced: u148, u149
+			f.sync.states[users[i].ID] = provision.State{Status: provision.StatusSynced}
+		}
+		if err := f.store.Upsert(ctx, people.Person{ID: "gone", Email: "gone@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+
+	f := setup(t)
+	var progress []string
+	b, err := f.service(people.Config{Logto: fakeLogto{users: users}}).Backfill(ctx, people.BackfillOptions{DryRun: true,
+		Progress: func(done, total int) { progress = append(progress, fmt.Sprintf("%d/%d", done, total)) }})
+	if err != nil || b != (people.Backfill{Page: 2, Seen: 150, Queued: 2, Suspended: 1, Deleted: 1}) {
+		t.Errorf("dry run %+v (%v)", b, err)
+	}
+	if len(f.sync.ingested)+len(f.sync.reconciled) != 0 || !slices.Equal(progress, []string{"100/150", "150/150"}) {
+		t.Errorf("dry run changed things (%d ingested, %d reconciled) or progress %v", len(f.sync.ingested), len(f.sync.reconciled), progress)
+	}
+
+	b, err = f.service(people.Config{Logto: fakeLogto{users: users}}).Backfill(ctx, people.BackfillOptions{})
+	if err != nil || b.Queued != 2 || b.Deleted != 1 || len(f.sync.reconciled) != 2 {
+		t.Errorf("backfill %+v (%v), %d reconciled", b, err, len(f.sync.reconciled))
+	}
+	var events []string
+	for i, ev := range f.sync.ingested {
+		events = append(events, ev.Name+" "+ev.UserID)
+		var body map[string]any
+		if err := json.Unmarshal(f.sync.bodies[i], &body); err != nil || body["source"] != "reportgate backfill" {
+			t.Errorf("synthesized body %s (%v)", f.sync.bodies[i], err)
+		}
+	}
+	if strings.Join(events, ",") != webhook.EventUserSuspension+" u007,"+webhook.EventUserDeleted+" gone" {
+		t.Errorf("synthesized %v", events)
+	}
+	if _, err := f.store.Get(ctx, "gone"); !errors.Is(err, people.ErrNotFound) {
+		t.Errorf("the person gone from Logto is still here (%v)", err)
+	}
+
+	f = setup(t)
+	b, err = f.service(people.Config{Logto: fakeLogto{users: users}}).Backfill(ctx, people.BackfillOptions{StartPage: 2})
+	if err != nil || b.Deleted != 0 || b.Seen != 50 {
+		t.Errorf("resumed run %+v (%v): it has not seen everyone, so deletes nobody", b, err)
+	}
+	f = setup(t)
+	b, err = f.service(people.Config{Logto: fakeLogto{users: users, failOn: 2}}).Backfill(ctx, people.BackfillOptions{})
+	if err == nil || b.Page != 2 || b.Deleted != 0 {
+		t.Errorf("run failing on page 2: %+v (%v), want the error and page 2 to resume from", b, err)
+	}
+}
+
+func TestFindInLogtoMatchesTheEmailExactly(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var users []webhook.User
+	for i := range 120 {
+		users = append(users, webhook.User{ID: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("p%d@example.com", i)})
+	}
+	svc := f.service(people.Config{Logto: fakeLogto{users: users}})
+	if p, err := svc.FindInLogto(context.Background(), "P110@example.com"); err != nil || p.ID != "u110" {
+		t.Errorf("FindInLogto(P110) = %+v (%v), want u110 from the second page", p, err)
+	}
+	if _, err := svc.FindInLogto(context.Background(), "p1@example"); err == nil {
+		t.Error("a part of an email matched")
+	}
+}
+
+// TestEraseTxBlanksTheAuditSubject: erasure in the tombstone's transaction
+// reaches the audit trail (and the access requests after it).
+func TestEraseTxBlanksTheAuditSubject(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	trail := audit.New(f.db, 0, nil)
+	if err := trail.Record(ctx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.RoleGranted, SubjectID: "u1",
+		SubjectName: "una@example.com", Role: "viewer", Detail: "by Una's request"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.InTx(ctx, func(tx *sql.Tx) error { return people.EraseTx(ctx, tx, "u1") }); err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := trail.List(ctx, audit.Filter{Person: "u1"}, 0, 0)
+	if err != nil || len(entries) != 1 || entries[0].SubjectName != "" || entries[0].Detail != "" {
+		t.Errorf("entries after erasure %+v (%v), want one with no name or detail", entries, err)
+	}
+}
+
+// failingAssign is a Permit that refuses every assignment.
+type failingAssign struct{ *fakePermit }
+
+func (failingAssign) AssignRole(context.Context, string, string) error {
+	return errors.New("permit: 503")
+}
+
+// TestGrantFromCommandLineIsAudited: the command line's grant is recorded
+// with its outcome, success or failure.
+func TestGrantFromCommandLineIsAudited(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	logto := fakeLogto{users: []webhook.User{{ID: "u1", Email: "una@example.com"}}}
+	f := newFixture(t)
+	f.permit.roles["u1"] = []string{"admin"}
+	p, err := f.service(people.Config{Logto: logto}).GrantFromCommandLine(ctx, "una@example.com", "viewer")
+	if err != nil || p.ID != "u1" || !slices.Equal(f.permit.roles["u1"], []string{"viewer"}) {
+		t.Fatalf("grant: %+v (%v), Permit roles %v, want only viewer", p, err, f.permit.roles["u1"])
+	}
+	if e := <-f.trail; e.ActorID != audit.ActorCLI || e.Action != audit.RoleGranted || e.SubjectID != "u1" || e.Role != "viewer" {
+		t.Errorf("audit entry %+v, want the CLI granting viewer to u1", e)
+	}
+
+	svc := people.New(people.Config{Store: f.store, Permit: failingAssign{f.permit}, Trail: f.trail, Logto: logto})
+	if _, err := svc.GrantFromCommandLine(ctx, "una@example.com", "admin"); err == nil {
+		t.Fatal("a grant Permit refused succeeded")
+	}
+	if e := <-f.trail; e.Action != audit.RoleChangeFailed || e.Role != "admin" {
+		t.Errorf("audit entry %+v, want a failed change to admin", e)
+	}
+	if _, err := svc.GrantFromCommandLine(ctx, "nobody@example.com", "admin"); err == nil || len(f.trail) != 0 {
+		t.Errorf("grant to an unknown email: %v, %d audit entries; want an error and none", err, len(f.trail))
+	}
+}
+
+func authIdentity(id string) auth.Identity {
+	return auth.Identity{Subject: id, Email: id + "@example.com"}
+}
