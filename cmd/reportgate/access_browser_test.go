@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"reportgate/internal/devstack"
 )
 
 // signInAt opens path in the browser tab and signs in as email there.
@@ -16,7 +18,7 @@ func signInAt(ctx context.Context, t *testing.T, d *devInstance, path, email str
 		chromedp.Navigate(d.appURL+path),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), email),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), demoPassword),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), devstack.DemoPassword),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 		chromedp.WaitVisible(until),
 	)

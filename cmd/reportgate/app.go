@@ -9,9 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/url"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +23,7 @@ import (
 	"reportgate/internal/broadcast"
 	"reportgate/internal/config"
 	"reportgate/internal/database"
+	"reportgate/internal/logtoapi"
 	"reportgate/internal/metrics"
 	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
@@ -36,6 +34,7 @@ import (
 	"reportgate/internal/reqid"
 	"reportgate/internal/session"
 	"reportgate/internal/shutdown"
+	"reportgate/internal/sweep"
 	"reportgate/static"
 )
 
@@ -43,27 +42,19 @@ import (
 type app struct {
 	db       *database.DB
 	prov     *provision.Service
-	trail    *audit.Trail
 	people   *people.Service
 	sessions *session.Store
 	checker  *authz.Checker
-	server   *http.Server
-	done     chan error
-	// stopBus ends the invalidation listener; busDone closes when it has.
+	*shutdown.Servers
+	// stopBus ends the invalidation listener (broadcast.Bus.Start).
 	stopBus func()
-	busDone chan struct{}
-	// metricsServer serves Prometheus metrics on the private listener; nil
-	// when that listener is off.
-	metricsServer *http.Server
-	// draining turns /readyz to 503 at the start of a shutdown.
-	draining *atomic.Bool
 }
 
 // startApp opens the database, applies migrations and serves the app on ln
 // until ctx ends or stop is called. Metrics are served on metricsLn; nil
 // turns them off.
 func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, metricsLn net.Listener) (_ *app, err error) {
-	db, err := openMigrated(ctx, s.DatabaseURL)
+	db, err := database.OpenMigrated(ctx, s.DatabaseURL, provision.Migrate)
 	if err != nil {
 		return nil, err
 	}
@@ -73,11 +64,8 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	if db.Dialect == database.Postgres {
 		bus = broadcast.NewPostgres(db, s.DatabaseURL, logger.With("component", "broadcast"))
 	}
-	busCtx, stopBus := context.WithCancel(ctx)
-	busDone := make(chan struct{})
 	defer func() {
 		if err != nil {
-			stopBus()
 			db.Close()
 		}
 	}()
@@ -125,7 +113,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 	reader := people.NewStore(db, nil)
 	report := reports.NewService(reader, nil, reports.DefaultTTL)
 	users := reader.OnSignupsChange(report.Shared(bus, logger))
-	client, err := newDirectory(s)
+	client, err := permitdir.FromSettings(s.Permit)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +135,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		OnGranted: persons.Granted}
 	var logtoAPI provision.LogtoUsers
 	if s.Logto.M2MAppID != "" {
-		api, err := newLogtoAPI(s)
+		api, err := logtoapi.FromSettings(s.Logto)
 		if err != nil {
 			return nil, err
 		}
@@ -197,7 +185,7 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		DB:          db,
 		Draining:    draining.Load,
 		Assets:      static.New(),
-		LogtoOrigin: origin(s.Logto.Endpoint),
+		LogtoOrigin: s.Logto.Origin(),
 		WebhookKeys: s.WebhookKeys,
 		Authz:       checker,
 		Reports:     report,
@@ -208,57 +196,23 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 
 		People:      persons,
 		PermitRoles: directory,
-		Roles:       roleKeys(pol),
+		Roles:       pol.RoleKeys(),
 		Sync:        prov,
 		Requests:    requests,
 		Audit:       trail,
 	})
-	go func() {
-		defer close(busDone)
-		bus.Run(busCtx)
-	}()
-	a := &app{
-		db:       db,
-		prov:     prov,
-		trail:    trail,
-		people:   persons,
-		sessions: sessions,
-		checker:  checker,
-		stopBus:  stopBus,
-		busDone:  busDone,
-		server: &http.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      60 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		},
-		done:     make(chan error, 1),
-		draining: draining,
-	}
-	go func() {
-		err := a.server.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		a.done <- err
-	}()
-	if metricsLn != nil {
-		a.metricsServer = &http.Server{
-			Handler:           meters.Handler(logger),
-			ReadHeaderTimeout: 10 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		}
-		go func() {
-			if err := a.metricsServer.Serve(metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				logger.Error("metrics listener stopped", "err", err)
-			}
-		}()
-	}
-	go a.sweep(ctx, sessions, logger)
-	return a, nil
+	go sweep.Run(ctx, logger,
+		sweep.Job{What: "expired sessions", Every: 5 * time.Minute, Delete: func(ctx context.Context) (int64, error) {
+			n, err := sessions.DeleteExpired(ctx)
+			return int64(n), err
+		}},
+		sweep.Job{What: "events and finished jobs past retention", Every: time.Hour, Delete: func(ctx context.Context) (int64, error) {
+			return 0, prov.Sweep(ctx)
+		}},
+		sweep.Job{What: "audit entries past retention", Every: time.Hour, Delete: trail.Sweep})
+	return &app{db: db, prov: prov, people: persons, sessions: sessions, checker: checker,
+		Servers: shutdown.Serve(draining, ln, handler, metricsLn, meters.Handler(logger), logger),
+		stopBus: bus.Start(ctx)}, nil
 }
 
 // rateLimits are the per-client limits of the sign-in routes and of
@@ -274,95 +228,15 @@ func rateLimits(s config.Settings, now func() time.Time) (signIn, webhooks handl
 		ratelimit.PerClient{Clients: clients, Limiter: ratelimit.New(s.RateLimit, 0, now)}
 }
 
-// sweep deletes expired session rows every 5 minutes, and events and
-// finished jobs past their retention hourly. Expiry itself is enforced on
-// every load; this only reclaims space.
-func (a *app) sweep(ctx context.Context, store *session.Store, logger *slog.Logger) {
-	sessions, retention := time.NewTicker(5*time.Minute), time.NewTicker(time.Hour)
-	defer sessions.Stop()
-	defer retention.Stop()
-	sweepSessions := func() {
-		if n, err := store.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
-			logger.Warn("delete expired sessions", "err", err)
-		} else if n > 0 {
-			logger.Info("deleted expired sessions", "count", n)
-		}
-	}
-	sweepRetention := func() {
-		if err := a.prov.Sweep(ctx); err != nil && ctx.Err() == nil {
-			logger.Warn("retention sweep", "err", err)
-		}
-		if n, err := a.trail.Sweep(ctx); err != nil && ctx.Err() == nil {
-			logger.Warn("audit retention sweep", "err", err)
-		} else if n > 0 {
-			logger.Info("deleted audit entries past retention", "count", n)
-		}
-	}
-	sweepSessions()
-	sweepRetention()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-sessions.C:
-			sweepSessions()
-		case <-retention.C:
-			sweepRetention()
-		}
-	}
-}
-
-// shutdown stops the app (shutdown.Plan: readiness off, wait delay, drain
-// HTTP, let running jobs finish, the last two within timeout), then closes
-// the database.
+// shutdown stops the app (shutdown.Servers.Stop), then the invalidation
+// listener, then closes the database.
 func (a *app) shutdown(delay, timeout time.Duration) error {
-	err := shutdown.Plan{Draining: a.draining, Delay: delay, Timeout: timeout,
-		Server: a.server, Served: a.done, Jobs: a.prov}.Run()
-	if a.metricsServer != nil {
-		// Scrapes are short; whatever is still open after a second goes.
-		mctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if mErr := shutdown.Drain(mctx, a.metricsServer); err == nil {
-			err = mErr
-		}
-	}
+	err := a.Stop(delay, timeout, a.prov)
 	a.stopBus()
-	<-a.busDone
 	if closeErr := a.db.Close(); err == nil {
 		err = closeErr
 	}
 	return err
-}
-
-func newLogger(w io.Writer, level string, json bool) *slog.Logger {
-	var lvl slog.Level
-	lvl.UnmarshalText([]byte(level))
-	opts := &slog.HandlerOptions{Level: lvl}
-	var h slog.Handler = slog.NewTextHandler(w, opts)
-	if json {
-		h = slog.NewJSONHandler(w, opts)
-	}
-	return slog.New(reqid.Handler{Handler: h})
-}
-
-// loadDotEnv reads ./.env when present.
-func loadDotEnv() (map[string]string, error) {
-	data, err := os.ReadFile(".env")
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return config.ParseDotEnv(string(data))
-}
-
-func origin(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
 }
 
 const serveUsage = `Usage:
@@ -380,11 +254,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments; it reads its settings from the environment (see README)")
 	}
-	settings, err := loadSettings(getenv)
+	settings, err := config.LoadEnvironment(getenv)
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, settings.LogLevel, true)
+	logger := reqid.NewLogger(stderr, settings.LogLevel, true)
 	ln, err := net.Listen("tcp", settings.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -408,8 +282,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logger.Info("reportgate serving", "addr", ln.Addr().String(), "base_url", settings.BaseURL.String())
 	select {
 	case <-ctx.Done():
-	case err := <-a.done:
-		a.done <- err
+	case err := <-a.Done:
+		a.Done <- err
 	}
 	logger.Info("shutting down", "delay", settings.ShutdownDelay, "timeout", settings.ShutdownTimeout)
 	return a.shutdown(settings.ShutdownDelay, settings.ShutdownTimeout)

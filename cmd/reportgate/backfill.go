@@ -6,11 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
+	"reportgate/internal/config"
+	"reportgate/internal/database"
+	"reportgate/internal/logtoapi"
 	"reportgate/internal/people"
+	"reportgate/internal/permitdir"
+	"reportgate/internal/progress"
 	"reportgate/internal/provision"
+	"reportgate/internal/reqid"
 )
 
 const backfillUsage = `Usage:
@@ -34,33 +38,33 @@ func backfill(ctx context.Context, args []string, getenv func(string) string, st
 	if *startPage < 1 {
 		return errors.New("--start-page must be at least 1")
 	}
-	s, err := loadSettings(getenv)
+	s, err := config.LoadEnvironment(getenv)
 	if err != nil {
 		return err
 	}
-	api, err := newLogtoAPI(s)
+	api, err := logtoapi.FromSettings(s.Logto)
 	if err != nil {
 		return err
 	}
-	db, err := openMigrated(ctx, s.DatabaseURL)
+	db, err := database.OpenMigrated(ctx, s.DatabaseURL, provision.Migrate)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	dir, err := newDirectory(s)
+	dir, err := permitdir.FromSettings(s.Permit)
 	if err != nil {
 		return err
 	}
 	// Only enqueues: the app's workers do the Permit writes.
 	prov, err := provision.New(provision.Config{DB: db, Permit: dir, Logto: api, DefaultRole: s.Permit.DefaultRole,
-		MaxEventAge: s.EventMaxAge, Logger: newLogger(stderr, s.LogLevel, false)})
+		MaxEventAge: s.EventMaxAge, Logger: reqid.NewLogger(stderr, s.LogLevel, false)})
 	if err != nil {
 		return err
 	}
 	persons := people.New(people.Config{Store: people.NewStore(db, nil), Sync: prov, Logto: api})
-	bar := newProgress(stdout)
-	b, err := persons.Backfill(ctx, people.BackfillOptions{StartPage: *startPage, DryRun: *dryRun, Progress: bar.show})
-	bar.done()
+	bar := progress.New(stdout, "backfill", "users")
+	b, err := persons.Backfill(ctx, people.BackfillOptions{StartPage: *startPage, DryRun: *dryRun, Progress: bar.Show})
+	bar.Done()
 	if *dryRun {
 		fmt.Fprintf(stdout, "backfill (dry run, nothing changed): %d Logto users seen; would queue %d sync jobs, revoke the sessions of %d suspended, delete %d here\n",
 			b.Seen, b.Queued, b.Suspended, b.Deleted)
@@ -72,44 +76,4 @@ func backfill(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("%w (resume with --start-page %d)", err, b.Page)
 	}
 	return nil
-}
-
-// progress draws a bar on a terminal and plain lines elsewhere (logs, CI).
-type progress struct {
-	w        io.Writer
-	terminal bool
-	shown    bool
-}
-
-func newProgress(w io.Writer) *progress {
-	p := &progress{w: w}
-	if f, ok := w.(*os.File); ok {
-		if info, err := f.Stat(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
-			p.terminal = true
-		}
-	}
-	return p
-}
-
-func (p *progress) show(done, total int) {
-	if total <= 0 {
-		total = done
-	}
-	if !p.terminal {
-		fmt.Fprintf(p.w, "backfill: %d/%d users\n", done, total)
-		return
-	}
-	const width = 30
-	filled := width
-	if total > 0 {
-		filled = width * done / total
-	}
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d users", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total)
-	p.shown = true
-}
-
-func (p *progress) done() {
-	if p.shown {
-		fmt.Fprintln(p.w)
-	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"reportgate/internal/devstack"
 )
 
 // newBrowser starts headless Chromium. Browser tests skip only on a
@@ -147,7 +149,7 @@ func TestBrowserReportsByRole(t *testing.T) {
 				chromedp.Navigate(d.appURL+"/reports"),
 				chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
 				chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), tc.email),
-				chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), demoPassword),
+				chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), devstack.DemoPassword),
 				chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 				chromedp.WaitVisible(testid(tc.page)),
 			)

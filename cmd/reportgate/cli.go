@@ -5,9 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
-
-	"reportgate/internal/buildinfo"
 )
 
 // parseFlags parses a command's arguments. -h and --help print the usage
@@ -46,12 +43,3 @@ func hasFlags(fs *flag.FlagSet) bool {
 // version is the release, stamped by `make build` with
 // -ldflags "-X main.version=…". Only the linker sets it.
 var version string
-
-// versionString names the build (buildinfo.Describe).
-func versionString() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		info = &debug.BuildInfo{}
-	}
-	return "reportgate " + buildinfo.Describe(version, info)
-}

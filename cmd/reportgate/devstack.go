@@ -7,12 +7,11 @@ import (
 	"io"
 	"net/url"
 	"runtime/debug"
-	"strings"
 
 	"reportgate/internal/config"
+	"reportgate/internal/demo/standins"
 	"reportgate/internal/devstack"
-	"reportgate/internal/devstack/logto"
-	"reportgate/internal/devstack/permit"
+	"reportgate/internal/reqid"
 )
 
 const devstackUsage = `Usage:
@@ -57,47 +56,13 @@ func devstackCmd(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, settings.LogLevel, false)
-	st, err := startStandins(ctx, standinOptions{
-		dataDir:        *dataDir,
-		listeners:      sl,
-		permitDelay:    *permitDelay,
-		appBaseURLs:    []string{appURL},
-		webhookURL:     *webhookURL,
-		webhookRetries: *webhookRetries,
-		settings:       settings,
-	}, logger)
+	logger := reqid.NewLogger(stderr, settings.LogLevel, false)
+	st, err := standins.Start(ctx, standins.Options{DataDir: *dataDir, Listeners: sl, PermitDelay: *permitDelay,
+		AppBaseURLs: []string{appURL}, WebhookURL: *webhookURL, WebhookRetries: *webhookRetries, Settings: settings}, logger)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "# Stand-ins running. Settings for `reportgate serve`:\n")
-	for _, kv := range [][2]string{
-		{"REPORTGATE_BASE_URL", settings.BaseURL.String()},
-		{"REPORTGATE_SESSION_SECRET", string(settings.SessionSecret)},
-		{"REPORTGATE_DATABASE_URL", settings.DatabaseURL},
-		{"LOGTO_ENDPOINT", settings.Logto.Endpoint},
-		{"LOGTO_APP_ID", settings.Logto.AppID},
-		{"LOGTO_APP_SECRET", settings.Logto.AppSecret},
-		{"LOGTO_WEBHOOK_SIGNING_KEY", settings.Logto.WebhookSigningKey},
-		{"LOGTO_M2M_APP_ID", settings.Logto.M2MAppID},
-		{"LOGTO_M2M_APP_SECRET", settings.Logto.M2MAppSecret},
-		{"PERMIT_API_KEY", settings.Permit.APIKey},
-		{"PERMIT_API_URL", settings.Permit.APIURL},
-		{"PERMIT_PDP_URL", settings.Permit.PDPURL},
-	} {
-		fmt.Fprintf(stdout, "%s=%s\n", kv[0], kv[1])
-	}
-	fmt.Fprintf(stdout, "# Stand-in controls: %s%s (Bearer PERMIT_API_KEY) and %s%s (Basic LOGTO_M2M_APP_ID:LOGTO_M2M_APP_SECRET)\n",
-		sl.PermitURL, permit.ControlPrefix, sl.LogtoURL, logto.ControlPrefix)
-	fmt.Fprintf(stdout, "# Demo accounts: %s (password %q)\n", demoEmails(), demoPassword)
+	standins.PrintServeSettings(stdout, settings, sl)
 	<-ctx.Done()
-	return st.shutdown()
-}
-
-func demoEmails() string {
-	emails := make([]string, len(demoAccounts))
-	for i, a := range demoAccounts {
-		emails[i] = a.Email
-	}
-	return strings.Join(emails, ", ")
+	return st.Shutdown()
 }

@@ -72,7 +72,7 @@ func (p *person) signUp(d *devInstance, name, email string) htmlPage {
 
 func (p *person) signIn(d *devInstance, email string) htmlPage {
 	p.t.Helper()
-	return p.fill(p.get(d.appURL+"/sign-in"), map[string]string{"email": email, "password": demoPassword})
+	return p.fill(p.get(d.appURL+"/sign-in"), map[string]string{"email": email, "password": devstack.DemoPassword})
 }
 
 func (pg htmlPage) has(testid string) bool {

@@ -10,8 +10,11 @@ import (
 
 	"reportgate/internal/config"
 	"reportgate/internal/database"
+	"reportgate/internal/demo"
 	"reportgate/internal/devstack"
+	"reportgate/internal/logtoapi"
 	"reportgate/internal/people"
+	"reportgate/internal/permitdir"
 )
 
 // TestDevSeedsHistoryInAllThreePlaces starts dev with the history, checks
@@ -35,15 +38,15 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 	report := p.get(d.appURL + "/reports?range=90")
 	total, _ := strconv.Atoi(report.doc.Find(`[data-testid="report-total"]`).Text())
 	// The history plus the demo accounts (registered today).
-	if total < historyPeople || total > historyPeople+len(demoAccounts) {
-		t.Fatalf("90-day report shows %d sign-ups, want about %d", total, historyPeople)
+	if total < demo.HistoryPeople || total > demo.HistoryPeople+len(devstack.DemoAccounts()) {
+		t.Fatalf("90-day report shows %d sign-ups, want about %d", total, demo.HistoryPeople)
 	}
 
-	logtoAPI, err := newLogtoAPI(settings)
+	logtoAPI, err := logtoapi.FromSettings(settings.Logto)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := newDirectory(settings)
+	dir, err := permitdir.FromSettings(settings.Permit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +57,7 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, u := range users {
-			if strings.HasSuffix(u.Email, "@"+historyDomain) {
+			if strings.HasSuffix(u.Email, "@"+demo.HistoryDomain) {
 				seeded[u.ID] = u.CreatedAt
 			}
 		}
@@ -62,8 +65,8 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 			break
 		}
 	}
-	if len(seeded) != historyPeople {
-		t.Fatalf("Logto stand-in has %d history people, want %d", len(seeded), historyPeople)
+	if len(seeded) != demo.HistoryPeople {
+		t.Fatalf("Logto stand-in has %d history people, want %d", len(seeded), demo.HistoryPeople)
 	}
 
 	db, err := database.Open(ctx, settings.DatabaseURL)
@@ -117,7 +120,7 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 	off := startDev(t, t.TempDir(), "--seed-history=false")
 	p = newPerson(t)
 	p.signIn(off, "analyst@example.com")
-	if n, _ := strconv.Atoi(p.get(off.appURL + "/reports?range=90").doc.Find(`[data-testid="report-total"]`).Text()); n > len(demoAccounts) {
+	if n, _ := strconv.Atoi(p.get(off.appURL + "/reports?range=90").doc.Find(`[data-testid="report-total"]`).Text()); n > len(devstack.DemoAccounts()) {
 		t.Errorf("with --seed-history=false the report shows %d sign-ups", n)
 	}
 }

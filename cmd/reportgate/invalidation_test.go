@@ -15,6 +15,7 @@ import (
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/provision"
+	"reportgate/internal/reqid"
 )
 
 // startReplica runs the app in-process on addr with env's settings until
@@ -30,7 +31,7 @@ func startReplica(t testing.TB, env map[string]string, addr string) *app {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := startApp(ctx, settings, newLogger(io.Discard, "error", false), ln, nil)
+	a, err := startApp(ctx, settings, reqid.NewLogger(io.Discard, "error", false), ln, nil)
 	if err != nil {
 		cancel()
 		ln.Close()

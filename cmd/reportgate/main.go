@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"reportgate/internal/buildinfo"
 )
 
 func main() {
@@ -69,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "loadtest":
 		return loadtestCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, versionString())
+		fmt.Fprintln(stdout, "reportgate", buildinfo.Version(version))
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

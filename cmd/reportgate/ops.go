@@ -13,28 +13,10 @@ import (
 	"reportgate/internal/database"
 	"reportgate/internal/logtoapi"
 	"reportgate/internal/people"
+	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
 	"reportgate/internal/provision"
 )
-
-// environment is where every command reads its settings: the process
-// environment, then ./.env.
-func environment(getenv func(string) string) (config.Lookup, error) {
-	dotenv, err := loadDotEnv()
-	if err != nil {
-		return nil, fmt.Errorf("read .env: %w", err)
-	}
-	return config.Layered(config.FromGetenv(getenv), config.FromMap(dotenv)), nil
-}
-
-// loadSettings reads the same settings as serve (environment, then .env).
-func loadSettings(getenv func(string) string) (config.Settings, error) {
-	settings, err := environment(getenv)
-	if err != nil {
-		return config.Settings{}, err
-	}
-	return config.Load(settings)
-}
 
 const migrateUsage = `Usage:
   reportgate migrate
@@ -53,7 +35,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if fs.NArg() > 0 {
 		return fmt.Errorf("migrate takes no arguments")
 	}
-	settings, err := environment(getenv)
+	settings, err := config.Environment(getenv)
 	if err != nil {
 		return err
 	}
@@ -62,44 +44,13 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if url == "" {
 		return errors.New("REPORTGATE_DATABASE_URL is required (the database to migrate)")
 	}
-	db, err := openMigrated(ctx, url)
+	db, err := database.OpenMigrated(ctx, url, provision.Migrate)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	fmt.Fprintf(stdout, "migrations applied (%s)\n", db.Dialect)
 	return nil
-}
-
-// openMigrated opens the app database with the app's and the job queue's
-// migrations applied.
-func openMigrated(ctx context.Context, url string) (*database.DB, error) {
-	db, err := database.Open(ctx, url)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if err := provision.Migrate(ctx, db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
-func newLogtoAPI(s config.Settings) (*logtoapi.Client, error) {
-	if s.Logto.M2MAppID == "" {
-		return nil, errors.New("LOGTO_M2M_APP_ID and LOGTO_M2M_APP_SECRET are needed for the Logto Management API")
-	}
-	return logtoapi.New(logtoapi.Config{
-		Endpoint:  s.Logto.Endpoint,
-		AppID:     s.Logto.M2MAppID,
-		AppSecret: s.Logto.M2MAppSecret,
-		Resource:  s.Logto.ManagementResource,
-		Timeout:   s.Logto.Timeout,
-	})
 }
 
 const grantUsage = `Usage:
@@ -128,21 +79,21 @@ func grant(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	if _, ok := pol.Role(*role); !ok {
-		return fmt.Errorf("unknown role %q (the policy has %s)", *role, strings.Join(roleKeys(pol), ", "))
+		return fmt.Errorf("unknown role %q (the policy has %s)", *role, strings.Join(pol.RoleKeys(), ", "))
 	}
-	s, err := loadSettings(getenv)
+	s, err := config.LoadEnvironment(getenv)
 	if err != nil {
 		return err
 	}
-	api, err := newLogtoAPI(s)
+	api, err := logtoapi.FromSettings(s.Logto)
 	if err != nil {
 		return err
 	}
-	dir, err := newDirectory(s)
+	dir, err := permitdir.FromSettings(s.Permit)
 	if err != nil {
 		return err
 	}
-	db, err := openMigrated(ctx, s.DatabaseURL)
+	db, err := database.OpenMigrated(ctx, s.DatabaseURL, provision.Migrate)
 	if err != nil {
 		return err
 	}
@@ -154,13 +105,4 @@ func grant(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	fmt.Fprintf(stdout, "%s (%s) now has the %s role, and only it, in tenant %s\n", u.Email, u.ID, *role, s.Permit.Tenant)
 	return nil
-}
-
-// roleKeys lists the policy's roles, the ones a person may be given.
-func roleKeys(p policy.Policy) []string {
-	keys := make([]string, 0, len(p.Roles))
-	for _, r := range p.Roles {
-		keys = append(keys, r.Key)
-	}
-	return keys
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"reportgate/internal/config"
 	"reportgate/internal/policy"
 )
 
@@ -55,7 +56,7 @@ func policyCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("policy apply: unexpected arguments %q", fs.Args())
 	}
 
-	settings, err := environment(getenv)
+	settings, err := config.Environment(getenv)
 	if err != nil {
 		return fmt.Errorf("policy apply: %w", err)
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"reportgate/internal/devstack/permit"
-	"reportgate/internal/policy"
 )
 
 const policyTestKey = "permit_key_policy_cmd"
@@ -127,39 +126,5 @@ func TestPolicyApplyErrors(t *testing.T) {
 	}
 	if n := writes.Load(); n != 0 {
 		t.Errorf("%d schema writes from failed runs", n)
-	}
-}
-
-// TestDevAppliesThePolicyToAnOldStandin: a stand-in whose persisted
-// schema predates audit:view gets it when dev starts.
-func TestDevAppliesThePolicyToAnOldStandin(t *testing.T) {
-	pol, err := policy.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := pol
-	old.Resources = slices.DeleteFunc(slices.Clone(pol.Resources), func(r policy.Resource) bool { return r.Key == "audit" })
-	old.Roles = nil
-	for _, r := range pol.Roles {
-		r.Permissions = slices.DeleteFunc(slices.Clone(r.Permissions), func(p string) bool { return p == "audit:view" })
-		old.Roles = append(old.Roles, r)
-	}
-	s, err := permit.New(permit.Config{APIKey: policyTestKey, Schema: permitSchema(old)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	if err := applyDevPolicy(context.Background(), policyTestKey, srv.URL, pol); err != nil {
-		t.Fatal(err)
-	}
-	client, err := policy.Remote{APIKey: policyTestKey, APIURL: srv.URL}.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	changes, err := policy.Apply(context.Background(), client, pol, false, true, &out)
-	if err != nil || len(changes) != 0 {
-		t.Errorf("after dev's apply, a dry run still plans %d changes (%v):\n%s", len(changes), err, out.String())
 	}
 }

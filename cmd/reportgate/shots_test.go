@@ -7,6 +7,8 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"reportgate/internal/devstack"
 )
 
 // TestBrowserReportScreenshots saves the report at desktop and phone
@@ -70,7 +72,7 @@ func signInSteps(appURL, email string, ready chromedp.CSS) []chromedp.Action[chr
 		chromedp.Navigate(appURL + "/sign-in"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), email),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), demoPassword),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), devstack.DemoPassword),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 		chromedp.WaitVisible(ready),
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"reportgate/internal/devstack"
 )
 
 // TestBrowserSignInHasNoDeadEnds shares one browser and one dev between
@@ -47,7 +49,7 @@ func TestBrowserSignInHasNoDeadEnds(t *testing.T) {
 			chromedp.Navigate(d.appURL+"/sign-in"),
 			chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
 			chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "analyst@example.com"),
-			chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), demoPassword),
+			chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), devstack.DemoPassword),
 			chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 			chromedp.WaitVisible(testid("user-name")),
 			// Logto's session lives on, so /reports goes through /sign-in,

@@ -54,3 +54,13 @@ func Describe(stamped string, info *debug.BuildInfo) string {
 	}
 	return v + " (" + strings.Join(details, ", ") + ")"
 }
+
+// Version describes the running binary (Describe with its own build
+// information); stamped is what the linker set, if anything.
+func Version(stamped string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		info = &debug.BuildInfo{}
+	}
+	return Describe(stamped, info)
+}

@@ -248,3 +248,12 @@ func (p Policy) Permissions(role string) []string {
 	slices.Sort(perms)
 	return slices.Compact(perms)
 }
+
+// RoleKeys lists the policy's roles, the ones a person may be given.
+func (p Policy) RoleKeys() []string {
+	keys := make([]string, 0, len(p.Roles))
+	for _, r := range p.Roles {
+		keys = append(keys, r.Key)
+	}
+	return keys
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 )
 
@@ -64,4 +65,18 @@ func (h Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 // WithGroup keeps the wrapper around derived handlers.
 func (h Handler) WithGroup(name string) slog.Handler {
 	return Handler{h.Handler.WithGroup(name)}
+}
+
+// NewLogger is the app's logger: text or JSON at level (debug, info, warn
+// or error; anything else is info), with the request id added to every
+// record written with a request's context.
+func NewLogger(w io.Writer, level string, json bool) *slog.Logger {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if json {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(Handler{Handler: h})
 }
