@@ -67,12 +67,12 @@ func TestAccessRequestApprovedWithoutSigningOut(t *testing.T) {
 	e := newEnv(t, envOptions{access: true})
 	nora := e.browser()
 	denied := nora.signIn(e, "/reports", "norole@example.com", "demo-password")
-	if denied.status != http.StatusForbidden || testid(denied, "request-access").Length() != 1 {
-		t.Fatalf("denied page: %d, request form %d", denied.status, testid(denied, "request-access").Length())
+	if denied.Status != http.StatusForbidden || testid(denied, "request-access").Length() != 1 {
+		t.Fatalf("denied page: %d, request form %d", denied.Status, testid(denied, "request-access").Length())
 	}
 	pending := nora.submit(denied, map[string]string{"reason": "Board meeting on Friday"})
-	if pending.status != http.StatusForbidden || pending.url.Path != "/reports" || testid(pending, "request-pending").Length() != 1 {
-		t.Fatalf("after asking: %d at %s, pending %d", pending.status, pending.url, testid(pending, "request-pending").Length())
+	if pending.Status != http.StatusForbidden || pending.URL.Path != "/reports" || testid(pending, "request-pending").Length() != 1 {
+		t.Fatalf("after asking: %d at %s, pending %d", pending.Status, pending.URL, testid(pending, "request-pending").Length())
 	}
 	if !strings.Contains(testid(pending, "request-pending").Text(), "waiting for an admin") {
 		t.Errorf("pending text = %q", testid(pending, "request-pending").Text())
@@ -84,8 +84,8 @@ func TestAccessRequestApprovedWithoutSigningOut(t *testing.T) {
 	ada.signIn(e, "", "admin@example.com", "demo-password")
 	list := ada.get(e.app.URL + "/admin/requests")
 	rows := testid(list, "access-request")
-	if list.status != http.StatusOK || testid(list, "access-requests").Length() != 1 || rows.Length() != 1 {
-		t.Fatalf("/admin/requests: %d, %d rows", list.status, rows.Length())
+	if list.Status != http.StatusOK || testid(list, "access-requests").Length() != 1 || rows.Length() != 1 {
+		t.Fatalf("/admin/requests: %d, %d rows", list.Status, rows.Length())
 	}
 	if got := testid(list, "nav-open-requests").Text(); !strings.HasPrefix(strings.TrimSpace(got), "1") {
 		t.Errorf("nav badge = %q, want 1", got)
@@ -97,17 +97,17 @@ func TestAccessRequestApprovedWithoutSigningOut(t *testing.T) {
 		t.Errorf("suggested role = %q, want viewer", got)
 	}
 	approved := ada.submit(list, map[string]string{"role": "viewer"})
-	if approved.status != http.StatusOK || approved.url.Path != "/admin/requests" || testid(approved, "access-request").Length() != 0 {
-		t.Fatalf("after approving: %d at %s", approved.status, approved.url)
+	if approved.Status != http.StatusOK || approved.URL.Path != "/admin/requests" || testid(approved, "access-request").Length() != 0 {
+		t.Fatalf("after approving: %d at %s", approved.Status, approved.URL)
 	}
 	e.runGrants()
 
-	if p := nora.get(e.app.URL + "/reports"); p.status != http.StatusOK || testid(p, "report").Length() != 1 {
-		t.Errorf("requester's next page: %d, report %d", p.status, testid(p, "report").Length())
+	if p := nora.get(e.app.URL + "/reports"); p.Status != http.StatusOK || testid(p, "report").Length() != 1 {
+		t.Errorf("requester's next page: %d, report %d", p.Status, testid(p, "report").Length())
 	}
 	again := ada.submit(list, map[string]string{"role": "viewer"})
-	if again.status != http.StatusConflict {
-		t.Errorf("second approval: %d, want 409", again.status)
+	if again.Status != http.StatusConflict {
+		t.Errorf("second approval: %d, want 409", again.Status)
 	}
 	e.runGrants()
 	if roles, err := e.directory.AssignedRoles(context.Background(), e.userID("norole@example.com")); err != nil || !slices.Equal(roles, []string{"viewer"}) {
@@ -172,8 +172,8 @@ func TestAdminRoutesRefuseNonAdmins(t *testing.T) {
 		r, _ := http.NewRequest(route.method, e.app.URL+route.path, strings.NewReader("role=viewer&note=x"))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.Header.Set("Origin", e.app.URL)
-		if p := viewer.do(r); p.status != http.StatusForbidden {
-			t.Errorf("%s %s as analyst: %d, want 403", route.method, route.path, p.status)
+		if p := viewer.do(r); p.Status != http.StatusForbidden {
+			t.Errorf("%s %s as analyst: %d, want 403", route.method, route.path, p.Status)
 		}
 	}
 	if got, _ := e.requests.Get(context.Background(), req.ID); got.State != access.StateOpen {
@@ -205,8 +205,8 @@ func TestNewPostsRefuseCrossOrigin(t *testing.T) {
 		r, _ := http.NewRequest("POST", e.app.URL+c.path, strings.NewReader("permission=reports:export&role=viewer"))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.Header.Set("Origin", "https://evil.example")
-		if p := c.who.do(r); p.status != http.StatusForbidden {
-			t.Errorf("cross-origin POST %s: %d, want 403", c.path, p.status)
+		if p := c.who.do(r); p.Status != http.StatusForbidden {
+			t.Errorf("cross-origin POST %s: %d, want 403", c.path, p.Status)
 		}
 	}
 	if got, _ := e.requests.Get(context.Background(), req.ID); got.State != access.StateOpen {
@@ -224,20 +224,20 @@ func TestAuditCSVAndRecordedChanges(t *testing.T) {
 	e := newEnv(t, envOptions{access: true})
 	ana := e.browser()
 	ana.signIn(e, "", "analyst@example.com", "demo-password")
-	if p := ana.get(e.app.URL + "/reports/export.csv"); p.status != http.StatusOK {
-		t.Fatalf("export: %d", p.status)
+	if p := ana.get(e.app.URL + "/reports/export.csv"); p.Status != http.StatusOK {
+		t.Fatalf("export: %d", p.Status)
 	}
 	e.browser().signIn(e, "", "viewer@example.com", "demo-password") // known here, so on /admin/users
 	ada := e.browser()
 	ada.signIn(e, "", "admin@example.com", "demo-password")
 	users := ada.get(e.app.URL + "/admin/users")
-	row := users.doc.Find(`[data-user="` + e.userID("viewer@example.com") + `"] form.role-form`)
+	row := users.Doc.Find(`[data-user="` + e.userID("viewer@example.com") + `"] form.role-form`)
 	action, _ := row.Attr("action")
 	r, _ := http.NewRequest("POST", e.app.URL+action, strings.NewReader("role=analyst"))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.Header.Set("Origin", e.app.URL)
-	if p := ada.do(r); p.status != http.StatusOK {
-		t.Fatalf("role change: %d", p.status)
+	if p := ada.do(r); p.Status != http.StatusOK {
+		t.Fatalf("role change: %d", p.Status)
 	}
 	e.trail.Record(context.Background(), audit.Entry{ActorID: audit.ActorCLI, Action: audit.RoleGranted, Detail: "=1+1"})
 
@@ -276,24 +276,24 @@ func TestRequestPagesForBadInputLimitsAndWithdrawal(t *testing.T) {
 		r.Header.Set("Origin", e.app.URL)
 		return nora.do(r)
 	}
-	if p := postForm(url.Values{"permission": {"users:manage"}}); p.status != http.StatusBadRequest {
-		t.Errorf("requesting users:manage: %d, want 400", p.status)
+	if p := postForm(url.Values{"permission": {"users:manage"}}); p.Status != http.StatusBadRequest {
+		t.Errorf("requesting users:manage: %d, want 400", p.Status)
 	}
-	if p := postForm(url.Values{"permission": {"reports:view"}, "reason": {strings.Repeat("x", 501)}}); p.status != http.StatusBadRequest {
-		t.Errorf("501-character reason: %d, want 400", p.status)
+	if p := postForm(url.Values{"permission": {"reports:view"}, "reason": {strings.Repeat("x", 501)}}); p.Status != http.StatusBadRequest {
+		t.Errorf("501-character reason: %d, want 400", p.Status)
 	}
 	for i := range access.MaxPerDay {
 		pending := nora.submit(denied, map[string]string{"reason": "try " + strconv.Itoa(i)})
 		if testid(pending, "request-pending").Length() != 1 {
-			t.Fatalf("request %d not pending (%d)", i+1, pending.status)
+			t.Fatalf("request %d not pending (%d)", i+1, pending.Status)
 		}
 		back := nora.submit(pending, map[string]string{"return_to": "/reports"})
 		if testid(back, "request-access").Length() != 1 {
-			t.Fatalf("after withdrawing request %d: no form (%d)", i+1, back.status)
+			t.Fatalf("after withdrawing request %d: no form (%d)", i+1, back.Status)
 		}
 	}
-	if p := nora.submit(denied, map[string]string{"reason": "once more"}); p.status != http.StatusTooManyRequests {
-		t.Errorf("sixth request in 24 h: %d, want 429", p.status)
+	if p := nora.submit(denied, map[string]string{"reason": "once more"}); p.Status != http.StatusTooManyRequests {
+		t.Errorf("sixth request in 24 h: %d, want 429", p.Status)
 	}
 	all, _, _ := e.trail.List(context.Background(), audit.Filter{Action: audit.RequestWithdrawn}, 0, 0)
 	if len(all) != access.MaxPerDay {

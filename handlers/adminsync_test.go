@@ -37,6 +37,7 @@ func (f *fakeSync) RetryJob(_ context.Context, id int64) error {
 }
 
 func TestAdminSyncShowsJobsAndRetries(t *testing.T) {
+	t.Parallel()
 	sync := &fakeSync{}
 	e := newEnv(t, envOptions{sync: sync})
 	for range 2 {
@@ -45,34 +46,34 @@ func TestAdminSyncShowsJobsAndRetries(t *testing.T) {
 	admin := e.browser()
 	admin.signIn(e, "", "admin@example.com", "demo-password")
 	p := admin.get(e.app.URL + "/admin/sync")
-	if p.status != http.StatusOK || testid(p, "admin-sync").Length() != 1 {
-		t.Fatalf("status %d", p.status)
+	if p.Status != http.StatusOK || testid(p, "admin-sync").Length() != 1 {
+		t.Fatalf("status %d", p.Status)
 	}
-	if got := p.doc.Find(`[data-testid="event-count"][data-kind="accepted"] .stat-value`).Text(); got != "3" {
+	if got := p.Doc.Find(`[data-testid="event-count"][data-kind="accepted"] .stat-value`).Text(); got != "3" {
 		t.Errorf("accepted in 24 h = %q", got)
 	}
-	forged := p.doc.Find(`[data-testid="event-count"][data-kind="rejected_signature"]`)
+	forged := p.Doc.Find(`[data-testid="event-count"][data-kind="rejected_signature"]`)
 	if got := forged.Find(".stat-value").Text(); got != "2" || forged.Find(`[data-testid="per-replica"]`).Length() != 1 {
 		t.Errorf("rejected_signature in 24 h = %q, or not marked as this server's count", got)
 	}
-	if !strings.Contains(p.doc.Text(), "permit API unavailable: 503") || testid(p, "retry-job").Length() != 1 {
+	if !strings.Contains(p.Doc.Text(), "permit API unavailable: 503") || testid(p, "retry-job").Length() != 1 {
 		t.Fatal("the failed job, its error or its retry button is missing")
 	}
 	action, _ := testid(p, "retry-job").Closest("form").Attr("action")
 	req, _ := http.NewRequest(http.MethodPost, e.app.URL+action, nil)
 	req.Header.Set("Origin", e.app.URL)
 	after := admin.do(req)
-	if after.status != http.StatusOK || len(sync.retried) != 1 || sync.retried[0] != 42 {
-		t.Fatalf("retry: status %d, retried %v", after.status, sync.retried)
+	if after.Status != http.StatusOK || len(sync.retried) != 1 || sync.retried[0] != 42 {
+		t.Fatalf("retry: status %d, retried %v", after.Status, sync.retried)
 	}
-	if !strings.Contains(after.doc.Text(), "Job 42 queued again") {
+	if !strings.Contains(after.Doc.Text(), "Job 42 queued again") {
 		t.Error("no confirmation after retry")
 	}
 
 	viewer := e.browser()
 	viewer.signIn(e, "", "viewer@example.com", "demo-password")
-	if p := viewer.get(e.app.URL + "/admin/sync"); p.status != http.StatusForbidden {
-		t.Fatalf("viewer on /admin/sync: %d", p.status)
+	if p := viewer.get(e.app.URL + "/admin/sync"); p.Status != http.StatusForbidden {
+		t.Fatalf("viewer on /admin/sync: %d", p.Status)
 	}
 }
 
@@ -86,6 +87,7 @@ func (noPermit) DeleteUser(context.Context, string) error               { return
 // TestAdminSyncRetryOfUnknownJobIsNotFound: retrying a job that does not
 // exist (or an id that is no number) answered 500; it is the 404 page.
 func TestAdminSyncRetryOfUnknownJobIsNotFound(t *testing.T) {
+	t.Parallel()
 	db := databasetest.Open(t, database.SQLite)
 	if err := provision.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
@@ -101,8 +103,8 @@ func TestAdminSyncRetryOfUnknownJobIsNotFound(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, e.app.URL+"/admin/sync/jobs/"+id+"/retry", nil)
 		req.Header.Set("Origin", e.app.URL)
 		p := admin.do(req)
-		if p.status != http.StatusNotFound || !strings.Contains(p.doc.Find("h1").Text(), "No such sync job") {
-			t.Errorf("retry of job %s: status %d, heading %q; want the 404 page", id, p.status, p.doc.Find("h1").Text())
+		if p.Status != http.StatusNotFound || !strings.Contains(p.Doc.Find("h1").Text(), "No such sync job") {
+			t.Errorf("retry of job %s: status %d, heading %q; want the 404 page", id, p.Status, p.Doc.Find("h1").Text())
 		}
 	}
 }

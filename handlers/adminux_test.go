@@ -83,8 +83,8 @@ func TestNavAdminOnlyForAdminsAndOneDecisionCallPerPage(t *testing.T) {
 			t.Errorf("admin %s asked the PDP %d times, want once", path, n)
 		}
 		nav := testid(p, "nav-admin")
-		if p.status != http.StatusOK || nav.Length() != 1 {
-			t.Fatalf("admin %s: status %d, %d admin entries", path, p.status, nav.Length())
+		if p.Status != http.StatusOK || nav.Length() != 1 {
+			t.Fatalf("admin %s: status %d, %d admin entries", path, p.Status, nav.Length())
 		}
 		if href, _ := nav.Attr("href"); href != "/admin/users" {
 			t.Errorf("admin entry on %s leads to %q", path, href)
@@ -129,16 +129,16 @@ func TestAccessPagesHaveTheirOwnTitlesAndWaysForward(t *testing.T) {
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")
 	denied := b.get(e.app.URL + "/admin/users")
-	if denied.status != http.StatusForbidden || denied.doc.Find("title").Text() != "Access denied · reportgate" {
-		t.Fatalf("denied: %d %q", denied.status, denied.doc.Find("title").Text())
+	if denied.Status != http.StatusForbidden || denied.Doc.Find("title").Text() != "Access denied · reportgate" {
+		t.Fatalf("denied: %d %q", denied.Status, denied.Doc.Find("title").Text())
 	}
 	if testid(denied, "home-link").Length() != 1 || testid(denied, "sign-out-instead").Length() != 1 {
 		t.Error("the 403 page offers no way forward")
 	}
 	counter.down.Store(true)
 	down := b.get(e.app.URL + "/reports?x=1")
-	if down.status != http.StatusServiceUnavailable || down.doc.Find("title").Text() != "Permissions unavailable · reportgate" {
-		t.Fatalf("unavailable: %d %q", down.status, down.doc.Find("title").Text())
+	if down.Status != http.StatusServiceUnavailable || down.Doc.Find("title").Text() != "Permissions unavailable · reportgate" {
+		t.Fatalf("unavailable: %d %q", down.Status, down.Doc.Find("title").Text())
 	}
 	if href, _ := testid(down, "try-again").Attr("href"); href != "/reports?x=1" || testid(down, "home-link").Length() != 1 ||
 		testid(down, "sign-out-instead").Length() != 1 {
@@ -154,14 +154,14 @@ func TestAdminNoticeIsNotTakenFromTheAddress(t *testing.T) {
 	admin.signIn(e, "", "admin@example.com", "demo-password")
 	for _, path := range []string{"/admin/users", "/admin/sync"} {
 		p := admin.get(e.app.URL + path + "?notice=" + url.QueryEscape("Call +1 555 0100 to verify your account"))
-		if p.status != http.StatusOK || strings.Contains(p.doc.Text(), "555 0100") || testid(p, "flash").Length() != 0 {
+		if p.Status != http.StatusOK || strings.Contains(p.Doc.Text(), "555 0100") || testid(p, "flash").Length() != 0 {
 			t.Errorf("%s shows the notice from its address", path)
 		}
 	}
 	// A real notice shows once, in the layout's flash.
 	after := admin.post(e, "/admin/users/"+userID(t, e, "viewer@example.com")+"/role", url.Values{"role": {"analyst"}})
-	if got := testid(after, "flash").Text(); after.url.Path != "/admin/users" || got != "viewer@example.com now has the analyst role." {
-		t.Fatalf("after the change: %d at %s, flash %q: %s", after.status, after.url, got, after.doc.Find("h1").Text())
+	if got := testid(after, "flash").Text(); after.URL.Path != "/admin/users" || got != "viewer@example.com now has the analyst role." {
+		t.Fatalf("after the change: %d at %s, flash %q: %s", after.Status, after.URL, got, after.Doc.Find("h1").Text())
 	}
 	if again := admin.get(e.app.URL + "/admin/users"); testid(again, "flash").Length() != 0 {
 		t.Error("the notice shows twice")
@@ -184,8 +184,8 @@ func TestRoleChangeAssignsBeforeItUnassigns(t *testing.T) {
 	viewer.signIn(e, "", "viewer@example.com", "demo-password")
 	id := userID(t, e, "viewer@example.com")
 	p := admin.post(e, "/admin/users/"+id+"/role", url.Values{"role": {"analyst"}})
-	if p.status != http.StatusBadGateway {
-		t.Fatalf("status %d, want the Permit failure page", p.status)
+	if p.Status != http.StatusBadGateway {
+		t.Fatalf("status %d, want the Permit failure page", p.Status)
 	}
 	roles, err := e.directory.AssignedRoles(ctx(t), id)
 	slices.Sort(roles)
@@ -209,15 +209,15 @@ func TestLastAdminKeepsTheAdminRole(t *testing.T) {
 	// Removing one's own admin role asks first, and changes nothing yet.
 	confirm := admin.post(e, "/admin/users/"+adminID+"/role", url.Values{"role": {"viewer"}})
 	if testid(confirm, "confirm-own-role").Length() != 1 {
-		t.Fatalf("no confirmation step: %d at %s", confirm.status, confirm.url)
+		t.Fatalf("no confirmation step: %d at %s", confirm.Status, confirm.URL)
 	}
 	if roles, _ := e.directory.AssignedRoles(ctx(t), adminID); !slices.Equal(roles, []string{"admin"}) {
 		t.Fatalf("roles changed before confirming: %q", roles)
 	}
 	// Confirmed, it is refused: nobody else is an admin.
 	refused := admin.submit(confirm, map[string]string{"confirm": "1"})
-	if refused.url.Path != "/admin/users" || !strings.Contains(testid(refused, "flash").Text(), "only admin") {
-		t.Fatalf("last admin: %d at %s, flash %q", refused.status, refused.url, testid(refused, "flash").Text())
+	if refused.URL.Path != "/admin/users" || !strings.Contains(testid(refused, "flash").Text(), "only admin") {
+		t.Fatalf("last admin: %d at %s, flash %q", refused.Status, refused.URL, testid(refused, "flash").Text())
 	}
 	if roles, _ := e.directory.AssignedRoles(ctx(t), adminID); !slices.Equal(roles, []string{"admin"}) {
 		t.Fatalf("the last admin lost the role: %q", roles)
@@ -226,8 +226,8 @@ func TestLastAdminKeepsTheAdminRole(t *testing.T) {
 	// With a second admin it goes through, and the first is sent home.
 	admin.post(e, "/admin/users/"+viewerID+"/role", url.Values{"role": {"admin"}})
 	done := admin.post(e, "/admin/users/"+adminID+"/role", url.Values{"role": {"viewer"}, "confirm": {"1"}})
-	if done.url.Path != "/" || !strings.Contains(testid(done, "flash").Text(), "now has the viewer role") || testid(done, "nav-admin").Length() != 0 {
-		t.Fatalf("self-demotion: %s, flash %q", done.url, testid(done, "flash").Text())
+	if done.URL.Path != "/" || !strings.Contains(testid(done, "flash").Text(), "now has the viewer role") || testid(done, "nav-admin").Length() != 0 {
+		t.Fatalf("self-demotion: %s, flash %q", done.URL, testid(done, "flash").Text())
 	}
 	if roles, _ := e.directory.AssignedRoles(ctx(t), adminID); !slices.Equal(roles, []string{"viewer"}) {
 		t.Fatalf("roles after confirming = %q", roles)
@@ -244,14 +244,14 @@ func TestSignOutEverywhere(t *testing.T) {
 	laptop.signIn(e, "", "viewer@example.com", "demo-password")
 	id := userID(t, e, "viewer@example.com")
 	row := func(p page) string {
-		n, _ := p.doc.Find(`[data-testid="user-row"][data-user="` + id + `"] [data-testid="session-count"]`).Attr("data-count")
+		n, _ := p.Doc.Find(`[data-testid="user-row"][data-user="` + id + `"] [data-testid="session-count"]`).Attr("data-count")
 		return n
 	}
 	list := admin.get(e.app.URL + "/admin/users")
 	if got := row(list); got != "2" {
 		t.Fatalf("viewer's sessions = %q, want 2", got)
 	}
-	action, _ := list.doc.Find(`[data-testid="user-row"][data-user="` + id + `"] [data-testid="sign-out-everywhere"]`).Closest("form").Attr("action")
+	action, _ := list.Doc.Find(`[data-testid="user-row"][data-user="` + id + `"] [data-testid="sign-out-everywhere"]`).Closest("form").Attr("action")
 	after := admin.post(e, action, nil)
 	if got := row(after); got != "0" || !strings.Contains(testid(after, "flash").Text(), "2 sessions ended") {
 		t.Fatalf("after signing out everywhere: %q sessions, flash %q", got, testid(after, "flash").Text())
@@ -283,7 +283,7 @@ func TestAdminUsersPagingAndSearch(t *testing.T) {
 	admin.signIn(e, "", "admin@example.com", "demo-password") // 61 people in all
 	rows := func(p page) []string {
 		var ids []string
-		p.doc.Find(`[data-testid="user-row"]`).Each(func(_ int, s *goquery.Selection) {
+		p.Doc.Find(`[data-testid="user-row"]`).Each(func(_ int, s *goquery.Selection) {
 			ids = append(ids, s.AttrOr("data-user", ""))
 		})
 		return ids
@@ -309,12 +309,12 @@ func TestAdminUsersPagingAndSearch(t *testing.T) {
 		t.Errorf("search by email = %q", got)
 	}
 	past := admin.get(e.app.URL + "/admin/users?page=99")
-	if href, _ := testid(past, "no-users").Find("a").Attr("href"); past.status != http.StatusOK || len(rows(past)) != 0 || href != "/admin/users?page=2" {
-		t.Errorf("a page past the end: %d, %d rows, link %q", past.status, len(rows(past)), href)
+	if href, _ := testid(past, "no-users").Find("a").Attr("href"); past.Status != http.StatusOK || len(rows(past)) != 0 || href != "/admin/users?page=2" {
+		t.Errorf("a page past the end: %d, %d rows, link %q", past.Status, len(rows(past)), href)
 	}
 	// Text PostgreSQL would refuse finds nobody instead of failing.
-	if p := admin.get(e.app.URL + "/admin/users?q=%00%ff"); p.status != http.StatusOK {
-		t.Errorf("a search of a NUL and a stray byte: %d", p.status)
+	if p := admin.get(e.app.URL + "/admin/users?q=%00%ff"); p.Status != http.StatusOK {
+		t.Errorf("a search of a NUL and a stray byte: %d", p.Status)
 	}
 }
 
@@ -343,10 +343,10 @@ func TestAdminSyncIsReadable(t *testing.T) {
 	admin := e.browser()
 	admin.signIn(e, "", "admin@example.com", "demo-password")
 	p := admin.get(e.app.URL + "/admin/sync")
-	if got := p.doc.Find(`[data-testid="event-count"][data-kind="rejected_signature"] .stat-label`).Text(); got != "Bad signature" {
+	if got := p.Doc.Find(`[data-testid="event-count"][data-kind="rejected_signature"] .stat-label`).Text(); got != "Bad signature" {
 		t.Errorf("label = %q", got)
 	}
-	if got := p.doc.Find(`[data-testid="event-count"][data-kind="accepted"] .stat-note`).Text(); !strings.Contains(got, "last 24 h · total 9") {
+	if got := p.Doc.Find(`[data-testid="event-count"][data-kind="accepted"] .stat-note`).Text(); !strings.Contains(got, "last 24 h · total 9") {
 		t.Errorf("the count's caption = %q", got)
 	}
 	user := testid(p, "event-row").First().Find(".person-name")

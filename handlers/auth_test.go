@@ -11,6 +11,7 @@ import (
 )
 
 func TestSignInLandsOnReturnTo(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	home := b.get(e.app.URL + "/")
@@ -18,8 +19,8 @@ func TestSignInLandsOnReturnTo(t *testing.T) {
 		t.Fatal("signed-out home page must offer sign-in and show no user")
 	}
 	landed := b.signIn(e, "/?from=test", "viewer@example.com", "demo-password")
-	if landed.status != http.StatusOK || landed.url.Path != "/" || landed.url.Query().Get("from") != "test" {
-		t.Fatalf("landed on %s (status %d), want /?from=test", landed.url, landed.status)
+	if landed.Status != http.StatusOK || landed.URL.Path != "/" || landed.URL.Query().Get("from") != "test" {
+		t.Fatalf("landed on %s (status %d), want /?from=test", landed.URL, landed.Status)
 	}
 	if got := strings.TrimSpace(testid(landed, "user-name").Text()); got != "Vic Viewer" {
 		t.Errorf("user-name = %q, want Vic Viewer", got)
@@ -32,15 +33,16 @@ func TestSignInLandsOnReturnTo(t *testing.T) {
 }
 
 func TestSignUpCreatesAccountAndSignsIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	form := b.get(e.app.URL + "/sign-up")
-	if form.doc.Find(`input[name="name"]`).Length() == 0 {
-		t.Fatalf("/sign-up did not open the registration screen (at %s)", form.url)
+	if form.Doc.Find(`input[name="name"]`).Length() == 0 {
+		t.Fatalf("/sign-up did not open the registration screen (at %s)", form.URL)
 	}
 	landed := b.submit(form, map[string]string{"name": "Grace Hopper", "email": "grace@example.com", "password": "correct-horse-9"})
 	if got := strings.TrimSpace(testid(landed, "user-name").Text()); got != "Grace Hopper" {
-		t.Fatalf("user-name = %q at %s", got, landed.url)
+		t.Fatalf("user-name = %q at %s", got, landed.URL)
 	}
 	if got := strings.TrimSpace(testid(landed, "home-email").Text()); got != "grace@example.com" {
 		t.Errorf("home-email = %q", got)
@@ -48,19 +50,22 @@ func TestSignUpCreatesAccountAndSignsIn(t *testing.T) {
 }
 
 func TestOpenRedirectRefused(t *testing.T) {
+	t.Parallel()
 	for _, target := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example", "http:evil.example"} {
 		t.Run(target, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, envOptions{})
 			b := e.browser()
 			landed := b.signIn(e, target, "viewer@example.com", "demo-password")
-			if landed.url.Host != strings.TrimPrefix(e.app.URL, "http://") || landed.url.Path != "/" {
-				t.Fatalf("return_to %q led to %s", target, landed.url)
+			if landed.URL.Host != strings.TrimPrefix(e.app.URL, "http://") || landed.URL.Path != "/" {
+				t.Fatalf("return_to %q led to %s", target, landed.URL)
 			}
 		})
 	}
 }
 
 func TestTamperedCookieIsSignedOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "viewer@example.com", "demo-password")
@@ -84,6 +89,7 @@ func TestTamperedCookieIsSignedOut(t *testing.T) {
 }
 
 func TestReplayedCallbackRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	login := b.get(e.app.URL + "/sign-in")
@@ -103,13 +109,13 @@ func TestReplayedCallbackRefused(t *testing.T) {
 	// signed in already, so home, never back into the sign-in.
 	b.client.CheckRedirect = nil
 	again := b.get(callback.String())
-	if again.status != http.StatusOK || again.url.Path != "/" || testid(again, "user-name").Length() == 0 {
-		t.Errorf("replayed callback while signed in: status %d at %s", again.status, again.url)
+	if again.Status != http.StatusOK || again.URL.Path != "/" || testid(again, "user-name").Length() == 0 {
+		t.Errorf("replayed callback while signed in: status %d at %s", again.Status, again.URL)
 	}
 	// Another browser (no sign-in in progress) presenting the same code.
 	other := e.browser().get(callback.String())
-	if other.status != http.StatusBadRequest {
-		t.Errorf("callback in a foreign session: status %d", other.status)
+	if other.Status != http.StatusBadRequest {
+		t.Errorf("callback in a foreign session: status %d", other.Status)
 	}
 	if testid(other, "user-name").Length() != 0 {
 		t.Error("foreign session got signed in")
@@ -117,6 +123,7 @@ func TestReplayedCallbackRefused(t *testing.T) {
 }
 
 func TestSessionFromBeforeSignInIsNotSignedIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	// Sign-in creates no session before the callback, so plant one: a
@@ -156,6 +163,7 @@ func TestSessionFromBeforeSignInIsNotSignedIn(t *testing.T) {
 }
 
 func TestCrossOriginSignOutRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "viewer@example.com", "demo-password")
@@ -180,6 +188,7 @@ func TestCrossOriginSignOutRefused(t *testing.T) {
 }
 
 func TestSignOutEndsSessionEverywhere(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "viewer@example.com", "demo-password")
@@ -194,11 +203,11 @@ func TestSignOutEndsSessionEverywhere(t *testing.T) {
 	}
 	// Follow Logto's end-session page (an auto-submitting form) home.
 	end := b.get(loc.String())
-	if end.url.Host == loc.Host && end.doc.Find("form").Length() > 0 {
+	if end.URL.Host == loc.Host && end.Doc.Find("form").Length() > 0 {
 		end = b.submit(end, map[string]string{})
 	}
-	if end.url.String() != e.app.URL+"/" || testid(end, "sign-in").Length() == 0 {
-		t.Fatalf("after end-session at %s; want the signed-out home page", end.url)
+	if end.URL.String() != e.app.URL+"/" || testid(end, "sign-in").Length() == 0 {
+		t.Fatalf("after end-session at %s; want the signed-out home page", end.URL)
 	}
 	req, _ := http.NewRequest(http.MethodGet, e.app.URL+"/", nil)
 	req.AddCookie(&http.Cookie{Name: old.Name, Value: old.Value})
@@ -225,8 +234,8 @@ func TestCancelGoesBackWithNotice(t *testing.T) {
 		loc, _ := url.Parse(resp.Header.Get("Location"))
 		state := loc.Query().Get("state")
 		p := b.get(e.app.URL + "/callback?error=access_denied&error_description=cancelled&state=" + url.QueryEscape(state))
-		if p.status != http.StatusOK || p.url.Path != "/" || testid(p, "error-page").Length() != 0 {
-			t.Fatalf("%s then cancel: status %d at %s", tc.start, p.status, p.url)
+		if p.Status != http.StatusOK || p.URL.Path != "/" || testid(p, "error-page").Length() != 0 {
+			t.Fatalf("%s then cancel: status %d at %s", tc.start, p.Status, p.URL)
 		}
 		if got := strings.TrimSpace(testid(p, "flash").Text()); got != tc.want {
 			t.Errorf("%s then cancel: flash %q, want %q", tc.start, got, tc.want)
@@ -248,8 +257,8 @@ func TestOtherCallbackErrorPage(t *testing.T) {
 	resp.Body.Close()
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	p := b.get(e.app.URL + "/callback?error=server_error&state=" + url.QueryEscape(loc.Query().Get("state")))
-	if p.status != http.StatusBadRequest || p.doc.Find(`a[href="/sign-in"]`).Length() == 0 {
-		t.Fatalf("server_error callback: status %d, or no way to try again", p.status)
+	if p.Status != http.StatusBadRequest || p.Doc.Find(`a[href="/sign-in"]`).Length() == 0 {
+		t.Fatalf("server_error callback: status %d, or no way to try again", p.Status)
 	}
 }
 
@@ -286,28 +295,30 @@ func TestSignInWithLogtoDownAfterFirstSignIn(t *testing.T) {
 	e.logtoSrv.Close()
 	e.clock.Advance(time.Minute)
 	p := e.browser().get(e.app.URL + "/sign-in")
-	if p.status != http.StatusBadGateway || testid(p, "error-page").AttrOr("data-status", "") != "502" {
-		t.Fatalf("sign-in with Logto down: status %d at %s", p.status, p.url)
+	if p.Status != http.StatusBadGateway || testid(p, "error-page").AttrOr("data-status", "") != "502" {
+		t.Fatalf("sign-in with Logto down: status %d at %s", p.Status, p.URL)
 	}
 }
 
 func TestLogtoUnreachableIs502(t *testing.T) {
 	e := newEnv(t, envOptions{logtoDown: true})
 	p := e.browser().get(e.app.URL + "/sign-in")
-	if p.status != http.StatusBadGateway || testid(p, "error-page").AttrOr("data-status", "") != "502" {
-		t.Fatalf("sign-in with Logto down: status %d", p.status)
+	if p.Status != http.StatusBadGateway || testid(p, "error-page").AttrOr("data-status", "") != "502" {
+		t.Fatalf("sign-in with Logto down: status %d", p.Status)
 	}
 }
 
 func TestUnknownPathIs404(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	p := e.browser().get(e.app.URL + "/no/such/page")
-	if p.status != http.StatusNotFound || testid(p, "error-page").AttrOr("data-status", "") != "404" {
-		t.Fatalf("status %d", p.status)
+	if p.Status != http.StatusNotFound || testid(p, "error-page").AttrOr("data-status", "") != "404" {
+		t.Fatalf("status %d", p.Status)
 	}
 }
 
 func TestOtherHostRedirectsToBaseURL(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	u, _ := url.Parse(e.app.URL)
 	req, _ := http.NewRequest(http.MethodGet, e.app.URL+"/sign-in?return_to=/x", nil)
@@ -323,6 +334,7 @@ func TestOtherHostRedirectsToBaseURL(t *testing.T) {
 }
 
 func TestExpiredIDTokenRefreshesOnceForConcurrentRequests(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "viewer@example.com", "demo-password")
@@ -358,9 +370,10 @@ func TestExpiredIDTokenRefreshesOnceForConcurrentRequests(t *testing.T) {
 }
 
 func TestStaticAssetsHashedAndCached(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	home := e.browser().get(e.app.URL + "/")
-	href, ok := home.doc.Find(`link[rel="stylesheet"]`).Attr("href")
+	href, ok := home.Doc.Find(`link[rel="stylesheet"]`).Attr("href")
 	if !ok || !strings.HasPrefix(href, "/static/app.") {
 		t.Fatalf("stylesheet href %q", href)
 	}
@@ -515,8 +528,8 @@ func TestSignInFloodCostsNothing(t *testing.T) {
 	// The SDK checks an ID token's iat against the real clock (±60 s).
 	e.clock.Advance(time.Since(e.clock.Now()))
 	landed := e.browser().signIn(e, "/reports", "viewer@example.com", "demo-password")
-	if landed.url.Path != "/reports" || strings.TrimSpace(testid(landed, "user-name").Text()) != "Vic Viewer" {
-		t.Fatalf("sign-in after the flood landed on %s (status %d)", landed.url, landed.status)
+	if landed.URL.Path != "/reports" || strings.TrimSpace(testid(landed, "user-name").Text()) != "Vic Viewer" {
+		t.Fatalf("sign-in after the flood landed on %s (status %d)", landed.URL, landed.Status)
 	}
 }
 
@@ -528,8 +541,8 @@ func TestLongReturnToFallsBackToRoot(t *testing.T) {
 		{"/reports?q=" + strings.Repeat("x", 2000), "/reports?q=" + strings.Repeat("x", 2000)},
 	} {
 		landed := e.browser().signIn(e, tc.returnTo, "viewer@example.com", "demo-password")
-		if landed.url.RequestURI() != tc.want {
-			t.Errorf("return_to of %d bytes landed on %.40s…, want %.40s…", len(tc.returnTo), landed.url.RequestURI(), tc.want)
+		if landed.URL.RequestURI() != tc.want {
+			t.Errorf("return_to of %d bytes landed on %.40s…, want %.40s…", len(tc.returnTo), landed.URL.RequestURI(), tc.want)
 		}
 	}
 }
@@ -563,8 +576,8 @@ func TestTamperedPendingCookieRefused(t *testing.T) {
 	}
 	// The page is the existing "start a fresh sign-in" one.
 	p := b.get(callback.String())
-	if p.status != http.StatusBadRequest || p.doc.Find(`a[href="/sign-in"]`).Length() == 0 {
-		t.Errorf("status %d, want the 400 page with a way to sign in again", p.status)
+	if p.Status != http.StatusBadRequest || p.Doc.Find(`a[href="/sign-in"]`).Length() == 0 {
+		t.Errorf("status %d, want the 400 page with a way to sign in again", p.Status)
 	}
 }
 
@@ -596,8 +609,8 @@ func TestPendingCookieUsedOnce(t *testing.T) {
 		thief := e.browser()
 		u, _ := url.Parse(e.app.URL)
 		thief.jar.SetCookies(u, []*http.Cookie{{Name: used.Name, Value: used.Value, Path: "/"}})
-		if p := thief.get(callback.String()); p.status != http.StatusBadRequest || testid(p, "user-name").Length() != 0 {
-			t.Errorf("replay with a copied pending cookie: status %d", p.status)
+		if p := thief.get(callback.String()); p.Status != http.StatusBadRequest || testid(p, "user-name").Length() != 0 {
+			t.Errorf("replay with a copied pending cookie: status %d", p.Status)
 		}
 	})
 	t.Run("failure", func(t *testing.T) {
@@ -621,8 +634,8 @@ func TestExpiredPendingSignInRefused(t *testing.T) {
 	e.clock.Advance(10*time.Minute + time.Second)
 	calls := e.logtoRT.tokenCalls.Load()
 	p := b.get(callback.String())
-	if p.status != http.StatusBadRequest || !strings.Contains(p.doc.Text(), "Start a fresh sign-in") {
-		t.Fatalf("callback 10 min after the start: status %d", p.status)
+	if p.Status != http.StatusBadRequest || !strings.Contains(p.Doc.Text(), "Start a fresh sign-in") {
+		t.Fatalf("callback 10 min after the start: status %d", p.Status)
 	}
 	if e.logtoRT.tokenCalls.Load() != calls {
 		t.Error("an expired pending sign-in reached Logto's token endpoint")
@@ -642,9 +655,9 @@ func TestTwoTabsSignInConcurrently(t *testing.T) {
 		want     string
 	}{{callback1, "/reports?tab=1"}, {callback2, "/?tab=2"}} {
 		landed := b.get(tc.callback.String())
-		if landed.status != http.StatusOK || landed.url.RequestURI() != tc.want ||
+		if landed.Status != http.StatusOK || landed.URL.RequestURI() != tc.want ||
 			strings.TrimSpace(testid(landed, "user-name").Text()) != "Vic Viewer" {
-			t.Errorf("tab landed on %s (status %d), want %s signed in", landed.url, landed.status, tc.want)
+			t.Errorf("tab landed on %s (status %d), want %s signed in", landed.URL, landed.Status, tc.want)
 		}
 	}
 }

@@ -105,12 +105,9 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	e := &env{t: t, clock: testkit.NewClock(time.Now())}
 	appSrv := httptest.NewUnstartedServer(nil)
-	logtoSrv := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + appSrv.Listener.Addr().String()
-	e.logtoURL = "http://" + logtoSrv.Listener.Addr().String()
 
-	lt, err := logto.New(logto.Config{
-		Endpoint: e.logtoURL,
+	lt := standin.StartLogto(t, logto.Config{
 		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional",
 			RedirectURIs: []string{appURL + "/callback"}, PostLogoutRedirectURIs: []string{appURL + "/"}}},
 		SeedUsers: []logto.SeedUser{
@@ -127,14 +124,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		IDTokenTTL: 20 * time.Second,
 		Now:        e.clock.Now,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.logto = lt
-	logtoSrv.Config.Handler = lt.Handler()
-	logtoSrv.Start()
-	e.logtoSrv = logtoSrv
-	t.Cleanup(func() { logtoSrv.Close(); lt.Close() })
+	e.logto, e.logtoURL, e.logtoSrv = lt.Server, lt.URL, lt.HTTP
 
 	endpoint := e.logtoURL
 	if opts.logtoDown {
@@ -143,6 +133,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		dead.Close()
 	}
 	e.db = databasetest.Open(t, database.SQLite)
+	var err error
 	e.store, err = session.NewStore(e.db, session.Options{Secret: []byte(strings.Repeat("k", 32)),
 		Secure: opts.secureCookies, Now: e.clock.Now, CacheTTL: 2 * time.Second}) // as the app
 	if err != nil {
@@ -152,22 +143,17 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.permit, err = permit.New(permit.Config{APIKey: permitKey, Schema: standin.PermitSchema(pol)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	permitSrv := httptest.NewServer(e.permit.Handler())
-	t.Cleanup(permitSrv.Close)
-	e.permitURL = permitSrv.URL
+	pm := standin.StartPermit(t, permit.Config{APIKey: permitKey, Schema: standin.PermitSchema(pol)})
+	e.permit, e.permitURL = pm.Server, pm.URL
 	e.metrics = metrics.New(e.clock.Now)
-	checker, err := authz.New(authz.Config{APIKey: permitKey, PDPURL: permitSrv.URL, APIURL: permitSrv.URL,
+	checker, err := authz.New(authz.Config{APIKey: permitKey, PDPURL: pm.URL, APIURL: pm.URL,
 		Timeout: time.Second, AllowTTL: opts.decisionTTL, DenyTTL: opts.decisionTTL, Now: e.clock.Now,
 		ObservePDP: e.metrics.ObservePDP})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.users = people.NewStore(e.db, e.clock.Now)
-	directory, err := permitdir.New(permitdir.Config{APIKey: permitKey, APIURL: permitSrv.URL})
+	directory, err := permitdir.New(permitdir.Config{APIKey: permitKey, APIURL: pm.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,25 +294,12 @@ func (b *browser) noFollow() *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-type page struct {
-	status int
-	url    *url.URL
-	doc    *goquery.Document
-	header http.Header
-}
+// page is what the browser ends on.
+type page = testkit.Page
 
 func (b *browser) do(req *http.Request) page {
 	b.t.Helper()
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return page{status: resp.StatusCode, url: resp.Request.URL, doc: doc, header: resp.Header}
+	return testkit.Open(b.t, b.client, req)
 }
 
 func (b *browser) get(rawURL string) page {
@@ -339,10 +312,9 @@ func (b *browser) get(rawURL string) page {
 // keeping hidden fields, as a browser would.
 func (b *browser) submit(p page, fields map[string]string) page {
 	b.t.Helper()
-	req, err := testkit.FormRequest(p.doc, p.url, fields)
+	req, err := p.FormRequest(fields)
 	if err != nil {
-		html, _ := p.doc.Html()
-		b.t.Fatalf("%v:\n%s", err, html)
+		b.t.Fatalf("%v:\n%s", err, p.Body)
 	}
 	return b.do(req)
 }
@@ -355,8 +327,8 @@ func (b *browser) signIn(e *env, returnTo, email, password string) page {
 		start += "?return_to=" + url.QueryEscape(returnTo)
 	}
 	login := b.get(start)
-	if login.status != http.StatusOK {
-		b.t.Fatalf("sign-in page: status %d at %s", login.status, login.url)
+	if login.Status != http.StatusOK {
+		b.t.Fatalf("sign-in page: status %d at %s", login.Status, login.URL)
 	}
 	return b.submit(login, map[string]string{"email": email, "password": password})
 }
@@ -364,8 +336,8 @@ func (b *browser) signIn(e *env, returnTo, email, password string) page {
 func (b *browser) signUp(e *env, name, email, password string) page {
 	b.t.Helper()
 	form := b.get(e.app.URL + "/sign-up")
-	if form.status != http.StatusOK {
-		b.t.Fatalf("sign-up page: status %d at %s", form.status, form.url)
+	if form.Status != http.StatusOK {
+		b.t.Fatalf("sign-up page: status %d at %s", form.Status, form.URL)
 	}
 	return b.submit(form, map[string]string{"name": name, "email": email, "password": password})
 }
@@ -408,9 +380,7 @@ func answer(t *testing.T, e *env, method, path string, edit func(*http.Request))
 	return resp
 }
 
-func testid(p page, id string) *goquery.Selection {
-	return p.doc.Find(`[data-testid="` + id + `"]`)
-}
+func testid(p page, id string) *goquery.Selection { return p.TestID(id) }
 
 func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -10,8 +10,10 @@ import (
 )
 
 func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
+	t.Parallel()
 	for _, scheme := range []string{"https", "http"} {
 		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, envOptions{
 				httpsBaseURL: scheme == "https",
 				// One sign-in per minute: the second is a 429.

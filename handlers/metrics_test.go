@@ -11,6 +11,7 @@ import (
 )
 
 func TestMetricsArePrivateAndInPrometheusFormat(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{decisionTTL: time.Hour})
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")
@@ -29,8 +30,8 @@ func TestMetricsArePrivateAndInPrometheusFormat(t *testing.T) {
 		t.Fatalf("unsigned webhook: %d", code)
 	}
 
-	if p := b.get(e.app.URL + "/metrics"); p.status != http.StatusNotFound {
-		t.Errorf("public /metrics: %d, want 404", p.status)
+	if p := b.get(e.app.URL + "/metrics"); p.Status != http.StatusNotFound {
+		t.Errorf("public /metrics: %d, want 404", p.Status)
 	}
 
 	rec := httptest.NewRecorder()

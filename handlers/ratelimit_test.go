@@ -19,8 +19,10 @@ func fromClient(xff string) func(*http.Request) {
 }
 
 func TestSignInIsRateLimitedPerClient(t *testing.T) {
+	t.Parallel()
 	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	t.Run("behind a trusted proxy", func(t *testing.T) {
+		t.Parallel()
 		c := testkit.NewClock(time.Now())
 		e := newEnv(t, envOptions{signInLimit: ratelimit.PerClient{
 			Clients: ratelimit.Clients{Trusted: loopback}, Limiter: ratelimit.New(60, 0, c.Now)}})
@@ -45,7 +47,7 @@ func TestSignInIsRateLimitedPerClient(t *testing.T) {
 		req, _ := http.NewRequest("GET", e.app.URL+"/sign-in", nil)
 		fromClient("198.51.100.1")(req)
 		if p := b.do(req); testid(p, "error-page").AttrOr("data-status", "") != "429" {
-			t.Errorf("429 without the app's error page: %d", p.status)
+			t.Errorf("429 without the app's error page: %d", p.Status)
 		}
 		c.Advance(2 * time.Minute)
 		if resp := answer(t, e, "GET", "/sign-in", fromClient("198.51.100.1")); resp.StatusCode == http.StatusTooManyRequests {
@@ -53,6 +55,7 @@ func TestSignInIsRateLimitedPerClient(t *testing.T) {
 		}
 	})
 	t.Run("a spoofed X-Forwarded-For from an untrusted peer does not dodge the limit", func(t *testing.T) {
+		t.Parallel()
 		c := testkit.NewClock(time.Now())
 		e := newEnv(t, envOptions{signInLimit: ratelimit.PerClient{Limiter: ratelimit.New(60, 0, c.Now)}})
 		for i := range 60 {
@@ -65,6 +68,7 @@ func TestSignInIsRateLimitedPerClient(t *testing.T) {
 }
 
 func TestOnlyRejectedWebhooksAreRateLimited(t *testing.T) {
+	t.Parallel()
 	c := testkit.NewClock(time.Now())
 	sink := &fakeSink{}
 	srv := webhookServerWith(t, sink, ratelimit.PerClient{Limiter: ratelimit.New(60, 0, c.Now)}, hookKey)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestReportRanges(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")
@@ -25,8 +26,8 @@ func TestReportRanges(t *testing.T) {
 		{"?from=" + day(400) + "&to=" + day(0), 401},
 	} {
 		p := b.get(e.app.URL + "/reports" + tc.query)
-		if p.status != http.StatusOK {
-			t.Fatalf("%q: status %d", tc.query, p.status)
+		if p.Status != http.StatusOK {
+			t.Fatalf("%q: status %d", tc.query, p.Status)
 		}
 		chart := testid(p, "report-chart")
 		if n := chart.Find("svg rect.bar").Length(); n != tc.wantBars {
@@ -66,6 +67,7 @@ func TestReportRanges(t *testing.T) {
 }
 
 func TestReportBadRangeIs400WithTheFormAgain(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")
@@ -78,8 +80,8 @@ func TestReportBadRangeIs400WithTheFormAgain(t *testing.T) {
 	} {
 		for _, path := range []string{"/reports", "/reports/export.csv"} {
 			p := b.get(e.app.URL + path + "?" + query)
-			if p.status != http.StatusBadRequest {
-				t.Errorf("%s?%s: status %d, want 400", path, query, p.status)
+			if p.Status != http.StatusBadRequest {
+				t.Errorf("%s?%s: status %d, want 400", path, query, p.Status)
 				continue
 			}
 			if testid(p, "range-error").Text() == "" || testid(p, "report-range").Length() != 1 {

@@ -19,8 +19,8 @@ func BenchmarkReportsPage(b *testing.B) {
 			e := newEnv(b, envOptions{decisionTTL: bc.ttl})
 			br := e.browser()
 			br.signIn(e, "", "analyst@example.com", "demo-password")
-			if p := br.get(e.app.URL + "/reports"); p.status != http.StatusOK {
-				b.Fatalf("status %d", p.status)
+			if p := br.get(e.app.URL + "/reports"); p.Status != http.StatusOK {
+				b.Fatalf("status %d", p.Status)
 			}
 			before := e.permit.Counts()
 			var durations []time.Duration

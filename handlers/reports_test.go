@@ -20,6 +20,7 @@ import (
 )
 
 func TestReportsRequiresSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	for _, path := range []string{"/reports", "/reports/export.csv"} {
 		resp, err := e.browser().noFollow().Get(e.app.URL + path)
@@ -35,6 +36,7 @@ func TestReportsRequiresSignIn(t *testing.T) {
 }
 
 func TestReportsByRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	cases := []struct {
 		email      string
@@ -52,8 +54,8 @@ func TestReportsByRole(t *testing.T) {
 			b := e.browser()
 			b.signIn(e, "", tc.email, "demo-password")
 			p := b.get(e.app.URL + "/reports")
-			if p.status != tc.status || testid(p, tc.testid).Length() != 1 {
-				t.Fatalf("status %d, want %d with %s", p.status, tc.status, tc.testid)
+			if p.Status != tc.status || testid(p, tc.testid).Length() != 1 {
+				t.Fatalf("status %d, want %d with %s", p.Status, tc.status, tc.testid)
 			}
 			if got := testid(p, "export-csv").Length() == 1; got != tc.exportLink {
 				t.Errorf("export link shown = %v, want %v", got, tc.exportLink)
@@ -103,6 +105,7 @@ func TestReportsByRole(t *testing.T) {
 }
 
 func TestReportsFailClosedWhenPermitMisbehaves(t *testing.T) {
+	t.Parallel()
 	for name, fault := range map[string]permit.Fault{
 		"slow": {Mode: permit.FaultSlow, Delay: 3 * time.Second, Scope: permit.ScopePDP},
 		"5xx":  {Mode: permit.Fault5xx, Scope: permit.ScopePDP},
@@ -110,13 +113,14 @@ func TestReportsFailClosedWhenPermitMisbehaves(t *testing.T) {
 		"down": {Mode: permit.FaultDown, Scope: permit.ScopePDP},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, envOptions{})
 			b := e.browser()
 			b.signIn(e, "", "analyst@example.com", "demo-password")
 			e.permit.SetFault(fault)
 			p := b.get(e.app.URL + "/reports")
-			if p.status != http.StatusServiceUnavailable || testid(p, "authz-unavailable").Length() != 1 {
-				t.Fatalf("status %d", p.status)
+			if p.Status != http.StatusServiceUnavailable || testid(p, "authz-unavailable").Length() != 1 {
+				t.Fatalf("status %d", p.Status)
 			}
 			if testid(p, "report").Length() != 0 || testid(p, "report-chart").Length() != 0 {
 				t.Fatal("report data shown without a decision")
@@ -141,14 +145,15 @@ func (brokenReports) Signups(context.Context, reports.Range) (reports.Report, er
 }
 
 func TestUnexpectedErrorIs500WithoutInternals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{reports: brokenReports{}})
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")
 	p := b.get(e.app.URL + "/reports")
-	if p.status != http.StatusInternalServerError || testid(p, "error-page").AttrOr("data-status", "") != "500" {
-		t.Fatalf("status %d", p.status)
+	if p.Status != http.StatusInternalServerError || testid(p, "error-page").AttrOr("data-status", "") != "500" {
+		t.Fatalf("status %d", p.Status)
 	}
-	if strings.Contains(p.doc.Text(), "sqlite") || strings.Contains(p.doc.Text(), "secret.db") {
+	if strings.Contains(p.Doc.Text(), "sqlite") || strings.Contains(p.Doc.Text(), "secret.db") {
 		t.Fatal("the error page leaks internals")
 	}
 	if testid(p, "request-id").Length() != 1 {
@@ -178,6 +183,7 @@ func (b *browser) rawGet(rawURL, acceptEncoding string) (*http.Response, []byte)
 }
 
 func TestReportPageGzipDecodesToTheSamePage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn(e, "", "analyst@example.com", "demo-password")
@@ -222,14 +228,15 @@ func TestReportPageGzipDecodesToTheSamePage(t *testing.T) {
 }
 
 func TestReportBodyIsSharedButNotThePerson(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	pages := map[string]page{}
 	for _, email := range []string{"analyst@example.com", "admin@example.com"} {
 		b := e.browser()
 		b.signIn(e, "", email, "demo-password")
 		pages[email] = b.get(e.app.URL + "/reports")
-		if pages[email].status != http.StatusOK {
-			t.Fatalf("%s: status %d", email, pages[email].status)
+		if pages[email].Status != http.StatusOK {
+			t.Fatalf("%s: status %d", email, pages[email].Status)
 		}
 	}
 	ana, ada := pages["analyst@example.com"], pages["admin@example.com"]

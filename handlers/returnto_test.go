@@ -6,6 +6,7 @@ import (
 )
 
 func TestLocalPathRefusesOpenRedirects(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"":                                 "/",
 		"/reports":                         "/reports",

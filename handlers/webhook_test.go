@@ -94,6 +94,7 @@ func deliverTo(t testing.TB, baseURL, body, signature string) int {
 const userCreated = `{"event":"User.Created","createdAt":"2026-11-28T10:00:00.000Z","userAgent":"Go-http-client/1.1","ip":"::ffff:10.0.0.2","path":"/users","method":"POST","status":200,"params":{},"matchedRoute":"/users","data":{"id":"abc123def456","username":null,"primaryEmail":"a@example.com","primaryPhone":null,"name":"Ada <Admin> & co","avatar":null,"customData":{},"identities":{},"lastSignInAt":null,"createdAt":1764324000000,"updatedAt":1764324000000,"profile":{},"applicationId":null,"isSuspended":false,"hasPassword":true},"hookId":"hook0000000000000000a"}`
 
 func TestWebhookAcceptsLogtoSignature(t *testing.T) {
+	t.Parallel()
 	sink := &fakeSink{}
 	srv := webhookServer(t, sink, hookKey)
 	if code := deliver(t, srv, userCreated, webhook.Sign([]byte(userCreated), hookKey)); code != http.StatusNoContent {
@@ -105,6 +106,7 @@ func TestWebhookAcceptsLogtoSignature(t *testing.T) {
 }
 
 func TestWebhookPublishedVectorVerifies(t *testing.T) {
+	t.Parallel()
 	// Logto's own test vector: the signature verifies (so the request gets
 	// past 401) and the body, which is no event, is refused as malformed.
 	sink := &fakeSink{}
@@ -116,6 +118,7 @@ func TestWebhookPublishedVectorVerifies(t *testing.T) {
 }
 
 func TestWebhookRefusesForgeries(t *testing.T) {
+	t.Parallel()
 	good := webhook.Sign([]byte(userCreated), hookKey)
 	var reserialised map[string]any
 	json.Unmarshal([]byte(userCreated), &reserialised)
@@ -130,6 +133,7 @@ func TestWebhookRefusesForgeries(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			sink := &fakeSink{}
 			srv := webhookServer(t, sink, hookKey)
 			if code := deliver(t, srv, tc.body, tc.sig); code != http.StatusUnauthorized {
@@ -143,6 +147,7 @@ func TestWebhookRefusesForgeries(t *testing.T) {
 }
 
 func TestWebhookPreviousKeyOnlyWhileSet(t *testing.T) {
+	t.Parallel()
 	old := "previous0key000000000000000000cd"
 	sig := webhook.Sign([]byte(userCreated), old)
 	if code := deliver(t, webhookServer(t, &fakeSink{}, hookKey, old), userCreated, sig); code != http.StatusNoContent {
@@ -154,6 +159,7 @@ func TestWebhookPreviousKeyOnlyWhileSet(t *testing.T) {
 }
 
 func TestWebhookLimitsAndMethods(t *testing.T) {
+	t.Parallel()
 	sink := &fakeSink{}
 	srv := webhookServer(t, sink, hookKey)
 	huge := `{"event":"User.Created","pad":"` + strings.Repeat("x", 1<<20) + `"}`
@@ -178,6 +184,7 @@ func TestWebhookLimitsAndMethods(t *testing.T) {
 }
 
 func TestWebhookNotAcknowledgedWhenNotRecorded(t *testing.T) {
+	t.Parallel()
 	sink := &fakeSink{fail: errors.New("database is down")}
 	srv := webhookServer(t, sink, hookKey)
 	if code := deliver(t, srv, userCreated, webhook.Sign([]byte(userCreated), hookKey)); code != http.StatusServiceUnavailable {

@@ -19,6 +19,7 @@ import (
 	"reportgate/internal/auth"
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/testkit"
+	"reportgate/internal/testkit/standin"
 )
 
 const (
@@ -49,21 +50,11 @@ func (m *memStorage) SetItem(k, v string) {
 
 func startLogto(t *testing.T) string {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	endpoint := "http://" + srv.Listener.Addr().String()
-	lt, err := logto.New(logto.Config{
-		Endpoint: endpoint,
+	return standin.StartLogto(t, logto.Config{
 		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional",
 			RedirectURIs: []string{callbackURL}, PostLogoutRedirectURIs: []string{"http://app.test/"}}},
 		SeedUsers: []logto.SeedUser{{Email: "ada@example.com", Password: "demo-password", Name: "Ada"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = lt.Handler()
-	srv.Start()
-	t.Cleanup(func() { srv.Close(); lt.Close() })
-	return endpoint
+	}).URL
 }
 
 func newLogto(endpoint string) *auth.Logto {
@@ -109,6 +100,7 @@ func signIn(t *testing.T, l *auth.Logto, storage client.Storage) string {
 }
 
 func TestSignInCallbackAndSignOutRevokes(t *testing.T) {
+	t.Parallel()
 	endpoint := startLogto(t)
 	l := newLogto(endpoint)
 	storage := &memStorage{}
@@ -146,6 +138,7 @@ func TestSignInCallbackAndSignOutRevokes(t *testing.T) {
 }
 
 func TestCallbackReplayAndStateMismatch(t *testing.T) {
+	t.Parallel()
 	endpoint := startLogto(t)
 	l := newLogto(endpoint)
 	storage := &memStorage{}
@@ -166,6 +159,7 @@ func TestCallbackReplayAndStateMismatch(t *testing.T) {
 }
 
 func TestSignUpURLOpensRegistration(t *testing.T) {
+	t.Parallel()
 	l := newLogto(startLogto(t))
 	u, err := l.SignInURL(context.Background(), &memStorage{}, auth.SignInOptions{Register: true})
 	if err != nil {
@@ -182,6 +176,7 @@ func TestSignUpURLOpensRegistration(t *testing.T) {
 }
 
 func TestEveryLogtoCallHasADeadline(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -199,6 +194,7 @@ func TestEveryLogtoCallHasADeadline(t *testing.T) {
 }
 
 func TestClientPerRequestDoesNotRace(t *testing.T) {
+	t.Parallel()
 	l := newLogto("http://logto.invalid")
 	var wg sync.WaitGroup
 	for range 16 {
@@ -218,21 +214,17 @@ func TestClientPerRequestDoesNotRace(t *testing.T) {
 func TestSignInChecksLogtoIsUp(t *testing.T) {
 	t.Parallel()
 	var discoveries atomic.Int64
-	srv := httptest.NewUnstartedServer(nil)
-	endpoint := "http://" + srv.Listener.Addr().String()
-	lt, err := logto.New(logto.Config{Endpoint: endpoint,
-		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional", RedirectURIs: []string{callbackURL}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lt.Close() })
-	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/openid-configuration") {
-			discoveries.Add(1)
-		}
-		lt.Handler().ServeHTTP(w, r)
-	})
-	srv.Start()
+	lt := standin.StartLogto(t, logto.Config{
+		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional", RedirectURIs: []string{callbackURL}}}},
+		standin.Wrap(func(inner http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/openid-configuration") {
+					discoveries.Add(1)
+				}
+				inner.ServeHTTP(w, r)
+			})
+		}))
+	endpoint := lt.URL
 	now := time.Now()
 	var mu sync.Mutex
 	l := auth.New(auth.Config{Endpoint: endpoint, AppID: appID, AppSecret: appSecret,
@@ -248,7 +240,7 @@ func TestSignInChecksLogtoIsUp(t *testing.T) {
 	if n := discoveries.Load(); n != 1 {
 		t.Errorf("two sign-ins in a row fetched discovery %d times, want 1", n)
 	}
-	srv.Close()
+	lt.HTTP.Close()
 	advance(2 * time.Second)
 	if _, err := l.SignInURL(context.Background(), &memStorage{}, auth.SignInOptions{}); err != nil {
 		t.Errorf("sign-in right after Logto answered: %v", err)

@@ -25,6 +25,7 @@ import (
 )
 
 func TestAllowedAgainstStandin(t *testing.T) {
+	t.Parallel()
 	s := startStandin(t)
 	s.grant(t, "viewer-1", "viewer")
 	s.grant(t, "analyst-1", "analyst")
@@ -77,6 +78,7 @@ func TestAllowedAgainstStandin(t *testing.T) {
 }
 
 func TestRoleChangeVisibleAfterForget(t *testing.T) {
+	t.Parallel()
 	s := startStandin(t)
 	s.grant(t, "u1", "viewer")
 	c := newChecker(t, s.URL, func(c *Config) { c.AllowTTL, c.DenyTTL = time.Hour, time.Hour })
@@ -106,6 +108,7 @@ func TestRoleChangeVisibleAfterForget(t *testing.T) {
 // contain: if it ever stops returning (false, nil) on a 429,
 // pdpTransport may become unnecessary.
 func TestSDKAloneDeniesSilently(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusTooManyRequests)
@@ -280,6 +283,7 @@ func TestFailsClosedStandin(t *testing.T) {
 }
 
 func TestAPIPathsPassThrough(t *testing.T) {
+	t.Parallel()
 	// One listener serves API and PDP, as the stand-in does; an API 404 must
 	// reach the SDK as a 404 reply, not a transport error.
 	f := startFake(t, func(w http.ResponseWriter, r *http.Request) {
@@ -306,6 +310,7 @@ func TestAPIPathsPassThrough(t *testing.T) {
 }
 
 func TestPDPURLWithPrefixAndTrailingSlash(t *testing.T) {
+	t.Parallel()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /pdp/allowed", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"allow":true}`)
@@ -319,6 +324,7 @@ func TestPDPURLWithPrefixAndTrailingSlash(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  Config
@@ -342,6 +348,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestCallerBugsAreNotUnavailable(t *testing.T) {
+	t.Parallel()
 	c := newChecker(t, startFake(t, nil).URL)
 	for _, tt := range []struct {
 		u        User

@@ -13,7 +13,7 @@ import (
 )
 
 // pdpCallsPerOp reports the stand-in's PDP requests per benchmark op.
-func pdpCallsPerOp(b *testing.B, s *standin, before int64) {
+func pdpCallsPerOp(b *testing.B, s permitStandin, before int64) {
 	cn := s.Counts()
 	b.ReportMetric(float64(cn.Allowed+cn.Bulk+cn.UserPermissions-before)/float64(b.N), "pdp-calls/op")
 }

@@ -16,6 +16,7 @@ import (
 func denyExport(resource, action string) bool { return !(resource == "reports" && action == "export") }
 
 func TestCacheTTLs(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, nil)
 	f.decide = denyExport
 	clk := newClock()
@@ -63,6 +64,7 @@ func TestCacheTTLs(t *testing.T) {
 }
 
 func TestCacheZeroTTLDisables(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name              string
 		allowTTL, denyTTL time.Duration
@@ -93,6 +95,7 @@ func TestCacheZeroTTLDisables(t *testing.T) {
 }
 
 func TestErrorsAreNotCached(t *testing.T) {
+	t.Parallel()
 	var fail atomic.Bool
 	fail.Store(true)
 	f := startFake(t, func(w http.ResponseWriter, _ *http.Request) {
@@ -116,6 +119,7 @@ func TestErrorsAreNotCached(t *testing.T) {
 }
 
 func TestForget(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, nil)
 	c := newChecker(t, f.URL, func(c *Config) { c.AllowTTL, c.DenyTTL = time.Hour, time.Hour })
 	bob := User{Key: "bob"}
@@ -139,6 +143,7 @@ func TestForget(t *testing.T) {
 }
 
 func TestForgetDuringFlightIsNotCached(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, nil)
 	f.gate = make(chan struct{})
 	c := newChecker(t, f.URL, func(c *Config) { c.AllowTTL, c.DenyTTL = time.Hour, time.Hour })
@@ -159,6 +164,7 @@ func TestForgetDuringFlightIsNotCached(t *testing.T) {
 }
 
 func TestCacheBounded(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, nil)
 	clk := newClock()
 	c := newChecker(t, f.URL, func(c *Config) {
@@ -203,6 +209,7 @@ func TestCacheEvictsExpiredFirst(t *testing.T) {
 }
 
 func TestCoalescing(t *testing.T) {
+	t.Parallel()
 	const n = 32
 	f := startFake(t, nil)
 	f.gate = make(chan struct{})
@@ -236,6 +243,7 @@ func TestCoalescing(t *testing.T) {
 }
 
 func TestCallerContextEndsWait(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, nil)
 	f.gate = make(chan struct{})
 	c := newChecker(t, f.URL, func(c *Config) { c.AllowTTL = time.Hour })
@@ -263,6 +271,7 @@ func TestCallerContextEndsWait(t *testing.T) {
 }
 
 func TestAllowedAllCost(t *testing.T) {
+	t.Parallel()
 	s := startStandin(t)
 	s.grant(t, alice.Key, "analyst")
 	c := newChecker(t, s.URL, func(c *Config) { c.AllowTTL, c.DenyTTL = time.Hour, time.Hour })

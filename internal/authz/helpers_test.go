@@ -19,9 +19,8 @@ import (
 	"go.uber.org/zap"
 
 	"reportgate/internal/devstack/permit"
-	"reportgate/internal/policy"
 	"reportgate/internal/testkit"
-	testkitstandin "reportgate/internal/testkit/standin"
+	"reportgate/internal/testkit/standin"
 )
 
 const testKey = "permit_key_authz_test"
@@ -29,33 +28,17 @@ const testKey = "permit_key_authz_test"
 // newClock is a Config.Now source that moves only when told to.
 func newClock() *testkit.Clock { return testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
-// standin is the local Permit (API + PDP on one listener).
-type standin struct {
-	*permit.Server
-	URL string
-}
+// permitStandin is the local Permit (API + PDP on one listener).
+type permitStandin struct{ *standin.Permit }
 
-func startStandin(t testing.TB) *standin {
+func startStandin(t testing.TB) permitStandin {
 	t.Helper()
-	p, err := policy.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := permit.New(permit.Config{APIKey: testKey, Schema: testkitstandin.PermitSchema(p)})
-	if err != nil {
-		t.Fatalf("stand-in: %v", err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		_ = s.Close()
-	})
-	return &standin{Server: s, URL: srv.URL}
+	return permitStandin{standin.StartPermit(t, permit.Config{APIKey: testKey, Schema: standin.DefaultSchema(t)})}
 }
 
 // grant syncs a user and assigns roles in the default tenant through the
 // real SDK's REST calls, then makes the writes visible to the PDP.
-func (s *standin) grant(t testing.TB, user string, roles ...string) {
+func (s permitStandin) grant(t testing.TB, user string, roles ...string) {
 	t.Helper()
 	cfg := config.NewConfigBuilder(testKey).WithApiUrl(s.URL).WithPdpUrl(s.URL).
 		WithLogger(zap.NewNop()).

@@ -14,8 +14,10 @@ import (
 // migrator must succeed and each migration must be applied exactly once.
 // A few rounds on fresh databases, since a race may not show every time.
 func TestMigrateIsIdempotentAndConcurrentSafe(t *testing.T) {
+	t.Parallel()
 	for _, d := range []database.Dialect{database.SQLite, database.Postgres} {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			for range 5 {
 				url := databasetest.OpenURL(t, d)
@@ -79,6 +81,7 @@ func applied(t *testing.T, db *database.DB) []string {
 }
 
 func TestOpenRejectsUnknownURL(t *testing.T) {
+	t.Parallel()
 	if _, err := database.Open(context.Background(), "mysql://user:secret@host/db"); err == nil {
 		t.Fatal("want an error")
 	} else if got := err.Error(); strings.Contains(got, "secret") {

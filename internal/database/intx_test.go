@@ -11,6 +11,7 @@ import (
 )
 
 func TestInTxCommitsOnlyWhenFnSucceeds(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		if _, err := db.ExecContext(ctx, `CREATE TABLE intx (n INTEGER)`); err != nil {

@@ -14,6 +14,7 @@ import (
 	"reportgate/internal/devstack/logto"
 	"reportgate/internal/fault"
 	"reportgate/internal/logtoapi"
+	"reportgate/internal/testkit/standin"
 )
 
 const (
@@ -30,34 +31,27 @@ type env struct {
 // start runs the Logto stand-in with an M2M app and three seed users.
 func start(t *testing.T) *env {
 	t.Helper()
-	hs := httptest.NewUnstartedServer(nil)
-	e := &env{url: "http://" + hs.Listener.Addr().String()}
-	srv, err := logto.New(logto.Config{
-		Endpoint: e.url,
-		Apps:     []logto.App{{ID: m2mID, Secret: m2mSecret, Type: logto.AppMachineToMachine}},
+	e := &env{}
+	e.url = standin.StartLogto(t, logto.Config{
+		Apps: []logto.App{{ID: m2mID, Secret: m2mSecret, Type: logto.AppMachineToMachine}},
 		SeedUsers: []logto.SeedUser{
 			{Email: "a@example.com", Password: "pw-aaaaaaaa", Name: "Ada"},
 			{Email: "b@example.com", Password: "pw-bbbbbbbb", Name: "Bob"},
 			{Email: "c@example.com", Password: "pw-cccccccc"},
 		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := srv.Handler()
-	hs.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/oidc/token" {
-			e.tokens.Add(1)
-		}
-		if strings.HasPrefix(r.URL.Path, "/api/") && e.deny.Load() > 0 {
-			e.deny.Add(-1)
-			http.Error(w, `{"code":"auth.unauthorized"}`, http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-	hs.Start()
-	t.Cleanup(func() { hs.Close(); srv.Close() })
+	}, standin.Wrap(func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/oidc/token" {
+				e.tokens.Add(1)
+			}
+			if strings.HasPrefix(r.URL.Path, "/api/") && e.deny.Load() > 0 {
+				e.deny.Add(-1)
+				http.Error(w, `{"code":"auth.unauthorized"}`, http.StatusUnauthorized)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})).URL
 	return e
 }
 
@@ -71,6 +65,7 @@ func newClient(t *testing.T, e *env) *logtoapi.Client {
 }
 
 func TestListAndGetUsers(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := newClient(t, e)
 	ctx := context.Background()
@@ -113,6 +108,7 @@ func TestListAndGetUsers(t *testing.T) {
 }
 
 func TestGetUserNotFound(t *testing.T) {
+	t.Parallel()
 	c := newClient(t, start(t))
 	_, err := c.GetUser(context.Background(), "nosuchuser12")
 	if !errors.Is(err, logtoapi.ErrNotFound) || !errors.Is(err, fault.NotFound) {
@@ -121,6 +117,7 @@ func TestGetUserNotFound(t *testing.T) {
 }
 
 func TestTokenRefetchedAfter401(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	c := newClient(t, e)
 	ctx := context.Background()
@@ -137,6 +134,7 @@ func TestTokenRefetchedAfter401(t *testing.T) {
 }
 
 func TestCallsHaveDeadline(t *testing.T) {
+	t.Parallel()
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body) // net/http notices a gone client only after the body
 		<-r.Context().Done()

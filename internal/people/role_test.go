@@ -2,7 +2,6 @@ package people_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -11,7 +10,6 @@ import (
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
-	"reportgate/internal/policy"
 	"reportgate/internal/testkit/standin"
 )
 
@@ -38,17 +36,8 @@ func (r *recordingDirectory) UnassignRole(ctx context.Context, key, role string)
 func TestGrantSetsTheRole(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pol, err := policy.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pm, err := permit.New(permit.Config{APIKey: permitKey, Schema: standin.PermitSchema(pol)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(pm.Handler())
-	t.Cleanup(srv.Close)
-	client, err := permitdir.New(permitdir.Config{APIKey: permitKey, APIURL: srv.URL})
+	pm := standin.StartPermit(t, permit.Config{APIKey: permitKey, Schema: standin.DefaultSchema(t)})
+	client, err := permitdir.New(permitdir.Config{APIKey: permitKey, APIURL: pm.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

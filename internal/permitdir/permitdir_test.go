@@ -2,11 +2,9 @@ package permitdir_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -16,45 +14,35 @@ import (
 
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/permitdir"
-	"reportgate/internal/policy"
-	testkitstandin "reportgate/internal/testkit/standin"
+	"reportgate/internal/testkit/standin"
 )
 
 const apiKey = "permit_key_test_permitdir"
 
-type standin struct {
-	*permit.Server
-	URL string
+type hidingStandin struct {
+	*standin.Permit
 	// hideUser makes the next GET of this user key answer 404, to force
 	// SyncUser down its create path against an existing user (the race of
 	// two first syncs: SyncUser is a GET then a POST, not atomic).
 	hideUser atomic.Pointer[string]
 }
 
-func start(t *testing.T) *standin {
+func start(t *testing.T) *hidingStandin {
 	t.Helper()
-	pol, err := policy.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := permit.New(permit.Config{APIKey: apiKey, Schema: testkitstandin.PermitSchema(pol)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &standin{Server: srv}
-	h := srv.Handler()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if k := s.hideUser.Load(); k != nil && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/users/"+*k) {
-			s.hideUser.Store(nil)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			w.Write([]byte(`{"error_code":"NOT_FOUND","message":"hidden"}`))
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
-	s.URL = hs.URL
+	s := &hidingStandin{}
+	s.Permit = standin.StartPermit(t, permit.Config{APIKey: apiKey, Schema: standin.DefaultSchema(t)},
+		standin.Wrap(func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if k := s.hideUser.Load(); k != nil && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/users/"+*k) {
+					s.hideUser.Store(nil)
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusNotFound)
+					w.Write([]byte(`{"error_code":"NOT_FOUND","message":"hidden"}`))
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		}))
 	return s
 }
 
@@ -72,12 +60,14 @@ func newClient(t *testing.T, url string, keys bool) *permitdir.Client {
 }
 
 func TestDirectoryWrites(t *testing.T) {
+	t.Parallel()
 	for _, keys := range []bool{true, false} {
 		name := "scope-lookup"
 		if keys {
 			name = "keys-given"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			s := start(t)
 			c := newClient(t, s.URL, keys)
 			ctx := context.Background()
@@ -126,6 +116,7 @@ func TestDirectoryWrites(t *testing.T) {
 // Concurrent first calls must not race on the SDK's lazily loaded context
 // (it is written without a lock); run with -race.
 func TestConcurrentFirstCalls(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	c := newClient(t, s.URL, false)
 	var wg sync.WaitGroup
@@ -164,6 +155,7 @@ func TestRefusedConnectionIsRetryableWithMessage(t *testing.T) {
 }
 
 func TestFaultsAreRetryable(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	c := newClient(t, s.URL, true)
 	for _, mode := range []permit.FaultMode{permit.FaultDown, permit.Fault5xx, permit.Fault429} {
@@ -186,29 +178,6 @@ func TestFaultsAreRetryable(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// emailOf reads the Permit user key straight from the stand-in's API.
-func emailOf(t *testing.T, s *standin, key string) (email string, found bool) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.URL+"/v2/facts/"+permit.ProjectKey+"/"+permit.EnvironmentKey+"/users/"+key, nil)
-	req.Header.Set("Authorization", "Bearer "+apiKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return "", false
-	}
-	var u struct{ Email *string }
-	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("get user %s: %d %v", key, resp.StatusCode, err)
-	}
-	if u.Email == nil {
-		return "", true
-	}
-	return *u.Email, true
-}
 
 // TestSyncUserNamesTheHolderOfATakenEmail: Permit refuses (409) an email
 // another user has. That 409 used to read as "already exists", and the
@@ -237,13 +206,13 @@ func TestSyncUserNamesTheHolderOfATakenEmail(t *testing.T) {
 			t.Errorf("%s: a taken email is marked retryable", name)
 		}
 	}
-	if _, found := emailOf(t, s, "new"); found {
+	if _, found := s.Email(t, "new"); found {
 		t.Error("the user was created despite the taken email")
 	}
-	if email, _ := emailOf(t, s, "old"); email != "shared@example.com" {
+	if email, _ := s.Email(t, "old"); email != "shared@example.com" {
 		t.Errorf("the holder's email is now %q", email)
 	}
-	if email, _ := emailOf(t, s, "other"); email != "other@example.com" {
+	if email, _ := s.Email(t, "other"); email != "other@example.com" {
 		t.Errorf("the updated user's email is now %q", email)
 	}
 }

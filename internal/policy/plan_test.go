@@ -15,6 +15,7 @@ func kinds(changes []Change) []string {
 }
 
 func TestPlanIsIdempotent(t *testing.T) {
+	t.Parallel()
 	p := mustDefault(t)
 	for _, prune := range []bool{false, true} {
 		if got := Plan(p, p, prune); len(got) != 0 {
@@ -24,6 +25,7 @@ func TestPlanIsIdempotent(t *testing.T) {
 }
 
 func TestPlanIgnoresOrder(t *testing.T) {
+	t.Parallel()
 	p := mustDefault(t)
 	shuffled := Policy{}
 	for _, r := range slices.Backward(p.Resources) {
@@ -42,6 +44,7 @@ func TestPlanIgnoresOrder(t *testing.T) {
 }
 
 func TestPlanFromEmpty(t *testing.T) {
+	t.Parallel()
 	p := mustDefault(t)
 	got := kinds(Plan(Policy{}, p, false))
 	want := []string{
@@ -54,6 +57,7 @@ func TestPlanFromEmpty(t *testing.T) {
 }
 
 func TestPlanCreatesParentsFirst(t *testing.T) {
+	t.Parallel()
 	desired := Policy{
 		Resources: []Resource{{Key: "doc", Name: "Doc", Actions: []string{"read"}}},
 		Roles: []Role{
@@ -70,6 +74,7 @@ func TestPlanCreatesParentsFirst(t *testing.T) {
 }
 
 func TestPlanUpdatesAndPrune(t *testing.T) {
+	t.Parallel()
 	desired := mustDefault(t)
 	current := Policy{
 		Resources: []Resource{

@@ -17,6 +17,7 @@ func mustDefault(t *testing.T) Policy {
 }
 
 func TestDefaultGrants(t *testing.T) {
+	t.Parallel()
 	p := mustDefault(t)
 	tests := []struct {
 		role string
@@ -47,6 +48,7 @@ func TestDefaultGrants(t *testing.T) {
 }
 
 func TestPermissionsFollowExtends(t *testing.T) {
+	t.Parallel()
 	p, err := Parse([]byte(`{
 		"resources": [{"key": "doc", "name": "Doc", "actions": ["read", "write", "share"]}],
 		"roles": [
@@ -67,6 +69,7 @@ func TestPermissionsFollowExtends(t *testing.T) {
 }
 
 func TestPermissionsToleratesCycles(t *testing.T) {
+	t.Parallel()
 	// Policies read back from Permit are not validated; a cycle must not hang.
 	p := Policy{Roles: []Role{
 		{Key: "a", Permissions: []string{"x:1"}, Extends: []string{"b"}},
@@ -78,6 +81,7 @@ func TestPermissionsToleratesCycles(t *testing.T) {
 }
 
 func TestParseRejects(t *testing.T) {
+	t.Parallel()
 	const res = `"resources": [{"key": "doc", "name": "Doc", "actions": ["read"]}]`
 	tests := []struct {
 		name, body, wantErr string
@@ -119,6 +123,7 @@ func TestParseRejects(t *testing.T) {
 }
 
 func TestParseReportsEveryProblem(t *testing.T) {
+	t.Parallel()
 	_, err := Parse([]byte(`{"resources": [{"key": "a b", "name": "", "actions": ["x"]}], "roles": [{"key": "r", "name": "R", "extends": ["ghost"]}]}`))
 	if err == nil {
 		t.Fatal("accepted")

@@ -21,9 +21,9 @@ import (
 	"github.com/permitio/permit-golang/pkg/permit"
 	"go.uber.org/zap"
 
-	standin "reportgate/internal/devstack/permit"
+	permitstandin "reportgate/internal/devstack/permit"
 	"reportgate/internal/policy"
-	testkitstandin "reportgate/internal/testkit/standin"
+	"reportgate/internal/testkit/standin"
 )
 
 // These tests run the real permit-golang SDK against the Permit stand-in
@@ -42,23 +42,19 @@ type remote struct {
 // someone else writing at that moment.
 func startRemote(t *testing.T, seed policy.Policy, before func(r *http.Request, inner http.Handler)) *remote {
 	t.Helper()
-	s, err := standin.New(standin.Config{APIKey: apiKey, Schema: testkitstandin.PermitSchema(seed)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rm := &remote{}
-	inner := s.Handler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if before != nil {
-			before(r, inner)
-		}
-		if r.Method != http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/schema/") {
-			rm.writes.Add(1)
-		}
-		inner.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	rm.URL = srv.URL // no trailing slash: the SDK fails every call with one
+	rm.URL = standin.StartPermit(t, permitstandin.Config{APIKey: apiKey, Schema: standin.PermitSchema(seed)},
+		standin.Wrap(func(inner http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if before != nil {
+					before(r, inner)
+				}
+				if r.Method != http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/schema/") {
+					rm.writes.Add(1)
+				}
+				inner.ServeHTTP(w, r)
+			})
+		})).URL
 	return rm
 }
 
@@ -71,7 +67,7 @@ func newClient(url, key string, scoped bool) *permit.Client {
 		WithHTTPClient(&http.Client{Timeout: 10 * time.Second}).
 		WithLogger(zap.NewNop())
 	if scoped {
-		b.WithContext(config.NewPermitContext(config.EnvironmentAPIKeyLevel, standin.ProjectKey, standin.EnvironmentKey))
+		b.WithContext(config.NewPermitContext(config.EnvironmentAPIKeyLevel, permitstandin.ProjectKey, permitstandin.EnvironmentKey))
 	}
 	return permit.New(b.Build())
 }
@@ -121,6 +117,7 @@ func inSync(t *testing.T, c *permit.Client, desired policy.Policy) {
 }
 
 func TestApplyCreatesEverythingThenNothing(t *testing.T) {
+	t.Parallel()
 	rm := startRemote(t, policy.Policy{}, nil)
 	c := newClient(rm.URL, apiKey, true)
 	ctx := context.Background()
@@ -151,7 +148,7 @@ func TestApplyCreatesEverythingThenNothing(t *testing.T) {
 		if _, err := c.SyncUser(ctx, *models.NewUserCreate(user)); err != nil {
 			t.Fatalf("SyncUser %s: %v", user, err)
 		}
-		if _, err := c.Api.Users.AssignRole(ctx, user, role, standin.DefaultTenant); err != nil {
+		if _, err := c.Api.Users.AssignRole(ctx, user, role, permitstandin.DefaultTenant); err != nil {
 			t.Fatalf("AssignRole %s %s: %v", user, role, err)
 		}
 	}
@@ -190,6 +187,7 @@ func TestApplyCreatesEverythingThenNothing(t *testing.T) {
 }
 
 func TestApplyDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
 	rm := startRemote(t, policy.Policy{}, nil)
 	c := newClient(rm.URL, apiKey, true)
 
@@ -214,6 +212,7 @@ func TestApplyDryRunWritesNothing(t *testing.T) {
 // in both directions. Without prune only what is missing is added; with
 // prune the extras go too.
 func TestApplyDrift(t *testing.T) {
+	t.Parallel()
 	desired := mustDefault(t)
 	// A role that extends another, to exercise AddParentRole (the shipped
 	// policy has none).
@@ -290,6 +289,7 @@ func TestApplyDrift(t *testing.T) {
 // TestApplyCreateConflict has someone create a role between Fetch and
 // Create: the 409 turns into an update of what they created.
 func TestApplyCreateConflict(t *testing.T) {
+	t.Parallel()
 	var once sync.Once
 	racer := func(r *http.Request, inner http.Handler) {
 		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/roles") {
@@ -335,6 +335,7 @@ func TestApplyCreateConflict(t *testing.T) {
 }
 
 func TestApplyWrongAPIKey(t *testing.T) {
+	t.Parallel()
 	rm := startRemote(t, policy.Policy{}, nil)
 	for _, tc := range []struct {
 		name   string
@@ -370,6 +371,7 @@ func TestApplyWrongAPIKey(t *testing.T) {
 
 // TestFetchPages makes both lists longer than one page of 100.
 func TestFetchPages(t *testing.T) {
+	t.Parallel()
 	var seed policy.Policy
 	for i := range 150 {
 		seed.Resources = append(seed.Resources, policy.Resource{Key: fmt.Sprintf("r%03d", i), Name: "R", Actions: []string{"read"}})

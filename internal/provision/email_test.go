@@ -2,8 +2,6 @@ package provision
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +9,6 @@ import (
 
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
-	"reportgate/internal/devstack/permit"
 	"reportgate/internal/webhook"
 )
 
@@ -44,26 +41,13 @@ func emailReuse(t *testing.T, db *database.DB, logto map[string]webhook.User) (*
 // permitUser reads a Permit user's email and roles from the stand-in.
 func permitUser(t *testing.T, ps *permitStandin, key string) (email string, roles []string, found bool) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, ps.URL+"/v2/facts/"+permit.ProjectKey+"/"+permit.EnvironmentKey+"/users/"+key, nil)
-	req.Header.Set("Authorization", "Bearer permit_key_provision")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
+	email, found = ps.Email(t, key)
+	if !found {
 		return "", nil, false
 	}
-	var u struct{ Email *string }
-	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("get permit user %s: %d %v", key, resp.StatusCode, err)
-	}
-	roles, err = ps.client(t).AssignedRoles(context.Background(), key)
+	roles, err := ps.client(t).AssignedRoles(context.Background(), key)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if u.Email != nil {
-		email = *u.Email
 	}
 	return email, roles, true
 }
@@ -98,6 +82,7 @@ func checkNewcomerReplacedHolder(t *testing.T, s *Service, ps *permitStandin) {
 // TestEmailOfTombstonedUserIsReused: the holder was deleted in Logto and
 // we hold its tombstone, but the deletion never reached Permit.
 func TestEmailOfTombstonedUserIsReused(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		s, ps, dir := emailReuse(t, db, nil)
 		now := time.Now().UnixMilli()
@@ -117,6 +102,7 @@ func TestEmailOfTombstonedUserIsReused(t *testing.T) {
 // TestEmailOfUserGoneFromLogtoIsReused: nothing here says the holder was
 // deleted (its User.Deleted was lost), but Logto no longer has it.
 func TestEmailOfUserGoneFromLogtoIsReused(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		s, ps, dir := emailReuse(t, db, map[string]webhook.User{})
 		registerNewcomer(t, s)
@@ -131,6 +117,7 @@ func TestEmailOfUserGoneFromLogtoIsReused(t *testing.T) {
 // must stop at once with the cause in words, not fail 25 times with
 // "404 Not Found", and the live person's Permit user must not change.
 func TestEmailOfLivePersonStopsTheJob(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		s, ps, dir := emailReuse(t, db, map[string]webhook.User{holderID: {ID: holderID, Email: sharedEmail}})
 		ctx := context.Background()

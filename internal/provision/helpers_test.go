@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,7 +21,6 @@ import (
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/logtoapi"
 	"reportgate/internal/permitdir"
-	"reportgate/internal/policy"
 	"reportgate/internal/testkit/standin"
 	"reportgate/internal/webhook"
 )
@@ -337,8 +335,7 @@ func jobCount(t testing.TB, s *Service, userID string) int {
 // permitStandin runs the local Permit stand-in behind a recorder that
 // counts successful user creations and role grants per user.
 type permitStandin struct {
-	*permit.Server
-	URL     string
+	*standin.Permit
 	mu      sync.Mutex
 	created map[string]int // 2xx POST /users by key
 	granted map[string]int // 2xx POST /users/{key}/roles
@@ -347,39 +344,31 @@ type permitStandin struct {
 
 func startPermit(t testing.TB) *permitStandin {
 	t.Helper()
-	pol, err := policy.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := permit.New(permit.Config{APIKey: "permit_key_provision", Schema: standin.PermitSchema(pol)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps := &permitStandin{Server: srv, created: map[string]int{}, granted: map[string]int{}, refused: map[string]int{}}
-	h := srv.Handler()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/users") {
-			var in struct{ Key string }
-			body, _ := io.ReadAll(r.Body)
-			_ = json.Unmarshal(body, &in)
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			rec := &statusRecorder{ResponseWriter: w}
-			h.ServeHTTP(rec, r)
-			ps.record(in.Key, rec.status, ps.created)
-			return
-		}
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/roles") {
-			parts := strings.Split(r.URL.Path, "/")
-			key := parts[len(parts)-2]
-			rec := &statusRecorder{ResponseWriter: w}
-			h.ServeHTTP(rec, r)
-			ps.record(key, rec.status, ps.granted)
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
-	ps.URL = hs.URL
+	ps := &permitStandin{created: map[string]int{}, granted: map[string]int{}, refused: map[string]int{}}
+	ps.Permit = standin.StartPermit(t, permit.Config{APIKey: "permit_key_provision", Schema: standin.DefaultSchema(t)},
+		standin.Wrap(func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/users") {
+					var in struct{ Key string }
+					body, _ := io.ReadAll(r.Body)
+					_ = json.Unmarshal(body, &in)
+					r.Body = io.NopCloser(bytes.NewReader(body))
+					rec := &statusRecorder{ResponseWriter: w}
+					h.ServeHTTP(rec, r)
+					ps.record(in.Key, rec.status, ps.created)
+					return
+				}
+				if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/roles") {
+					parts := strings.Split(r.URL.Path, "/")
+					key := parts[len(parts)-2]
+					rec := &statusRecorder{ResponseWriter: w}
+					h.ServeHTTP(rec, r)
+					ps.record(key, rec.status, ps.granted)
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		}))
 	return ps
 }
 

@@ -18,6 +18,7 @@ import (
 )
 
 func TestSameDeliveryThreeTimes(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		fp := newFakePermit()
 		s := newService(t, testConfig(db, fp), true)
@@ -55,6 +56,7 @@ func TestSameDeliveryThreeTimes(t *testing.T) {
 }
 
 func TestCreatedAndPostRegisterEitherOrder(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		fp := newFakePermit()
 		s := newService(t, testConfig(db, fp), true)
@@ -86,6 +88,7 @@ func TestCreatedAndPostRegisterEitherOrder(t *testing.T) {
 }
 
 func TestLateCreatedAfterDeletedStaysDeleted(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ps := startPermit(t)
 		pc := ps.client(t)
@@ -143,6 +146,7 @@ func TestLateCreatedAfterDeletedStaysDeleted(t *testing.T) {
 }
 
 func TestRemovedRoleIsNotRestored(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ps := startPermit(t)
 		pc := ps.client(t)
@@ -196,6 +200,7 @@ func TestRemovedRoleIsNotRestored(t *testing.T) {
 }
 
 func TestStaleTestAndIgnoredEvents(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		fp := newFakePermit()
 		s := newService(t, testConfig(db, fp), false) // not started: nothing may need a worker
@@ -241,6 +246,7 @@ func TestStaleTestAndIgnoredEvents(t *testing.T) {
 }
 
 func TestBurstWhilePermitDown(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ps := startPermit(t)
 		pc := ps.client(t)
@@ -303,6 +309,7 @@ func TestBurstWhilePermitDown(t *testing.T) {
 }
 
 func TestOneJobPerUserAtATime(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		fp := newFakePermit()
 		entered := make(chan struct{}, 10)
@@ -348,6 +355,7 @@ func TestOneJobPerUserAtATime(t *testing.T) {
 }
 
 func TestSuspensionAndDeletionRevokeSessions(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		fp := newFakePermit()
 		rv := &fakeRevoker{}
@@ -384,6 +392,7 @@ func TestSuspensionAndDeletionRevokeSessions(t *testing.T) {
 }
 
 func TestFetchesIncompleteUsersFromLogto(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		fp := newFakePermit()
 		dir := &fakeLogtoUsers{users: map[string]webhook.User{
@@ -408,6 +417,7 @@ func TestFetchesIncompleteUsersFromLogto(t *testing.T) {
 }
 
 func TestExhaustedJobStaysVisibleAndRetries(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		fp := newFakePermit()
 		var mu sync.Mutex
@@ -458,6 +468,7 @@ func TestExhaustedJobStaysVisibleAndRetries(t *testing.T) {
 }
 
 func TestSweepAndMarkSynced(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		fp := newFakePermit()
 		clock := time.Now()
@@ -500,6 +511,7 @@ func TestSweepAndMarkSynced(t *testing.T) {
 // TestFutureEventIsNotApplied: a signed event dated 9999-12-31 once set
 // the profile clock so far ahead that every later update was ignored.
 func TestFutureEventIsNotApplied(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		fp := newFakePermit()
 		s := newService(t, testConfig(db, fp), true)

@@ -62,6 +62,7 @@ func removeRowsBehindTheStore(t *testing.T, db *database.DB) {
 }
 
 func TestCachedSessionEndsAtOnceWhereItEnded(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		t.Run("RevokeUser", func(t *testing.T) {
 			p := &peers{}

@@ -209,6 +209,7 @@ func create(t testing.TB, store *session.Store, values map[any]any) *request {
 }
 
 func TestStore(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		t.Run("round trip through a browser", func(t *testing.T) {
 			a := newApp(t, db)
@@ -525,6 +526,7 @@ func TestStore(t *testing.T) {
 }
 
 func TestValues(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		store, _ := newStore(t, db, false)
 		t.Run("round trip exactly", func(t *testing.T) {
@@ -580,6 +582,7 @@ func TestValues(t *testing.T) {
 }
 
 func TestNewStoreOptions(t *testing.T) {
+	t.Parallel()
 	db := databasetest.Open(t, database.SQLite)
 	for name, opts := range map[string]session.Options{
 		"short secret":          {Secret: []byte("short")},
@@ -603,6 +606,7 @@ func TestNewStoreOptions(t *testing.T) {
 // from many goroutines at once; it exists for -race and for deadlocks on
 // SQLite's single connection (Renew holds a transaction).
 func TestConcurrentStoreAPI(t *testing.T) {
+	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		store, clk := newStore(t, db, false)
 		var wg sync.WaitGroup

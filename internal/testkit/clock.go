@@ -1,5 +1,6 @@
-// Package testkit holds helpers shared by tests: a settable clock and a
-// form-filling browser. Only test files import it.
+// Package testkit holds helpers shared by tests: a settable clock, a
+// fetched HTML page and the form filling a browser does. Only test files
+// import it; the stand-in harness is in the sub-package standin.
 package testkit
 
 import (

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PuerkitoBio/goquery"
-
 	"reportgate/internal/testkit"
 )
 
@@ -123,27 +121,12 @@ func (e *env) browser() *browser {
 // the SDK un-escapes the query it builds, leaving literal spaces in it.
 func browserURL(sdkURL string) string { return strings.ReplaceAll(sdkURL, " ", "%20") }
 
-type page struct {
-	status int
-	url    *url.URL
-	header http.Header
-	body   string
-	doc    *goquery.Document
-}
+// page is what the browser ends on.
+type page = testkit.Page
 
 func (b *browser) do(req *http.Request) page {
 	b.t.Helper()
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return page{status: resp.StatusCode, url: resp.Request.URL, header: resp.Header, body: string(body), doc: doc}
+	return testkit.Open(b.t, b.client, req)
 }
 
 func (b *browser) get(rawURL string) page {
@@ -159,32 +142,19 @@ func (b *browser) get(rawURL string) page {
 // inputs, as a browser would.
 func (b *browser) submit(p page, fields map[string]string) page {
 	b.t.Helper()
-	req, err := testkit.FormRequest(p.doc, p.url, fields)
+	req, err := p.FormRequest(fields)
 	if err != nil {
-		b.t.Fatalf("%v:\n%s", err, p.body)
+		b.t.Fatalf("%v:\n%s", err, p.Body)
 	}
 	return b.do(req)
-}
-
-// callback returns the redirect to the app a page ended on.
-func (p page) callback(t *testing.T) *url.URL {
-	t.Helper()
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("want 303 to the app, got %d at %s:\n%s", p.status, p.url, p.body)
-	}
-	loc, err := url.Parse(p.header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
 }
 
 // signIn opens authURL and signs in on the hosted page.
 func (b *browser) signIn(authURL, email, password string) page {
 	b.t.Helper()
 	login := b.get(authURL)
-	if login.status != http.StatusOK || login.doc.Find(`[data-testid="sign-in-form"]`).Length() == 0 {
-		b.t.Fatalf("sign-in page: status %d at %s:\n%s", login.status, login.url, login.body)
+	if login.Status != http.StatusOK || login.Doc.Find(`[data-testid="sign-in-form"]`).Length() == 0 {
+		b.t.Fatalf("sign-in page: status %d at %s:\n%s", login.Status, login.URL, login.Body)
 	}
 	return b.submit(login, map[string]string{"email": email, "password": password})
 }
@@ -235,7 +205,7 @@ func (e *env) authURL(p authParams) string {
 // code signs the seed user in with a fresh browser and returns the code.
 func (e *env) code(p authParams) string {
 	e.t.Helper()
-	loc := e.browser().signIn(e.authURL(p), seedEmail, seedPassword).callback(e.t)
+	loc := e.browser().signIn(e.authURL(p), seedEmail, seedPassword).Redirect(e.t)
 	c := loc.Query().Get("code")
 	if c == "" {
 		e.t.Fatalf("no code in %s", loc)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestClientCredentials(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	status, body := e.postForm("/oidc/token", url.Values{"grant_type": {"client_credentials"},
 		"resource": {managementResource}, "scope": {"all"}}, m2mAppID, m2mAppSecret)
@@ -51,6 +52,7 @@ func TestClientCredentials(t *testing.T) {
 }
 
 func TestManagementAuth(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	other := newEnv(t, nil) // a different tenant key
 	web := e.signedIn()
@@ -77,6 +79,7 @@ func TestManagementAuth(t *testing.T) {
 }
 
 func TestManagementUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.PasswordIterations = 1000 })
 	tok := e.m2mToken()
 	u, _ := e.srv.UserByEmail(seedEmail)
@@ -142,6 +145,7 @@ func TestManagementUsers(t *testing.T) {
 }
 
 func TestDeleteUserRevokesGrants(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	tr := e.signedIn()
 	u, _ := e.srv.UserByEmail(seedEmail)
@@ -157,6 +161,7 @@ func TestDeleteUserRevokesGrants(t *testing.T) {
 }
 
 func TestPersistenceAcrossRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := newEnv(t, func(c *Config) { c.DataDir = dir })
 	tr := first.signedIn()
@@ -183,7 +188,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 		t.Fatalf("grant lost across restart: %d %s", status, body)
 	}
 	b := second.browser()
-	if loc := b.signIn(second.authURL(authParams{}), "kept@example.com", "pw-kept-1").callback(t); loc.Query().Get("code") == "" {
+	if loc := b.signIn(second.authURL(authParams{}), "kept@example.com", "pw-kept-1").Redirect(t); loc.Query().Get("code") == "" {
 		t.Fatal("password lost across restart")
 	}
 }

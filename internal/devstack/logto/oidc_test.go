@@ -14,6 +14,7 @@ import (
 )
 
 func TestDiscoveryAndJWKS(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	status, body := e.send(mustRequest(http.MethodGet, e.url+"/oidc/.well-known/openid-configuration"))
 	var d map[string]any
@@ -56,22 +57,23 @@ func mustRequest(method, u string) *http.Request {
 }
 
 func TestAuthorizeRejections(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	t.Run("unregistered redirect_uri shows an error page, no redirect", func(t *testing.T) {
 		u := strings.Replace(e.authURL(authParams{}), url.QueryEscape(redirectURI), url.QueryEscape("http://evil.test/cb"), 1)
 		p := e.browser().get(u)
-		if p.status != http.StatusBadRequest || p.header.Get("Location") != "" || !strings.Contains(p.body, "redirect_uri") {
-			t.Fatalf("%d %s", p.status, p.body)
+		if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" || !strings.Contains(p.Body, "redirect_uri") {
+			t.Fatalf("%d %s", p.Status, p.Body)
 		}
 	})
 	t.Run("M2M app cannot start a user sign-in", func(t *testing.T) {
 		u := strings.Replace(e.authURL(authParams{}), "client_id="+webAppID, "client_id="+m2mAppID, 1)
-		if p := e.browser().get(u); p.status != http.StatusBadRequest {
-			t.Fatalf("%d", p.status)
+		if p := e.browser().get(u); p.Status != http.StatusBadRequest {
+			t.Fatalf("%d", p.Status)
 		}
 	})
 	t.Run("unknown resource is invalid_target back at the app", func(t *testing.T) {
-		loc := e.browser().get(e.authURL(authParams{extra: url.Values{"resource": {"https://api.example"}}})).callback(t)
+		loc := e.browser().get(e.authURL(authParams{extra: url.Values{"resource": {"https://api.example"}}})).Redirect(t)
 		q := loc.Query()
 		if q.Get("error") != "invalid_target" || q.Get("state") != "st4te" || q.Get("iss") != e.url+"/oidc" {
 			t.Fatalf("%s", loc)
@@ -80,8 +82,8 @@ func TestAuthorizeRejections(t *testing.T) {
 	t.Run("cancel returns access_denied", func(t *testing.T) {
 		b := e.browser()
 		login := b.get(e.authURL(authParams{}))
-		cancel := login.doc.Find(`a[data-testid="cancel"]`).AttrOr("href", "")
-		loc := b.get(e.url + cancel).callback(t)
+		cancel := login.Doc.Find(`a[data-testid="cancel"]`).AttrOr("href", "")
+		loc := b.get(e.url + cancel).Redirect(t)
 		q := loc.Query()
 		if q.Get("error") != "access_denied" || q.Get("error_description") == "" || q.Get("state") != "st4te" || q.Get("iss") == "" {
 			t.Fatalf("%s", loc)
@@ -98,6 +100,7 @@ func callbackErr(loc *url.URL) error {
 }
 
 func TestCodeExchangeFailures(t *testing.T) {
+	t.Parallel()
 	verifier := core.GenerateCodeVerifier()
 	challenge := core.GenerateCodeChallenge(verifier)
 	e := newEnv(t, nil)
@@ -162,6 +165,7 @@ func TestCodeExchangeFailures(t *testing.T) {
 }
 
 func TestNoRefreshTokenWithoutConsent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	status, tr, body := e.exchange(e.code(authParams{prompt: "login"}), "")
 	if status != http.StatusOK {
@@ -173,6 +177,7 @@ func TestNoRefreshTokenWithoutConsent(t *testing.T) {
 }
 
 func TestRefreshRotation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	first := *e.signedIn().RefreshToken
 	e.clock.Advance(time.Hour)
@@ -194,6 +199,7 @@ func TestRefreshRotation(t *testing.T) {
 }
 
 func TestRotateRefreshTokenAlways(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.RotateRefreshTokenAlways = true })
 	token := *e.signedIn().RefreshToken
 	for range 3 {
@@ -206,6 +212,7 @@ func TestRotateRefreshTokenAlways(t *testing.T) {
 }
 
 func TestRevocation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	tr := e.signedIn()
 	status, body := e.postForm("/oidc/token/revocation", url.Values{"client_id": {webAppID}, "token": {*tr.RefreshToken}}, "", "")
@@ -222,14 +229,16 @@ func TestRevocation(t *testing.T) {
 }
 
 func TestEndSessionUnregisteredURI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	p := e.browser().get(e.url + "/oidc/session/end?client_id=" + webAppID + "&post_logout_redirect_uri=http://evil.test/")
-	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "post_logout_redirect_uri not registered") {
-		t.Fatalf("%d %s", p.status, p.body)
+	if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "post_logout_redirect_uri not registered") {
+		t.Fatalf("%d %s", p.Status, p.Body)
 	}
 }
 
 func TestHostedPageErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	for _, tc := range []struct {
 		name, page, email, password, userName string
@@ -254,14 +263,14 @@ func TestHostedPageErrors(t *testing.T) {
 				fields["name"] = tc.userName
 			}
 			p := b.submit(form, fields)
-			if p.status != tc.status || !strings.Contains(p.doc.Find(`[data-testid="form-error"]`).Text(), tc.message) {
-				t.Fatalf("status %d, error %q", p.status, p.doc.Find(`[data-testid="form-error"]`).Text())
+			if p.Status != tc.status || !strings.Contains(p.Doc.Find(`[data-testid="form-error"]`).Text(), tc.message) {
+				t.Fatalf("status %d, error %q", p.Status, p.Doc.Find(`[data-testid="form-error"]`).Text())
 			}
-			if p.doc.Find(`input[name="email"]`).AttrOr("value", "") != tc.email ||
-				p.doc.Find(`input[name="password"]`).AttrOr("value", "") != "" {
+			if p.Doc.Find(`input[name="email"]`).AttrOr("value", "") != tc.email ||
+				p.Doc.Find(`input[name="password"]`).AttrOr("value", "") != "" {
 				t.Error("the form must keep the email and drop the password")
 			}
-			if tc.page == "register" && p.doc.Find(`input[name="name"]`).AttrOr("value", "") != tc.userName {
+			if tc.page == "register" && p.Doc.Find(`input[name="name"]`).AttrOr("value", "") != tc.userName {
 				t.Error("the form must keep the name")
 			}
 		})
@@ -269,16 +278,17 @@ func TestHostedPageErrors(t *testing.T) {
 }
 
 func TestRegistrationScreens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	for _, extra := range []url.Values{{"first_screen": {"register"}}, {"interaction_mode": {"signUp"}}} {
 		p := e.browser().get(e.authURL(authParams{extra: extra}))
-		if p.doc.Find(`[data-testid="register-form"] input[name="name"]`).Length() != 1 {
+		if p.Doc.Find(`[data-testid="register-form"] input[name="name"]`).Length() != 1 {
 			t.Fatalf("%v: no registration form", extra)
 		}
 	}
 	b := e.browser()
 	form := b.get(e.authURL(authParams{extra: url.Values{"first_screen": {"register"}}}))
-	loc := b.submit(form, map[string]string{"name": "Grace", "email": "grace@example.com", "password": "long-enough"}).callback(t)
+	loc := b.submit(form, map[string]string{"name": "Grace", "email": "grace@example.com", "password": "long-enough"}).Redirect(t)
 	status, tr, body := e.exchange(loc.Query().Get("code"), "")
 	if status != http.StatusOK {
 		t.Fatalf("%d %s", status, body)
@@ -291,6 +301,7 @@ func TestRegistrationScreens(t *testing.T) {
 }
 
 func TestSuspendedUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	tr := e.signedIn()
 	u, _ := e.srv.UserByEmail(seedEmail)
@@ -301,7 +312,7 @@ func TestSuspendedUser(t *testing.T) {
 	wantOIDCError(t, status, body, http.StatusBadRequest, "invalid_grant")
 	b := e.browser()
 	p := b.submit(b.get(e.authURL(authParams{})), map[string]string{"email": seedEmail, "password": seedPassword})
-	if p.status != http.StatusUnauthorized || !strings.Contains(p.doc.Find(`[data-testid="form-error"]`).Text(), "suspended") {
-		t.Fatalf("suspended sign-in: %d %s", p.status, p.body)
+	if p.Status != http.StatusUnauthorized || !strings.Contains(p.Doc.Find(`[data-testid="form-error"]`).Text(), "suspended") {
+		t.Fatalf("suspended sign-in: %d %s", p.Status, p.Body)
 	}
 }

@@ -24,6 +24,7 @@ func newSDK(e *env, storage client.Storage) *client.LogtoClient {
 // TestSDKFullFlow drives the real Logto Go SDK v2.0.0 through sign-in,
 // claims, userinfo, refresh and sign-out against the stand-in.
 func TestSDKFullFlow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.AccessTokenTTL = 30 * time.Second })
 	storage := &memStorage{}
 	sdk := newSDK(e, storage)
@@ -35,7 +36,7 @@ func TestSDKFullFlow(t *testing.T) {
 		t.Fatalf("expected the SDK's unescaped URL, got %s", authURL)
 	}
 	b := e.browser()
-	loc := b.signIn(authURL, seedEmail, seedPassword).callback(t)
+	loc := b.signIn(authURL, seedEmail, seedPassword).Redirect(t)
 	if loc.Query().Get("iss") != e.url+"/oidc" || loc.Query().Get("state") == "" {
 		t.Fatalf("callback %s lacks iss/state", loc)
 	}
@@ -101,17 +102,17 @@ func TestSDKFullFlow(t *testing.T) {
 		t.Fatalf("refresh token died on SignOut: %d %s", status, body)
 	}
 	end := b.get(signOutURL)
-	if end.status != http.StatusOK || end.doc.Find(`form[action$="/oidc/session/end/confirm"]`).Length() != 1 ||
-		end.doc.Find("script").Length() == 0 {
-		t.Fatalf("end-session page: %d\n%s", end.status, end.body)
+	if end.Status != http.StatusOK || end.Doc.Find(`form[action$="/oidc/session/end/confirm"]`).Length() != 1 ||
+		end.Doc.Find("script").Length() == 0 {
+		t.Fatalf("end-session page: %d\n%s", end.Status, end.Body)
 	}
-	if got := b.submit(end, map[string]string{"logout": "yes"}).callback(t).String(); got != postLogoutURI {
+	if got := b.submit(end, map[string]string{"logout": "yes"}).Redirect(t).String(); got != postLogoutURI {
 		t.Fatalf("end-session returned to %s", got)
 	}
 	// The Logto session is gone: the next sign-in shows the form again.
 	again, _ := sdk.SignIn(&client.SignInOptions{RedirectUri: redirectURI})
-	if p := b.get(again); p.doc.Find(`[data-testid="sign-in-form"]`).Length() != 1 {
-		t.Fatalf("no sign-in form after end-session: %d at %s", p.status, p.url)
+	if p := b.get(again); p.Doc.Find(`[data-testid="sign-in-form"]`).Length() != 1 {
+		t.Fatalf("no sign-in form after end-session: %d at %s", p.Status, p.URL)
 	}
 	// End-session does not revoke offline_access grants.
 	if status, _, body := e.refresh(refreshToken); status != http.StatusOK {
@@ -121,6 +122,7 @@ func TestSDKFullFlow(t *testing.T) {
 
 // TestCoreFunctions uses the SDK's core package directly.
 func TestCoreFunctions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	hc := &http.Client{Timeout: 5 * time.Second}
 	cfg, err := core.FetchOidcConfig(hc, e.url+"/oidc/.well-known/openid-configuration")
@@ -142,7 +144,7 @@ func TestCoreFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc := e.browser().signIn(signInURL, seedEmail, seedPassword).callback(t)
+	loc := e.browser().signIn(signInURL, seedEmail, seedPassword).Redirect(t)
 	code, err := core.VerifyAndParseCodeFromCallbackUri(loc.String(), redirectURI, state)
 	if err != nil {
 		t.Fatal(err)
@@ -196,14 +198,15 @@ func TestCoreFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := e.browser().get(out); p.status != http.StatusOK {
-		t.Fatalf("end session: %d %s", p.status, p.body)
+	if p := e.browser().get(out); p.Status != http.StatusOK {
+		t.Fatalf("end session: %d %s", p.Status, p.Body)
 	}
 }
 
 // TestIDTokenClaims checks the raw claims Logto puts in ID tokens:
 // string aud, null for unset profile fields, epoch-ms timestamps.
 func TestIDTokenClaims(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	tr := e.signedIn()
 	parts := strings.Split(tr.IDToken, ".")
@@ -243,23 +246,25 @@ func decodeSegment(s string) ([]byte, error) { return base64.RawURLEncoding.Deco
 // TestSSOSession: an existing Logto session gets a code without a page,
 // unless prompt=login forces the sign-in page.
 func TestSSOSession(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	b := e.browser()
-	b.signIn(e.authURL(authParams{}), seedEmail, seedPassword).callback(t)
+	b.signIn(e.authURL(authParams{}), seedEmail, seedPassword).Redirect(t)
 	direct := b.get(e.authURL(authParams{state: "second"}))
-	loc := direct.callback(t)
+	loc := direct.Redirect(t)
 	if loc.Query().Get("code") == "" || loc.Query().Get("state") != "second" {
 		t.Fatalf("SSO redirect %s", loc)
 	}
 	forced := b.get(e.authURL(authParams{prompt: "login consent"}))
-	if forced.status != http.StatusOK || forced.doc.Find(`[data-testid="sign-in-form"]`).Length() != 1 {
-		t.Fatalf("prompt=login: %d at %s", forced.status, forced.url)
+	if forced.Status != http.StatusOK || forced.Doc.Find(`[data-testid="sign-in-form"]`).Length() != 1 {
+		t.Fatalf("prompt=login: %d at %s", forced.Status, forced.URL)
 	}
 }
 
 // TestAuthorizeQueryTolerance: the SDK's raw URL (literal spaces, a '+'
 // that arrives as a space) parses as Logto reads it.
 func TestAuthorizeQueryTolerance(t *testing.T) {
+	t.Parallel()
 	raw := "client_id=x&login_hint=user+tag@example.com&redirect_uri=http://app.test/callback&scope=openid offline_access&bad=%zz"
 	q := parseQueryTolerant(raw)
 	if q.Get("scope") != "openid offline_access" || q.Get("redirect_uri") != "http://app.test/callback" ||
@@ -270,7 +275,7 @@ func TestAuthorizeQueryTolerance(t *testing.T) {
 	u, _ := url.Parse(e.authURL(authParams{}))
 	u.RawQuery = strings.ReplaceAll(u.RawQuery, "%3A%2F%2F", "://")
 	u.RawQuery = strings.ReplaceAll(u.RawQuery, "%2F", "/")
-	if p := e.browser().get(u.String()); p.status != http.StatusOK {
-		t.Fatalf("unescaped ':' and '/' refused: %d %s", p.status, p.body)
+	if p := e.browser().get(u.String()); p.Status != http.StatusOK {
+		t.Fatalf("unescaped ':' and '/' refused: %d %s", p.Status, p.Body)
 	}
 }

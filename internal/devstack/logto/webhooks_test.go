@@ -100,6 +100,7 @@ func hookEnv(t *testing.T, adjust func(*Config)) (*env, *sink) {
 }
 
 func TestSignGoldenVectors(t *testing.T) {
+	t.Parallel()
 	for body, want := range map[string]string{
 		`{"bar":"bar","foo":"foo"}`: "436958f1dbfefab37712fb3927760490fbf7757da8c0b2306ee7b485f0360eee",
 		`{}`:                        "c76356efa19d219d1d7e08ccb20b1d26db53b143156f406c99dcb8e0876d6c55",
@@ -162,10 +163,11 @@ func checkUser(t *testing.T, raw []byte, extra ...string) {
 }
 
 func TestRegistrationWebhooks(t *testing.T) {
+	t.Parallel()
 	e, sk := hookEnv(t, nil)
 	b := e.browser()
 	form := b.get(e.authURL(authParams{extra: url.Values{"first_screen": {"register"}}}))
-	b.submit(form, map[string]string{"name": "Grace", "email": "grace@example.com", "password": "long-enough"}).callback(t)
+	b.submit(form, map[string]string{"name": "Grace", "email": "grace@example.com", "password": "long-enough"}).Redirect(t)
 	e.srv.Webhooks().Wait()
 	if got := sk.events(); len(got) != 2 {
 		t.Fatalf("events %v, want User.Created and PostRegister only", got)
@@ -197,6 +199,7 @@ func TestRegistrationWebhooks(t *testing.T) {
 }
 
 func TestSignInWebhook(t *testing.T) {
+	t.Parallel()
 	e, sk := hookEnv(t, nil)
 	e.code(authParams{})
 	e.srv.Webhooks().Wait()
@@ -216,6 +219,7 @@ func TestSignInWebhook(t *testing.T) {
 }
 
 func TestManagementWebhooks(t *testing.T) {
+	t.Parallel()
 	e, sk := hookEnv(t, nil)
 	tok := e.m2mToken()
 	resp, body := e.api(http.MethodPost, "/api/users", tok, map[string]any{"primaryEmail": "bob@example.com", "name": "Bob", "password": "pw"})
@@ -290,6 +294,7 @@ func TestManagementWebhooks(t *testing.T) {
 }
 
 func TestPartialDataHelpers(t *testing.T) {
+	t.Parallel()
 	e, sk := hookEnv(t, nil)
 	u, _ := e.srv.UserByEmail(seedEmail)
 	w := e.srv.Webhooks()
@@ -315,6 +320,7 @@ func TestPartialDataHelpers(t *testing.T) {
 }
 
 func TestWebhookWithoutKeyOrSubscription(t *testing.T) {
+	t.Parallel()
 	e, sk := hookEnv(t, func(c *Config) { c.WebhookSigningKey = ""; c.WebhookEvents = []string{"PostSignIn"} })
 	e.code(authParams{})
 	e.api(http.MethodPost, "/api/users", e.m2mToken(), map[string]any{"primaryEmail": "x@example.com"})
@@ -329,6 +335,7 @@ func TestWebhookWithoutKeyOrSubscription(t *testing.T) {
 }
 
 func TestWebhookRetries(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name         string
 		retries      bool
@@ -368,12 +375,13 @@ func TestWebhookRetries(t *testing.T) {
 }
 
 func TestWebhookControls(t *testing.T) {
+	t.Parallel()
 	e, sk := hookEnv(t, nil)
 	w := e.srv.Webhooks()
 	register := func(email string) {
 		b := e.browser()
 		form := b.get(e.authURL(authParams{extra: url.Values{"first_screen": {"register"}}}))
-		b.submit(form, map[string]string{"email": email, "password": "long-enough"}).callback(t)
+		b.submit(form, map[string]string{"email": email, "password": "long-enough"}).Redirect(t)
 	}
 
 	// Hold: PostRegister arrives before User.Created.
@@ -421,6 +429,7 @@ func TestWebhookControls(t *testing.T) {
 }
 
 func TestCloseReleasesAndWaits(t *testing.T) {
+	t.Parallel()
 	e, sk := hookEnv(t, nil)
 	e.srv.Webhooks().Hold("PostSignIn")
 	e.code(authParams{})
@@ -433,6 +442,7 @@ func TestCloseReleasesAndWaits(t *testing.T) {
 }
 
 func TestSendTestPayload(t *testing.T) {
+	t.Parallel()
 	e, sk := hookEnv(t, nil)
 	w := e.srv.Webhooks()
 	ctx := context.Background()
@@ -456,6 +466,7 @@ func TestSendTestPayload(t *testing.T) {
 }
 
 func TestSendArbitraryPayload(t *testing.T) {
+	t.Parallel()
 	e, sk := hookEnv(t, nil)
 	if err := e.srv.Webhooks().Send(context.Background(), "User.Data.Updated", json.RawMessage(`{"event":"User.Data.Updated","createdAt":"2026-01-02T03:04:05.006Z","data":{"a":1}}`)); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 // ---- propagation: driven by the fake clock, never by sleeping ----
 
 func TestWritesReachPDPAfterDelay(t *testing.T) {
+	t.Parallel()
 	const delay = 5 * time.Second
 	s := start(t, func(c *Config) { c.PropagationDelay = delay })
 	ctx := context.Background()
@@ -82,6 +83,7 @@ func TestWritesReachPDPAfterDelay(t *testing.T) {
 // ---- faults ----
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	ctx := context.Background()
 	c := client(t, s.URL, testKey)
@@ -179,6 +181,7 @@ func TestFaults(t *testing.T) {
 // ---- persistence ----
 
 func TestStateSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
 	first := start(t, func(c *Config) { c.DataDir = dir; c.PropagationDelay = time.Hour })
@@ -218,6 +221,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 }
 
 func TestInMemoryStateDoesNotPersist(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	c := client(t, s.URL, testKey)
 	must[*models.UserRead](t)(c.Api.Users.Create(context.Background(), *models.NewUserCreate("u1")))

@@ -70,6 +70,7 @@ func decisionCases() []decisionCase {
 }
 
 func TestDecisionsViaSDK(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	seedDecisionUsers(t, s)
 	c := client(t, s.URL, testKey)
@@ -89,6 +90,7 @@ func TestDecisionsViaSDK(t *testing.T) {
 }
 
 func TestDecisionsViaBulkSDK(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	seedDecisionUsers(t, s)
 	c := client(t, s.URL, testKey)
@@ -110,6 +112,7 @@ func TestDecisionsViaBulkSDK(t *testing.T) {
 }
 
 func TestDecisionsViaHTTP(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	seedDecisionUsers(t, s)
 	for _, tc := range decisionCases() {
@@ -134,6 +137,7 @@ func TestDecisionsViaHTTP(t *testing.T) {
 }
 
 func TestDecisionDebugReasons(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	seedDecisionUsers(t, s)
 	tests := []struct {
@@ -165,6 +169,7 @@ func TestDecisionDebugReasons(t *testing.T) {
 }
 
 func TestPDPRejectsMalformedChecks(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	for name, body := range map[string]string{
 		"no action":        `{"user":{"key":"u"},"resource":{"type":"reports","tenant":"default"}}`,

@@ -16,6 +16,7 @@ import (
 // here, not in the app.
 
 func TestSDKUsers(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	ctx := context.Background()
 	c := client(t, s.URL, testKey)
@@ -110,6 +111,7 @@ func TestSDKUsers(t *testing.T) {
 }
 
 func TestSDKRoleAssignments(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	ctx := context.Background()
 	c := client(t, s.URL, testKey)
@@ -190,6 +192,7 @@ func TestSDKRoleAssignments(t *testing.T) {
 }
 
 func TestSDKTenants(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	ctx := context.Background()
 	c := client(t, s.URL, testKey)
@@ -226,6 +229,7 @@ func TestSDKTenants(t *testing.T) {
 
 // TestSDKSchema covers every call `policy apply` makes.
 func TestSDKSchema(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	ctx := context.Background()
 	c := client(t, s.URL, testKey)
@@ -324,6 +328,7 @@ func TestSDKSchema(t *testing.T) {
 }
 
 func TestSDKEnforcement(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	ctx := context.Background()
 	c := client(t, s.URL, testKey)
@@ -389,6 +394,7 @@ func TestSDKEnforcement(t *testing.T) {
 }
 
 func TestSDKAuth(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	ctx := context.Background()
 	_, proj, env := s.Scope()

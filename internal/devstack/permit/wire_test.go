@@ -11,6 +11,7 @@ import (
 // not exercise, or exercises without showing the shape.
 
 func TestWireShapes(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	base := s.URL + "/v2/facts/default/dev"
 
@@ -101,6 +102,7 @@ func TestWireShapes(t *testing.T) {
 }
 
 func TestWireErrors(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	base := s.URL + "/v2/facts/default/dev"
 	tests := []struct {
@@ -155,6 +157,7 @@ func TestWireErrors(t *testing.T) {
 }
 
 func TestNewValidatesConfig(t *testing.T) {
+	t.Parallel()
 	if _, err := New(Config{}); err == nil {
 		t.Error("New accepted an empty APIKey")
 	}
@@ -203,6 +206,7 @@ func TestNewValidatesConfig(t *testing.T) {
 }
 
 func TestCounts(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	check := map[string]any{"user": map[string]any{"key": "u"}, "action": "view", "resource": map[string]any{"type": "reports", "tenant": "default"}}
 	do(t, "POST", s.URL+"/allowed", testKey, check)
