@@ -30,6 +30,9 @@ const (
 	Postgres Dialect = "postgres"
 )
 
+// postgresConns is the size of a replica's PostgreSQL pool.
+const postgresConns = 20
+
 //go:embed migrations
 var migrations embed.FS
 
@@ -70,7 +73,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
-		raw.SetMaxOpenConns(20)
+		raw.SetMaxOpenConns(postgresConns)
+		// database/sql keeps only 2 idle connections unless told: every
+		// further connection returned to the pool was closed and re-opened
+		// for the next query (a new server backend each time) and lost
+		// pgx's per-connection prepared statements, so a busy replica paid
+		// a connect and a Prepare round trip per statement.
+		raw.SetMaxIdleConns(postgresConns)
 		raw.SetConnMaxIdleTime(5 * time.Minute)
 		db = &DB{DB: raw, Dialect: Postgres}
 	default:
