@@ -19,7 +19,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	"modernc.org/sqlite"
 )
 
 // Dialect names the SQL engine behind a DB.
@@ -58,10 +58,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			}
 		}
 		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-		raw, err := sql.Open("sqlite", dsn)
+		conn, err := sqlite.NewConnector(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
+		raw := sql.OpenDB(stmtConnector{conn})
 		// One connection: SQLite serialises writers anyway, and a single
 		// connection rules out SQLITE_BUSY between our own goroutines. The
 		// price is that nothing may use the pool while holding a transaction.
