@@ -197,9 +197,11 @@ type Config struct {
 	OnJobResult func(result string)
 }
 
-// AuditTrail records what the jobs changed (audit.Trail).
+// AuditTrail records what the jobs changed (audit.Trail): on its own, or
+// in the transaction that records the change.
 type AuditTrail interface {
 	Record(ctx context.Context, e audit.Entry) error
+	RecordTx(ctx context.Context, tx *sql.Tx, e audit.Entry) error
 }
 
 // Service ingests webhooks and runs the sync jobs.
