@@ -19,7 +19,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	"modernc.org/sqlite"
 )
 
 // Dialect names the SQL engine behind a DB.
@@ -29,6 +29,9 @@ const (
 	SQLite   Dialect = "sqlite"
 	Postgres Dialect = "postgres"
 )
+
+// postgresConns is the size of a replica's PostgreSQL pool.
+const postgresConns = 20
 
 //go:embed migrations
 var migrations embed.FS
@@ -55,10 +58,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			}
 		}
 		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-		raw, err := sql.Open("sqlite", dsn)
+		conn, err := sqlite.NewConnector(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
+		raw := sql.OpenDB(stmtConnector{conn})
 		// One connection: SQLite serialises writers anyway, and a single
 		// connection rules out SQLITE_BUSY between our own goroutines. The
 		// price is that nothing may use the pool while holding a transaction.
@@ -70,7 +74,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
-		raw.SetMaxOpenConns(20)
+		raw.SetMaxOpenConns(postgresConns)
+		// database/sql keeps only 2 idle connections unless told: every
+		// further connection returned to the pool was closed and re-opened
+		// for the next query (a new server backend each time) and lost
+		// pgx's per-connection prepared statements, so a busy replica paid
+		// a connect and a Prepare round trip per statement.
+		raw.SetMaxIdleConns(postgresConns)
 		raw.SetConnMaxIdleTime(5 * time.Minute)
 		db = &DB{DB: raw, Dialect: Postgres}
 	default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,4 +101,48 @@ func TestSessionsEndedAtIngestAreAudited(t *testing.T) {
 	if len(entries) != 1 || entries[0].SubjectID != id || entries[0].SubjectName != "Sus" || entries[0].ActorID != audit.ActorSystem {
 		t.Errorf("sessions.revoked entries = %+v, want one about %s by system", entries, id)
 	}
+}
+
+// TestGrantStaysRecordedWhenTheUserChangesMeanwhile: an event arrives
+// while the job is granting the default role, so the job snoozes instead
+// of completing. The grant and its audit entry are committed all the same:
+// the re-run grants nothing again and the trail holds one grant.
+func TestGrantStaysRecordedWhenTheUserChangesMeanwhile(t *testing.T) {
+	t.Parallel()
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		trail := audit.New(db, 0, nil)
+		permit := newFakePermit()
+		cfg := testConfig(db, permit)
+		cfg.Audit = trail
+		const id = "changedmid01"
+		now := time.Now()
+		upBody, upEv := delivery(t, webhook.EventUserDataUpdated, id, "new@example.com", "Newer", now)
+		var s *Service
+		var once sync.Once
+		permit.AssignRoleFunc = func(ctx context.Context, _, _ string) error {
+			once.Do(func() {
+				if _, err := s.Ingest(ctx, upBody, upEv); err != nil {
+					t.Errorf("ingest during the grant: %v", err)
+				}
+			})
+			return nil
+		}
+		s = newService(t, cfg, true)
+		body, ev := delivery(t, webhook.EventUserCreated, id, "old@example.com", "Older", now.Add(-time.Second))
+		ingest(t, s, body, ev)
+		waitFor(t, 30*time.Second, "the changed user to sync", func() bool {
+			st, err := s.State(ctx, id)
+			users, _, _, _, _ := permit.snapshot()
+			return err == nil && st.Status == StatusSynced && users[id] == "new@example.com"
+		})
+		if _, _, grants, _, _ := permit.snapshot(); grants[id] != 1 {
+			t.Errorf("default role granted %d times, want 1", grants[id])
+		}
+		granted, _, err := trail.List(ctx, audit.Filter{Person: id, Action: audit.RoleGranted}, 0, 0)
+		if err != nil || len(granted) != 1 {
+			t.Errorf("role.granted entries = %+v (%v), want one", granted, err)
+		}
+	})
 }

@@ -136,6 +136,55 @@ func TestBatchIsolatesFailingAndDuplicateDelivery(t *testing.T) {
 	})
 }
 
+// TestBatchAppliesEveryProfileOfAUser writes, in one batch, three
+// profile events of each of two users (their first, second and third
+// upserts), in arrival orders that differ from their event times: each
+// user ends with the name of their latest event, every event is accepted
+// with the user's one job, and the generation counts every change.
+func TestBatchAppliesEveryProfileOfAUser(t *testing.T) {
+	t.Parallel()
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		s := newService(t, testConfig(db, newFakePermit()), false)
+		ctx := context.Background()
+		now := time.Now()
+		var pending []*pendingDelivery
+		add := func(event, user, name string, at time.Duration) {
+			body, ev := delivery(t, event, user, user+"@example.com", name, now.Add(at))
+			pending = append(pending, s.prepare(ctx, body, ev))
+		}
+		add(webhook.EventUserCreated, "userrounds01", "first", 0)
+		add(webhook.EventUserDataUpdated, "userrounds01", "latest", 2*time.Second)
+		add(webhook.EventPostRegister, "userrounds01", "middle", time.Second)
+		add(webhook.EventUserDataUpdated, "userrounds02", "latest", 2*time.Second)
+		add(webhook.EventUserCreated, "userrounds02", "first", 0)
+		add(webhook.EventPostRegister, "userrounds02", "middle", time.Second)
+		s.ingestBatch(func() []*pendingDelivery { return pending })
+		for i, d := range pending {
+			if r := <-d.done; r.err != nil || r.outcome != OutcomeAccepted {
+				t.Errorf("delivery %d: %s, %v; want accepted", i, r.outcome, r.err)
+			}
+		}
+		for _, u := range []string{"userrounds01", "userrounds02"} {
+			var name string
+			var generation int
+			if err := db.QueryRowContext(ctx, `SELECT name, generation FROM user_sync WHERE user_id = $1`, u).
+				Scan(&name, &generation); err != nil {
+				t.Fatal(err)
+			}
+			if name != "latest" || generation != 3 {
+				t.Errorf("%s: name %q generation %d, want \"latest\" and 3", u, name, generation)
+			}
+			if n := countRows(t, db, `SELECT COUNT(*) FROM webhook_events WHERE user_id = $1 AND job_id IS NOT NULL`, u); n != 3 {
+				t.Errorf("%s: %d event rows with a job, want 3", u, n)
+			}
+			if n := jobCount(t, s, u); n != 1 {
+				t.Errorf("%s: %d jobs, want 1", u, n)
+			}
+		}
+	})
+}
+
 // TestConcurrentBurstIsRecordedOnce sends N distinct deliveries at once,
 // two per user (User.Created and PostRegister), through Ingest: exactly N
 // event rows, each pointing at its user's one job.

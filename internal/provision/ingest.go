@@ -123,9 +123,11 @@ func (s *Service) ingestBatch(take func() []*pendingDelivery) {
 
 // ingestTx records the batch take returns in one transaction, in a fixed
 // number of statements for the common case: the event rows in one insert,
-// the first profile of each user in one upsert, the jobs in one insert,
-// then the counts. Other accepted events (deletions, suspensions, partial
-// profiles, a user's further events) are applied one by one after that;
+// the profiles in one upsert per round (a user's first profile in the
+// first, their second, as a User.Created followed by its PostRegister, in
+// the second), the jobs in one insert, then the counts. Other accepted
+// events (deletions, suspensions, partial profiles) are applied one by one
+// after that;
 // deliveries that arrive together have no order among them, so applying
 // them in this order is as valid as any other. A batch serves many
 // requests, so no single request's context may cancel it; it has its own
@@ -157,8 +159,12 @@ func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDeli
 	if err != nil {
 		return batch, nil, err
 	}
-	var bulk, single []int // accepted deliveries, by how they are applied
-	inBulk := map[string]bool{}
+	// Accepted deliveries, by how they are applied: profile upserts in
+	// rounds, the k-th of each user's in round k (one statement may not
+	// change a row twice), the others one by one.
+	var rounds [][]int
+	var single []int
+	perUser := map[string]int{}
 	for _, i := range order {
 		d := batch[i]
 		results[i].outcome = d.outcome
@@ -166,16 +172,22 @@ func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDeli
 		case eventIDs[i] == 0:
 			results[i].outcome = OutcomeDuplicate
 		case d.outcome != OutcomeAccepted:
-		case d.ev.User != nil && d.ev.Name != webhook.EventUserDeleted && d.ev.Name != webhook.EventUserSuspension && !inBulk[d.ev.UserID]:
-			inBulk[d.ev.UserID] = true
-			bulk = append(bulk, i)
+		case d.ev.User != nil && d.ev.Name != webhook.EventUserDeleted && d.ev.Name != webhook.EventUserSuspension:
+			k := perUser[d.ev.UserID]
+			perUser[d.ev.UserID]++
+			if k == len(rounds) {
+				rounds = append(rounds, nil)
+			}
+			rounds[k] = append(rounds[k], i)
 		default:
 			single = append(single, i)
 		}
 	}
-	applied, err := upsertProfiles(ctx, tx, batch, bulk)
-	if err != nil {
-		return batch, nil, err
+	applied := make([]bool, len(batch))
+	for _, round := range rounds {
+		if err := upsertProfiles(ctx, tx, batch, round, applied); err != nil {
+			return batch, nil, err
+		}
 	}
 	for _, i := range single {
 		ev := batch[i].ev
@@ -291,13 +303,9 @@ func insertEvents(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, ord
 
 // upsertProfiles is upsertProfile for the deliveries idx of batch, whose
 // users are distinct (one statement may not change a row twice), in one
-// statement. It returns, by delivery, whether the user's row was written;
-// a tombstoned user's is not.
-func upsertProfiles(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, idx []int) ([]bool, error) {
-	applied := make([]bool, len(batch))
-	if len(idx) == 0 {
-		return applied, nil
-	}
+// statement. It sets applied[i], for each delivery i of idx, to whether
+// the user's row was written; a tombstoned user's is not.
+func upsertProfiles(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, idx []int, applied []bool) error {
 	var values strings.Builder
 	args := make([]any, 0, 6*len(idx))
 	for _, i := range idx {
@@ -315,24 +323,24 @@ func upsertProfiles(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, i
 		(user_id, email, name, registered_at, state, needs_fetch, generation, profile_at, updated_at)
 		VALUES `+values.String()+profileConflict+` RETURNING user_id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("upsert users: %w", err)
+		return fmt.Errorf("upsert users: %w", err)
 	}
 	defer rows.Close()
 	written := map[string]bool{}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("upsert users: %w", err)
+			return fmt.Errorf("upsert users: %w", err)
 		}
 		written[id] = true
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("upsert users: %w", err)
+		return fmt.Errorf("upsert users: %w", err)
 	}
 	for _, i := range idx {
 		applied[i] = written[batch[i].ev.UserID]
 	}
-	return applied, nil
+	return nil
 }
 
 // setJobIDs points each accepted event row of batch (eventIDs[i] != 0) at

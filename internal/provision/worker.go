@@ -107,7 +107,7 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 		if err := s.permit.DeleteUser(ctx, id); err != nil {
 			return s.fail(ctx, job, err)
 		}
-		return s.finish(ctx, job, row.generation, "deleted")
+		return s.finish(ctx, job, row.generation, "deleted", nil)
 	}
 
 	if row.needsFetch && s.logto != nil {
@@ -138,20 +138,15 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 	if err := s.syncUser(ctx, job, row.email, row.name); err != nil {
 		return err
 	}
+	var grant *audit.Entry
 	if !row.granted && s.role != "" {
 		if err := s.permit.AssignRole(ctx, id, s.role); err != nil {
 			return s.fail(ctx, job, err)
 		}
-		// Recorded at once, outside the completion transaction: the grant
-		// has happened whatever becomes of this attempt.
-		if _, err := s.db.ExecContext(ctx, `UPDATE user_sync SET default_role_granted_at = $2
-			WHERE user_id = $1 AND default_role_granted_at IS NULL`, id, s.now().UnixMilli()); err != nil {
-			return s.fail(ctx, job, fmt.Errorf("record grant: %w", err))
-		}
-		s.record(ctx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.RoleGranted, SubjectID: id,
-			SubjectName: label(row), Role: s.role, Detail: "default role, first sync (sign-up, sign-in reconcile or backfill)"})
+		grant = &audit.Entry{ActorID: audit.ActorSystem, Action: audit.RoleGranted, SubjectID: id,
+			SubjectName: label(row), Role: s.role, Detail: "default role, first sync (sign-up, sign-in reconcile or backfill)"}
 	}
-	if err := s.finish(ctx, job, row.generation, "synced"); err != nil {
+	if err := s.finish(ctx, job, row.generation, "synced", grant); err != nil {
 		return err
 	}
 	if s.onChanged != nil {
@@ -208,13 +203,32 @@ func label(r syncRow) string {
 // it inserted none); the job snoozes and runs again with the new data.
 // Completing inside the transaction closes the gap where the row says
 // "synced" but the job still looks live to a concurrent Ingest.
-func (s *Service) finish(ctx context.Context, job *river.Job[syncArgs], generation int64, state string) error {
+//
+// grant, when the job has just assigned the default role, is recorded (the
+// timestamp and its audit entry) in the same transaction, and committed
+// even when the job snoozes: the grant has happened whatever becomes of
+// this attempt. One commit per job rather than three is what lets the
+// workers keep up with a burst of sign-ups without crowding out ingest.
+func (s *Service) finish(ctx context.Context, job *river.Job[syncArgs], generation int64, state string, grant *audit.Entry) error {
 	now := s.now().UnixMilli()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail(ctx, job, fmt.Errorf("finish: %w", err))
 	}
 	defer tx.Rollback()
+	if grant != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE user_sync SET default_role_granted_at = $2
+			WHERE user_id = $1 AND default_role_granted_at IS NULL`, job.Args.UserID, now); err != nil {
+			tx.Rollback()
+			return s.fail(ctx, job, fmt.Errorf("record grant: %w", err))
+		}
+		if s.audit != nil {
+			if err := s.audit.RecordTx(ctx, tx, *grant); err != nil {
+				tx.Rollback()
+				return s.fail(ctx, job, fmt.Errorf("audit grant: %w", err))
+			}
+		}
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE user_sync SET state = $2, synced_at = $3, last_error = '',
 		attempts = 0, updated_at = $3 WHERE user_id = $1 AND generation = $4`,
 		job.Args.UserID, state, now, generation)
@@ -223,6 +237,11 @@ func (s *Service) finish(ctx context.Context, job *river.Job[syncArgs], generati
 		return s.fail(ctx, job, fmt.Errorf("finish: %w", err))
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if grant != nil {
+			if err := tx.Commit(); err != nil {
+				return s.fail(ctx, job, fmt.Errorf("record grant: %w", err))
+			}
+		}
 		return river.JobSnooze(0)
 	}
 	if err := s.completeTx(ctx, tx, job); err != nil {
