@@ -96,3 +96,16 @@ func TestSanitizeRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestSanitizeFindsEscapedDetails checks a member named "details" is
+// removed however its name is spelt on the wire.
+func TestSanitizeFindsEscapedDetails(t *testing.T) {
+	body := `{"event":"User.Created","data":{"identities":{"google":{"userId":"g1","d\u0065tails":{"email":"a@b.c"}}}}}`
+	out, err := webhook.Sanitize([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "a@b.c") || !strings.Contains(string(out), `"userId":"g1"`) {
+		t.Errorf("Sanitize kept the escaped details or lost the userId: %s", out)
+	}
+}
