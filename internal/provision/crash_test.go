@@ -119,9 +119,13 @@ func crashAndRecover(t *testing.T, dialect database.Dialect) {
 	for i := range atKill {
 		send(i)
 	}
-	// Kill once the worker is demonstrably busy: some users done.
-	waitFor(t, 30*time.Second, "the worker to sync a few users", func() bool {
-		return countRows(t, db, `SELECT COUNT(*) FROM user_sync WHERE state = 'synced'`) >= 3
+	// Kill once the worker is demonstrably busy: some users done and jobs
+	// running. Workers finish a batch together and then wait for their next
+	// fetch, so "some done" alone can land between batches; with Permit this
+	// slow, a job seen running here is still running at the kill.
+	waitFor(t, 30*time.Second, "the worker to sync a few users and be running more", func() bool {
+		return countRows(t, db, `SELECT COUNT(*) FROM user_sync WHERE state = 'synced'`) >= 3 &&
+			countRows(t, db, `SELECT COUNT(*) FROM river_job WHERE state = 'running'`) >= 1
 	})
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
