@@ -1,12 +1,13 @@
 package devstack
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"reportgate/internal/devstack/logto"
 )
 
 // SecretsFile is the name of the generated secrets in a data directory.
@@ -42,7 +43,7 @@ func LoadSecrets(dataDir string) (Secrets, error) {
 	changed := false
 	fill := func(field *string, prefix string, n int) {
 		if *field == "" {
-			*field = prefix + randomAlnum(n)
+			*field = prefix + logto.RandomID(n)
 			changed = true
 		}
 	}
@@ -61,18 +62,6 @@ func LoadSecrets(dataDir string) (Secrets, error) {
 	}
 	data, _ = json.MarshalIndent(s, "", "  ")
 	return s, os.WriteFile(path, data, 0o600)
-}
-
-// randomAlnum returns n characters of [0-9a-z], like Logto's generated ids
-// and secrets.
-func randomAlnum(n int) string {
-	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, n)
-	rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }
 
 // Settings are the app's settings that point it at the stand-ins and

@@ -38,6 +38,11 @@ func randomString(alphabet string, n int) string {
 	return string(out)
 }
 
+// RandomID returns n characters of [0-9a-z], uniformly drawn: the form of
+// Logto's generated ids and app secrets, for callers that generate them
+// ahead of the stand-in (dev's secrets).
+func RandomID(n int) string { return randomString(lowerAlnum, n) }
+
 // opaqueToken has the shape of oidc-provider's opaque tokens and codes:
 // 43 url-safe characters.
 func opaqueToken() string { return randomString(urlAlphabet, 43) }
