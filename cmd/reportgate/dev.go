@@ -28,17 +28,13 @@ settings from the environment and ./.env take precedence. Ctrl+C stops it.
 func dev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "app listen address")
-	logtoAddr := fs.String("logto-addr", "127.0.0.1:3001", "Logto stand-in listen address")
-	permitAddr := fs.String("permit-addr", "127.0.0.1:7766", "Permit stand-in listen address")
-	dataDir := fs.String("data", "./data", "directory for the SQLite database, stand-in state and generated secrets")
-	webhookRetries := fs.Bool("webhook-retries", false, "make the Logto stand-in retry webhooks 3 times on 5xx (newer Logto) instead of sending once")
-	permitDelay := fs.Duration("permit-propagation-delay", 0, "delay before the Permit stand-in's PDP sees an API write (real Permit is eventually consistent)")
+	sf := addStandinFlags(fs, "directory for the SQLite database, stand-in state and generated secrets")
 	seedHistoryFlag := fs.Bool("seed-history", true, fmt.Sprintf("seed about %d demo sign-ups over %d days (@%s, no password) so the report has a history", demo.HistoryPeople, demo.HistoryDays, demo.HistoryDomain))
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "private Prometheus metrics listen address (\"\" turns it off; a port in use only warns)")
 	if help, err := parseFlags(fs, devUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
-	secrets, err := devstack.LoadSecrets(*dataDir)
+	secrets, err := devstack.LoadSecrets(*sf.dataDir)
 	if err != nil {
 		return err
 	}
@@ -47,12 +43,12 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer appLn.Close()
-	sl, err := devstack.Listen(*logtoAddr, *permitAddr)
+	sl, err := devstack.Listen(*sf.logtoAddr, *sf.permitAddr)
 	if err != nil {
 		return err
 	}
 	defer sl.Close()
-	settings, err := config.LoadEnvironment(getenv, config.FromMap(secrets.Settings(*dataDir, appURL, sl.LogtoURL, sl.PermitURL)))
+	settings, err := config.LoadEnvironment(getenv, config.FromMap(secrets.Settings(*sf.dataDir, appURL, sl.LogtoURL, sl.PermitURL)))
 	if err != nil {
 		return err
 	}
@@ -64,9 +60,8 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if metricsLn != nil {
 		defer metricsLn.Close()
 	}
-	st, err := standins.Start(ctx, standins.Options{DataDir: *dataDir, Listeners: sl, PermitDelay: *permitDelay,
-		AppBaseURLs: []string{settings.BaseURL.String()}, WebhookURL: settings.BaseURL.JoinPath("webhooks/logto").String(),
-		WebhookRetries: *webhookRetries, Settings: settings}, logger)
+	st, err := standins.Start(ctx, sf.options(sl, settings, settings.BaseURL.String(),
+		settings.BaseURL.JoinPath("webhooks/logto").String()), logger)
 	if err != nil {
 		return err
 	}
