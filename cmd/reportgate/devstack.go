@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"runtime/debug"
 	"time"
 
@@ -34,9 +33,9 @@ func devstackCmd(ctx context.Context, args []string, getenv func(string) string,
 	if getenv("GOMEMLIMIT") == "" { // when set, it wins
 		debug.SetMemoryLimit(devstack.MemoryLimit)
 	}
-	hook, err := url.Parse(*webhookURL)
-	if err != nil || hook.Scheme == "" || hook.Host == "" {
-		return fmt.Errorf("--webhook-url must be an absolute URL, not %q", *webhookURL)
+	hook, err := config.ParseHTTPURL(*webhookURL)
+	if err != nil {
+		return fmt.Errorf("--webhook-url must be an absolute http(s) URL, not %q", *webhookURL)
 	}
 	appURL := hook.Scheme + "://" + hook.Host
 	secrets, err := devstack.LoadSecrets(*sf.dataDir)
