@@ -4,6 +4,7 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -69,13 +70,14 @@ func (c Webhooks) Run(ctx context.Context, w io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
+	to := target.String()
 	var next atomic.Int64
 	res := run(ctx, c.Senders, func(ctx context.Context) (*http.Request, bool) {
 		i := int(next.Add(1) - 1)
 		if i >= len(bodies) {
 			return nil, false
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), strings.NewReader(string(bodies[i])))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, to, bytes.NewReader(bodies[i]))
 		if err != nil {
 			return nil, false
 		}
@@ -138,18 +140,20 @@ func Gets(ctx context.Context, target *url.URL, conns int, span time.Duration, h
 			}
 		})
 	}
+	to, header := target.String(), http.Header{}
+	for _, h := range headers {
+		name, value, _ := strings.Cut(h, ":")
+		header.Add(name, strings.TrimSpace(value))
+	}
 	return run(ctx, conns, func(ctx context.Context) (*http.Request, bool) {
 		if time.Now().After(end) {
 			return nil, false
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, to, nil)
 		if err != nil {
 			return nil, false
 		}
-		for _, h := range headers {
-			name, value, _ := strings.Cut(h, ":")
-			req.Header.Add(name, strings.TrimSpace(value))
-		}
+		req.Header = header.Clone()
 		return req, true
 	})
 }
