@@ -107,15 +107,22 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 	if !p.signIn(d, "viewer@example.com").has("user-name") {
 		t.Fatal("sign-in through A failed")
 	}
-	req, _ := http.NewRequest(http.MethodGet, "http://"+addrB+"/", nil)
-	req.Host = addrA
-	for _, c := range p.client.Jar.Cookies(mustURL(t, d.appURL)) {
-		req.AddCookie(c)
+	// getOnB GETs path from B with p's cookies, as a load balancer that
+	// keeps the Host would send it.
+	getOnB := func(path string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addrB+path, nil)
+		req.Host = addrA
+		for _, c := range p.client.Jar.Cookies(mustURL(t, d.appURL)) {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := getOnB("/")
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !strings.Contains(string(body), `data-testid="user-name"`) {
@@ -163,15 +170,7 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 	// B has the report cached (30 s); a person signing up through A shows
 	// on B's report well before that, because A tells B to drop it.
 	totalOnB := func() string {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+addrB+"/reports", nil)
-		req.Host = addrA
-		for _, c := range p.client.Jar.Cookies(mustURL(t, d.appURL)) {
-			req.AddCookie(c)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := getOnB("/reports")
 		defer resp.Body.Close()
 		doc, err := goquery.NewDocumentFromReader(resp.Body)
 		if err != nil {
