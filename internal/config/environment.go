@@ -7,8 +7,8 @@ import (
 	"os"
 )
 
-// ReadDotEnv reads the .env file at path; a missing file holds no settings.
-func ReadDotEnv(path string) (map[string]string, error) {
+// readDotEnv reads the .env file at path; a missing file holds no settings.
+func readDotEnv(path string) (map[string]string, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -23,7 +23,7 @@ func ReadDotEnv(path string) (map[string]string, error) {
 // environment, then ./.env, then the defaults given (dev's generated
 // settings), in that order of precedence.
 func Environment(getenv func(string) string, defaults ...Lookup) (Lookup, error) {
-	dotenv, err := ReadDotEnv(".env")
+	dotenv, err := readDotEnv(".env")
 	if err != nil {
 		return nil, fmt.Errorf("read .env: %w", err)
 	}
