@@ -22,8 +22,8 @@ type Page struct {
 	Doc    *goquery.Document
 }
 
-// ReadPage reads resp's body, closes it, and parses it as HTML.
-func ReadPage(resp *http.Response) (Page, error) {
+// readPage reads resp's body, closes it, and parses it as HTML.
+func readPage(resp *http.Response) (Page, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -45,7 +45,7 @@ func Open(t testing.TB, client *http.Client, req *http.Request) Page {
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
-	p, err := ReadPage(resp)
+	p, err := readPage(resp)
 	if err != nil {
 		t.Fatal(err)
 	}
