@@ -21,7 +21,7 @@ IMAGE       ?= reportgate:latest
 IMAGE_STAGE := build/image
 image:
 	@rm -rf $(IMAGE_STAGE) && mkdir -p $(IMAGE_STAGE)/rootfs/etc/ssl/certs $(IMAGE_STAGE)/owned/tmp $(IMAGE_STAGE)/owned/data
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(IMAGE_STAGE)/rootfs/reportgate ./cmd/reportgate
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o $(IMAGE_STAGE)/rootfs/reportgate ./cmd/reportgate
 	@certs=""; for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do \
 		if [ -f "$$f" ]; then certs="$$f"; break; fi; done; \
 	if [ -z "$$certs" ]; then echo "no CA certificate bundle on this host (install ca-certificates)"; exit 1; fi; \
