@@ -13,6 +13,7 @@ import (
 
 	"reportgate/internal/permitdir"
 	"reportgate/internal/provision"
+	"reportgate/internal/testkit"
 )
 
 // TestAccessRequestAcrossReplicas: a request opened on replica A and
@@ -30,7 +31,7 @@ func TestAccessRequestAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 
 	nora := newPerson(t)
-	if !nora.signIn(d, "norole@example.com").has("user-name") {
+	if !nora.signIn(d, "norole@example.com").Has("user-name") {
 		t.Fatal("norole's sign-in failed")
 	}
 	var noraID string
@@ -55,13 +56,13 @@ func TestAccessRequestAcrossReplicas(t *testing.T) {
 	a.checker.Forget(noraID)
 
 	denied := nora.get(d.appURL + "/reports") // on A; the deny is now cached there
-	if denied.status != http.StatusForbidden || !denied.has("request-access") {
-		t.Fatalf("norole on A: %d, form shown %v", denied.status, denied.has("request-access"))
+	if denied.Status != http.StatusForbidden || !denied.Has("request-access") {
+		t.Fatalf("norole on A: %d, form shown %v", denied.Status, denied.Has("request-access"))
 	}
 	pending := post(t, nora, d.appURL, d.appURL+"/access-requests", url.Values{
 		"permission": {"reports:view"}, "reason": {"quarterly numbers"}, "return_to": {"/reports"}})
-	if !pending.has("request-pending") {
-		t.Fatalf("after asking on A: %d at %s, no pending request", pending.status, pending.url)
+	if !pending.Has("request-pending") {
+		t.Fatalf("after asking on A: %d at %s, no pending request", pending.Status, pending.URL)
 	}
 	var requestID int64
 	if err := a.db.QueryRowContext(ctx, `SELECT id FROM access_requests WHERE user_id = $1 AND state = 'open'`, noraID).Scan(&requestID); err != nil {
@@ -69,15 +70,15 @@ func TestAccessRequestAcrossReplicas(t *testing.T) {
 	}
 
 	ada := newPerson(t)
-	if !ada.signIn(d, "admin@example.com").has("user-name") {
+	if !ada.signIn(d, "admin@example.com").Has("user-name") {
 		t.Fatal("admin's sign-in failed")
 	}
 	// Approve on B, as the load balancer would send it (same Host).
 	approvedAt := time.Now()
 	approved := post(t, ada, d.appURL, "http://"+addrB+"/admin/requests/"+strconv.FormatInt(requestID, 10)+"/approve",
 		url.Values{"role": {"viewer"}})
-	if approved.status != http.StatusOK || approved.url.Path != "/admin/requests" {
-		t.Fatalf("approve on B: %d at %s", approved.status, approved.url)
+	if approved.Status != http.StatusOK || approved.URL.Path != "/admin/requests" {
+		t.Fatalf("approve on B: %d at %s", approved.Status, approved.URL)
 	}
 	eventually(t, 30*time.Second, "the grant job", func() bool {
 		var state string
@@ -86,7 +87,7 @@ func TestAccessRequestAcrossReplicas(t *testing.T) {
 	})
 	granted := time.Now()
 	eventually(t, 2*time.Second, "A to show the report after the grant", func() bool {
-		return nora.get(d.appURL + "/reports").has("report")
+		return nora.get(d.appURL + "/reports").Has("report")
 	})
 	t.Logf("report on A %s after the grant was recorded, %s after the approval on B",
 		time.Since(granted).Round(time.Millisecond), time.Since(approvedAt).Round(time.Millisecond))
@@ -95,7 +96,7 @@ func TestAccessRequestAcrossReplicas(t *testing.T) {
 // post sends a form as p's browser would (Origin of the site), to target,
 // whose Host is the site's even when it goes to another replica, and
 // follows the redirect on the site.
-func post(t *testing.T, p *person, site, target string, form url.Values) htmlPage {
+func post(t *testing.T, p *person, site, target string, form url.Values) testkit.Page {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 	req.Host = mustURL(t, site).Host

@@ -72,7 +72,7 @@ func devWithAnalystSignedIn(t *testing.T) (*devInstance, map[string]string, *dat
 	t.Helper()
 	dataDir := t.TempDir()
 	d := startDev(t, dataDir)
-	if home := newPerson(t).signIn(d, "analyst@example.com"); !home.has("user-name") {
+	if home := newPerson(t).signIn(d, "analyst@example.com"); !home.Has("user-name") {
 		t.Fatal("analyst not signed in")
 	}
 	secrets, err := devstack.LoadSecrets(dataDir)

@@ -30,12 +30,12 @@ func BenchmarkSignUpToPermitted(b *testing.B) {
 		i++
 		p := newPerson(b)
 		start := time.Now()
-		if !p.signUp(d, "Bench Person", fmt.Sprintf("bench%d@example.com", i)).has("user-name") {
+		if !p.signUp(d, "Bench Person", fmt.Sprintf("bench%d@example.com", i)).Has("user-name") {
 			b.Fatal("sign-up failed")
 		}
 		for {
 			pg := p.get(d.appURL + "/reports")
-			if pg.status == http.StatusOK && pg.has("report") {
+			if pg.Status == http.StatusOK && pg.Has("report") {
 				break
 			}
 			if time.Since(start) > 30*time.Second {
@@ -60,8 +60,8 @@ func BenchmarkSignUpToPermitted(b *testing.B) {
 func BenchmarkReportsVsHealthz(b *testing.B) {
 	const conns, span = 32, 2 * time.Second
 	run := func(b *testing.B, appURL string, p *person) {
-		if pg := p.get(appURL + "/reports"); pg.status != http.StatusOK || !pg.has("report") {
-			b.Fatalf("reports: status %d", pg.status)
+		if pg := p.get(appURL + "/reports"); pg.Status != http.StatusOK || !pg.Has("report") {
+			b.Fatalf("reports: status %d", pg.Status)
 		}
 		for b.Loop() {
 			health := drive(b, p, appURL+"/healthz", conns, span)

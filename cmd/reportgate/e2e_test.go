@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PuerkitoBio/goquery"
-
 	"reportgate/internal/devstack"
 	"reportgate/internal/testkit"
 )
@@ -28,55 +26,34 @@ func newPerson(t testing.TB) *person {
 	return &person{t: t, client: &http.Client{Jar: jar, Timeout: 15 * time.Second}}
 }
 
-type htmlPage struct {
-	status int
-	url    *url.URL
-	doc    *goquery.Document
-}
-
-func (p *person) get(u string) htmlPage {
+func (p *person) get(u string) testkit.Page {
 	p.t.Helper()
-	resp, err := p.client.Get(u)
-	if err != nil {
-		p.t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	return htmlPage{status: resp.StatusCode, url: resp.Request.URL, doc: doc}
+	return testkit.Open(p.t, p.client, req)
 }
 
 // fill sends the page's form that has the given fields, keeping hidden
 // inputs, and follows redirects.
-func (p *person) fill(pg htmlPage, fields map[string]string) htmlPage {
+func (p *person) fill(pg testkit.Page, fields map[string]string) testkit.Page {
 	p.t.Helper()
-	req, err := testkit.FormRequest(pg.doc, pg.url, fields)
+	req, err := pg.FormRequest(fields)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, _ := goquery.NewDocumentFromReader(resp.Body)
-	return htmlPage{status: resp.StatusCode, url: resp.Request.URL, doc: doc}
+	return testkit.Open(p.t, p.client, req)
 }
 
-func (p *person) signUp(d *devInstance, name, email string) htmlPage {
+func (p *person) signUp(d *devInstance, name, email string) testkit.Page {
 	p.t.Helper()
 	return p.fill(p.get(d.appURL+"/sign-up"), map[string]string{"name": name, "email": email, "password": "long-enough-pw"})
 }
 
-func (p *person) signIn(d *devInstance, email string) htmlPage {
+func (p *person) signIn(d *devInstance, email string) testkit.Page {
 	p.t.Helper()
 	return p.fill(p.get(d.appURL+"/sign-in"), map[string]string{"email": email, "password": devstack.DemoPassword})
-}
-
-func (pg htmlPage) has(testid string) bool {
-	return pg.doc.Find(`[data-testid="`+testid+`"]`).Length() > 0
 }
 
 // eventually polls cond until it holds or the deadline passes: the
@@ -148,19 +125,19 @@ func TestSignUpWebhookGrantsViewerThroughSetUp(t *testing.T) {
 	d := startDev(t, t.TempDir(), "--permit-propagation-delay", "2s")
 	p := newPerson(t)
 	home := p.signUp(d, "Dorothy Vaughan", "dorothy@example.com")
-	if !home.has("user-name") {
-		t.Fatalf("not signed in after sign-up (at %s)", home.url)
+	if !home.Has("user-name") {
+		t.Fatalf("not signed in after sign-up (at %s)", home.URL)
 	}
 	first := p.get(d.appURL + "/reports")
-	if first.status != http.StatusOK || !first.has("access-pending") {
-		t.Fatalf("right after sign-up: status %d, want the access-pending view", first.status)
+	if first.Status != http.StatusOK || !first.Has("access-pending") {
+		t.Fatalf("right after sign-up: status %d, want the access-pending view", first.Status)
 	}
-	var last htmlPage
+	var last testkit.Page
 	eventually(t, 30*time.Second, "the report to be shown", func() bool {
 		last = p.get(d.appURL + "/reports")
-		return last.has("report")
+		return last.Has("report")
 	})
-	if last.has("export-csv") {
+	if last.Has("export-csv") {
 		t.Error("a new person got more than the viewer role")
 	}
 }
@@ -170,19 +147,19 @@ func TestDeletedOrSuspendedPersonIsSignedOut(t *testing.T) {
 	dataDir := t.TempDir()
 	d := startDev(t, dataDir)
 	viewer, analyst := newPerson(t), newPerson(t)
-	if !viewer.signIn(d, "viewer@example.com").has("user-name") || !analyst.signIn(d, "analyst@example.com").has("user-name") {
+	if !viewer.signIn(d, "viewer@example.com").Has("user-name") || !analyst.signIn(d, "analyst@example.com").Has("user-name") {
 		t.Fatal("demo accounts could not sign in")
 	}
 	if r := management(t, d, dataDir, http.MethodPatch, "/api/users/"+userID(t, d, dataDir, "viewer@example.com")+"/is-suspended", `{"isSuspended":true}`); r.StatusCode != http.StatusOK {
 		t.Fatalf("suspend: %d", r.StatusCode)
 	}
 	eventually(t, 20*time.Second, "the suspended person's session to end", func() bool {
-		return !viewer.get(d.appURL + "/").has("user-name")
+		return !viewer.get(d.appURL + "/").Has("user-name")
 	})
 	if r := management(t, d, dataDir, http.MethodDelete, "/api/users/"+userID(t, d, dataDir, "analyst@example.com"), ""); r.StatusCode != http.StatusNoContent {
 		t.Fatalf("delete: %d", r.StatusCode)
 	}
 	eventually(t, 20*time.Second, "the deleted person's session to end", func() bool {
-		return !analyst.get(d.appURL + "/").has("user-name")
+		return !analyst.get(d.appURL + "/").Has("user-name")
 	})
 }

@@ -36,7 +36,7 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 	p := newPerson(t)
 	p.signIn(d, "analyst@example.com")
 	report := p.get(d.appURL + "/reports?range=90")
-	total, _ := strconv.Atoi(report.doc.Find(`[data-testid="report-total"]`).Text())
+	total, _ := strconv.Atoi(report.TestID("report-total").Text())
 	// The history plus the demo accounts (registered today).
 	if total < demo.HistoryPeople || total > demo.HistoryPeople+len(devstack.DemoAccounts()) {
 		t.Fatalf("90-day report shows %d sign-ups, want about %d", total, demo.HistoryPeople)
@@ -110,7 +110,7 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 	d = startDev(t, dataDir, "--seed-history=true")
 	p = newPerson(t)
 	p.signIn(d, "analyst@example.com")
-	again, _ := strconv.Atoi(p.get(d.appURL + "/reports?range=90").doc.Find(`[data-testid="report-total"]`).Text())
+	again, _ := strconv.Atoi(p.get(d.appURL + "/reports?range=90").TestID("report-total").Text())
 	if again != total {
 		t.Errorf("after a restart the report shows %d, want %d", again, total)
 	}
@@ -120,7 +120,7 @@ func TestDevSeedsHistoryInAllThreePlaces(t *testing.T) {
 	off := startDev(t, t.TempDir(), "--seed-history=false")
 	p = newPerson(t)
 	p.signIn(off, "analyst@example.com")
-	if n, _ := strconv.Atoi(p.get(off.appURL + "/reports?range=90").doc.Find(`[data-testid="report-total"]`).Text()); n > len(devstack.DemoAccounts()) {
+	if n, _ := strconv.Atoi(p.get(off.appURL + "/reports?range=90").TestID("report-total").Text()); n > len(devstack.DemoAccounts()) {
 		t.Errorf("with --seed-history=false the report shows %d sign-ups", n)
 	}
 }

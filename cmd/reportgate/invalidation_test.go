@@ -86,7 +86,7 @@ func TestReplicaInvalidation(t *testing.T) {
 	})
 	a, addrA, addrB, env, d := r.a, r.addrA, r.addrB, r.env, r.dev
 	p := newPerson(t)
-	if !p.signIn(d, "viewer@example.com").has("user-name") {
+	if !p.signIn(d, "viewer@example.com").Has("user-name") {
 		t.Fatal("sign-in through A failed")
 	}
 	// onB fetches path from replica B with the person's cookies, as the

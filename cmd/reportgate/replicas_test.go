@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PuerkitoBio/goquery"
-
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
 	"reportgate/internal/permitdir"
+	"reportgate/internal/testkit"
 	"reportgate/internal/webhook"
 )
 
@@ -104,29 +103,22 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 	// A session made on A works on B (the load balancer keeps the Host).
 	d := &devInstance{appURL: env["REPORTGATE_BASE_URL"], logtoURL: env["LOGTO_ENDPOINT"]}
 	p := newPerson(t)
-	if !p.signIn(d, "viewer@example.com").has("user-name") {
+	if !p.signIn(d, "viewer@example.com").Has("user-name") {
 		t.Fatal("sign-in through A failed")
 	}
 	// getOnB GETs path from B with p's cookies, as a load balancer that
 	// keeps the Host would send it.
-	getOnB := func(path string) *http.Response {
+	getOnB := func(path string) testkit.Page {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addrB+path, nil)
 		req.Host = addrA
 		for _, c := range p.client.Jar.Cookies(mustURL(t, d.appURL)) {
 			req.AddCookie(c)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
+		return testkit.Open(t, http.DefaultClient, req)
 	}
-	resp := getOnB("/")
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `data-testid="user-name"`) {
-		t.Fatalf("B does not know A's session (status %d)", resp.StatusCode)
+	if home := getOnB("/"); !strings.Contains(home.Body, `data-testid="user-name"`) {
+		t.Fatalf("B does not know A's session (status %d)", home.Status)
 	}
 
 	// One delivery reaching both replicas is handled once.
@@ -169,20 +161,12 @@ func TestTwoReplicasOnOnePostgres(t *testing.T) {
 
 	// B has the report cached (30 s); a person signing up through A shows
 	// on B's report well before that, because A tells B to drop it.
-	totalOnB := func() string {
-		resp := getOnB("/reports")
-		defer resp.Body.Close()
-		doc, err := goquery.NewDocumentFromReader(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return doc.Find(`[data-testid="report-total"]`).Text()
-	}
+	totalOnB := func() string { return getOnB("/reports").TestID("report-total").Text() }
 	before, err := strconv.Atoi(totalOnB())
 	if err != nil {
 		t.Fatalf("report on B: %v", err)
 	}
-	if !newPerson(t).signUp(d, "Katherine Johnson", "katherine@example.com").has("user-name") {
+	if !newPerson(t).signUp(d, "Katherine Johnson", "katherine@example.com").Has("user-name") {
 		t.Fatal("sign-up through A failed")
 	}
 	eventually(t, 10*time.Second, "B's cached report to count the new sign-up", func() bool {

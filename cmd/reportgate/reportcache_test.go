@@ -14,14 +14,14 @@ func TestNewSignUpShowsInTheCachedReportAtOnce(t *testing.T) {
 	analyst.signIn(d, "analyst@example.com")
 	total := func() int {
 		t.Helper()
-		n, err := strconv.Atoi(analyst.get(d.appURL + "/reports").doc.Find(`[data-testid="report-total"]`).Text())
+		n, err := strconv.Atoi(analyst.get(d.appURL + "/reports").TestID("report-total").Text())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
 	before := total() // now cached
-	if !newPerson(t).signUp(d, "Grace Hopper", "grace@example.com").has("user-name") {
+	if !newPerson(t).signUp(d, "Grace Hopper", "grace@example.com").Has("user-name") {
 		t.Fatal("sign-up did not finish signed in")
 	}
 	if after := total(); after != before+1 {
