@@ -201,13 +201,10 @@ func (s *Service) Open(ctx context.Context, who Person, permission, reason strin
 	var req Request
 	var created bool
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if s.db.Dialect == database.Postgres {
-			// One person's requests are decided one at a time, so two
-			// at once can neither both pass the limit nor both open.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1))`,
-				"access request "+who.ID); err != nil {
-				return fmt.Errorf("lock requests: %w", err)
-			}
+		// One person's requests are decided one at a time, so two at once
+		// can neither both pass the limit nor both open.
+		if err := s.db.LockTx(ctx, tx, "access request "+who.ID); err != nil {
+			return err
 		}
 		existing, err := scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM access_requests
 			WHERE user_id = $1 AND permission = $2 ORDER BY created_at DESC, id DESC LIMIT 1`, who.ID, permission))
@@ -349,7 +346,7 @@ func (s *Service) Pending(ctx context.Context, userID string) (bool, error) {
 // arguments from $2 on args gives once check accepted the request;
 // ErrNotOpen when it was decided already.
 func (s *Service) claim(ctx context.Context, tx *sql.Tx, id int64, check func(Request) error, set string, args func() []any) (Request, error) {
-	r, err := scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM access_requests WHERE id = $1`+forUpdate(s.db.Dialect), id))
+	r, err := scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM access_requests WHERE id = $1`+s.db.Dialect.ForUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
@@ -370,13 +367,6 @@ func (s *Service) claim(ctx context.Context, tx *sql.Tx, id int64, check func(Re
 		return r, ErrNotOpen
 	}
 	return r, nil
-}
-
-func forUpdate(d database.Dialect) string {
-	if d == database.Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
 }
 
 // Approve claims open request id for admin: in one transaction it moves to

@@ -376,7 +376,7 @@ const selectUser = `SELECT id, email, name, registered_at, registered_at_known, 
 func (s *Store) load(ctx context.Context, q queryer, id string, lock bool) (*record, error) {
 	query := selectUser + ` WHERE id = $1`
 	if lock {
-		query += forUpdate(s.db.Dialect)
+		query += s.db.Dialect.ForUpdate()
 	}
 	rows, err := q.QueryContext(ctx, query, id)
 	if err != nil {
