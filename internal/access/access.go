@@ -193,21 +193,19 @@ func (s *Service) Open(ctx context.Context, who Person, permission, reason strin
 	if !s.Requestable(permission) {
 		return Request{}, false, ErrNotRequestable
 	}
-	reason = strings.TrimSpace(strings.ToValidUTF8(reason, ""))
-	reason = strings.ReplaceAll(reason, "\x00", "")
-	if utf8.RuneCountInString(reason) > MaxReason {
-		return Request{}, false, ErrReasonTooLong
+	reason, err := cleanText(reason)
+	if err != nil {
+		return Request{}, false, err
 	}
 	var req Request
 	var created bool
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		// One person's requests are decided one at a time, so two at once
 		// can neither both pass the limit nor both open.
 		if err := s.db.LockTx(ctx, tx, "access request "+who.ID); err != nil {
 			return err
 		}
-		existing, err := scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM access_requests
-			WHERE user_id = $1 AND permission = $2 ORDER BY created_at DESC, id DESC LIMIT 1`, who.ID, permission))
+		existing, err := scan(tx.QueryRowContext(ctx, latestQuery, who.ID, permission))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -263,10 +261,14 @@ func (s *Service) Withdraw(ctx context.Context, who Person, id int64) error {
 	})
 }
 
+// latestQuery reads a person's ($1) most recent request for a permission
+// ($2): Open decides from it, Latest shows it.
+const latestQuery = `SELECT ` + columns + ` FROM access_requests
+	WHERE user_id = $1 AND permission = $2 ORDER BY created_at DESC, id DESC LIMIT 1`
+
 // Latest is userID's most recent request for permission (ok false: none).
 func (s *Service) Latest(ctx context.Context, userID, permission string) (Request, bool, error) {
-	r, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM access_requests
-		WHERE user_id = $1 AND permission = $2 ORDER BY created_at DESC, id DESC LIMIT 1`, userID, permission))
+	r, err := scan(s.db.QueryRowContext(ctx, latestQuery, userID, permission))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Request{}, false, nil
 	}
@@ -407,12 +409,12 @@ func (s *Service) Approve(ctx context.Context, admin Person, id int64, role stri
 
 // Deny declines open request id with the admin's note.
 func (s *Service) Deny(ctx context.Context, admin Person, id int64, note string) (Request, error) {
-	note = strings.TrimSpace(strings.ReplaceAll(strings.ToValidUTF8(note, ""), "\x00", ""))
-	if utf8.RuneCountInString(note) > MaxReason {
-		return Request{}, ErrReasonTooLong
+	note, err := cleanText(note)
+	if err != nil {
+		return Request{}, err
 	}
 	var req Request
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		r, err := s.claim(ctx, tx, id, func(Request) error { return nil },
 			`state = 'declined', note = $2, decided_by = $3, decided_by_name = $4, decided_at = $5`,
@@ -427,6 +429,16 @@ func (s *Service) Deny(ctx context.Context, admin Person, id int64, note string)
 			Permission: r.Permission, Detail: note, RequestID: id})
 	})
 	return req, err
+}
+
+// cleanText is a requester's reason or an admin's note as stored: valid
+// UTF-8 without NUL bytes, trimmed; ErrReasonTooLong past MaxReason.
+func cleanText(s string) (string, error) {
+	s = strings.TrimSpace(strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", ""))
+	if utf8.RuneCountInString(s) > MaxReason {
+		return "", ErrReasonTooLong
+	}
+	return s, nil
 }
 
 func requester(r Request) Person { return Person{ID: r.UserID, Name: r.UserName, Email: r.UserEmail} }
