@@ -91,30 +91,37 @@ func (s *Service) backfillOne(ctx context.Context, u webhook.User, st provision.
 }
 
 // deleteMissing deletes people known here whose Logto account is gone.
+// It finds them all before deleting any: deleting while paging by offset
+// would move later records into pages already read, and skip them.
 func (s *Service) deleteMissing(ctx context.Context, inLogto map[string]bool, dryRun bool, b *Backfill) error {
+	var missing []string
 	for offset := 0; ; offset += MaxListLimit {
 		known, err := s.store.List(ctx, MaxListLimit, offset)
 		if err != nil {
 			return err
 		}
 		for _, p := range known {
-			if inLogto[p.ID] {
-				continue
-			}
-			b.Deleted++
-			if !dryRun {
-				if err := s.synthesize(ctx, webhook.EventUserDeleted, p.ID, false); err != nil {
-					return err
-				}
-				if err := s.store.Delete(ctx, p.ID); err != nil {
-					return err
-				}
+			if !inLogto[p.ID] {
+				missing = append(missing, p.ID)
 			}
 		}
 		if len(known) < MaxListLimit {
-			return nil
+			break
 		}
 	}
+	for _, id := range missing {
+		b.Deleted++
+		if dryRun {
+			continue
+		}
+		if err := s.synthesize(ctx, webhook.EventUserDeleted, id, false); err != nil {
+			return err
+		}
+		if err := s.store.Delete(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // synthesize records the event whose webhook was lost, through the same
