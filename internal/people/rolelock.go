@@ -55,7 +55,7 @@ func (t *RoleTx) Holders(ctx context.Context, role, except string) (int, error) 
 	return n, errorf(err, "holders of %s", role)
 }
 
-// SetRoles is Users.SetRoles inside the role change.
+// SetRoles is Store.SetRoles inside the role change.
 func (t *RoleTx) SetRoles(ctx context.Context, id string, roles []string) error {
 	moved, err := t.users.applyTx(ctx, t.tx, id, t.users.setRoles(roles))
 	t.moved = t.moved || moved
