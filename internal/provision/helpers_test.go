@@ -8,6 +8,8 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,6 +171,25 @@ func openMigrated(t testing.TB, url string) *database.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// startChild runs the test named test of this test binary as a separate
+// process, with env added to ours, and returns it with its standard
+// output; it is killed, if still running, when t ends.
+func startChild(t *testing.T, test string, env ...string) (*exec.Cmd, io.Reader) {
+	t.Helper()
+	child := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	child.Env = append(os.Environ(), env...)
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	return child, out
 }
 
 // createUntilPermit ingests a User.Created for id and waits until a job
