@@ -161,15 +161,11 @@ func testConfig(db *database.DB, p Permit) Config {
 // second process would have) with the app's tables, closed at cleanup.
 func openMigrated(t testing.TB, url string) *database.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := database.Open(ctx, url)
+	db, err := database.OpenMigrated(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	return db
 }
 
