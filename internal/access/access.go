@@ -193,24 +193,19 @@ func (s *Service) Open(ctx context.Context, who Person, permission, reason strin
 	if !s.Requestable(permission) {
 		return Request{}, false, ErrNotRequestable
 	}
-	reason = strings.TrimSpace(strings.ToValidUTF8(reason, ""))
-	reason = strings.ReplaceAll(reason, "\x00", "")
-	if utf8.RuneCountInString(reason) > MaxReason {
-		return Request{}, false, ErrReasonTooLong
+	reason, err := cleanText(reason)
+	if err != nil {
+		return Request{}, false, err
 	}
 	var req Request
 	var created bool
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if s.db.Dialect == database.Postgres {
-			// One person's requests are decided one at a time, so two
-			// at once can neither both pass the limit nor both open.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1))`,
-				"access request "+who.ID); err != nil {
-				return fmt.Errorf("lock requests: %w", err)
-			}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		// One person's requests are decided one at a time, so two at once
+		// can neither both pass the limit nor both open.
+		if err := s.db.LockTx(ctx, tx, "access request "+who.ID); err != nil {
+			return err
 		}
-		existing, err := scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM access_requests
-			WHERE user_id = $1 AND permission = $2 ORDER BY created_at DESC, id DESC LIMIT 1`, who.ID, permission))
+		existing, err := scan(tx.QueryRowContext(ctx, latestQuery, who.ID, permission))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -266,10 +261,14 @@ func (s *Service) Withdraw(ctx context.Context, who Person, id int64) error {
 	})
 }
 
+// latestQuery reads a person's ($1) most recent request for a permission
+// ($2): Open decides from it, Latest shows it.
+const latestQuery = `SELECT ` + columns + ` FROM access_requests
+	WHERE user_id = $1 AND permission = $2 ORDER BY created_at DESC, id DESC LIMIT 1`
+
 // Latest is userID's most recent request for permission (ok false: none).
 func (s *Service) Latest(ctx context.Context, userID, permission string) (Request, bool, error) {
-	r, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM access_requests
-		WHERE user_id = $1 AND permission = $2 ORDER BY created_at DESC, id DESC LIMIT 1`, userID, permission))
+	r, err := scan(s.db.QueryRowContext(ctx, latestQuery, userID, permission))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Request{}, false, nil
 	}
@@ -349,7 +348,7 @@ func (s *Service) Pending(ctx context.Context, userID string) (bool, error) {
 // arguments from $2 on args gives once check accepted the request;
 // ErrNotOpen when it was decided already.
 func (s *Service) claim(ctx context.Context, tx *sql.Tx, id int64, check func(Request) error, set string, args func() []any) (Request, error) {
-	r, err := scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM access_requests WHERE id = $1`+forUpdate(s.db.Dialect), id))
+	r, err := scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM access_requests WHERE id = $1`+s.db.Dialect.ForUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
@@ -370,13 +369,6 @@ func (s *Service) claim(ctx context.Context, tx *sql.Tx, id int64, check func(Re
 		return r, ErrNotOpen
 	}
 	return r, nil
-}
-
-func forUpdate(d database.Dialect) string {
-	if d == database.Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
 }
 
 // Approve claims open request id for admin: in one transaction it moves to
@@ -417,12 +409,12 @@ func (s *Service) Approve(ctx context.Context, admin Person, id int64, role stri
 
 // Deny declines open request id with the admin's note.
 func (s *Service) Deny(ctx context.Context, admin Person, id int64, note string) (Request, error) {
-	note = strings.TrimSpace(strings.ReplaceAll(strings.ToValidUTF8(note, ""), "\x00", ""))
-	if utf8.RuneCountInString(note) > MaxReason {
-		return Request{}, ErrReasonTooLong
+	note, err := cleanText(note)
+	if err != nil {
+		return Request{}, err
 	}
 	var req Request
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		r, err := s.claim(ctx, tx, id, func(Request) error { return nil },
 			`state = 'declined', note = $2, decided_by = $3, decided_by_name = $4, decided_at = $5`,
@@ -437,6 +429,16 @@ func (s *Service) Deny(ctx context.Context, admin Person, id int64, note string)
 			Permission: r.Permission, Detail: note, RequestID: id})
 	})
 	return req, err
+}
+
+// cleanText is a requester's reason or an admin's note as stored: valid
+// UTF-8 without NUL bytes, trimmed; ErrReasonTooLong past MaxReason.
+func cleanText(s string) (string, error) {
+	s = strings.TrimSpace(strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", ""))
+	if utf8.RuneCountInString(s) > MaxReason {
+		return "", ErrReasonTooLong
+	}
+	return s, nil
 }
 
 func requester(r Request) Person { return Person{ID: r.UserID, Name: r.UserName, Email: r.UserEmail} }

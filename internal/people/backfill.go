@@ -41,9 +41,18 @@ func (s *Service) Backfill(ctx context.Context, opts BackfillOptions) (Backfill,
 	inLogto := map[string]bool{}
 	var err error
 	b.Page, err = s.eachLogtoPage(ctx, max(opts.StartPage, 1), func(users []webhook.User, page, total int) (bool, error) {
+		ids := make([]string, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		// One query for the page's sync states, not one per person.
+		states, err := s.sync.States(ctx, ids)
+		if err != nil {
+			return false, err
+		}
 		for _, u := range users {
 			inLogto[u.ID] = true
-			if err := s.backfillOne(ctx, u, opts.DryRun, &b); err != nil {
+			if err := s.backfillOne(ctx, u, states[u.ID], opts.DryRun, &b); err != nil {
 				return false, err
 			}
 			b.Seen++
@@ -61,11 +70,8 @@ func (s *Service) Backfill(ctx context.Context, opts BackfillOptions) (Backfill,
 	return b, s.deleteMissing(ctx, inLogto, opts.DryRun, &b)
 }
 
-func (s *Service) backfillOne(ctx context.Context, u webhook.User, dryRun bool, b *Backfill) error {
-	st, err := s.sync.State(ctx, u.ID)
-	if err != nil {
-		return err
-	}
+// backfillOne repairs u, whose sync state was st when their page was read.
+func (s *Service) backfillOne(ctx context.Context, u webhook.User, st provision.State, dryRun bool, b *Backfill) error {
 	if u.IsSuspended {
 		b.Suspended++
 		if !dryRun {
@@ -85,30 +91,37 @@ func (s *Service) backfillOne(ctx context.Context, u webhook.User, dryRun bool, 
 }
 
 // deleteMissing deletes people known here whose Logto account is gone.
+// It finds them all before deleting any: deleting while paging by offset
+// would move later records into pages already read, and skip them.
 func (s *Service) deleteMissing(ctx context.Context, inLogto map[string]bool, dryRun bool, b *Backfill) error {
+	var missing []string
 	for offset := 0; ; offset += MaxListLimit {
 		known, err := s.store.List(ctx, MaxListLimit, offset)
 		if err != nil {
 			return err
 		}
 		for _, p := range known {
-			if inLogto[p.ID] {
-				continue
-			}
-			b.Deleted++
-			if !dryRun {
-				if err := s.synthesize(ctx, webhook.EventUserDeleted, p.ID, false); err != nil {
-					return err
-				}
-				if err := s.store.Delete(ctx, p.ID); err != nil {
-					return err
-				}
+			if !inLogto[p.ID] {
+				missing = append(missing, p.ID)
 			}
 		}
 		if len(known) < MaxListLimit {
-			return nil
+			break
 		}
 	}
+	for _, id := range missing {
+		b.Deleted++
+		if dryRun {
+			continue
+		}
+		if err := s.synthesize(ctx, webhook.EventUserDeleted, id, false); err != nil {
+			return err
+		}
+		if err := s.store.Delete(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // synthesize records the event whose webhook was lost, through the same

@@ -55,7 +55,9 @@ func TestServiceReadsRecordsAndSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	svc := people.New(people.Config{Store: f.store, Sessions: fakeSessions{"u1": 2}})
+	// Permit too: SignedIn below refreshes the role snapshot in the
+	// background, and that goroutine may outlive the test.
+	svc := people.New(people.Config{Store: f.store, Permit: f.permit, Sessions: fakeSessions{"u1": 2}})
 	svc.UseSync(f.sync)
 	if found, total, err := svc.Find(ctx, "una", 10, 0); err != nil || total != 1 || found[0].ID != "u1" {
 		t.Errorf("Find(una) = %v, %d (%v)", found, total, err)

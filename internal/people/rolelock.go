@@ -5,13 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-
-	"reportgate/internal/database"
 )
 
-// roleLockName keys the PostgreSQL advisory lock that serialises role
-// changes across replicas, together with the schema: advisory locks are
-// database-wide, and apps in two schemas must not wait for each other.
+// roleLockName names the lock (database.DB.LockTx) that serialises role
+// changes across replicas.
 const roleLockName = "reportgate role change"
 
 // RoleTx is a role change in progress under the role lock: its reads see
@@ -33,10 +30,8 @@ type RoleTx struct {
 func (s *Store) WithRoleLock(ctx context.Context, fn func(*RoleTx) error) error {
 	rt := &RoleTx{users: s}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if s.db.Dialect == database.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1))`, roleLockName); err != nil {
-				return fmt.Errorf("take the role lock: %w", err)
-			}
+		if err := s.db.LockTx(ctx, tx, roleLockName); err != nil {
+			return err
 		}
 		rt.tx = tx
 		return fn(rt)
@@ -60,7 +55,7 @@ func (t *RoleTx) Holders(ctx context.Context, role, except string) (int, error) 
 	return n, errorf(err, "holders of %s", role)
 }
 
-// SetRoles is Users.SetRoles inside the role change.
+// SetRoles is Store.SetRoles inside the role change.
 func (t *RoleTx) SetRoles(ctx context.Context, id string, roles []string) error {
 	moved, err := t.users.applyTx(ctx, t.tx, id, t.users.setRoles(roles))
 	t.moved = t.moved || moved

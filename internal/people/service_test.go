@@ -392,6 +392,29 @@ func TestBackfillRepairs(t *testing.T) {
 	}
 }
 
+// TestBackfillDeletesEveryMissingPerson: people gone from Logto are all
+// deleted, however many pages of records they span (deleting while paging
+// by offset would skip the records that move up into a page already read).
+func TestBackfillDeletesEveryMissingPerson(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	gone := make([]people.Person, people.MaxListLimit+5)
+	for i := range gone {
+		gone[i] = people.Person{ID: fmt.Sprintf("gone%04d", i)}
+	}
+	if err := f.store.UpsertMany(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.service(people.Config{Logto: fakeLogto{}}).Backfill(ctx, people.BackfillOptions{})
+	if err != nil || b.Deleted != len(gone) {
+		t.Errorf("backfill %+v (%v), want %d deleted", b, err, len(gone))
+	}
+	if left, n, err := f.store.Find(ctx, "", 10, 0); err != nil || n != 0 {
+		t.Errorf("%d people gone from Logto are still here, e.g. %v (%v)", n, left, err)
+	}
+}
+
 func TestFindInLogtoMatchesTheEmailExactly(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"time"
 
-	"reportgate/internal/database"
 	"reportgate/internal/fault"
 )
 
@@ -27,16 +26,6 @@ var ErrNotFound = fmt.Errorf("%w", fault.NotFound)
 // serves a plain lookup and a locked read inside a transaction.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// forUpdate is the row-lock suffix for a read that precedes a write in the
-// same transaction. SQLite has no row locks and needs none: our transactions
-// there are BEGIN IMMEDIATE (see database.Open), so writers are serialised.
-func forUpdate(d database.Dialect) string {
-	if d == database.Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
 }
 
 // Times are stored as Unix epoch milliseconds in UTC; 0 stands for "unknown"

@@ -38,7 +38,7 @@ type Store struct {
 	signupsChanged func()
 }
 
-// NewUsers returns a Users over db; now (time.Now when nil) stamps
+// NewStore returns a Store over db; now (time.Now when nil) stamps
 // first-seen and update times.
 func NewStore(db *database.DB, now func() time.Time) *Store {
 	if now == nil {
@@ -47,7 +47,7 @@ func NewStore(db *database.DB, now func() time.Time) *Store {
 	return &Store{db: db, now: now}
 }
 
-// OnSignupsChange returns a Users over the same database that calls f after
+// OnSignupsChange returns a Store over the same database that calls f after
 // every committed write that changed the sign-up counts, so a cached report
 // can be dropped the moment a new person is recorded.
 func (s *Store) OnSignupsChange(f func()) *Store {
@@ -193,10 +193,7 @@ const MaxListLimit = 1000
 // id), served by the users_registered_at index. limit is capped at
 // MaxListLimit.
 func (s *Store) List(ctx context.Context, limit, offset int) ([]Person, error) {
-	if limit < 1 || offset < 0 {
-		return nil, fmt.Errorf("list users: bad page limit=%d offset=%d", limit, offset)
-	}
-	users, err := s.query(ctx, selectUser+` ORDER BY registered_at DESC, id DESC LIMIT $1 OFFSET $2`, min(limit, MaxListLimit), offset)
+	users, err := s.page(ctx, "", nil, limit, offset)
 	return users, errorf(err, "list users")
 }
 
@@ -204,25 +201,32 @@ func (s *Store) List(ctx context.Context, limit, offset int) ([]Person, error) {
 // ignoring case ("" matches everyone), in List's order, and how many match
 // in all. limit is capped at MaxListLimit.
 func (s *Store) Find(ctx context.Context, search string, limit, offset int) ([]Person, int, error) {
-	if limit < 1 || offset < 0 {
-		return nil, 0, fmt.Errorf("find users: bad page limit=%d offset=%d", limit, offset)
-	}
 	where, args := "", []any{}
 	if search != "" {
 		where = ` WHERE lower(name) LIKE $1 ESCAPE '\' OR lower(email) LIKE $1 ESCAPE '\'`
 		args = append(args, "%"+likeEscaper.Replace(strings.ToLower(search))+"%")
 	}
+	users, err := s.page(ctx, where, args, limit, offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find users: %w", err)
+	}
 	var total int
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("find users: %w", err)
 	}
-	n := len(args)
-	users, err := s.query(ctx, selectUser+where+fmt.Sprintf(` ORDER BY registered_at DESC, id DESC LIMIT $%d OFFSET $%d`, n+1, n+2),
-		append(args, min(limit, MaxListLimit), offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("find users: %w", err)
-	}
 	return users, total, nil
+}
+
+// page is one page of the records that where (with its args, $1 on)
+// selects, most recently registered first (ties by id), served by the
+// users_registered_at index.
+func (s *Store) page(ctx context.Context, where string, args []any, limit, offset int) ([]Person, error) {
+	if limit < 1 || offset < 0 {
+		return nil, fmt.Errorf("bad page limit=%d offset=%d", limit, offset)
+	}
+	n := len(args)
+	return s.query(ctx, selectUser+where+fmt.Sprintf(` ORDER BY registered_at DESC, id DESC LIMIT $%d OFFSET $%d`, n+1, n+2),
+		append(args, min(limit, MaxListLimit), offset)...)
 }
 
 // likeEscaper makes a search term match literally in a LIKE … ESCAPE '\'.
@@ -376,7 +380,7 @@ const selectUser = `SELECT id, email, name, registered_at, registered_at_known, 
 func (s *Store) load(ctx context.Context, q queryer, id string, lock bool) (*record, error) {
 	query := selectUser + ` WHERE id = $1`
 	if lock {
-		query += forUpdate(s.db.Dialect)
+		query += s.db.Dialect.ForUpdate()
 	}
 	rows, err := q.QueryContext(ctx, query, id)
 	if err != nil {

@@ -209,13 +209,12 @@ func (s *Service) OverviewOf(ctx context.Context, q OverviewQuery) (Overview, er
 	}); err != nil {
 		return ov, err
 	}
-	recent, args := `SELECT id, event, user_id, outcome, received_at, event_created_at, job_id
-		FROM webhook_events ORDER BY id DESC LIMIT $1`, []any{overviewRows}
+	where, args := "", []any{overviewRows}
 	if !q.Ignored {
-		recent, args = `SELECT id, event, user_id, outcome, received_at, event_created_at, job_id
-		FROM webhook_events WHERE outcome <> $2 ORDER BY id DESC LIMIT $1`, append(args, string(OutcomeIgnored))
+		where, args = ` WHERE outcome <> $2`, append(args, string(OutcomeIgnored))
 	}
-	if err := s.scan(ctx, recent, args, func(r *sql.Rows) error {
+	if err := s.scan(ctx, `SELECT id, event, user_id, outcome, received_at, event_created_at, job_id
+		FROM webhook_events`+where+` ORDER BY id DESC LIMIT $1`, args, func(r *sql.Rows) error {
 		var e EventSummary
 		var received, created int64
 		var job sql.NullInt64

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -284,27 +283,10 @@ func TestAcknowledgedDeliveriesSurviveSIGKILL(t *testing.T) {
 // killIngester runs TestAcknowledgedDeliveriesSurviveSIGKILL on dialect d.
 func killIngester(t *testing.T, d database.Dialect) {
 	dbURL := databasetest.OpenURL(t, d)
-	db, err := database.Open(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t, dbURL)
 	newService(t, testConfig(db, newFakePermit()), false) // migrates River's tables
 
-	child := exec.Command(os.Args[0], "-test.run=^TestIngestChild$", "-test.count=1")
-	child.Env = append(os.Environ(), ingestChildEnv+"="+dbURL)
-	out, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	child.Stderr = os.Stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	child, out := startChild(t, "TestIngestChild", ingestChildEnv+"="+dbURL)
 	var acked []string
 	sc := bufio.NewScanner(out)
 	for sc.Scan() && len(acked) < 100 {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"syscall"
@@ -76,17 +75,7 @@ func crashAndRecover(t *testing.T, dialect database.Dialect) {
 		t.Fatal(err)
 	}
 
-	child := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	child.Env = append(os.Environ(), crashChildEnv+"="+dbURL, crashPermitEnv+"="+ps.URL)
-	out, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	child.Stderr = os.Stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	child, out := startChild(t, "TestCrashChild", crashChildEnv+"="+dbURL, crashPermitEnv+"="+ps.URL)
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(out)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,16 +161,31 @@ func testConfig(db *database.DB, p Permit) Config {
 // second process would have) with the app's tables, closed at cleanup.
 func openMigrated(t testing.TB, url string) *database.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := database.Open(ctx, url)
+	db, err := database.OpenMigrated(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
+	return db
+}
+
+// startChild runs the test named test of this test binary as a separate
+// process, with env added to ours, and returns it with its standard
+// output; it is killed, if still running, when t ends.
+func startChild(t *testing.T, test string, env ...string) (*exec.Cmd, io.Reader) {
+	t.Helper()
+	child := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	child.Env = append(os.Environ(), env...)
+	out, err := child.StdoutPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return db
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	return child, out
 }
 
 // createUntilPermit ingests a User.Created for id and waits until a job

@@ -291,14 +291,14 @@ func parseUser(o object) (*User, error) {
 	return &u, nil
 }
 
-// MaxIDLen bounds an id; Logto's own are 12 to 21 characters.
-const MaxIDLen = 128
+// maxIDLen bounds an id; Logto's own are 12 to 21 characters.
+const maxIDLen = 128
 
-// ValidID reports whether id looks like a Logto id: 1 to MaxIDLen letters,
+// ValidID reports whether id looks like a Logto id: 1 to maxIDLen letters,
 // digits, '_' or '-'. Logto generates its ids from that alphabet, and an id
 // so shaped needs no escaping in a URL path or query.
 func ValidID(id string) bool {
-	if id == "" || len(id) > MaxIDLen {
+	if id == "" || len(id) > maxIDLen {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
