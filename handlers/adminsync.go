@@ -82,11 +82,7 @@ func (h *adminSyncHandler) retry(w http.ResponseWriter, r *http.Request, in admi
 		return
 	}
 	h.pages.logger.InfoContext(r.Context(), "sync job retried", "by", who.Subject, "job", id)
-	if err := h.guard.signedIn.addNotice(w, r, "Job "+strconv.FormatInt(id, 10)+" queued again."); err != nil {
-		h.pages.fail(w, r, who, err)
-		return
-	}
-	http.Redirect(w, r, "/admin/sync", http.StatusSeeOther)
+	h.guard.notify(w, r, who, "/admin/sync", "Job "+strconv.FormatInt(id, 10)+" queued again.")
 }
 
 // userIDs are the people the overview's rows are about, each once.

@@ -24,11 +24,17 @@ func logRequests(next http.Handler, logger *slog.Logger, mux *http.ServeMux, obs
 		w.Header().Set("X-Request-ID", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
-		next.ServeHTTP(rec, r.WithContext(ctx))
+		inner := r.WithContext(ctx)
+		next.ServeHTTP(rec, inner)
 		took := time.Since(start)
-		// The mux sets r.Pattern only on the copy it is handed further in,
-		// so the route is looked up again here.
-		_, route := mux.Handler(r)
+		// The mux records the pattern on the request it serves, which the
+		// middleware in between passes on as is. An answer given before
+		// the mux (host redirect, cross-origin refusal) leaves it empty:
+		// only then is the route looked up.
+		route := inner.Pattern
+		if route == "" {
+			_, route = mux.Handler(r)
+		}
 		if route == catchAllPattern {
 			route = ""
 		}

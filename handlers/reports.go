@@ -261,10 +261,7 @@ func reportView(r reports.Report, canExport bool, scriptURL string) views.Report
 		v.Range = r.From.Format("Jan 2") + " – " + r.To.Format("Jan 2, 2006") + " (UTC)"
 	}
 	if r.Range.Custom() {
-		v.Heading = fmt.Sprintf("%d days", days)
-		if days == 1 {
-			v.Heading = "1 day"
-		}
+		v.Heading = views.Plural(days, "day")
 	}
 	v.Form.From, v.Form.To = r.From.Format(time.DateOnly), r.To.Format(time.DateOnly)
 	if days > 0 {

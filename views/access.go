@@ -1,7 +1,6 @@
 package views
 
 import (
-	"net/url"
 	"strconv"
 
 	"github.com/a-h/templ"
@@ -71,19 +70,7 @@ type AuditView struct {
 // AuditURL is /admin/audit (or the CSV export, when path says so) with the
 // filters and page in its query.
 func AuditURL(path, person, actor, action string, page int) string {
-	q := url.Values{}
-	for k, v := range map[string]string{"person": person, "actor": actor, "action": action} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	if page > 1 {
-		q.Set("page", strconv.Itoa(page))
-	}
-	if len(q) == 0 {
-		return path
-	}
-	return path + "?" + q.Encode()
+	return pagedURL(path, page, "person", person, "actor", actor, "action", action)
 }
 
 // RequestAction is where an admin's decision on request id is posted.

@@ -182,17 +182,25 @@ func RetryAction(id int64) templ.SafeURL {
 // UsersURL is the /admin/users page number page of the search (page 1 and
 // an empty search are left out).
 func UsersURL(search string, page int) string {
+	return pagedURL("/admin/users", page, "q", search)
+}
+
+// pagedURL is path with, in its query, each of params (name, value pairs)
+// whose value is not empty, and page when past the first.
+func pagedURL(path string, page int, params ...string) string {
 	q := url.Values{}
-	if search != "" {
-		q.Set("q", search)
+	for i := 0; i+1 < len(params); i += 2 {
+		if params[i+1] != "" {
+			q.Set(params[i], params[i+1])
+		}
 	}
 	if page > 1 {
 		q.Set("page", strconv.Itoa(page))
 	}
 	if len(q) == 0 {
-		return "/admin/users"
+		return path
 	}
-	return "/admin/users?" + q.Encode()
+	return path + "?" + q.Encode()
 }
 
 // sessionsText says how many live sessions a person has.

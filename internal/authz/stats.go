@@ -6,11 +6,10 @@ import "sync/atomic"
 // grow; Waiting and CacheEntries are current values. PDP latency goes to
 // Config.ObservePDP instead, as each call ends.
 type Stats struct {
-	// PDP requests sent, by endpoint, and how many of them failed (transport
-	// error, non-200, timeout, malformed reply).
-	AllowedCalls int64 // POST /allowed
-	BulkCalls    int64 // POST /allowed/bulk
-	OtherCalls   int64 // any other PDP path (none today)
+	// PDP requests sent to /allowed (the PDP duration histogram counts
+	// every endpoint's), and how many PDP requests failed (transport error,
+	// non-200, timeout, malformed reply).
+	AllowedCalls int64
 	PDPErrors    int64
 
 	CacheHits   int64 // decisions answered from the cache
@@ -27,19 +26,14 @@ type Stats struct {
 }
 
 type counters struct {
-	allowedCalls, bulkCalls, otherCalls, pdpErrors atomic.Int64
-	hits, misses, coalesced, waiting               atomic.Int64
-	allows, denies, unavailable                    atomic.Int64
+	allowedCalls, pdpErrors          atomic.Int64
+	hits, misses, coalesced, waiting atomic.Int64
+	allows, denies, unavailable      atomic.Int64
 }
 
 func (s *counters) countCall(path string) {
-	switch path {
-	case pathAllowed:
+	if path == pathAllowed {
 		s.allowedCalls.Add(1)
-	case pathBulk:
-		s.bulkCalls.Add(1)
-	default:
-		s.otherCalls.Add(1)
 	}
 }
 
@@ -57,8 +51,6 @@ func (s *counters) countOutcome(allow bool, err error) {
 func (s *counters) snapshot() Stats {
 	st := Stats{
 		AllowedCalls: s.allowedCalls.Load(),
-		BulkCalls:    s.bulkCalls.Load(),
-		OtherCalls:   s.otherCalls.Load(),
 		PDPErrors:    s.pdpErrors.Load(),
 		CacheHits:    s.hits.Load(),
 		CacheMisses:  s.misses.Load(),

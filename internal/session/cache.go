@@ -129,8 +129,16 @@ func (c *rowCache) touched(hash string, lastSeen time.Time) {
 	}
 }
 
+// drop removes one row by its key: it follows every data change and
+// sign-out, so it must not walk the cache as dropUser does.
 func (c *rowCache) drop(hash string) {
-	c.dropWhere(func(h string, _ *cachedRow) bool { return h == hash })
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	delete(c.m, hash)
 }
 
 func (c *rowCache) dropUser(user string) {
@@ -141,9 +149,9 @@ func (c *rowCache) dropAll() {
 	c.dropWhere(func(string, *cachedRow) bool { return true })
 }
 
-// dropWhere removes the matching rows and starts a new generation. It may
-// walk the whole cache: drops follow sign-outs and revocations, which are
-// rare next to page views, and the cache is bounded.
+// dropWhere removes the matching rows and starts a new generation. It
+// walks the whole cache: it serves revocations and resyncs, which are rare
+// next to page views, and the cache is bounded.
 func (c *rowCache) dropWhere(match func(hash string, row *cachedRow) bool) {
 	if c == nil {
 		return
