@@ -28,13 +28,13 @@ settings from the environment and ./.env take precedence. Ctrl+C stops it.
 func dev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "app listen address")
-	sf := addStandinFlags(fs, "directory for the SQLite database, stand-in state and generated secrets")
+	sf := standins.AddFlags(fs, "directory for the SQLite database, stand-in state and generated secrets")
 	seedHistoryFlag := fs.Bool("seed-history", true, fmt.Sprintf("seed about %d demo sign-ups over %d days (@%s, no password) so the report has a history", demo.HistoryPeople, demo.HistoryDays, demo.HistoryDomain))
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "private Prometheus metrics listen address (\"\" turns it off; a port in use only warns)")
 	if help, err := parseFlags(fs, devUsage, args, stdout, stderr); help || err != nil {
 		return err
 	}
-	secrets, err := devstack.LoadSecrets(*sf.dataDir)
+	secrets, err := devstack.LoadSecrets(*sf.DataDir)
 	if err != nil {
 		return err
 	}
@@ -43,12 +43,12 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer appLn.Close()
-	sl, err := devstack.Listen(*sf.logtoAddr, *sf.permitAddr)
+	sl, err := devstack.Listen(*sf.LogtoAddr, *sf.PermitAddr)
 	if err != nil {
 		return err
 	}
 	defer sl.Close()
-	settings, err := config.LoadEnvironment(getenv, config.FromMap(secrets.Settings(*sf.dataDir, appURL, sl.LogtoURL, sl.PermitURL)))
+	settings, err := config.LoadEnvironment(getenv, config.FromMap(secrets.Settings(*sf.DataDir, appURL, sl.LogtoURL, sl.PermitURL)))
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if metricsLn != nil {
 		defer metricsLn.Close()
 	}
-	st, err := standins.Start(ctx, sf.options(sl, settings, settings.BaseURL.String(),
+	st, err := standins.Start(ctx, sf.Options(sl, settings, settings.BaseURL.String(),
 		settings.BaseURL.JoinPath("webhooks/logto").String()), logger)
 	if err != nil {
 		return err
