@@ -41,6 +41,12 @@ type Webhooks struct {
 	Count       int // deliveries, two per new person
 	Timeout     time.Duration
 	AllowRemote bool // allow a target that is not loopback
+	// Metrics, if set, is the instance's Prometheus endpoint: after sending,
+	// Run waits (within Timeout) until a sync job per new person has
+	// succeeded, and prints when, then the instance's RSS then and after
+	// Idle.
+	Metrics string
+	Idle    time.Duration
 }
 
 // Run sends the deliveries, built and signed before the clock starts,
@@ -51,6 +57,8 @@ func (c Webhooks) Run(ctx context.Context, w io.Writer) error {
 		return errors.New("loadtest webhooks: --key (or LOGTO_WEBHOOK_SIGNING_KEY) is required")
 	case c.Count < 1 || c.Count > MaxCount:
 		return fmt.Errorf("loadtest webhooks: --count must be 1..%d", MaxCount)
+	case c.Idle < 0 || c.Idle > MaxDuration:
+		return fmt.Errorf("loadtest webhooks: --idle must be 0..%s", MaxDuration)
 	}
 	target, err := checkTarget(c.URL, c.AllowRemote)
 	if err != nil {
@@ -68,11 +76,27 @@ func (c Webhooks) Run(ctx context.Context, w io.Writer) error {
 	for i, b := range bodies {
 		sigs[i] = webhook.Sign(b, c.Key)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	// The timeout covers sending and the sync; the idle watch comes after.
+	timed, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
+	var metrics *metricsReader
+	var syncedBase float64
+	if c.Metrics != "" {
+		u, err := checkTarget(c.Metrics, c.AllowRemote)
+		if err != nil {
+			return err
+		}
+		metrics = newMetricsReader(u)
+		base, err := metrics.read(timed, syncedSeries)
+		if err != nil {
+			return err
+		}
+		syncedBase = base[0]
+	}
+	start := time.Now()
 	to := target.String()
 	var next atomic.Int64
-	res := run(ctx, c.Senders, func(ctx context.Context) (*http.Request, bool) {
+	res := run(timed, c.Senders, func(ctx context.Context) (*http.Request, bool) {
 		i := int(next.Add(1) - 1)
 		if i >= len(bodies) {
 			return nil, false
@@ -90,7 +114,16 @@ func (c Webhooks) Run(ctx context.Context, w io.Writer) error {
 	if res.n < len(bodies) {
 		return fmt.Errorf("loadtest webhooks: sent %d of %d before the timeout", res.n, len(bodies))
 	}
-	return res.answered()
+	if err := res.answered(); err != nil || metrics == nil {
+		return err
+	}
+	people := (len(bodies) + 1) / 2
+	took, err := metrics.syncedBy(timed, syncedBase, float64(people), start)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  synced: %d sync jobs succeeded %.1f s after the first delivery\n", people, took.Seconds())
+	return metrics.idleRSS(ctx, w, c.Idle)
 }
 
 // HTTP is a run of GETs of one URL.
@@ -100,6 +133,10 @@ type HTTP struct {
 	Duration    time.Duration
 	Cookie      string // a Cookie header to send, e.g. a signed-in browser's session
 	AllowRemote bool   // allow a target that is not loopback
+	// Baseline, if set, is GETted the same way first (without the cookie),
+	// and the URL's rate is printed as a ratio of its rate: /healthz makes
+	// the ratio "this page against the server's floor" on this machine.
+	Baseline string
 }
 
 // Run GETs the URL from Conns connections for Duration and prints what it
@@ -109,8 +146,22 @@ func (c HTTP) Run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var baseline *url.URL
+	if c.Baseline != "" {
+		if baseline, err = checkTarget(c.Baseline, c.AllowRemote); err != nil {
+			return err
+		}
+	}
 	if err := checkBounds(c.Conns, c.Duration); err != nil {
 		return err
+	}
+	var base Result
+	if baseline != nil {
+		base = Gets(ctx, baseline, c.Conns, c.Duration)
+		base.print(w, fmt.Sprintf("GET %s: %d connections", baseline, c.Conns))
+		if err := base.answered(); err != nil {
+			return err
+		}
 	}
 	var headers []string
 	if c.Cookie != "" {
@@ -118,7 +169,13 @@ func (c HTTP) Run(ctx context.Context, w io.Writer) error {
 	}
 	res := Gets(ctx, target, c.Conns, c.Duration, headers...)
 	res.print(w, fmt.Sprintf("GET %s: %d connections", target, c.Conns))
-	return res.answered()
+	if err := res.answered(); err != nil {
+		return err
+	}
+	if baseline != nil {
+		fmt.Fprintf(w, "  %.2f× the rate of %s\n", res.Rate()/base.Rate(), baseline.Path)
+	}
+	return nil
 }
 
 // Gets GETs target from conns keep-alive connections for span, each

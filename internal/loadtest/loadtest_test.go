@@ -2,7 +2,9 @@ package loadtest
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -110,6 +112,8 @@ func TestLoadtestRefusesRemoteTargets(t *testing.T) {
 		Webhooks{URL: "http://192.0.2.1:8080", Key: "k", Senders: 16, Count: 1, Timeout: time.Minute},
 		HTTP{URL: "https://example.com/healthz", Conns: 32, Duration: time.Second},
 		HTTP{URL: "http://127.0.0.1.example.com/", Conns: 32, Duration: time.Second},
+		HTTP{URL: "http://127.0.0.1/reports", Baseline: "http://192.0.2.1/healthz", Conns: 32, Duration: time.Second},
+		Webhooks{URL: "http://127.0.0.1:8080", Key: "k", Senders: 16, Count: 1, Timeout: time.Minute, Metrics: "http://192.0.2.1:9464/metrics"},
 	} {
 		err := r.Run(context.Background(), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "--allow-remote") {
@@ -126,5 +130,145 @@ func TestLoadtestFailsWhenNothingAnswers(t *testing.T) {
 	err := HTTP{URL: url, Conns: 1, Duration: 50 * time.Millisecond}.Run(context.Background(), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "no request got a response") {
 		t.Errorf("err = %v, want one saying nothing answered", err)
+	}
+}
+
+// fakeInstance answers webhooks with 204 and serves Prometheus metrics in
+// which the succeeded sync jobs start at base and, once every delivery
+// has come, grow by step per read (so the wait must keep reading), and
+// the RSS grows by 1 MB per read.
+type fakeInstance struct {
+	mu                      sync.Mutex
+	want, got               int
+	base, step, synced, rss float64
+	readsAfterDeliveries    int
+}
+
+func (f *fakeInstance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch r.URL.Path {
+	case "/webhooks/logto":
+		f.got++
+		w.WriteHeader(http.StatusNoContent)
+	case "/metrics":
+		if f.got >= f.want {
+			f.readsAfterDeliveries++
+			f.synced += f.step
+		}
+		f.rss += 1e6
+		fmt.Fprintf(w, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"+
+			"process_resident_memory_bytes %g\n"+
+			"reportgate_sync_jobs_total{result=\"failed\"} 0\n"+
+			"reportgate_sync_jobs_total{result=\"succeeded\"} %g 1700000000000\n", f.rss, f.base+f.synced)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// TestLoadtestWebhooksWaitsForTheSync checks that --metrics counts the
+// sync jobs from where they stood before the run, waits until one per
+// new person has succeeded, and prints the RSS then and after idle.
+func TestLoadtestWebhooksWaitsForTheSync(t *testing.T) {
+	t.Parallel()
+	const count = 40 // 20 people
+	f := &fakeInstance{want: count, base: 1000, step: 5, rss: 1e6}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+
+	var out strings.Builder
+	err := Webhooks{URL: srv.URL, Key: "k", Senders: 4, Count: count, Timeout: time.Minute,
+		Metrics: srv.URL + "/metrics", Idle: 10 * time.Millisecond}.Run(context.Background(), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.readsAfterDeliveries < count/2/5 {
+		t.Errorf("reported synced after %d reads, when %d jobs had succeeded; want 20", f.readsAfterDeliveries, int(f.synced))
+	}
+	if !strings.Contains(out.String(), "synced: 20 sync jobs succeeded ") {
+		t.Errorf("output lacks the sync line:\n%s", out.String())
+	}
+	// The RSS read when synced is one read before the one after idle.
+	want := fmt.Sprintf("RSS: %.1f MB when synced, %.1f MB after 10ms idle", (f.rss-1e6)/1e6, f.rss/1e6)
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+}
+
+// TestLoadtestWebhooksGivesUpOnASyncThatDoesNotEnd checks that the sync
+// wait ends with the timeout and says how far it got.
+func TestLoadtestWebhooksGivesUpOnASyncThatDoesNotEnd(t *testing.T) {
+	t.Parallel()
+	f := &fakeInstance{want: 10, base: 3, step: 0}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	err := Webhooks{URL: srv.URL, Key: "k", Senders: 2, Count: 10, Timeout: 500 * time.Millisecond,
+		Metrics: srv.URL + "/metrics"}.Run(context.Background(), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "0 of 5 sync jobs succeeded before the timeout") {
+		t.Errorf("err = %v, want the sync wait to time out", err)
+	}
+}
+
+func TestParseSeriesReadsExactSeries(t *testing.T) {
+	t.Parallel()
+	text := "# TYPE x counter\nreportgate_sync_jobs_total{result=\"succeeded_late\"} 9\n" +
+		"reportgate_sync_jobs_total{result=\"succeeded\"} 4.2e+01\nprocess_resident_memory_bytes 3.5e+07 123\n"
+	got, err := parseSeries(strings.NewReader(text), []string{syncedSeries, rssSeries})
+	if err != nil || got[0] != 42 || got[1] != 35e6 {
+		t.Errorf("parseSeries = %v, %v; want [42 3.5e+07]", got, err)
+	}
+	if _, err := parseSeries(strings.NewReader("up 1\n"), []string{rssSeries}); err == nil ||
+		!strings.Contains(err.Error(), "no process_resident_memory_bytes") {
+		t.Errorf("missing series: err = %v, want one naming it", err)
+	}
+}
+
+// TestLoadtestHTTPBaselineRatio checks that the baseline is fetched
+// without the cookie and the ratio printed is that of the two rates.
+func TestLoadtestHTTPBaselineRatio(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	cookies := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if r.Header.Get("Cookie") != "" {
+			cookies[r.URL.Path]++
+		}
+		mu.Unlock()
+		if r.URL.Path == "/slow" {
+			time.Sleep(2 * time.Millisecond) // the page under test costs more than the baseline
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	var out strings.Builder
+	err := HTTP{URL: srv.URL + "/slow", Baseline: srv.URL + "/fast", Cookie: "s=1", Conns: 2,
+		Duration: 200 * time.Millisecond}.Run(context.Background(), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if cookies["/fast"] != 0 || cookies["/slow"] == 0 {
+		t.Errorf("requests with a cookie by path = %v, want only /slow's", cookies)
+	}
+	var rates []float64
+	var ratio float64
+	for _, line := range strings.Split(out.String(), "\n") {
+		var r float64
+		if _, err := fmt.Sscanf(line, "  %f req/s", &r); err == nil {
+			rates = append(rates, r)
+		}
+		if _, err := fmt.Sscanf(line, "  %f× the rate of /fast", &ratio); err == nil {
+			continue
+		}
+	}
+	if len(rates) != 2 || ratio == 0 {
+		t.Fatalf("want two rates and a ratio, got %v and %v from:\n%s", rates, ratio, out.String())
+	}
+	if want := rates[1] / rates[0]; math.Abs(ratio-want) > 0.01+want*0.01 || ratio >= 1 {
+		t.Errorf("ratio %.2f, want %.2f (below 1: /slow is slower)", ratio, want)
 	}
 }
