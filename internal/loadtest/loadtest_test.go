@@ -133,14 +133,16 @@ func TestLoadtestFailsWhenNothingAnswers(t *testing.T) {
 	}
 }
 
-// fakeInstance answers webhooks with 204 and serves Prometheus metrics in
-// which the succeeded sync jobs start at base and, once every delivery
-// has come, grow by step per read (so the wait must keep reading), and
-// the RSS grows by 1 MB per read.
+// fakeInstance answers webhooks with 204 and serves Prometheus metrics.
+// Once every delivery has come, each read of them finds step more sync
+// jobs succeeded (from base), so the wait must keep reading; the jobs left
+// to run are the people's plus extra second jobs, less those succeeded.
+// The RSS grows by 1 MB per read.
 type fakeInstance struct {
 	mu                      sync.Mutex
-	want, got               int
+	want, got, extra        int
 	base, step, synced, rss float64
+	hideStates              bool // export no job states, as a replica that does not lead River
 	readsAfterDeliveries    int
 }
 
@@ -161,6 +163,12 @@ func (f *fakeInstance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"process_resident_memory_bytes %g\n"+
 			"reportgate_sync_jobs_total{result=\"failed\"} 0\n"+
 			"reportgate_sync_jobs_total{result=\"succeeded\"} %g 1700000000000\n", f.rss, f.base+f.synced)
+		if !f.hideStates {
+			live := max(0, float64((f.want+1)/2+f.extra)-f.synced)
+			fmt.Fprintf(w, "reportgate_sync_jobs{state=\"available\"} %g\nreportgate_sync_jobs{state=\"completed\"} 5\n"+
+				"reportgate_sync_jobs{state=\"running\"} 0\nreportgate_sync_jobs{state=\"scheduled\"} 0\n"+
+				"reportgate_sync_jobs{state=\"retryable\"} 0\n", live)
+		}
 	default:
 		http.NotFound(w, r)
 	}
@@ -168,32 +176,40 @@ func (f *fakeInstance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestLoadtestWebhooksWaitsForTheSync checks that --metrics counts the
 // sync jobs from where they stood before the run, waits until one per
-// new person has succeeded, and prints the RSS then and after idle.
+// new person has succeeded and none is left to run, and prints the RSS
+// then and after idle.
 func TestLoadtestWebhooksWaitsForTheSync(t *testing.T) {
 	t.Parallel()
 	const count = 40 // 20 people
-	f := &fakeInstance{want: count, base: 1000, step: 5, rss: 1e6}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-
-	var out strings.Builder
-	err := Webhooks{URL: srv.URL, Key: "k", Senders: 4, Count: count, Timeout: time.Minute,
-		Metrics: srv.URL + "/metrics", Idle: 10 * time.Millisecond}.Run(context.Background(), &out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.readsAfterDeliveries < count/2/5 {
-		t.Errorf("reported synced after %d reads, when %d jobs had succeeded; want 20", f.readsAfterDeliveries, int(f.synced))
-	}
-	if !strings.Contains(out.String(), "synced: 20 sync jobs succeeded ") {
-		t.Errorf("output lacks the sync line:\n%s", out.String())
-	}
-	// The RSS read when synced is one read before the one after idle.
-	want := fmt.Sprintf("RSS: %.1f MB when synced, %.1f MB after 10ms idle", (f.rss-1e6)/1e6, f.rss/1e6)
-	if !strings.Contains(out.String(), want) {
-		t.Errorf("output lacks %q:\n%s", want, out.String())
+	for _, hide := range []bool{false, true} {
+		// Two second jobs: the count reaches 20 at the 4th read, the
+		// jobs left to run reach 0 at the 5th.
+		f := &fakeInstance{want: count, extra: 2, base: 1000, step: 5, rss: 1e6, hideStates: hide}
+		srv := httptest.NewServer(f)
+		var out strings.Builder
+		err := Webhooks{URL: srv.URL, Key: "k", Senders: 4, Count: count, Timeout: time.Minute,
+			Metrics: srv.URL + "/metrics", Idle: 10 * time.Millisecond}.Run(context.Background(), &out)
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.mu.Lock()
+		wantReads, how := 5, "and no sync job left to run"
+		if hide {
+			wantReads, how = 4, "(this replica does not export job states: counted in jobs)"
+		}
+		// The reads after the sync are the two of the RSS.
+		if f.readsAfterDeliveries-2 != wantReads {
+			t.Errorf("hidden states %v: reported synced at read %d after the deliveries, want %d", hide, f.readsAfterDeliveries-2, wantReads)
+		}
+		if !strings.Contains(out.String(), "synced: 20 sync jobs succeeded "+how) {
+			t.Errorf("hidden states %v: output lacks the sync line with %q:\n%s", hide, how, out.String())
+		}
+		want := fmt.Sprintf("RSS: %.1f MB when synced, %.1f MB after 10ms idle", (f.rss-1e6)/1e6, f.rss/1e6)
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+		f.mu.Unlock()
 	}
 }
 
@@ -206,22 +222,34 @@ func TestLoadtestWebhooksGivesUpOnASyncThatDoesNotEnd(t *testing.T) {
 	defer srv.Close()
 	err := Webhooks{URL: srv.URL, Key: "k", Senders: 2, Count: 10, Timeout: 500 * time.Millisecond,
 		Metrics: srv.URL + "/metrics"}.Run(context.Background(), io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "0 of 5 sync jobs succeeded before the timeout") {
+	if err == nil || !strings.Contains(err.Error(), "0 of 5 sync jobs succeeded, 5 left to run, before the timeout") {
 		t.Errorf("err = %v, want the sync wait to time out", err)
 	}
 }
 
-func TestParseSeriesReadsExactSeries(t *testing.T) {
+func TestParseSamplesReadsExactSeries(t *testing.T) {
 	t.Parallel()
 	text := "# TYPE x counter\nreportgate_sync_jobs_total{result=\"succeeded_late\"} 9\n" +
+		"reportgate_http_request_duration_seconds_bucket{code=\"204\",route=\"POST /a {b} \\\"c\\\"\",le=\"0.5\"} 7\n" +
 		"reportgate_sync_jobs_total{result=\"succeeded\"} 4.2e+01\nprocess_resident_memory_bytes 3.5e+07 123\n"
-	got, err := parseSeries(strings.NewReader(text), []string{syncedSeries, rssSeries})
-	if err != nil || got[0] != 42 || got[1] != 35e6 {
-		t.Errorf("parseSeries = %v, %v; want [42 3.5e+07]", got, err)
+	got, err := parseSamples(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := parseSeries(strings.NewReader("up 1\n"), []string{rssSeries}); err == nil ||
-		!strings.Contains(err.Error(), "no process_resident_memory_bytes") {
+	if v, err := got.need(syncedSeries); err != nil || v != 42 {
+		t.Errorf("succeeded = %v, %v; want 42", v, err)
+	}
+	if v, err := got.need(rssSeries); err != nil || v != 35e6 {
+		t.Errorf("rss = %v, %v; want 3.5e+07", v, err)
+	}
+	if v, err := got.need(`reportgate_http_request_duration_seconds_bucket{code="204",route="POST /a {b} \"c\"",le="0.5"}`); err != nil || v != 7 {
+		t.Errorf("labels with spaces, braces and quotes: %v, %v; want 7", v, err)
+	}
+	if _, err := got.need("up"); err == nil || !strings.Contains(err.Error(), "no up") {
 		t.Errorf("missing series: err = %v, want one naming it", err)
+	}
+	if _, err := parseSamples(strings.NewReader("up\n")); err == nil {
+		t.Error("a sample without a value parsed")
 	}
 }
 
