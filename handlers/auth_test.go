@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -8,6 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"reportgate/handlers"
+	"reportgate/static"
 )
 
 func TestSignInLandsOnReturnTo(t *testing.T) {
@@ -330,6 +334,32 @@ func TestOtherHostRedirectsToBaseURL(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != e.app.URL+"/sign-in?return_to=/x" {
 		t.Fatalf("status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestEquivalentHostIsNotRedirected: browsers send Host in lower case and
+// without the default port, so a base URL written otherwise must still
+// match it; comparing the strings redirected every page to itself.
+func TestEquivalentHostIsNotRedirected(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ base, host string }{
+		{"https://reports.example.com:443", "reports.example.com"},
+		{"http://127.0.0.1:80", "127.0.0.1"},
+		{"https://Reports.Example.com", "reports.example.com"},
+		{"http://[::1]:80", "[::1]"},
+	} {
+		base, err := url.Parse(tc.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := handlers.New(handlers.Deps{Logger: slog.New(slog.DiscardHandler), BaseURL: base, Assets: static.New()})
+		req := httptest.NewRequest(http.MethodGet, "/no-such-page", nil)
+		req.Host = tc.host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusNotFound {
+			t.Errorf("base %s, Host %q: status %d (Location %q), want 404: the hosts are the same", tc.base, tc.host, w.Code, w.Header().Get("Location"))
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"reportgate/internal/config"
 	"reportgate/internal/reqid"
 )
 
@@ -79,14 +80,16 @@ func recoverPanics(next http.Handler, pages *pageRenderer) http.Handler {
 // answered on any host, and webhooks too: Logto does not follow a redirect
 // of its webhook POST, so the delivery would be lost.
 func canonicalHost(next http.Handler, base *url.URL) http.Handler {
+	canonical := *base
+	canonical.Host = config.CanonicalHost(base)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/healthz", "/readyz", webhookPath:
 			next.ServeHTTP(w, r)
 			return
 		}
-		if r.Host != base.Host {
-			target := *base
+		if r.Host != canonical.Host && config.CanonicalHost(&url.URL{Scheme: base.Scheme, Host: r.Host}) != canonical.Host {
+			target := canonical
 			target.Path = r.URL.Path
 			target.RawQuery = r.URL.RawQuery
 			http.Redirect(w, r, target.String(), http.StatusPermanentRedirect)

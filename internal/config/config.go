@@ -438,7 +438,25 @@ func (r *reader) baseURL(name string) *url.URL {
 		return &url.URL{}
 	}
 	u.Path, u.RawPath = "", ""
+	u.Host = CanonicalHost(u)
 	return u
+}
+
+// CanonicalHost is u's host as a browser sends it in Host: lower case,
+// without the scheme's default port. A base URL written otherwise
+// (https://Reports.example.com:443) would never equal the Host header.
+func CanonicalHost(u *url.URL) string {
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		return host + ":" + port
+	}
+	return host
 }
 
 // IsLoopback reports whether host (a name or an address, no port) is this

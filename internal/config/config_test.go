@@ -107,6 +107,27 @@ func TestHTTPAllowedOnLoopback(t *testing.T) {
 	}
 }
 
+// TestBaseURLIsCanonical: the base URL is kept as browsers send its host,
+// so the Host check and the callback registered in Logto match them.
+func TestBaseURLIsCanonical(t *testing.T) {
+	for base, want := range map[string]string{
+		"https://Reports.Example.com:443/": "https://reports.example.com/callback",
+		"http://127.0.0.1:80":              "http://127.0.0.1/callback",
+		"https://reports.example.com:8443": "https://reports.example.com:8443/callback",
+		"http://[::1]:8080":                "http://[::1]:8080/callback",
+	} {
+		env := validEnv()
+		env["REPORTGATE_BASE_URL"] = base
+		s, err := Load(FromMap(env))
+		if err != nil {
+			t.Fatalf("%s: %v", base, err)
+		}
+		if got := s.CallbackURL(); got != want {
+			t.Errorf("%s: callback %q, want %q", base, got, want)
+		}
+	}
+}
+
 func TestLayeredPrecedence(t *testing.T) {
 	env := FromMap(map[string]string{"A": "env", "B": ""})
 	dotenv := FromMap(map[string]string{"A": "dotenv", "B": "dotenv", "C": "dotenv"})
