@@ -57,7 +57,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 				return nil, fmt.Errorf("open database: %w", err)
 			}
 		}
-		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		// synchronous(FULL): in WAL mode NORMAL does not flush a commit, which
+		// could then roll back after a power loss; a webhook answered 204 on
+		// that commit would be lost, as Logto does not send it again.
+		// Group commit makes this one flush per batch.
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
 		conn, err := sqlite.NewConnector(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)

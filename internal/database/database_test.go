@@ -88,3 +88,23 @@ func TestOpenRejectsUnknownURL(t *testing.T) {
 		t.Fatalf("error leaks the password: %s", got)
 	}
 }
+
+// TestSQLiteCommitsAreFlushed: a webhook is answered 204 on its commit,
+// and Logto does not send it again, so the commit must reach the disk. In
+// WAL mode only synchronous=FULL (2) flushes each commit; NORMAL can lose
+// one to a power loss.
+func TestSQLiteCommitsAreFlushed(t *testing.T) {
+	t.Parallel()
+	db := databasetest.Open(t, database.SQLite)
+	var mode string
+	var level int
+	if err := db.QueryRowContext(context.Background(), `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(context.Background(), `PRAGMA synchronous`).Scan(&level); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || level != 2 {
+		t.Errorf("journal_mode=%s synchronous=%d, want wal and 2 (FULL)", mode, level)
+	}
+}
