@@ -56,11 +56,21 @@ func listingOf(r *http.Request) listing {
 	if runes := []rune(strings.TrimSpace(search)); len(runes) > maxSearch {
 		search = string(runes[:maxSearch])
 	}
-	l := listing{search: strings.TrimSpace(search), page: 1}
-	if n, err := strconv.Atoi(r.FormValue("page")); err == nil && n > 1 {
-		l.page = n
+	return listing{search: strings.TrimSpace(search), page: pageNumber(r)}
+}
+
+// maxPage bounds the page asked for, so its row offset cannot overflow
+// (PostgreSQL refuses a negative OFFSET); a page past the last is empty.
+const maxPage = 1 << 20
+
+// pageNumber is the listing page the request asks for: 1 unless its
+// "page" is a number above 1.
+func pageNumber(r *http.Request) int {
+	n, err := strconv.Atoi(r.FormValue("page"))
+	if err != nil || n < 1 {
+		return 1
 	}
-	return l
+	return min(n, maxPage)
 }
 
 func (l listing) url() string { return views.UsersURL(l.search, l.page) }

@@ -17,6 +17,7 @@ import (
 
 	"reportgate/handlers"
 	"reportgate/internal/authz"
+	"reportgate/internal/database"
 	"reportgate/internal/people"
 	"reportgate/internal/provision"
 )
@@ -315,6 +316,26 @@ func TestAdminUsersPagingAndSearch(t *testing.T) {
 	// Text PostgreSQL would refuse finds nobody instead of failing.
 	if p := admin.get(e.app.URL + "/admin/users?q=%00%ff"); p.Status != http.StatusOK {
 		t.Errorf("a search of a NUL and a stray byte: %d", p.Status)
+	}
+}
+
+// TestHugePageNumbersAreEmptyPages: a page number whose row offset would
+// overflow is a page past the end, not an error (PostgreSQL refuses a
+// negative OFFSET).
+func TestHugePageNumbersAreEmptyPages(t *testing.T) {
+	t.Parallel()
+	for _, d := range []database.Dialect{database.SQLite, database.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{dialect: d, access: true})
+			admin := e.browser()
+			admin.signIn(e, "", "admin@example.com", "demo-password")
+			for _, path := range []string{"/admin/users?page=999999999999999999", "/admin/audit?page=999999999999999999"} {
+				if p := admin.get(e.app.URL + path); p.Status != http.StatusOK {
+					t.Errorf("%s: status %d, want 200", path, p.Status)
+				}
+			}
+		})
 	}
 }
 

@@ -58,11 +58,7 @@ func auditFilter(r *http.Request) (audit.Filter, int) {
 		}
 		return strings.ToValidUTF8(v, "")
 	}
-	page := 1
-	if n, err := strconv.Atoi(r.FormValue("page")); err == nil && n > 1 {
-		page = n
-	}
-	return audit.Filter{Person: clean("person"), Actor: clean("actor"), Action: clean("action")}, page
+	return audit.Filter{Person: clean("person"), Actor: clean("actor"), Action: clean("action")}, pageNumber(r)
 }
 
 func (h *auditHandler) show(w http.ResponseWriter, r *http.Request, in admitted) {

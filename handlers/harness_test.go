@@ -99,6 +99,8 @@ type envOptions struct {
 	directory func(handlers.PermitRoles) handlers.PermitRoles
 	// access turns on access requests and the audit trail.
 	access bool
+	// dialect is the database's; "" is SQLite.
+	dialect database.Dialect
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -132,7 +134,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		endpoint = dead.URL
 		dead.Close()
 	}
-	e.db = databasetest.Open(t, database.SQLite)
+	e.db = databasetest.Open(t, cmp.Or(opts.dialect, database.SQLite))
 	var err error
 	e.store, err = session.NewStore(e.db, session.Options{Secret: []byte(strings.Repeat("k", 32)),
 		Secure: opts.secureCookies, Now: e.clock.Now, CacheTTL: 2 * time.Second}) // as the app
