@@ -224,6 +224,11 @@ func TestAuditCSVAndRecordedChanges(t *testing.T) {
 	e := newEnv(t, envOptions{access: true})
 	ana := e.browser()
 	ana.signIn(e, "", "analyst@example.com", "demo-password")
+	// A HEAD exports nothing, so it is not in the trail.
+	head, _ := http.NewRequest(http.MethodHead, e.app.URL+"/reports/export.csv", nil)
+	if p := ana.do(head); p.Status != http.StatusOK {
+		t.Fatalf("HEAD export: %d", p.Status)
+	}
 	if p := ana.get(e.app.URL + "/reports/export.csv"); p.Status != http.StatusOK {
 		t.Fatalf("export: %d", p.Status)
 	}
@@ -259,6 +264,15 @@ func TestAuditCSVAndRecordedChanges(t *testing.T) {
 		if !slices.Contains(got, want) {
 			t.Errorf("audit %v lacks %s", got, want)
 		}
+	}
+	exports := 0
+	for _, g := range got {
+		if g == audit.ReportExported+":" {
+			exports++
+		}
+	}
+	if exports != 1 {
+		t.Errorf("%d export entries for one GET and one HEAD, want 1", exports)
 	}
 }
 
