@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -535,16 +536,47 @@ func (l *Logto) keySet(ctx context.Context, uri string, force bool) (*jose.JSONW
 	return set, nil
 }
 
-// classifyTokenError separates "Logto said no" (a 4xx from the token
-// endpoint: invalid or replayed code, revoked grant) from "Logto could not
-// be reached". The v2.0.0 SDK reports both as untyped errors, the former as
-// "unexpected status code: 4xx, …".
+// classifyTokenError separates "Logto said no to this grant" (an invalid,
+// replayed or expired code, a revoked refresh token) from everything else.
+// The v2.0.0 SDK reports every failure as an untyped error, a reply other
+// than 200 as "unexpected status code: N, response body: B", so the status
+// and the OAuth error code are read back from that text. Only a 400 with
+// invalid_grant (or with no OAuth error body, as a rejection always was
+// taken) is the grant's end: a 408, a 429 or a 5xx is Logto being busy or
+// down, and invalid_client or unauthorized_client means this app's ID or
+// secret is wrong, which no fresh sign-in can cure, so both are
+// ErrUnavailable and the person keeps their session.
 func classifyTokenError(step string, err error, rejected error) error {
-	msg := err.Error()
-	if strings.HasPrefix(msg, "unexpected status code: 4") {
-		return fmt.Errorf("%s: %w: %s", step, rejected, msg)
+	status, code := tokenErrorOf(err.Error())
+	switch {
+	case code == "invalid_client" || code == "unauthorized_client":
+		return fmt.Errorf("%s: %w: Logto refused this app's credentials (%s), check the app ID and secret: %v", step, ErrUnavailable, code, err)
+	case status == http.StatusBadRequest && (code == "invalid_grant" || code == ""):
+		return fmt.Errorf("%s: %w: %v", step, rejected, err)
 	}
 	return fmt.Errorf("%s: %w: %v", step, ErrUnavailable, err)
+}
+
+// tokenErrorOf reads the status and the OAuth error code back from the
+// SDK's message; status is 0 when the message is not a status reply, code
+// "" when the body is not an OAuth error object.
+func tokenErrorOf(msg string) (status int, code string) {
+	rest, ok := strings.CutPrefix(msg, "unexpected status code: ")
+	if !ok {
+		return 0, ""
+	}
+	num, body, _ := strings.Cut(rest, ", response body: ")
+	status, err := strconv.Atoi(num)
+	if err != nil {
+		return 0, ""
+	}
+	var reply struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal([]byte(body), &reply) != nil {
+		return status, ""
+	}
+	return status, reply.Error
 }
 
 // identityFrom reads the (already verified) ID token, once per request: the

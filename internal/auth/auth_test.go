@@ -250,3 +250,85 @@ func TestSignInChecksLogtoIsUp(t *testing.T) {
 		t.Fatalf("sign-in with Logto down and discovery cached: err = %v, want ErrUnavailable", err)
 	}
 }
+
+// TestOnlyARejectedGrantEndsTheSignIn: a refresh that fails ends the
+// session (ErrSignedOut, which makes the handler clear it) and a callback
+// that fails shows "link no longer valid" (ErrBadCallback, 400) only when
+// Logto rejected the grant itself. A rate limit, a timeout or an outage
+// must not sign the person out for good, and Logto refusing the app's own
+// credentials is a configuration fault, not a bad link: those are
+// ErrUnavailable (502) and the session stays.
+func TestOnlyARejectedGrantEndsTheSignIn(t *testing.T) {
+	t.Parallel()
+	type reply struct {
+		status int
+		body   string
+	}
+	var injected atomic.Pointer[reply]
+	lt := standin.StartLogto(t, logto.Config{
+		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional",
+			RedirectURIs: []string{callbackURL}, PostLogoutRedirectURIs: []string{"http://app.test/"}}},
+		SeedUsers: []logto.SeedUser{{Email: "ada@example.com", Password: "demo-password", Name: "Ada"}},
+	}, standin.Wrap(func(inner http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if rep := injected.Load(); rep != nil && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/oidc/token") {
+				w.Header().Set("Retry-After", "10")
+				http.Error(w, rep.body, rep.status)
+				return
+			}
+			inner.ServeHTTP(w, r)
+		})
+	}))
+	now := time.Now()
+	var mu sync.Mutex
+	l := auth.New(auth.Config{Endpoint: lt.URL, AppID: appID, AppSecret: appSecret,
+		CallbackURL: callbackURL, PostSignOutURL: "http://app.test/", Timeout: 5 * time.Second,
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	ctx := context.Background()
+	session := &memStorage{}
+	if _, err := l.HandleCallback(ctx, session, signIn(t, l, session)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour) // the ID token (1 h) has expired: the next request refreshes
+	mu.Unlock()
+
+	for _, c := range []struct {
+		name     string
+		reply    reply
+		rejected bool
+	}{
+		{"rate limited", reply{http.StatusTooManyRequests, `{"error":"too_many_requests"}`}, false},
+		{"request timeout", reply{http.StatusRequestTimeout, "timeout"}, false},
+		{"outage", reply{http.StatusServiceUnavailable, "down for maintenance"}, false},
+		{"app secret refused", reply{http.StatusUnauthorized, `{"error":"invalid_client","error_description":"client authentication failed"}`}, false},
+		{"app not allowed the grant", reply{http.StatusBadRequest, `{"error":"unauthorized_client"}`}, false},
+		{"other OAuth error", reply{http.StatusBadRequest, `{"error":"invalid_request"}`}, false},
+		{"grant rejected", reply{http.StatusBadRequest, `{"error":"invalid_grant","error_description":"grant request is invalid"}`}, true},
+		{"400 without an OAuth body", reply{http.StatusBadRequest, "bad request"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pending := &memStorage{}
+			uri := signIn(t, l, pending)
+			injected.Store(&c.reply)
+			defer injected.Store(nil)
+			_, callbackErr := l.HandleCallback(ctx, pending, uri)
+			_, refreshErr := l.CurrentUser(ctx, session)
+			if c.rejected {
+				if !errors.Is(callbackErr, auth.ErrBadCallback) || !errors.Is(refreshErr, auth.ErrSignedOut) {
+					t.Fatalf("token endpoint answered %d %s: callback err = %v, want ErrBadCallback; refresh err = %v, want ErrSignedOut",
+						c.reply.status, c.reply.body, callbackErr, refreshErr)
+				}
+				return
+			}
+			if errors.Is(callbackErr, auth.ErrBadCallback) || !errors.Is(callbackErr, auth.ErrUnavailable) {
+				t.Errorf("callback, token endpoint answered %d: err = %v; want ErrUnavailable, not ErrBadCallback (a 400 \"link no longer valid\")",
+					c.reply.status, callbackErr)
+			}
+			if errors.Is(refreshErr, auth.ErrSignedOut) || !errors.Is(refreshErr, auth.ErrUnavailable) {
+				t.Errorf("refresh answered %d: err = %v; want ErrUnavailable, not ErrSignedOut (which ends the session)",
+					c.reply.status, refreshErr)
+			}
+		})
+	}
+}
