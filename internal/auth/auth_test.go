@@ -175,17 +175,29 @@ func TestSignUpURLOpensRegistration(t *testing.T) {
 	}
 }
 
-func TestEveryLogtoCallHasADeadline(t *testing.T) {
-	t.Parallel()
+// startHungLogto starts a server that answers no request until its
+// client gives up, and counts the requests.
+func startHungLogto(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var requests atomic.Int64
 	release := make(chan struct{})
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
 		select {
 		case <-r.Context().Done():
 		case <-release:
 		}
 	}))
-	defer hung.Close()
-	defer close(release)
+	// Cleanups run last-in first-out: the handlers are released before
+	// Close waits for them.
+	t.Cleanup(hung.Close)
+	t.Cleanup(func() { close(release) })
+	return hung, &requests
+}
+
+func TestEveryLogtoCallHasADeadline(t *testing.T) {
+	t.Parallel()
+	hung, _ := startHungLogto(t)
 	l := auth.New(auth.Config{Endpoint: hung.URL, AppID: appID, AppSecret: appSecret,
 		CallbackURL: callbackURL, Timeout: 50 * time.Millisecond})
 	if _, err := l.SignInURL(context.Background(), &memStorage{}, auth.SignInOptions{}); !errors.Is(err, auth.ErrUnavailable) {
@@ -330,5 +342,82 @@ func TestOnlyARejectedGrantEndsTheSignIn(t *testing.T) {
 					c.reply.status, refreshErr)
 			}
 		})
+	}
+}
+
+// TestConcurrentSignInsAgainstAHungLogtoFailWithinOneTimeout: while Logto
+// hangs, concurrent sign-ins share one discovery fetch and all fail when
+// it times out, rather than each running its own fetch after the previous
+// one, which kept the n-th waiting n × REPORTGATE_LOGTO_TIMEOUT (80 s for
+// the 8th with the default 10 s) for its 502.
+func TestConcurrentSignInsAgainstAHungLogtoFailWithinOneTimeout(t *testing.T) {
+	t.Parallel()
+	const timeout = 200 * time.Millisecond
+	const callers = 6
+	hung, fetches := startHungLogto(t)
+	l := auth.New(auth.Config{Endpoint: hung.URL, AppID: appID, AppSecret: appSecret,
+		CallbackURL: callbackURL, Timeout: timeout})
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	var slowest atomic.Int64
+	for range callers {
+		wg.Go(func() {
+			_, err := l.SignInURL(context.Background(), &memStorage{}, auth.SignInOptions{})
+			if !errors.Is(err, auth.ErrUnavailable) {
+				t.Errorf("err = %v, want ErrUnavailable", err)
+			}
+			if d := int64(time.Since(start)); d > slowest.Load() {
+				slowest.Store(d)
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Duration(slowest.Load())
+	t.Logf("%d concurrent sign-ins: %d discovery fetches, slowest answered after %s", callers, fetches.Load(), took)
+	if took > 3*timeout {
+		t.Fatalf("slowest of %d concurrent sign-ins took %s with a %s Logto timeout: fetches ran one after another",
+			callers, took, timeout)
+	}
+}
+
+// TestHungLogtoWaitEndsWithTheCallersDeadlineAndAFailureIsRemembered: a
+// caller waiting on a shared fetch leaves when its own context ends, and
+// a failed fetch answers the callers of the next second without a new
+// fetch, after which Logto is asked again.
+func TestHungLogtoWaitEndsWithTheCallersDeadlineAndAFailureIsRemembered(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	hung, fetches := startHungLogto(t)
+	now := time.Now()
+	var mu sync.Mutex
+	l := auth.New(auth.Config{Endpoint: hung.URL, AppID: appID, AppSecret: appSecret,
+		CallbackURL: callbackURL, Timeout: timeout,
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	signInWithin := func(wait time.Duration) (time.Duration, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		start := time.Now()
+		_, err := l.SignInURL(ctx, &memStorage{}, auth.SignInOptions{})
+		return time.Since(start), err
+	}
+
+	fetchFailed := make(chan error, 1)
+	go func() { _, err := signInWithin(time.Minute); fetchFailed <- err }()
+	if took, err := signInWithin(30 * time.Millisecond); !errors.Is(err, auth.ErrUnavailable) || took > timeout/2 {
+		t.Errorf("caller with a 30ms deadline: err = %v after %s; want ErrUnavailable when its deadline passes", err, took)
+	}
+	if err := <-fetchFailed; !errors.Is(err, auth.ErrUnavailable) {
+		t.Fatalf("caller waiting for the fetch: err = %v, want ErrUnavailable", err)
+	}
+	if took, err := signInWithin(time.Minute); !errors.Is(err, auth.ErrUnavailable) || took > timeout/2 || fetches.Load() != 1 {
+		t.Errorf("sign-in right after the fetch failed: err = %v after %s, %d fetches; want ErrUnavailable at once, 1 fetch",
+			err, took, fetches.Load())
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Second)
+	mu.Unlock()
+	if _, err := signInWithin(time.Minute); !errors.Is(err, auth.ErrUnavailable) || fetches.Load() != 2 {
+		t.Errorf("sign-in 2 s after the failure: err = %v, %d fetches; want ErrUnavailable from a new fetch", err, fetches.Load())
 	}
 }
