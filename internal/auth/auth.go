@@ -12,7 +12,9 @@
 //     sees a reused token;
 //   - sign-out revokes the refresh token with client authentication, which
 //     the SDK omits, before sending the browser to end-session;
-//   - discovery and JWKS are cached instead of fetched on every call.
+//   - discovery and JWKS are cached instead of fetched on every call, and
+//     concurrent callers share one fetch, so a hung Logto costs each of
+//     them one Timeout at most, not one each in turn.
 package auth
 
 import (
@@ -22,9 +24,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -99,12 +103,8 @@ type Logto struct {
 	now    func() time.Time
 	sdkCfg client.LogtoConfig
 
-	discoveryMu sync.Mutex
-	discovery   core.OidcConfigResponse
-	discoveryAt time.Time
-
-	jwksMu sync.Mutex
-	jwks   *jose.JSONWebKeySet
+	discovery fetched[core.OidcConfigResponse]
+	jwks      fetched[*jose.JSONWebKeySet]
 
 	refreshes singleflight.Group
 	refreshMu sync.Mutex
@@ -169,6 +169,8 @@ func New(cfg Config) *Logto {
 			Prompt:                core.PromptConsent,
 			IncludeReservedScopes: &include,
 		},
+		discovery: fetched[core.OidcConfigResponse]{name: "discovery"},
+		jwks:      fetched[*jose.JSONWebKeySet]{name: "jwks"},
 		refreshed: map[[32]byte]refreshResult{},
 	}
 }
@@ -462,26 +464,19 @@ func (l *Logto) oidcConfig(ctx context.Context) (core.OidcConfigResponse, error)
 
 // oidcConfigWithin returns the discovery document, fetched again when the
 // cached copy is maxAge old or older. A failed fetch is ErrUnavailable even
-// when an older copy is cached. Concurrent callers wait for one fetch.
+// when an older copy is cached. Concurrent callers share one fetch.
 func (l *Logto) oidcConfigWithin(ctx context.Context, maxAge time.Duration) (core.OidcConfigResponse, error) {
-	l.discoveryMu.Lock()
-	defer l.discoveryMu.Unlock()
-	if l.discovery.Issuer != "" && l.now().Sub(l.discoveryAt) < maxAge {
-		return l.discovery, nil
-	}
 	endpoint, err := url.JoinPath(l.cfg.Endpoint, "/oidc/.well-known/openid-configuration")
 	if err != nil {
 		return core.OidcConfigResponse{}, fmt.Errorf("discovery: %w", err)
 	}
-	if err := ctx.Err(); err != nil {
-		return core.OidcConfigResponse{}, err
-	}
-	cfg, err := core.FetchOidcConfig(l.http, endpoint)
-	if err != nil {
-		return core.OidcConfigResponse{}, fmt.Errorf("discovery: %w: %v", ErrUnavailable, err)
-	}
-	l.discovery, l.discoveryAt = cfg, l.now()
-	return cfg, nil
+	return l.discovery.get(ctx, l.now, maxAge, func() (core.OidcConfigResponse, error) {
+		cfg, err := core.FetchOidcConfig(l.http, endpoint)
+		if err != nil {
+			return core.OidcConfigResponse{}, fmt.Errorf("discovery: %w: %v", ErrUnavailable, err)
+		}
+		return cfg, nil
+	})
 }
 
 // verifyIDToken checks the token against cached keys and refetches the
@@ -506,45 +501,75 @@ func (l *Logto) verifyIDToken(ctx context.Context, oidc core.OidcConfigResponse,
 	return nil
 }
 
+// keySet returns Logto's signing keys, fetched once and again only when
+// force is set (a token names a key not in the set).
 func (l *Logto) keySet(ctx context.Context, uri string, force bool) (*jose.JSONWebKeySet, error) {
-	l.jwksMu.Lock()
-	defer l.jwksMu.Unlock()
-	if l.jwks != nil && !force {
-		return l.jwks, nil
+	maxAge := time.Duration(math.MaxInt64)
+	if force {
+		maxAge = 0
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	raw, err := core.FetchJwks(l.http, uri)
-	if err != nil {
-		return nil, fmt.Errorf("jwks: %w: %v", ErrUnavailable, err)
-	}
-	set := &jose.JSONWebKeySet{}
-	for _, k := range raw.Keys {
-		data, err := json.Marshal(k)
+	return l.jwks.get(ctx, l.now, maxAge, func() (*jose.JSONWebKeySet, error) {
+		raw, err := core.FetchJwks(l.http, uri)
 		if err != nil {
-			return nil, fmt.Errorf("jwks: %w", err)
-		}
-		var key jose.JSONWebKey
-		if err := key.UnmarshalJSON(data); err != nil {
 			return nil, fmt.Errorf("jwks: %w: %v", ErrUnavailable, err)
 		}
-		set.Keys = append(set.Keys, key)
-	}
-	l.jwks = set
-	return set, nil
+		set := &jose.JSONWebKeySet{}
+		for _, k := range raw.Keys {
+			data, err := json.Marshal(k)
+			if err != nil {
+				return nil, fmt.Errorf("jwks: %w", err)
+			}
+			var key jose.JSONWebKey
+			if err := key.UnmarshalJSON(data); err != nil {
+				return nil, fmt.Errorf("jwks: %w: %v", ErrUnavailable, err)
+			}
+			set.Keys = append(set.Keys, key)
+		}
+		return set, nil
+	})
 }
 
-// classifyTokenError separates "Logto said no" (a 4xx from the token
-// endpoint: invalid or replayed code, revoked grant) from "Logto could not
-// be reached". The v2.0.0 SDK reports both as untyped errors, the former as
-// "unexpected status code: 4xx, …".
+// classifyTokenError separates "Logto said no to this grant" (an invalid,
+// replayed or expired code, a revoked refresh token) from everything else.
+// The v2.0.0 SDK reports every failure as an untyped error, a reply other
+// than 200 as "unexpected status code: N, response body: B", so the status
+// and the OAuth error code are read back from that text. Only a 400 with
+// invalid_grant (or with no OAuth error body, as a rejection always was
+// taken) is the grant's end: a 408, a 429 or a 5xx is Logto being busy or
+// down, and invalid_client or unauthorized_client means this app's ID or
+// secret is wrong, which no fresh sign-in can cure, so both are
+// ErrUnavailable and the person keeps their session.
 func classifyTokenError(step string, err error, rejected error) error {
-	msg := err.Error()
-	if strings.HasPrefix(msg, "unexpected status code: 4") {
-		return fmt.Errorf("%s: %w: %s", step, rejected, msg)
+	status, code := tokenErrorOf(err.Error())
+	switch {
+	case code == "invalid_client" || code == "unauthorized_client":
+		return fmt.Errorf("%s: %w: Logto refused this app's credentials (%s), check the app ID and secret: %v", step, ErrUnavailable, code, err)
+	case status == http.StatusBadRequest && (code == "invalid_grant" || code == ""):
+		return fmt.Errorf("%s: %w: %v", step, rejected, err)
 	}
 	return fmt.Errorf("%s: %w: %v", step, ErrUnavailable, err)
+}
+
+// tokenErrorOf reads the status and the OAuth error code back from the
+// SDK's message; status is 0 when the message is not a status reply, code
+// "" when the body is not an OAuth error object.
+func tokenErrorOf(msg string) (status int, code string) {
+	rest, ok := strings.CutPrefix(msg, "unexpected status code: ")
+	if !ok {
+		return 0, ""
+	}
+	num, body, _ := strings.Cut(rest, ", response body: ")
+	status, err := strconv.Atoi(num)
+	if err != nil {
+		return 0, ""
+	}
+	var reply struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal([]byte(body), &reply) != nil {
+		return status, ""
+	}
+	return status, reply.Error
 }
 
 // identityFrom reads the (already verified) ID token, once per request: the

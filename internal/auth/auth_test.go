@@ -175,17 +175,29 @@ func TestSignUpURLOpensRegistration(t *testing.T) {
 	}
 }
 
-func TestEveryLogtoCallHasADeadline(t *testing.T) {
-	t.Parallel()
+// startHungLogto starts a server that answers no request until its
+// client gives up, and counts the requests.
+func startHungLogto(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var requests atomic.Int64
 	release := make(chan struct{})
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
 		select {
 		case <-r.Context().Done():
 		case <-release:
 		}
 	}))
-	defer hung.Close()
-	defer close(release)
+	// Cleanups run last-in first-out: the handlers are released before
+	// Close waits for them.
+	t.Cleanup(hung.Close)
+	t.Cleanup(func() { close(release) })
+	return hung, &requests
+}
+
+func TestEveryLogtoCallHasADeadline(t *testing.T) {
+	t.Parallel()
+	hung, _ := startHungLogto(t)
 	l := auth.New(auth.Config{Endpoint: hung.URL, AppID: appID, AppSecret: appSecret,
 		CallbackURL: callbackURL, Timeout: 50 * time.Millisecond})
 	if _, err := l.SignInURL(context.Background(), &memStorage{}, auth.SignInOptions{}); !errors.Is(err, auth.ErrUnavailable) {
@@ -248,5 +260,164 @@ func TestSignInChecksLogtoIsUp(t *testing.T) {
 	advance(time.Minute)
 	if _, err := l.SignInURL(context.Background(), &memStorage{}, auth.SignInOptions{}); !errors.Is(err, auth.ErrUnavailable) {
 		t.Fatalf("sign-in with Logto down and discovery cached: err = %v, want ErrUnavailable", err)
+	}
+}
+
+// TestOnlyARejectedGrantEndsTheSignIn: a refresh that fails ends the
+// session (ErrSignedOut, which makes the handler clear it) and a callback
+// that fails shows "link no longer valid" (ErrBadCallback, 400) only when
+// Logto rejected the grant itself. A rate limit, a timeout or an outage
+// must not sign the person out for good, and Logto refusing the app's own
+// credentials is a configuration fault, not a bad link: those are
+// ErrUnavailable (502) and the session stays.
+func TestOnlyARejectedGrantEndsTheSignIn(t *testing.T) {
+	t.Parallel()
+	type reply struct {
+		status int
+		body   string
+	}
+	var injected atomic.Pointer[reply]
+	lt := standin.StartLogto(t, logto.Config{
+		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional",
+			RedirectURIs: []string{callbackURL}, PostLogoutRedirectURIs: []string{"http://app.test/"}}},
+		SeedUsers: []logto.SeedUser{{Email: "ada@example.com", Password: "demo-password", Name: "Ada"}},
+	}, standin.Wrap(func(inner http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if rep := injected.Load(); rep != nil && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/oidc/token") {
+				w.Header().Set("Retry-After", "10")
+				http.Error(w, rep.body, rep.status)
+				return
+			}
+			inner.ServeHTTP(w, r)
+		})
+	}))
+	now := time.Now()
+	var mu sync.Mutex
+	l := auth.New(auth.Config{Endpoint: lt.URL, AppID: appID, AppSecret: appSecret,
+		CallbackURL: callbackURL, PostSignOutURL: "http://app.test/", Timeout: 5 * time.Second,
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	ctx := context.Background()
+	session := &memStorage{}
+	if _, err := l.HandleCallback(ctx, session, signIn(t, l, session)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour) // the ID token (1 h) has expired: the next request refreshes
+	mu.Unlock()
+
+	for _, c := range []struct {
+		name     string
+		reply    reply
+		rejected bool
+	}{
+		{"rate limited", reply{http.StatusTooManyRequests, `{"error":"too_many_requests"}`}, false},
+		{"request timeout", reply{http.StatusRequestTimeout, "timeout"}, false},
+		{"outage", reply{http.StatusServiceUnavailable, "down for maintenance"}, false},
+		{"app secret refused", reply{http.StatusUnauthorized, `{"error":"invalid_client","error_description":"client authentication failed"}`}, false},
+		{"app not allowed the grant", reply{http.StatusBadRequest, `{"error":"unauthorized_client"}`}, false},
+		{"other OAuth error", reply{http.StatusBadRequest, `{"error":"invalid_request"}`}, false},
+		{"grant rejected", reply{http.StatusBadRequest, `{"error":"invalid_grant","error_description":"grant request is invalid"}`}, true},
+		{"400 without an OAuth body", reply{http.StatusBadRequest, "bad request"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pending := &memStorage{}
+			uri := signIn(t, l, pending)
+			injected.Store(&c.reply)
+			defer injected.Store(nil)
+			_, callbackErr := l.HandleCallback(ctx, pending, uri)
+			_, refreshErr := l.CurrentUser(ctx, session)
+			if c.rejected {
+				if !errors.Is(callbackErr, auth.ErrBadCallback) || !errors.Is(refreshErr, auth.ErrSignedOut) {
+					t.Fatalf("token endpoint answered %d %s: callback err = %v, want ErrBadCallback; refresh err = %v, want ErrSignedOut",
+						c.reply.status, c.reply.body, callbackErr, refreshErr)
+				}
+				return
+			}
+			if errors.Is(callbackErr, auth.ErrBadCallback) || !errors.Is(callbackErr, auth.ErrUnavailable) {
+				t.Errorf("callback, token endpoint answered %d: err = %v; want ErrUnavailable, not ErrBadCallback (a 400 \"link no longer valid\")",
+					c.reply.status, callbackErr)
+			}
+			if errors.Is(refreshErr, auth.ErrSignedOut) || !errors.Is(refreshErr, auth.ErrUnavailable) {
+				t.Errorf("refresh answered %d: err = %v; want ErrUnavailable, not ErrSignedOut (which ends the session)",
+					c.reply.status, refreshErr)
+			}
+		})
+	}
+}
+
+// TestConcurrentSignInsAgainstAHungLogtoFailWithinOneTimeout: while Logto
+// hangs, concurrent sign-ins share one discovery fetch and all fail when
+// it times out, rather than each running its own fetch after the previous
+// one, which kept the n-th waiting n × REPORTGATE_LOGTO_TIMEOUT (80 s for
+// the 8th with the default 10 s) for its 502.
+func TestConcurrentSignInsAgainstAHungLogtoFailWithinOneTimeout(t *testing.T) {
+	t.Parallel()
+	const timeout = 200 * time.Millisecond
+	const callers = 6
+	hung, fetches := startHungLogto(t)
+	l := auth.New(auth.Config{Endpoint: hung.URL, AppID: appID, AppSecret: appSecret,
+		CallbackURL: callbackURL, Timeout: timeout})
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	var slowest atomic.Int64
+	for range callers {
+		wg.Go(func() {
+			_, err := l.SignInURL(context.Background(), &memStorage{}, auth.SignInOptions{})
+			if !errors.Is(err, auth.ErrUnavailable) {
+				t.Errorf("err = %v, want ErrUnavailable", err)
+			}
+			if d := int64(time.Since(start)); d > slowest.Load() {
+				slowest.Store(d)
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Duration(slowest.Load())
+	t.Logf("%d concurrent sign-ins: %d discovery fetches, slowest answered after %s", callers, fetches.Load(), took)
+	if took > 3*timeout {
+		t.Fatalf("slowest of %d concurrent sign-ins took %s with a %s Logto timeout: fetches ran one after another",
+			callers, took, timeout)
+	}
+}
+
+// TestHungLogtoWaitEndsWithTheCallersDeadlineAndAFailureIsRemembered: a
+// caller waiting on a shared fetch leaves when its own context ends, and
+// a failed fetch answers the callers of the next second without a new
+// fetch, after which Logto is asked again.
+func TestHungLogtoWaitEndsWithTheCallersDeadlineAndAFailureIsRemembered(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	hung, fetches := startHungLogto(t)
+	now := time.Now()
+	var mu sync.Mutex
+	l := auth.New(auth.Config{Endpoint: hung.URL, AppID: appID, AppSecret: appSecret,
+		CallbackURL: callbackURL, Timeout: timeout,
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	signInWithin := func(wait time.Duration) (time.Duration, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		start := time.Now()
+		_, err := l.SignInURL(ctx, &memStorage{}, auth.SignInOptions{})
+		return time.Since(start), err
+	}
+
+	fetchFailed := make(chan error, 1)
+	go func() { _, err := signInWithin(time.Minute); fetchFailed <- err }()
+	if took, err := signInWithin(30 * time.Millisecond); !errors.Is(err, auth.ErrUnavailable) || took > timeout/2 {
+		t.Errorf("caller with a 30ms deadline: err = %v after %s; want ErrUnavailable when its deadline passes", err, took)
+	}
+	if err := <-fetchFailed; !errors.Is(err, auth.ErrUnavailable) {
+		t.Fatalf("caller waiting for the fetch: err = %v, want ErrUnavailable", err)
+	}
+	if took, err := signInWithin(time.Minute); !errors.Is(err, auth.ErrUnavailable) || took > timeout/2 || fetches.Load() != 1 {
+		t.Errorf("sign-in right after the fetch failed: err = %v after %s, %d fetches; want ErrUnavailable at once, 1 fetch",
+			err, took, fetches.Load())
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Second)
+	mu.Unlock()
+	if _, err := signInWithin(time.Minute); !errors.Is(err, auth.ErrUnavailable) || fetches.Load() != 2 {
+		t.Errorf("sign-in 2 s after the failure: err = %v, %d fetches; want ErrUnavailable from a new fetch", err, fetches.Load())
 	}
 }
