@@ -242,6 +242,12 @@ func Load(lookup Lookup) (Settings, error) {
 	if s.SessionIdleTimeout > s.SessionMaxAge {
 		r.problem("REPORTGATE_SESSION_IDLE_TIMEOUT must not exceed REPORTGATE_SESSION_MAX_AGE")
 	}
+	// A replay is known as a duplicate by its recorded event, and older
+	// events are refused by age; kept for less than that age, a recorded
+	// event could be swept while its replay would still be accepted.
+	if s.Retention < s.EventMaxAge {
+		r.problem("REPORTGATE_RETENTION must be at least REPORTGATE_EVENT_MAX_AGE (webhook replays are recognised by the recorded event)")
+	}
 	if len(r.problems) > 0 {
 		return Settings{}, r.problems
 	}

@@ -80,6 +80,7 @@ func TestLoadRejects(t *testing.T) {
 		"negative rate limit":      {"REPORTGATE_RATE_LIMIT", "-1", "at least 0"},
 		"proxy that is no CIDR":    {"REPORTGATE_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal", "list of CIDRs"},
 		"bad shutdown delay":       {"REPORTGATE_SHUTDOWN_DELAY", "later", "duration"},
+		"retention below max age":  {"REPORTGATE_RETENTION", "24h", "at least REPORTGATE_EVENT_MAX_AGE"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
