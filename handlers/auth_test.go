@@ -482,7 +482,7 @@ func TestAnonymousSignInWritesNoRow(t *testing.T) {
 			if n := sessionRows(t, e); n != 0 {
 				t.Fatalf("secure=%v %s: %d session rows", secure, path, n)
 			}
-			if c := cookieNamed(resp.Cookies(), "reportgate_session"); c != nil {
+			if c := cookieNamed(resp.Cookies(), e.store.CookieName()); c != nil {
 				t.Fatalf("secure=%v %s: a session cookie before sign-in", secure, path)
 			}
 			c := cookieNamed(resp.Cookies(), name)
