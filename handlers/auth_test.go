@@ -512,7 +512,7 @@ func TestAnonymousSignInWritesNoRow(t *testing.T) {
 			if n := sessionRows(t, e); n != 0 {
 				t.Fatalf("secure=%v %s: %d session rows", secure, path, n)
 			}
-			if c := cookieNamed(resp.Cookies(), "reportgate_session"); c != nil {
+			if c := cookieNamed(resp.Cookies(), e.store.CookieName()); c != nil {
 				t.Fatalf("secure=%v %s: a session cookie before sign-in", secure, path)
 			}
 			c := cookieNamed(resp.Cookies(), name)
@@ -569,11 +569,30 @@ func TestLongReturnToFallsBackToRoot(t *testing.T) {
 	for _, tc := range []struct{ returnTo, want string }{
 		{"/reports?q=" + strings.Repeat("x", 2100), "/"},
 		{"/reports?q=" + strings.Repeat("x", 2000), "/reports?q=" + strings.Repeat("x", 2000)},
+		{"/reports?" + strings.Repeat("&", 2000), "/reports?" + strings.Repeat("&", 2000)},
 	} {
 		landed := e.browser().signIn(e, tc.returnTo, "viewer@example.com", "demo-password")
 		if landed.URL.RequestURI() != tc.want {
 			t.Errorf("return_to of %d bytes landed on %.40s…, want %.40s…", len(tc.returnTo), landed.URL.RequestURI(), tc.want)
 		}
+	}
+}
+
+// TestHTMLCharacterReturnToStartsSignIn: a local return_to within the cap
+// made of characters encoding/json escapes by default ('&' as 6 bytes)
+// still fits the pending sign-in cookie: the visitor is sent to Logto, not
+// answered 500.
+func TestHTMLCharacterReturnToStartsSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	returnTo := "/reports?" + strings.Repeat("&", 1000)
+	resp := answer(t, e, http.MethodGet, "/sign-in?return_to="+url.QueryEscape(returnTo), nil)
+	if resp.StatusCode >= 500 {
+		t.Fatalf("GET /sign-in with a %d-byte local return_to: status %d, want a redirect to Logto",
+			len(returnTo), resp.StatusCode)
+	}
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), e.logtoURL) {
+		t.Fatalf("status %d to %q, want a redirect to Logto", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
 

@@ -360,7 +360,7 @@ func (b *browser) signOut(e *env) *http.Response {
 func (b *browser) sessionCookie(e *env) *http.Cookie {
 	u, _ := url.Parse(e.app.URL)
 	for _, c := range b.jar.Cookies(u) {
-		if c.Name == "reportgate_session" {
+		if c.Name == e.store.CookieName() {
 			return c
 		}
 	}

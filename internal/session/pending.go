@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -67,16 +68,22 @@ func (s *Store) AddPendingSignIn(w http.ResponseWriter, r *http.Request, p Pendi
 		entries = entries[len(entries)-MaxPending:]
 	}
 	for {
-		payload, err := json.Marshal(entries)
+		payload, err := encodePending(entries)
 		if err != nil {
-			return fmt.Errorf("session: encode pending sign-in: %w", err)
+			return err
 		}
 		// The sealed value is 1+28+8 bytes longer than payload, in base64.
 		if size := (len(payload) + 37) * 4 / 3; size > maxPendingCookie {
-			if len(entries) == 1 {
+			switch {
+			case len(entries) > 1:
+				entries = entries[1:] // the oldest tab gives way
+			case entries[0].ReturnTo != "/":
+				// Still too large (return_to bytes JSON writes as escapes):
+				// the visitor signs in and lands on the home page instead.
+				entries[0].ReturnTo = "/"
+			default:
 				return fmt.Errorf("session: pending sign-in of %d bytes does not fit in a cookie", size)
 			}
-			entries = entries[1:] // the oldest tab gives way
 			continue
 		}
 		s.pending.set(w, payload, now, time.UnixMilli(entries[len(entries)-1].Expires))
@@ -107,13 +114,28 @@ func (s *Store) TakePendingSignIn(w http.ResponseWriter, r *http.Request, state 
 	if len(rest) == 0 {
 		s.pending.expire(w)
 	} else {
-		payload, err := json.Marshal(rest)
+		payload, err := encodePending(rest)
 		if err != nil {
-			return PendingSignIn{}, fmt.Errorf("session: encode pending sign-in: %w", err)
+			return PendingSignIn{}, err
 		}
 		s.pending.set(w, payload, now, time.UnixMilli(rest[len(rest)-1].Expires))
 	}
 	return PendingSignIn{State: found.State, Items: found.Items, ReturnTo: found.ReturnTo, SignUp: found.SignUp}, nil
+}
+
+// encodePending encodes entries as JSON without HTML escaping: the payload
+// is sealed, never put in a page, and escaping would write each '&', '<'
+// and '>' of a return_to as 6 bytes, so a return_to within the handlers'
+// cap could overflow the cookie.
+func encodePending(entries []pendingEntry) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(entries); err != nil {
+		return nil, fmt.Errorf("session: encode pending sign-in: %w", err)
+	}
+	// Encode ends the value with a newline, which Marshal does not.
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // pendingEntries returns the unexpired entries of the request's pending

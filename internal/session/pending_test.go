@@ -199,7 +199,7 @@ func TestPendingSignIn(t *testing.T) {
 			t.Fatalf("newest: %+v, %v", got, err)
 		}
 		huge := pendingFor("h")
-		huge.ReturnTo = strings.Repeat("x", 4096)
+		huge.Items["logto_sign_in_session"] = strings.Repeat("x", 4096)
 		step := pendingStep(t, nil, func(w http.ResponseWriter, r *http.Request) {
 			if err := store.AddPendingSignIn(w, r, huge); err == nil {
 				t.Error("a pending sign-in too large for a cookie was accepted")
@@ -207,6 +207,30 @@ func TestPendingSignIn(t *testing.T) {
 		})
 		if len(step) != 0 {
 			t.Errorf("cookie set for a refused sign-in: %v", step)
+		}
+	})
+	t.Run("a return_to of HTML characters fits, a larger one becomes /", func(t *testing.T) {
+		store, _ := newStore(t, db, false)
+		for _, tc := range []struct{ returnTo, want string }{
+			// Under the handlers' 2 KB cap, but 6 KB as escaped by default.
+			{"/reports?" + strings.Repeat("&<>", 600), "/reports?" + strings.Repeat("&<>", 600)},
+			// Still escaped ('"' as 2 bytes, invalid UTF-8 as 6): too large.
+			{"/reports?" + strings.Repeat(`"`, 2000), "/"},
+			{"/reports?" + strings.Repeat("\xff", 2000), "/"},
+			{strings.Repeat("x", 4096), "/"},
+		} {
+			j := jar{}
+			p := pendingFor("a")
+			p.ReturnTo = tc.returnTo
+			add(t, store, j, p)
+			if n := len(j["reportgate_signin"].Value); n > 4000 {
+				t.Fatalf("cookie value of %d bytes", n)
+			}
+			got, err, _ := take(t, store, j, "a")
+			if err != nil || got.ReturnTo != tc.want || !maps.Equal(got.Items, p.Items) {
+				t.Errorf("return_to %.20q… of %d bytes came back as %.20q… (%d bytes), %v; want %.20q…",
+					tc.returnTo, len(tc.returnTo), got.ReturnTo, len(got.ReturnTo), err, tc.want)
+			}
 		}
 	})
 }

@@ -17,7 +17,10 @@
 // TouchInterval, so a page view costs one read, or none when the row is
 // in the in-process cache (Options.CacheTTL, see cache.go). A row is
 // created only by a successful sign-in (Renew), or by Save of a session
-// that holds data.
+// that holds data. Under https the cookie is Secure and named with the
+// __Host- prefix, so a sibling subdomain can neither set nor shadow it; a
+// browser still holding the bare-named cookie of an earlier release is
+// read through it once and given the prefixed one for the same session.
 //
 // Concurrent requests of one session each load their own copy; the last
 // Save that changed data wins for the whole map. The auth layer serialises
@@ -94,7 +97,7 @@ const UserIDKey = "user_id"
 
 // Options configure a Store. Zero durations take the defaults.
 type Options struct {
-	CookieName      string        // default "reportgate_session"
+	CookieName      string        // default "reportgate_session"; with Secure it takes the __Host- prefix
 	Secret          []byte        // at least 32 bytes; HMAC-signs the cookie, keys the sealed cookies
 	PreviousSecret  []byte        // optional, at least 32 bytes: still accepted, never used for new cookies
 	Secure          bool          // Secure cookie flag (https base URL)
@@ -116,6 +119,11 @@ type Options struct {
 type Store struct {
 	db   *database.DB
 	opts Options
+	// cookie is the session cookie's name. bareCookie is its name before
+	// it took the __Host- prefix (empty under http): a browser signed in
+	// then still presents only that one, so it is read once and its
+	// session moved to the prefixed name rather than signed out.
+	cookie, bareCookie string
 	// secrets verify session cookies: the current one first, which also
 	// signs new ones.
 	secrets [][]byte
@@ -133,6 +141,11 @@ type metaKey struct{}
 type meta struct {
 	loaded   []byte // encoded data as last read or written, to detect changes
 	lastSeen time.Time
+	// moveID is the id of a session read through the bare-named cookie;
+	// Save hands it to the browser under the prefixed name, for the rest
+	// of its lifetime (until expires).
+	moveID  string
+	expires time.Time
 }
 
 // idBytes is the size of the random session id: 256 bits.
@@ -190,21 +203,25 @@ func NewStore(db *database.DB, opts Options) (*Store, error) {
 	if opts.CacheTTL < 0 || opts.CacheSize < 0 {
 		return nil, errors.New("session: negative cache TTL or size")
 	}
-	s := &Store{db: db, opts: opts, secrets: secrets,
+	s := &Store{db: db, opts: opts, secrets: secrets, cookie: cookieName(opts.CookieName, opts.Secure),
 		pending: sealedCookie{name: cookieName("reportgate_signin", opts.Secure), secure: opts.Secure, sealer: pending},
 		notice:  sealedCookie{name: cookieName("reportgate_notice", opts.Secure), secure: opts.Secure, sealer: notice},
 		cache:   newRowCache(opts.CacheTTL, opts.CacheSize),
+	}
+	if opts.Secure {
+		s.bareCookie = opts.CookieName
 	}
 	s.cache.listen(opts.Peers)
 	return s, nil
 }
 
-// CookieName is the name of the session cookie.
-func (s *Store) CookieName() string { return s.opts.CookieName }
+// CookieName is the name of the session cookie: Options.CookieName, with
+// the __Host- prefix under https.
+func (s *Store) CookieName() string { return s.cookie }
 
 // Get returns the request's session, loaded once per request and cached in
 // gorilla's registry under name. The store has a single cookie
-// (Options.CookieName); name only keys the registry.
+// (CookieName); name only keys the registry.
 func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 	return sessions.GetRegistry(r).Get(s, name)
 }
@@ -219,7 +236,12 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess := sessions.NewSession(s, name)
 	sess.Options = s.cookieOptions()
 	sess.IsNew = true
-	c, err := r.Cookie(s.opts.CookieName)
+	c, err := r.Cookie(s.cookie)
+	bare := false
+	if err != nil && s.bareCookie != "" {
+		c, err = r.Cookie(s.bareCookie)
+		bare = true
+	}
 	if err != nil {
 		return sess, nil
 	}
@@ -266,8 +288,13 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		row.user = userID(values)
 		s.cache.put(hash, row, now, gen)
 	}
+	m := &meta{loaded: row.data, lastSeen: time.UnixMilli(row.lastSeen)}
+	if bare {
+		m.moveID = id
+		m.expires = time.UnixMilli(min(row.expiry, row.created+s.opts.AbsoluteTimeout.Milliseconds()))
+	}
 	sess.Values = values
-	sess.Values[metaKey{}] = &meta{loaded: row.data, lastSeen: time.UnixMilli(row.lastSeen)}
+	sess.Values[metaKey{}] = m
 	sess.ID = hash
 	sess.IsNew = false
 	return sess, nil
@@ -300,6 +327,9 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 		return nil
 	}
 	m, _ := sess.Values[metaKey{}].(*meta)
+	if m != nil && m.moveID != "" {
+		s.moveCookie(w, m, now)
+	}
 	changed := m == nil || !bytes.Equal(data, m.loaded)
 	if !changed && now.Sub(m.lastSeen) < s.opts.TouchInterval {
 		return nil
@@ -371,6 +401,7 @@ func (s *Store) Renew(r *http.Request, w http.ResponseWriter, sess *sessions.Ses
 	// Only after Commit: a failed renewal must not hand the browser an id
 	// that has no row.
 	http.SetCookie(w, c)
+	s.expireBare(w, r)
 	if old == "" {
 		return nil
 	}
@@ -390,6 +421,7 @@ func (s *Store) Destroy(r *http.Request, w http.ResponseWriter, sess *sessions.S
 	}
 	s.reset(sess)
 	http.SetCookie(w, s.expiredCookie())
+	s.expireBare(w, r)
 	if hash == "" {
 		return nil
 	}
@@ -508,7 +540,7 @@ func (s *Store) create(ctx context.Context, db execer, sess *sessions.Session, d
 	if sess.Options != nil && sess.Options.MaxAge == 0 {
 		opts.MaxAge = 0 // the app asked for a browser-session cookie
 	}
-	return sessions.NewCookie(s.opts.CookieName, id+"."+s.sign(id), opts), nil
+	return sessions.NewCookie(s.cookie, id+"."+s.sign(id), opts), nil
 }
 
 // reset makes sess a fresh, empty, unsaved session.
@@ -531,10 +563,35 @@ func (s *Store) cookieOptions() *sessions.Options {
 	}
 }
 
-func (s *Store) expiredCookie() *http.Cookie {
+func (s *Store) expiredCookie() *http.Cookie { return s.expired(s.cookie) }
+
+func (s *Store) expired(name string) *http.Cookie {
 	opts := s.cookieOptions()
 	opts.MaxAge = -1
-	return sessions.NewCookie(s.opts.CookieName, "", opts)
+	return sessions.NewCookie(name, "", opts)
+}
+
+// moveCookie gives the browser the session it presented under the bare
+// name under the prefixed one instead: the same id, so the session and
+// its row stay as they are, and the same remaining lifetime.
+func (s *Store) moveCookie(w http.ResponseWriter, m *meta, now time.Time) {
+	opts := s.cookieOptions()
+	opts.MaxAge = max(int((m.expires.Sub(now)+time.Second-1)/time.Second), 1)
+	http.SetCookie(w, sessions.NewCookie(s.cookie, m.moveID+"."+s.sign(m.moveID), opts))
+	http.SetCookie(w, s.expired(s.bareCookie))
+	m.moveID = ""
+}
+
+// expireBare deletes the bare-named session cookie the request carried
+// (from before the __Host- prefix), which would otherwise outlive a
+// session renewed or destroyed under the prefixed name.
+func (s *Store) expireBare(w http.ResponseWriter, r *http.Request) {
+	if s.bareCookie == "" {
+		return
+	}
+	if _, err := r.Cookie(s.bareCookie); err == nil {
+		http.SetCookie(w, s.expired(s.bareCookie))
+	}
 }
 
 // sign signs a session id with the current secret.

@@ -130,7 +130,7 @@ func (c *client) get(path string) string {
 func (c *client) cookie() string {
 	u, _ := url.Parse(c.a.srv.URL)
 	for _, k := range c.jar.Cookies(u) {
-		if k.Name == "reportgate_session" {
+		if k.Name == c.a.store.CookieName() {
 			return k.Value
 		}
 	}
@@ -141,7 +141,7 @@ func (c *client) cookie() string {
 func (c *client) withCookie(value string) *client {
 	other := c.a.client(c.t)
 	u, _ := url.Parse(c.a.srv.URL)
-	other.jar.SetCookies(u, []*http.Cookie{{Name: "reportgate_session", Value: value, Path: "/"}})
+	other.jar.SetCookies(u, []*http.Cookie{{Name: c.a.store.CookieName(), Value: value, Path: "/"}})
 	return other
 }
 
@@ -166,33 +166,49 @@ func rows(t testing.TB, db *database.DB) int {
 // request is one request through the store API, for tests that need to
 // interleave steps inside a request.
 type request struct {
-	r   *http.Request
-	w   *httptest.ResponseRecorder
-	ses *sessions.Session
+	r     *http.Request
+	w     *httptest.ResponseRecorder
+	ses   *sessions.Session
+	store *session.Store
 }
 
+// begin starts a request presenting cookie as the store's session cookie.
 func begin(t testing.TB, store *session.Store, cookie string) *request {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	var cookies []*http.Cookie
 	if cookie != "" {
-		r.AddCookie(&http.Cookie{Name: "reportgate_session", Value: cookie})
+		cookies = append(cookies, &http.Cookie{Name: store.CookieName(), Value: cookie})
+	}
+	return beginWith(t, store, cookies...)
+}
+
+// beginWith starts a request carrying cookies.
+func beginWith(t testing.TB, store *session.Store, cookies ...*http.Cookie) *request {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	for _, c := range cookies {
+		r.AddCookie(c)
 	}
 	s, err := store.Get(r, "s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &request{r: r, w: httptest.NewRecorder(), ses: s}
+	return &request{r: r, w: httptest.NewRecorder(), ses: s, store: store}
 }
 
 func (q *request) save() error { return q.ses.Save(q.r, q.w) }
 
-func (q *request) setCookie() *http.Cookie {
+// setCookie is the session cookie the response set, nil if none.
+func (q *request) setCookie() *http.Cookie { return q.setCookieNamed(q.store.CookieName()) }
+
+func (q *request) setCookieNamed(name string) *http.Cookie {
+	var found *http.Cookie
 	for _, c := range q.w.Result().Cookies() {
-		if c.Name == "reportgate_session" {
-			return c
+		if c.Name == name {
+			found = c // the last one is the one a browser keeps
 		}
 	}
-	return nil
+	return found
 }
 
 // create saves a new session holding values and returns that request.
@@ -600,6 +616,92 @@ func TestNewStoreOptions(t *testing.T) {
 	if err != nil || store.CookieName() != "reportgate_session" {
 		t.Fatalf("defaults: %v, %v", store, err)
 	}
+}
+
+// TestSessionCookieTakesHostPrefixUnderHTTPS: with an https base URL the
+// session cookie, like the sealed ones, is named __Host-…, so a sibling
+// subdomain can neither plant nor shadow it (cookie tossing).
+func TestSessionCookieTakesHostPrefixUnderHTTPS(t *testing.T) {
+	t.Parallel()
+	db := databasetest.Open(t, database.SQLite)
+	store, _ := newStore(t, db, true)
+	q := beginWith(t, store)
+	q.ses.Values["k"] = "v"
+	if err := q.save(); err != nil {
+		t.Fatal(err)
+	}
+	cookies := q.w.Result().Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("%d cookies set, want 1", len(cookies))
+	}
+	if c := cookies[0]; !c.Secure || !strings.HasPrefix(c.Name, "__Host-") {
+		t.Fatalf("secure store set session cookie %q (Secure=%v), want a __Host- name", c.Name, c.Secure)
+	}
+	if name := store.CookieName(); !strings.HasPrefix(name, "__Host-") {
+		t.Fatalf("CookieName() = %q under https", name)
+	}
+}
+
+// TestBareSessionCookieMovesToHostPrefix: a browser signed in before the
+// session cookie took the __Host- prefix presents only the bare
+// reportgate_session. It stays signed in, and that response moves the same
+// session to the prefixed name and expires the bare one; a request with
+// both cookies uses the prefixed one.
+func TestBareSessionCookieMovesToHostPrefix(t *testing.T) {
+	t.Parallel()
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		before, _ := newStore(t, db, false) // as the release before: a bare name, same secret
+		old := create(t, before, map[any]any{session.UserIDKey: "ann", "k": "v"}).setCookie()
+		if old.Name != "reportgate_session" {
+			t.Fatalf("http store's cookie is %q", old.Name)
+		}
+		store, clk := newStore(t, db, true)
+		clk.Advance(time.Hour / 2)
+		bare := &http.Cookie{Name: "reportgate_session", Value: old.Value}
+
+		q := beginWith(t, store, bare)
+		if got, _ := q.ses.Values["k"].(string); got != "v" || q.ses.IsNew {
+			t.Fatalf("bare cookie: session %q (new=%v), want the signed-in one", got, q.ses.IsNew)
+		}
+		if err := q.save(); err != nil {
+			t.Fatal(err)
+		}
+		moved := q.setCookie()
+		if moved == nil || moved.Name != "__Host-reportgate_session" || moved.Value != old.Value || !moved.Secure ||
+			!moved.HttpOnly || moved.Path != "/" || moved.Domain != "" || moved.MaxAge != int((absolute-time.Hour/2)/time.Second) {
+			t.Fatalf("moved cookie %+v, want the same id under the __Host- name for the rest of its lifetime", moved)
+		}
+		if c := q.setCookieNamed("reportgate_session"); c == nil || c.MaxAge >= 0 {
+			t.Fatalf("bare cookie not expired: %+v", c)
+		}
+		q = beginWith(t, store, moved)
+		if got, _ := q.ses.Values["k"].(string); got != "v" {
+			t.Fatalf("moved cookie: session %q", got)
+		}
+		if err := q.save(); err != nil || len(q.w.Result().Cookies()) != 0 {
+			t.Fatalf("after the move: cookies %v, %v", q.w.Result().Cookies(), err)
+		}
+
+		// Prefixed first: a bare cookie beside it (planted by a sibling
+		// subdomain) is not read.
+		other := create(t, before, map[any]any{"k": "planted"}).setCookie()
+		q = beginWith(t, store, &http.Cookie{Name: "reportgate_session", Value: other.Value}, moved)
+		if got, _ := q.ses.Values["k"].(string); got != "v" {
+			t.Fatalf("with both cookies: session %q, want the prefixed one's", got)
+		}
+
+		// Signing out from a bare cookie deletes it too.
+		q = beginWith(t, store, bare)
+		if err := store.Destroy(q.r, q.w, q.ses); err != nil {
+			t.Fatal(err)
+		}
+		if c := q.setCookieNamed("reportgate_session"); c == nil || c.MaxAge >= 0 {
+			t.Fatalf("sign-out left the bare cookie: %+v", c)
+		}
+		if q = beginWith(t, store, moved); !q.ses.IsNew {
+			t.Fatal("signed in after sign-out")
+		}
+	})
 }
 
 // TestConcurrentStoreAPI drives Get/Save/Renew/RevokeUser/DeleteExpired
