@@ -20,7 +20,9 @@
 // that holds data. Under https the cookie is Secure and named with the
 // __Host- prefix, so a sibling subdomain can neither set nor shadow it; a
 // browser still holding the bare-named cookie of an earlier release is
-// read through it once and given the prefixed one for the same session.
+// read through it once and given the prefixed one for the same session
+// (the bare one stays until the session is renewed or ended, for replicas
+// of the earlier release during a rolling deploy).
 //
 // Concurrent requests of one session each load their own copy; the last
 // Save that changed data wins for the whole map. The auth layer serialises
@@ -572,13 +574,14 @@ func (s *Store) expired(name string) *http.Cookie {
 }
 
 // moveCookie gives the browser the session it presented under the bare
-// name under the prefixed one instead: the same id, so the session and
-// its row stay as they are, and the same remaining lifetime.
+// name under the prefixed one too: the same id, so the session and its
+// row stay as they are, and the same remaining lifetime. The bare cookie
+// is left to lapse, or to go at the next renewal or sign-out: during a
+// rolling deploy, replicas of the release before read only that one.
 func (s *Store) moveCookie(w http.ResponseWriter, m *meta, now time.Time) {
 	opts := s.cookieOptions()
 	opts.MaxAge = max(int((m.expires.Sub(now)+time.Second-1)/time.Second), 1)
 	http.SetCookie(w, sessions.NewCookie(s.cookie, m.moveID+"."+s.sign(m.moveID), opts))
-	http.SetCookie(w, s.expired(s.bareCookie))
 	m.moveID = ""
 }
 
