@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -202,9 +203,9 @@ func (s *Service) Granted(ctx context.Context, id string) {
 }
 
 // Record records a verified webhook delivery through the sync and says
-// what it made of it. An accepted deletion also erases the person's record
-// here: the sync keeps only a tombstone. The erasure is idempotent, so a
-// failure answered 503 is finished by the retry or by backfill.
+// what it made of it. An accepted deletion has erased the person's record
+// in the tombstone's own transaction (EraseTx), so all that is left is to
+// tell the report that the sign-up counts moved.
 func (s *Service) Record(ctx context.Context, body []byte, ev webhook.Event) (string, error) {
 	outcome, err := s.sync.Ingest(ctx, body, ev)
 	if err != nil {
@@ -212,14 +213,21 @@ func (s *Service) Record(ctx context.Context, body []byte, ev webhook.Event) (st
 	}
 	s.logger.DebugContext(ctx, "webhook ingested", "event", ev.Name, "outcome", outcome)
 	if ev.Name == webhook.EventUserDeleted && outcome == provision.OutcomeAccepted {
-		return string(outcome), s.store.Delete(ctx, ev.UserID)
+		s.store.countsChanged(true)
 	}
 	return string(outcome), nil
 }
 
-// EraseTx erases a deleted person's personal data from the audit trail and
-// the access requests, in the sync's tombstone transaction tx.
+// EraseTx erases a deleted person's personal data, in the sync's tombstone
+// transaction tx: their record and sign-up count here, and their name in
+// the audit trail and the access requests. In that transaction the erasure
+// commits with the tombstone or not at all: erasing after the commit could
+// fail and never be retried, since Logto's retry of the deletion is then a
+// duplicate. Whoever reports the counts is told after the commit (Record).
 func EraseTx(ctx context.Context, tx *sql.Tx, id string) error {
+	if _, err := deleteRecord(ctx, tx, id); err != nil {
+		return fmt.Errorf("erase user %s: %w", id, err)
+	}
 	if err := audit.EraseTx(ctx, tx, id); err != nil {
 		return err
 	}

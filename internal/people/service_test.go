@@ -250,33 +250,117 @@ func TestUserChangedAndGrantedForgetAndRefresh(t *testing.T) {
 	}
 }
 
-// TestRecordErasesOnlyAcceptedDeletions: the record goes with an accepted
-// User.Deleted, and with nothing else.
-func TestRecordErasesOnlyAcceptedDeletions(t *testing.T) {
+// TestRecordTellsTheReportOfAcceptedDeletionsOnly: the record goes in the
+// sync's tombstone transaction (EraseTx); after it Record drops the cached
+// report, for an accepted User.Deleted and nothing else.
+func TestRecordTellsTheReportOfAcceptedDeletionsOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	for _, tc := range []struct {
 		event   string
 		outcome provision.Outcome
-		kept    bool
+		told    bool
 	}{
-		{webhook.EventUserDeleted, provision.OutcomeAccepted, false},
-		{webhook.EventUserDeleted, provision.OutcomeDuplicate, true},
-		{webhook.EventUserSuspension, provision.OutcomeAccepted, true},
+		{webhook.EventUserDeleted, provision.OutcomeAccepted, true},
+		{webhook.EventUserDeleted, provision.OutcomeDuplicate, false},
+		{webhook.EventUserSuspension, provision.OutcomeAccepted, false},
 	} {
 		f := newFixture(t)
-		if err := f.store.Upsert(ctx, people.Person{ID: "u1", Email: "una@example.com"}); err != nil {
-			t.Fatal(err)
-		}
+		told := false
+		f.store = f.store.OnSignupsChange(func() { told = true })
 		f.sync.outcome = tc.outcome
 		outcome, err := f.service(people.Config{}).Record(ctx, []byte(`{}`), webhook.Event{Name: tc.event, UserID: "u1"})
 		if err != nil || outcome != string(tc.outcome) {
 			t.Errorf("%s: outcome %q (%v), want %q", tc.event, outcome, err, tc.outcome)
 		}
-		_, err = f.store.Get(ctx, "u1")
-		if kept := err == nil; kept != tc.kept {
-			t.Errorf("%s %s: record kept %v, want %v", tc.event, tc.outcome, kept, tc.kept)
+		if told != tc.told {
+			t.Errorf("%s %s: report told %v, want %v", tc.event, tc.outcome, told, tc.told)
 		}
+	}
+}
+
+// noPermit is a Permit that accepts everything.
+type noPermit struct{}
+
+func (noPermit) SyncUser(context.Context, string, string, string) error { return nil }
+func (noPermit) AssignRole(context.Context, string, string) error       { return nil }
+func (noPermit) DeleteUser(context.Context, string) error               { return nil }
+
+// delivery is a Logto data-hook body for id and its parsed event.
+func delivery(t *testing.T, event, id string, at time.Time) ([]byte, webhook.Event) {
+	t.Helper()
+	user := map[string]any{"id": id, "username": nil, "primaryEmail": id + "@example.com", "primaryPhone": nil,
+		"name": "Secret Name", "avatar": nil, "customData": map[string]any{}, "identities": map[string]any{},
+		"lastSignInAt": nil, "createdAt": 1754042399000, "updatedAt": 1754042399000, "profile": map[string]any{},
+		"applicationId": nil, "isSuspended": false}
+	p := map[string]any{"event": event, "createdAt": at.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+		"hookId": "hook0000000000000000a", "data": user}
+	if event == webhook.EventUserCreated {
+		p["path"], p["method"], p["status"], p["params"], p["matchedRoute"] = "/users", "POST", 200, map[string]any{}, "/users"
+	} else {
+		p["path"], p["method"], p["status"] = "/users/"+id, "DELETE", 204
+		p["params"], p["matchedRoute"] = map[string]any{"userId": id}, "/users/:userId"
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := webhook.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body, ev
+}
+
+// realSync is the provisioning sync over db, erasing as the app's does.
+func realSync(t *testing.T, db *database.DB, onChanged func(context.Context, webhook.User)) *provision.Service {
+	t.Helper()
+	ctx := context.Background()
+	if err := provision.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	prov, err := provision.New(provision.Config{DB: db, Permit: noPermit{}, MaxAttempts: 5,
+		RetryBackoff: func(int) time.Duration { return 20 * time.Millisecond }, RescueAfter: time.Minute,
+		PollInterval: 20 * time.Millisecond, Erase: people.EraseTx, OnUserChanged: onChanged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prov
+}
+
+// TestRetriedDeletionErasesTheRecord: the record is erased with the
+// tombstone, so when the erasure fails the deletion is not recorded
+// either, and Logto's retry (the identical body) is accepted and erases
+// it, rather than counting as a duplicate that leaves name and email.
+func TestRetriedDeletionErasesTheRecord(t *testing.T) {
+	db := databasetest.Open(t, database.SQLite)
+	ctx := context.Background()
+	store := people.NewStore(db, nil)
+	svc := people.New(people.Config{Store: store})
+	svc.UseSync(realSync(t, db, nil))
+	const id = "retrydel0001"
+	if err := store.Upsert(ctx, people.Person{ID: id, Email: id + "@example.com", Name: "Secret Name"}); err != nil {
+		t.Fatal(err)
+	}
+	// The record's erasure fails once (a lost connection, a timeout …).
+	if _, err := db.ExecContext(ctx, `CREATE TRIGGER erase_fails BEFORE DELETE ON users
+		BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+		t.Fatal(err)
+	}
+	body, ev := delivery(t, webhook.EventUserDeleted, id, time.Now())
+	if _, err := svc.Record(ctx, body, ev); err == nil {
+		t.Fatal("Record succeeded although the erasure failed")
+	}
+	if _, err := db.ExecContext(ctx, `DROP TRIGGER erase_fails`); err != nil {
+		t.Fatal(err)
+	}
+	// Logto (post-#9410) retries the 503 with the identical body.
+	outcome, err := svc.Record(ctx, body, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := store.Get(ctx, id); err == nil {
+		t.Errorf("after the retried deletion (outcome %s) the record of the deleted person is still there: %+v", outcome, p)
 	}
 }
 
@@ -431,12 +515,16 @@ func TestFindInLogtoMatchesTheEmailExactly(t *testing.T) {
 	}
 }
 
-// TestEraseTxBlanksTheAuditSubject: erasure in the tombstone's transaction
+// TestEraseTxErasesTheRecordAndTheAuditSubject: erasure in the
+// tombstone's transaction takes the record and its sign-up count, and
 // reaches the audit trail (and the access requests after it).
-func TestEraseTxBlanksTheAuditSubject(t *testing.T) {
+func TestEraseTxErasesTheRecordAndTheAuditSubject(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
+	if err := f.store.Upsert(ctx, people.Person{ID: "u1", Email: "una@example.com", RegisteredAt: f.now}); err != nil {
+		t.Fatal(err)
+	}
 	trail := audit.New(f.db, 0, nil)
 	if err := trail.Record(ctx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.RoleGranted, SubjectID: "u1",
 		SubjectName: "una@example.com", Role: "viewer", Detail: "by Una's request"}); err != nil {
@@ -448,6 +536,12 @@ func TestEraseTxBlanksTheAuditSubject(t *testing.T) {
 	entries, _, err := trail.List(ctx, audit.Filter{Person: "u1"}, 0, 0)
 	if err != nil || len(entries) != 1 || entries[0].SubjectName != "" || entries[0].Detail != "" {
 		t.Errorf("entries after erasure %+v (%v), want one with no name or detail", entries, err)
+	}
+	if _, err := f.store.Get(ctx, "u1"); !errors.Is(err, people.ErrNotFound) {
+		t.Errorf("record after erasure: %v, want not found", err)
+	}
+	if days, err := f.store.SignupsByDay(ctx, f.now, f.now); err != nil || days[0].Total != 0 {
+		t.Errorf("sign-ups after erasure %+v (%v), want none", days, err)
 	}
 }
 

@@ -272,19 +272,35 @@ func (s *Store) query(ctx context.Context, query string, args ...any) ([]Person,
 // so an erasure request can be retried safely.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	deleted := false
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		old, err := s.load(ctx, tx, id, true)
-		if err != nil || old == nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
-			return err
-		}
-		deleted = true
-		return adjustSignups(ctx, tx, old, nil)
+	err := s.db.InTx(ctx, func(tx *sql.Tx) (err error) {
+		deleted, err = deleteRecord(ctx, tx, id)
+		return err
 	})
 	s.countsChanged(err == nil && deleted)
 	return errorf(err, "delete user %s", id)
+}
+
+// deleteRecord deletes the record of id, if any, and its sign-up count in
+// tx, and reports whether there was one. DELETE … RETURNING reads the row
+// it locks, so the count comes off the cell the row was in when deleted,
+// even under a concurrent role change on PostgreSQL.
+func deleteRecord(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM users WHERE id = $1 RETURNING `+userColumns, id)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, rows.Err()
+	}
+	old, err := scanRecord(rows)
+	if err != nil {
+		return false, err
+	}
+	if err := rows.Close(); err != nil {
+		return false, err
+	}
+	return true, adjustSignups(ctx, tx, old, nil)
 }
 
 // change computes the next state of a record from the stored one (nil when
@@ -373,7 +389,10 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) (
 // maxApplyAttempts bounds apply's read-insert loop under contention.
 const maxApplyAttempts = 5
 
-const selectUser = `SELECT id, email, name, registered_at, registered_at_known, first_seen_at, roles, roles_checked_at, updated_at FROM users`
+const (
+	userColumns = `id, email, name, registered_at, registered_at_known, first_seen_at, roles, roles_checked_at, updated_at`
+	selectUser  = `SELECT ` + userColumns + ` FROM users`
+)
 
 // load reads the record of id, or nil when there is none; lock takes a row
 // lock for a write that follows in the same transaction.
