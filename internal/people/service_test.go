@@ -364,6 +364,58 @@ func TestRetriedDeletionErasesTheRecord(t *testing.T) {
 	}
 }
 
+// TestLateSyncCallbackLeavesADeletedRecordErased: a sync job that finished
+// just before the person's User.Deleted calls UserChanged after the
+// deletion has erased the record; the tombstone keeps the record (name,
+// email, a place in the sign-ups) from being written back.
+func TestLateSyncCallbackLeavesADeletedRecordErased(t *testing.T) {
+	db := databasetest.Open(t, database.SQLite)
+	ctx := context.Background()
+	store := people.NewStore(db, nil)
+	svc := people.New(people.Config{Store: store, Permit: &fakePermit{roles: map[string][]string{}}})
+	entered, deleted, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	prov := realSync(t, db, func(ctx context.Context, u webhook.User) {
+		once.Do(func() {
+			close(entered)
+			<-deleted // the job's goroutine is descheduled here for a moment
+			svc.UserChanged(ctx, u)
+			close(done)
+		})
+	})
+	svc.UseSync(prov)
+	if err := prov.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		prov.Stop(ctx)
+	})
+	const id = "latesync0001"
+	body, ev := delivery(t, webhook.EventUserCreated, id, time.Now().Add(-time.Second))
+	if _, err := svc.Record(ctx, body, ev); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the sync job never finished")
+	}
+	body, ev = delivery(t, webhook.EventUserDeleted, id, time.Now())
+	if o, err := svc.Record(ctx, body, ev); err != nil || o != string(provision.OutcomeAccepted) {
+		t.Fatalf("deletion: %s %v", o, err)
+	}
+	if _, err := store.Get(ctx, id); !errors.Is(err, people.ErrNotFound) {
+		t.Fatalf("record not erased by the deletion: %v", err)
+	}
+	close(deleted)
+	<-done
+	if p, err := store.Get(ctx, id); err == nil {
+		t.Errorf("the deleted person's record is back after the late sync callback: %+v", p)
+	}
+}
+
 func TestPendingIsAccessBeingSetUp(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
