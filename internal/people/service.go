@@ -57,9 +57,12 @@ type Sessions interface {
 	RevokeUser(ctx context.Context, userID string) (int, error)
 }
 
-// LogtoPages pages through Logto's users (logtoapi.Client).
-type LogtoPages interface {
+// LogtoUsers pages through Logto's users and looks one up
+// (logtoapi.Client). GetUser answers an error wrapping
+// logtoapi.ErrNotFound for a user Logto does not have.
+type LogtoUsers interface {
 	ListUsers(ctx context.Context, page, pageSize int) ([]webhook.User, int, error)
+	GetUser(ctx context.Context, id string) (webhook.User, error)
 }
 
 // Config is what a Service works with. Only Store is required; a command
@@ -72,7 +75,7 @@ type Config struct {
 	Trail     Trail      // nil: found role changes go unrecorded; grant needs it
 	Grants    Grants     // nil: no access requests
 	Sessions  Sessions   // for /admin/users
-	Logto     LogtoPages // for backfill and lookups by email
+	Logto     LogtoUsers // for backfill and lookups by email
 	Logger    *slog.Logger
 	// PermitTimeout bounds each role snapshot refresh (its Permit call and
 	// the write).
@@ -94,7 +97,7 @@ type Service struct {
 	trail     Trail
 	grants    Grants
 	sessions  Sessions
-	logto     LogtoPages
+	logto     LogtoUsers
 	logger    *slog.Logger
 	timeout   time.Duration
 	grace     time.Duration

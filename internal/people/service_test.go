@@ -16,6 +16,7 @@ import (
 	"reportgate/internal/auth"
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
+	"reportgate/internal/logtoapi"
 	"reportgate/internal/people"
 	"reportgate/internal/provision"
 	"reportgate/internal/webhook"
@@ -130,10 +131,27 @@ type fakeGrants map[string]bool
 
 func (f fakeGrants) Pending(_ context.Context, id string) (bool, error) { return f[id], nil }
 
-// fakeLogto serves users in pages, and fails on page failOn (0: never).
+// fakeLogto serves users in pages, and fails on page failOn (0: never);
+// GetUser finds users there, or fails with getErr when set.
 type fakeLogto struct {
 	users  []webhook.User
 	failOn int
+	getErr error
+}
+
+func (f fakeLogto) GetUser(_ context.Context, id string) (webhook.User, error) {
+	if f.getErr != nil {
+		return webhook.User{}, f.getErr
+	}
+	return findUser(f.users, id)
+}
+
+// findUser is GetUser over users: Logto's not-found when id is not there.
+func findUser(users []webhook.User, id string) (webhook.User, error) {
+	if i := slices.IndexFunc(users, func(u webhook.User) bool { return u.ID == id }); i >= 0 {
+		return users[i], nil
+	}
+	return webhook.User{}, fmt.Errorf("get logto user %s: %w", id, logtoapi.ErrNotFound)
 }
 
 func (f fakeLogto) ListUsers(_ context.Context, page, size int) ([]webhook.User, int, error) {
@@ -548,6 +566,115 @@ func TestBackfillDeletesEveryMissingPerson(t *testing.T) {
 	}
 	if left, n, err := f.store.Find(ctx, "", 10, 0); err != nil || n != 0 {
 		t.Errorf("%d people gone from Logto are still here, e.g. %v (%v)", n, left, err)
+	}
+}
+
+// changingLogto serves Logto's user list by offset, as the Management API
+// does, and runs between (after page 1) once: the tenant changes while the
+// backfill walks it.
+type changingLogto struct {
+	mu      sync.Mutex
+	users   []webhook.User
+	between func(l *changingLogto)
+	done    bool
+}
+
+func (l *changingLogto) ListUsers(_ context.Context, page, size int) ([]webhook.User, int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if page == 2 && !l.done {
+		l.done = true
+		l.between(l)
+	}
+	from := min((page-1)*size, len(l.users))
+	return slices.Clone(l.users[from:min(from+size, len(l.users))]), len(l.users), nil
+}
+
+func (l *changingLogto) GetUser(_ context.Context, id string) (webhook.User, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return findUser(l.users, id)
+}
+
+// TestBackfillKeepsPeopleTheWalkMissedWhileLogtoChanged: Logto's user
+// list is paged by offset, not a snapshot. A person deleted in Logto while
+// the backfill walks it moves everyone after them up one place, so the
+// first person of the next page is never seen; a person who signs up
+// meanwhile (Logto lists newest first) lands on a page already read, while
+// the webhook or their sign-in records them here. Neither may be deleted:
+// the tombstone can never be lifted.
+func TestBackfillKeepsPeopleTheWalkMissedWhileLogtoChanged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		between func(f *fixture) func(l *changingLogto)
+		victim  string
+	}{
+		{"someone deleted in Logto meanwhile", func(f *fixture) func(l *changingLogto) {
+			return func(l *changingLogto) { l.users = slices.Delete(l.users, 10, 11) } // u010 deleted in Logto
+		}, "u100"},
+		{"someone signed up meanwhile", func(f *fixture) func(l *changingLogto) {
+			return func(l *changingLogto) {
+				newcomer := webhook.User{ID: "new001"}
+				l.users = append([]webhook.User{newcomer}, l.users...) // newest first
+				// Their User.Created reached the app (or they signed in).
+				if err := f.store.Upsert(ctx, people.Person{ID: "new001", Email: "new@example.com"}); err != nil {
+					panic(err)
+				}
+			}
+		}, "new001"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			var users []webhook.User
+			var known []people.Person
+			for i := range 150 {
+				id := fmt.Sprintf("u%03d", i)
+				users = append(users, webhook.User{ID: id})
+				known = append(known, people.Person{ID: id, Email: id + "@example.com"})
+				f.sync.states[id] = provision.State{Status: provision.StatusSynced}
+			}
+			if err := f.store.UpsertMany(ctx, known); err != nil {
+				t.Fatal(err)
+			}
+			logto := &changingLogto{users: users, between: tc.between(f)}
+			b, err := f.service(people.Config{Logto: logto}).Backfill(ctx, people.BackfillOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range f.sync.ingested {
+				if ev.Name == webhook.EventUserDeleted && ev.UserID == tc.victim {
+					t.Errorf("backfill (%+v) recorded User.Deleted for %s, who is alive in Logto", b, tc.victim)
+				}
+			}
+			if _, err := f.store.Get(ctx, tc.victim); err != nil {
+				t.Errorf("the record of %s, alive in Logto, was deleted: %v", tc.victim, err)
+			}
+		})
+	}
+}
+
+// TestBackfillKeepsPeopleLogtoCannotBeAskedAbout: a person missing from
+// the walk is deleted only on Logto's word that they are gone; when Logto
+// cannot be asked they are kept and the run says so.
+func TestBackfillKeepsPeopleLogtoCannotBeAskedAbout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	if err := f.store.Upsert(ctx, people.Person{ID: "gone", Email: "gone@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	logto := fakeLogto{getErr: errors.New("logto: 503")}
+	b, err := f.service(people.Config{Logto: logto}).Backfill(ctx, people.BackfillOptions{})
+	if err == nil || b.Deleted != 0 || b.Unconfirmed != 1 {
+		t.Errorf("backfill %+v (%v), want nobody deleted, one unconfirmed and an error", b, err)
+	}
+	if len(f.sync.ingested) != 0 {
+		t.Errorf("synthesized %+v while Logto could not be asked", f.sync.ingested)
+	}
+	if _, err := f.store.Get(ctx, "gone"); err != nil {
+		t.Errorf("the record was deleted though Logto never said the person was gone: %v", err)
 	}
 }
 
