@@ -3,9 +3,11 @@ package people
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"reportgate/internal/logtoapi"
 	"reportgate/internal/provision"
 	"reportgate/internal/webhook"
 )
@@ -16,6 +18,9 @@ type Backfill struct {
 	// interrupted run from it.
 	Page                             int
 	Seen, Queued, Suspended, Deleted int
+	// Unconfirmed counts people known here but missing from the walk whom
+	// Logto could not be asked about; they are kept (see deleteMissing).
+	Unconfirmed int
 }
 
 // BackfillOptions shape a Backfill run.
@@ -38,6 +43,8 @@ type BackfillOptions struct {
 // enqueues: the app's workers do the Permit writes.
 func (s *Service) Backfill(ctx context.Context, opts BackfillOptions) (Backfill, error) {
 	b := Backfill{}
+	// By the store's clock, which stamps the records' FirstSeenAt.
+	started := truncMillis(s.store.now())
 	inLogto := map[string]bool{}
 	var err error
 	b.Page, err = s.eachLogtoPage(ctx, max(opts.StartPage, 1), func(users []webhook.User, page, total int) (bool, error) {
@@ -67,7 +74,7 @@ func (s *Service) Backfill(ctx context.Context, opts BackfillOptions) (Backfill,
 		// who is missing from Logto.
 		return b, err
 	}
-	return b, s.deleteMissing(ctx, inLogto, opts.DryRun, &b)
+	return b, s.deleteMissing(ctx, inLogto, started, opts.DryRun, &b)
 }
 
 // backfillOne repairs u, whose sync state was st when their page was read.
@@ -93,7 +100,17 @@ func (s *Service) backfillOne(ctx context.Context, u webhook.User, st provision.
 // deleteMissing deletes people known here whose Logto account is gone.
 // It finds them all before deleting any: deleting while paging by offset
 // would move later records into pages already read, and skip them.
-func (s *Service) deleteMissing(ctx context.Context, inLogto map[string]bool, dryRun bool, b *Backfill) error {
+//
+// Missing from the walk is not gone: Logto's list is paged by offset, not
+// a snapshot, so a deletion in Logto during the walk moves someone from a
+// page not yet read into one already read, and a person who signs up
+// during it (the list is newest first) lands on a page already read. And
+// deletion cannot be undone (the tombstone is never lifted). So a person
+// is deleted only when Logto answers, asked about them alone, that it has
+// no such user; someone first recorded here after the walk began is left
+// to their own webhooks. When Logto cannot be asked the person is kept,
+// and the run ends with the first such error once the rest is done.
+func (s *Service) deleteMissing(ctx context.Context, inLogto map[string]bool, started time.Time, dryRun bool, b *Backfill) error {
 	var missing []string
 	for offset := 0; ; offset += MaxListLimit {
 		known, err := s.store.List(ctx, MaxListLimit, offset)
@@ -101,7 +118,7 @@ func (s *Service) deleteMissing(ctx context.Context, inLogto map[string]bool, dr
 			return err
 		}
 		for _, p := range known {
-			if !inLogto[p.ID] {
+			if !inLogto[p.ID] && !p.FirstSeenAt.After(started) {
 				missing = append(missing, p.ID)
 			}
 		}
@@ -109,7 +126,20 @@ func (s *Service) deleteMissing(ctx context.Context, inLogto map[string]bool, dr
 			break
 		}
 	}
+	var unconfirmed error
 	for _, id := range missing {
+		gone, err := s.goneFromLogto(ctx, id)
+		if err != nil {
+			b.Unconfirmed++
+			s.logger.WarnContext(ctx, "backfill keeps a person Logto could not be asked about", "user", id, "err", err)
+			if unconfirmed == nil {
+				unconfirmed = fmt.Errorf("backfill kept people missing from Logto's list it could not confirm gone (first %s): %w", id, err)
+			}
+			continue
+		}
+		if !gone {
+			continue
+		}
 		b.Deleted++
 		if dryRun {
 			continue
@@ -117,11 +147,29 @@ func (s *Service) deleteMissing(ctx context.Context, inLogto map[string]bool, dr
 		if err := s.synthesize(ctx, webhook.EventUserDeleted, id, false); err != nil {
 			return err
 		}
+		// A sync that erases in the tombstone's transaction (EraseTx) has
+		// done this already; one built without Erase has not.
 		if err := s.store.Delete(ctx, id); err != nil {
 			return err
 		}
 	}
+	if unconfirmed != nil {
+		return fmt.Errorf("%w (%d in all)", unconfirmed, b.Unconfirmed)
+	}
 	return nil
+}
+
+// goneFromLogto says whether Logto answers that it has no user id; any
+// other failure is an error, and never taken for gone.
+func (s *Service) goneFromLogto(ctx context.Context, id string) (bool, error) {
+	_, err := s.logto.GetUser(ctx, id)
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, logtoapi.ErrNotFound):
+		return true, nil
+	}
+	return false, fmt.Errorf("ask Logto about %s: %w", id, err)
 }
 
 // synthesize records the event whose webhook was lost, through the same

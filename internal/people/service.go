@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -56,9 +57,12 @@ type Sessions interface {
 	RevokeUser(ctx context.Context, userID string) (int, error)
 }
 
-// LogtoPages pages through Logto's users (logtoapi.Client).
-type LogtoPages interface {
+// LogtoUsers pages through Logto's users and looks one up
+// (logtoapi.Client). GetUser answers an error wrapping
+// logtoapi.ErrNotFound for a user Logto does not have.
+type LogtoUsers interface {
 	ListUsers(ctx context.Context, page, pageSize int) ([]webhook.User, int, error)
+	GetUser(ctx context.Context, id string) (webhook.User, error)
 }
 
 // Config is what a Service works with. Only Store is required; a command
@@ -71,7 +75,7 @@ type Config struct {
 	Trail     Trail      // nil: found role changes go unrecorded; grant needs it
 	Grants    Grants     // nil: no access requests
 	Sessions  Sessions   // for /admin/users
-	Logto     LogtoPages // for backfill and lookups by email
+	Logto     LogtoUsers // for backfill and lookups by email
 	Logger    *slog.Logger
 	// PermitTimeout bounds each role snapshot refresh (its Permit call and
 	// the write).
@@ -93,7 +97,7 @@ type Service struct {
 	trail     Trail
 	grants    Grants
 	sessions  Sessions
-	logto     LogtoPages
+	logto     LogtoUsers
 	logger    *slog.Logger
 	timeout   time.Duration
 	grace     time.Duration
@@ -202,9 +206,9 @@ func (s *Service) Granted(ctx context.Context, id string) {
 }
 
 // Record records a verified webhook delivery through the sync and says
-// what it made of it. An accepted deletion also erases the person's record
-// here: the sync keeps only a tombstone. The erasure is idempotent, so a
-// failure answered 503 is finished by the retry or by backfill.
+// what it made of it. An accepted deletion has erased the person's record
+// in the tombstone's own transaction (EraseTx), so all that is left is to
+// tell the report that the sign-up counts moved.
 func (s *Service) Record(ctx context.Context, body []byte, ev webhook.Event) (string, error) {
 	outcome, err := s.sync.Ingest(ctx, body, ev)
 	if err != nil {
@@ -212,14 +216,21 @@ func (s *Service) Record(ctx context.Context, body []byte, ev webhook.Event) (st
 	}
 	s.logger.DebugContext(ctx, "webhook ingested", "event", ev.Name, "outcome", outcome)
 	if ev.Name == webhook.EventUserDeleted && outcome == provision.OutcomeAccepted {
-		return string(outcome), s.store.Delete(ctx, ev.UserID)
+		s.store.countsChanged(true)
 	}
 	return string(outcome), nil
 }
 
-// EraseTx erases a deleted person's personal data from the audit trail and
-// the access requests, in the sync's tombstone transaction tx.
+// EraseTx erases a deleted person's personal data, in the sync's tombstone
+// transaction tx: their record and sign-up count here, and their name in
+// the audit trail and the access requests. In that transaction the erasure
+// commits with the tombstone or not at all: erasing after the commit could
+// fail and never be retried, since Logto's retry of the deletion is then a
+// duplicate. Whoever reports the counts is told after the commit (Record).
 func EraseTx(ctx context.Context, tx *sql.Tx, id string) error {
+	if _, err := deleteRecord(ctx, tx, id); err != nil {
+		return fmt.Errorf("erase user %s: %w", id, err)
+	}
 	if err := audit.EraseTx(ctx, tx, id); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"reportgate/internal/auth"
 	"reportgate/internal/database"
 	"reportgate/internal/database/databasetest"
+	"reportgate/internal/logtoapi"
 	"reportgate/internal/people"
 	"reportgate/internal/provision"
 	"reportgate/internal/webhook"
@@ -130,10 +131,27 @@ type fakeGrants map[string]bool
 
 func (f fakeGrants) Pending(_ context.Context, id string) (bool, error) { return f[id], nil }
 
-// fakeLogto serves users in pages, and fails on page failOn (0: never).
+// fakeLogto serves users in pages, and fails on page failOn (0: never);
+// GetUser finds users there, or fails with getErr when set.
 type fakeLogto struct {
 	users  []webhook.User
 	failOn int
+	getErr error
+}
+
+func (f fakeLogto) GetUser(_ context.Context, id string) (webhook.User, error) {
+	if f.getErr != nil {
+		return webhook.User{}, f.getErr
+	}
+	return findUser(f.users, id)
+}
+
+// findUser is GetUser over users: Logto's not-found when id is not there.
+func findUser(users []webhook.User, id string) (webhook.User, error) {
+	if i := slices.IndexFunc(users, func(u webhook.User) bool { return u.ID == id }); i >= 0 {
+		return users[i], nil
+	}
+	return webhook.User{}, fmt.Errorf("get logto user %s: %w", id, logtoapi.ErrNotFound)
 }
 
 func (f fakeLogto) ListUsers(_ context.Context, page, size int) ([]webhook.User, int, error) {
@@ -250,33 +268,169 @@ func TestUserChangedAndGrantedForgetAndRefresh(t *testing.T) {
 	}
 }
 
-// TestRecordErasesOnlyAcceptedDeletions: the record goes with an accepted
-// User.Deleted, and with nothing else.
-func TestRecordErasesOnlyAcceptedDeletions(t *testing.T) {
+// TestRecordTellsTheReportOfAcceptedDeletionsOnly: the record goes in the
+// sync's tombstone transaction (EraseTx); after it Record drops the cached
+// report, for an accepted User.Deleted and nothing else.
+func TestRecordTellsTheReportOfAcceptedDeletionsOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	for _, tc := range []struct {
 		event   string
 		outcome provision.Outcome
-		kept    bool
+		told    bool
 	}{
-		{webhook.EventUserDeleted, provision.OutcomeAccepted, false},
-		{webhook.EventUserDeleted, provision.OutcomeDuplicate, true},
-		{webhook.EventUserSuspension, provision.OutcomeAccepted, true},
+		{webhook.EventUserDeleted, provision.OutcomeAccepted, true},
+		{webhook.EventUserDeleted, provision.OutcomeDuplicate, false},
+		{webhook.EventUserSuspension, provision.OutcomeAccepted, false},
 	} {
 		f := newFixture(t)
-		if err := f.store.Upsert(ctx, people.Person{ID: "u1", Email: "una@example.com"}); err != nil {
-			t.Fatal(err)
-		}
+		told := false
+		f.store = f.store.OnSignupsChange(func() { told = true })
 		f.sync.outcome = tc.outcome
 		outcome, err := f.service(people.Config{}).Record(ctx, []byte(`{}`), webhook.Event{Name: tc.event, UserID: "u1"})
 		if err != nil || outcome != string(tc.outcome) {
 			t.Errorf("%s: outcome %q (%v), want %q", tc.event, outcome, err, tc.outcome)
 		}
-		_, err = f.store.Get(ctx, "u1")
-		if kept := err == nil; kept != tc.kept {
-			t.Errorf("%s %s: record kept %v, want %v", tc.event, tc.outcome, kept, tc.kept)
+		if told != tc.told {
+			t.Errorf("%s %s: report told %v, want %v", tc.event, tc.outcome, told, tc.told)
 		}
+	}
+}
+
+// noPermit is a Permit that accepts everything.
+type noPermit struct{}
+
+func (noPermit) SyncUser(context.Context, string, string, string) error { return nil }
+func (noPermit) AssignRole(context.Context, string, string) error       { return nil }
+func (noPermit) DeleteUser(context.Context, string) error               { return nil }
+
+// delivery is a Logto data-hook body for id and its parsed event.
+func delivery(t *testing.T, event, id string, at time.Time) ([]byte, webhook.Event) {
+	t.Helper()
+	user := map[string]any{"id": id, "username": nil, "primaryEmail": id + "@example.com", "primaryPhone": nil,
+		"name": "Secret Name", "avatar": nil, "customData": map[string]any{}, "identities": map[string]any{},
+		"lastSignInAt": nil, "createdAt": 1754042399000, "updatedAt": 1754042399000, "profile": map[string]any{},
+		"applicationId": nil, "isSuspended": false}
+	p := map[string]any{"event": event, "createdAt": at.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+		"hookId": "hook0000000000000000a", "data": user}
+	if event == webhook.EventUserCreated {
+		p["path"], p["method"], p["status"], p["params"], p["matchedRoute"] = "/users", "POST", 200, map[string]any{}, "/users"
+	} else {
+		p["path"], p["method"], p["status"] = "/users/"+id, "DELETE", 204
+		p["params"], p["matchedRoute"] = map[string]any{"userId": id}, "/users/:userId"
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := webhook.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body, ev
+}
+
+// realSync is the provisioning sync over db, erasing as the app's does.
+func realSync(t *testing.T, db *database.DB, onChanged func(context.Context, webhook.User)) *provision.Service {
+	t.Helper()
+	ctx := context.Background()
+	if err := provision.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	prov, err := provision.New(provision.Config{DB: db, Permit: noPermit{}, MaxAttempts: 5,
+		RetryBackoff: func(int) time.Duration { return 20 * time.Millisecond }, RescueAfter: time.Minute,
+		PollInterval: 20 * time.Millisecond, Erase: people.EraseTx, OnUserChanged: onChanged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prov
+}
+
+// TestRetriedDeletionErasesTheRecord: the record is erased with the
+// tombstone, so when the erasure fails the deletion is not recorded
+// either, and Logto's retry (the identical body) is accepted and erases
+// it, rather than counting as a duplicate that leaves name and email.
+func TestRetriedDeletionErasesTheRecord(t *testing.T) {
+	db := databasetest.Open(t, database.SQLite)
+	ctx := context.Background()
+	store := people.NewStore(db, nil)
+	svc := people.New(people.Config{Store: store})
+	svc.UseSync(realSync(t, db, nil))
+	const id = "retrydel0001"
+	if err := store.Upsert(ctx, people.Person{ID: id, Email: id + "@example.com", Name: "Secret Name"}); err != nil {
+		t.Fatal(err)
+	}
+	// The record's erasure fails once (a lost connection, a timeout …).
+	if _, err := db.ExecContext(ctx, `CREATE TRIGGER erase_fails BEFORE DELETE ON users
+		BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+		t.Fatal(err)
+	}
+	body, ev := delivery(t, webhook.EventUserDeleted, id, time.Now())
+	if _, err := svc.Record(ctx, body, ev); err == nil {
+		t.Fatal("Record succeeded although the erasure failed")
+	}
+	if _, err := db.ExecContext(ctx, `DROP TRIGGER erase_fails`); err != nil {
+		t.Fatal(err)
+	}
+	// Logto (post-#9410) retries the 503 with the identical body.
+	outcome, err := svc.Record(ctx, body, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := store.Get(ctx, id); err == nil {
+		t.Errorf("after the retried deletion (outcome %s) the record of the deleted person is still there: %+v", outcome, p)
+	}
+}
+
+// TestLateSyncCallbackLeavesADeletedRecordErased: a sync job that finished
+// just before the person's User.Deleted calls UserChanged after the
+// deletion has erased the record; the tombstone keeps the record (name,
+// email, a place in the sign-ups) from being written back.
+func TestLateSyncCallbackLeavesADeletedRecordErased(t *testing.T) {
+	db := databasetest.Open(t, database.SQLite)
+	ctx := context.Background()
+	store := people.NewStore(db, nil)
+	svc := people.New(people.Config{Store: store, Permit: &fakePermit{roles: map[string][]string{}}})
+	entered, deleted, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	prov := realSync(t, db, func(ctx context.Context, u webhook.User) {
+		once.Do(func() {
+			close(entered)
+			<-deleted // the job's goroutine is descheduled here for a moment
+			svc.UserChanged(ctx, u)
+			close(done)
+		})
+	})
+	svc.UseSync(prov)
+	if err := prov.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		prov.Stop(ctx)
+	})
+	const id = "latesync0001"
+	body, ev := delivery(t, webhook.EventUserCreated, id, time.Now().Add(-time.Second))
+	if _, err := svc.Record(ctx, body, ev); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the sync job never finished")
+	}
+	body, ev = delivery(t, webhook.EventUserDeleted, id, time.Now())
+	if o, err := svc.Record(ctx, body, ev); err != nil || o != string(provision.OutcomeAccepted) {
+		t.Fatalf("deletion: %s %v", o, err)
+	}
+	if _, err := store.Get(ctx, id); !errors.Is(err, people.ErrNotFound) {
+		t.Fatalf("record not erased by the deletion: %v", err)
+	}
+	close(deleted)
+	<-done
+	if p, err := store.Get(ctx, id); err == nil {
+		t.Errorf("the deleted person's record is back after the late sync callback: %+v", p)
 	}
 }
 
@@ -415,6 +569,115 @@ func TestBackfillDeletesEveryMissingPerson(t *testing.T) {
 	}
 }
 
+// changingLogto serves Logto's user list by offset, as the Management API
+// does, and runs between (after page 1) once: the tenant changes while the
+// backfill walks it.
+type changingLogto struct {
+	mu      sync.Mutex
+	users   []webhook.User
+	between func(l *changingLogto)
+	done    bool
+}
+
+func (l *changingLogto) ListUsers(_ context.Context, page, size int) ([]webhook.User, int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if page == 2 && !l.done {
+		l.done = true
+		l.between(l)
+	}
+	from := min((page-1)*size, len(l.users))
+	return slices.Clone(l.users[from:min(from+size, len(l.users))]), len(l.users), nil
+}
+
+func (l *changingLogto) GetUser(_ context.Context, id string) (webhook.User, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return findUser(l.users, id)
+}
+
+// TestBackfillKeepsPeopleTheWalkMissedWhileLogtoChanged: Logto's user
+// list is paged by offset, not a snapshot. A person deleted in Logto while
+// the backfill walks it moves everyone after them up one place, so the
+// first person of the next page is never seen; a person who signs up
+// meanwhile (Logto lists newest first) lands on a page already read, while
+// the webhook or their sign-in records them here. Neither may be deleted:
+// the tombstone can never be lifted.
+func TestBackfillKeepsPeopleTheWalkMissedWhileLogtoChanged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		between func(f *fixture) func(l *changingLogto)
+		victim  string
+	}{
+		{"someone deleted in Logto meanwhile", func(f *fixture) func(l *changingLogto) {
+			return func(l *changingLogto) { l.users = slices.Delete(l.users, 10, 11) } // u010 deleted in Logto
+		}, "u100"},
+		{"someone signed up meanwhile", func(f *fixture) func(l *changingLogto) {
+			return func(l *changingLogto) {
+				newcomer := webhook.User{ID: "new001"}
+				l.users = append([]webhook.User{newcomer}, l.users...) // newest first
+				// Their User.Created reached the app (or they signed in).
+				if err := f.store.Upsert(ctx, people.Person{ID: "new001", Email: "new@example.com"}); err != nil {
+					panic(err)
+				}
+			}
+		}, "new001"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			var users []webhook.User
+			var known []people.Person
+			for i := range 150 {
+				id := fmt.Sprintf("u%03d", i)
+				users = append(users, webhook.User{ID: id})
+				known = append(known, people.Person{ID: id, Email: id + "@example.com"})
+				f.sync.states[id] = provision.State{Status: provision.StatusSynced}
+			}
+			if err := f.store.UpsertMany(ctx, known); err != nil {
+				t.Fatal(err)
+			}
+			logto := &changingLogto{users: users, between: tc.between(f)}
+			b, err := f.service(people.Config{Logto: logto}).Backfill(ctx, people.BackfillOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range f.sync.ingested {
+				if ev.Name == webhook.EventUserDeleted && ev.UserID == tc.victim {
+					t.Errorf("backfill (%+v) recorded User.Deleted for %s, who is alive in Logto", b, tc.victim)
+				}
+			}
+			if _, err := f.store.Get(ctx, tc.victim); err != nil {
+				t.Errorf("the record of %s, alive in Logto, was deleted: %v", tc.victim, err)
+			}
+		})
+	}
+}
+
+// TestBackfillKeepsPeopleLogtoCannotBeAskedAbout: a person missing from
+// the walk is deleted only on Logto's word that they are gone; when Logto
+// cannot be asked they are kept and the run says so.
+func TestBackfillKeepsPeopleLogtoCannotBeAskedAbout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	if err := f.store.Upsert(ctx, people.Person{ID: "gone", Email: "gone@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	logto := fakeLogto{getErr: errors.New("logto: 503")}
+	b, err := f.service(people.Config{Logto: logto}).Backfill(ctx, people.BackfillOptions{})
+	if err == nil || b.Deleted != 0 || b.Unconfirmed != 1 {
+		t.Errorf("backfill %+v (%v), want nobody deleted, one unconfirmed and an error", b, err)
+	}
+	if len(f.sync.ingested) != 0 {
+		t.Errorf("synthesized %+v while Logto could not be asked", f.sync.ingested)
+	}
+	if _, err := f.store.Get(ctx, "gone"); err != nil {
+		t.Errorf("the record was deleted though Logto never said the person was gone: %v", err)
+	}
+}
+
 func TestFindInLogtoMatchesTheEmailExactly(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -431,12 +694,16 @@ func TestFindInLogtoMatchesTheEmailExactly(t *testing.T) {
 	}
 }
 
-// TestEraseTxBlanksTheAuditSubject: erasure in the tombstone's transaction
+// TestEraseTxErasesTheRecordAndTheAuditSubject: erasure in the
+// tombstone's transaction takes the record and its sign-up count, and
 // reaches the audit trail (and the access requests after it).
-func TestEraseTxBlanksTheAuditSubject(t *testing.T) {
+func TestEraseTxErasesTheRecordAndTheAuditSubject(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
+	if err := f.store.Upsert(ctx, people.Person{ID: "u1", Email: "una@example.com", RegisteredAt: f.now}); err != nil {
+		t.Fatal(err)
+	}
 	trail := audit.New(f.db, 0, nil)
 	if err := trail.Record(ctx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.RoleGranted, SubjectID: "u1",
 		SubjectName: "una@example.com", Role: "viewer", Detail: "by Una's request"}); err != nil {
@@ -448,6 +715,12 @@ func TestEraseTxBlanksTheAuditSubject(t *testing.T) {
 	entries, _, err := trail.List(ctx, audit.Filter{Person: "u1"}, 0, 0)
 	if err != nil || len(entries) != 1 || entries[0].SubjectName != "" || entries[0].Detail != "" {
 		t.Errorf("entries after erasure %+v (%v), want one with no name or detail", entries, err)
+	}
+	if _, err := f.store.Get(ctx, "u1"); !errors.Is(err, people.ErrNotFound) {
+		t.Errorf("record after erasure: %v, want not found", err)
+	}
+	if days, err := f.store.SignupsByDay(ctx, f.now, f.now); err != nil || days[0].Total != 0 {
+		t.Errorf("sign-ups after erasure %+v (%v), want none", days, err)
 	}
 }
 

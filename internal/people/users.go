@@ -272,19 +272,35 @@ func (s *Store) query(ctx context.Context, query string, args ...any) ([]Person,
 // so an erasure request can be retried safely.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	deleted := false
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		old, err := s.load(ctx, tx, id, true)
-		if err != nil || old == nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
-			return err
-		}
-		deleted = true
-		return adjustSignups(ctx, tx, old, nil)
+	err := s.db.InTx(ctx, func(tx *sql.Tx) (err error) {
+		deleted, err = deleteRecord(ctx, tx, id)
+		return err
 	})
 	s.countsChanged(err == nil && deleted)
 	return errorf(err, "delete user %s", id)
+}
+
+// deleteRecord deletes the record of id, if any, and its sign-up count in
+// tx, and reports whether there was one. DELETE … RETURNING reads the row
+// it locks, so the count comes off the cell the row was in when deleted,
+// even under a concurrent role change on PostgreSQL.
+func deleteRecord(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM users WHERE id = $1 RETURNING `+userColumns, id)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, rows.Err()
+	}
+	old, err := scanRecord(rows)
+	if err != nil {
+		return false, err
+	}
+	if err := rows.Close(); err != nil {
+		return false, err
+	}
+	return true, adjustSignups(ctx, tx, old, nil)
 }
 
 // change computes the next state of a record from the stored one (nil when
@@ -340,6 +356,9 @@ func (s *Store) UpsertMany(ctx context.Context, users []Person) error {
 // applyTx is apply's write inside the transaction tx. moved says whether
 // the person's sign-up cell changed (or they were added).
 func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) (moved bool, err error) {
+	if deleted, err := s.tombstoned(ctx, tx, id); err != nil || deleted {
+		return false, err
+	}
 	// On PostgreSQL a concurrent transaction can create (and even delete
 	// again) the record between our read and our insert; the insert then
 	// does nothing, and since each statement sees the latest commits we
@@ -370,10 +389,37 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) (
 	return false, fmt.Errorf("record kept changing under concurrent writes (%d attempts)", maxApplyAttempts)
 }
 
+// tombstoned reports whether the sync holds a User.Deleted tombstone for
+// id, so that no write brings back the record its deletion erased: a sync
+// job that finished just before the deletion still calls UserChanged
+// after it. On PostgreSQL the read shares the lock on the user_sync row
+// that the tombstone's transaction takes before it erases the record
+// (EraseTx): a write either commits before the tombstone, and is erased
+// with the record, or waits for it and sees it. A person the sync has no
+// row for yet leaves nothing to lock; their deletion then creates the row.
+func (s *Store) tombstoned(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+	query := `SELECT deleted_at FROM user_sync WHERE user_id = $1`
+	if s.db.Dialect == database.Postgres {
+		query += ` FOR SHARE`
+	}
+	var deletedAt sql.NullInt64
+	err := tx.QueryRowContext(ctx, query, id).Scan(&deletedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read tombstone: %w", err)
+	}
+	return deletedAt.Valid, nil
+}
+
 // maxApplyAttempts bounds apply's read-insert loop under contention.
 const maxApplyAttempts = 5
 
-const selectUser = `SELECT id, email, name, registered_at, registered_at_known, first_seen_at, roles, roles_checked_at, updated_at FROM users`
+const (
+	userColumns = `id, email, name, registered_at, registered_at_known, first_seen_at, roles, roles_checked_at, updated_at`
+	selectUser  = `SELECT ` + userColumns + ` FROM users`
+)
 
 // load reads the record of id, or nil when there is none; lock takes a row
 // lock for a write that follows in the same transaction.

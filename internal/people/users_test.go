@@ -209,6 +209,36 @@ func TestDeleteErasesAndUncounts(t *testing.T) {
 	})
 }
 
+// TestTombstoneKeepsTheRecordErased: once the sync holds a User.Deleted
+// tombstone, no write brings the person's record back or counts them.
+func TestTombstoneKeepsTheRecordErased(t *testing.T) {
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		ctx, clk := context.Background(), newClock()
+		s := NewStore(db, clk.Now)
+		if _, err := db.ExecContext(ctx, `INSERT INTO user_sync (user_id, state, deleted_at, generation, updated_at)
+			VALUES ('u1', 'pending', 1, 1, 1)`); err != nil {
+			t.Fatal(err)
+		}
+		u := Person{ID: "u1", Email: "a@example.com", Name: "Ann"}
+		for what, write := range map[string]func() error{
+			"Upsert":       func() error { return s.Upsert(ctx, u) },
+			"RecordSignIn": func() error { return s.RecordSignIn(ctx, u) },
+			"UpsertMany":   func() error { return s.UpsertMany(ctx, []Person{u}) },
+		} {
+			if err := write(); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if got, err := s.Get(ctx, "u1"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("%s wrote the deleted person's record back: %+v (%v)", what, got, err)
+			}
+		}
+		var rows int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM signup_days`).Scan(&rows); err != nil || rows != 0 {
+			t.Errorf("%d signup_days rows (%v), want 0", rows, err)
+		}
+	})
+}
+
 func TestSignupsByDayUTCBoundariesZeroFillAndRoles(t *testing.T) {
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
