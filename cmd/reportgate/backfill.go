@@ -56,8 +56,10 @@ func backfill(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	// Only enqueues: the app's workers do the Permit writes.
+	// Erase as in the app: a deletion found here erases the person's data
+	// in its tombstone transaction.
 	prov, err := provision.New(provision.Config{DB: db, Permit: dir, Logto: api, DefaultRole: s.Permit.DefaultRole,
-		MaxEventAge: s.EventMaxAge, Logger: reqid.NewLogger(stderr, s.LogLevel, false)})
+		MaxEventAge: s.EventMaxAge, Logger: reqid.NewLogger(stderr, s.LogLevel, false), Erase: people.EraseTx})
 	if err != nil {
 		return err
 	}
@@ -72,7 +74,14 @@ func backfill(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "backfill: %d Logto users seen, %d sync jobs queued, %d suspended (sessions revoked), %d deleted here\n",
 			b.Seen, b.Queued, b.Suspended, b.Deleted)
 	}
-	if err != nil {
+	if b.Unconfirmed > 0 {
+		fmt.Fprintf(stdout, "backfill: kept %d people missing from Logto's list whom Logto could not be asked about; run it again\n", b.Unconfirmed)
+	}
+	switch {
+	case err != nil && b.Unconfirmed > 0:
+		// The walk finished; only the check of the missing failed.
+		return err
+	case err != nil:
 		return fmt.Errorf("%w (resume with --start-page %d)", err, b.Page)
 	}
 	return nil
