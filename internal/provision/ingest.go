@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -238,11 +239,8 @@ func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDeli
 	for _, r := range results {
 		counts[r.outcome]++
 	}
-	now := batch[0].now
-	for outcome, n := range counts {
-		if err := countNTx(ctx, tx, now, string(outcome), n); err != nil {
-			return batch, nil, err
-		}
+	if err := countTx(ctx, tx, batch[0].now, counts); err != nil {
+		return batch, nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return batch, nil, fmt.Errorf("commit: %w", err)
@@ -559,12 +557,25 @@ func (s *Service) revokeNow(ctx context.Context, userID, name, why string) {
 	s.recordRevoked(ctx, userID, name, why, n)
 }
 
-// countNTx adds n deliveries of kind to the day of now.
-func countNTx(ctx context.Context, tx *sql.Tx, now time.Time, kind string, n int64) error {
+// countTx adds counts (deliveries by outcome) to the day of now, in one
+// statement. The rows are written in outcome order, the same in every
+// batch: in map order, two batches written at once on PostgreSQL could
+// lock two count rows in opposite orders and deadlock.
+func countTx(ctx context.Context, tx *sql.Tx, now time.Time, counts map[Outcome]int64) error {
 	day := now.UTC().Unix() / 86400
-	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_counts (day, kind, n) VALUES ($1, $2, $3)
-		ON CONFLICT (day, kind) DO UPDATE SET n = webhook_counts.n + excluded.n`, day, kind, n); err != nil {
-		return fmt.Errorf("count %s: %w", kind, err)
+	var values strings.Builder
+	args := make([]any, 0, 3*len(counts))
+	for _, outcome := range slices.Sorted(maps.Keys(counts)) {
+		if len(args) > 0 {
+			values.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&values, "($%d, $%d, $%d)", n+1, n+2, n+3)
+		args = append(args, day, string(outcome), counts[outcome])
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_counts (day, kind, n) VALUES `+values.String()+`
+		ON CONFLICT (day, kind) DO UPDATE SET n = webhook_counts.n + excluded.n`, args...); err != nil {
+		return fmt.Errorf("count: %w", err)
 	}
 	return nil
 }
