@@ -1,7 +1,6 @@
 package provision
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -56,13 +55,11 @@ func (s *Service) Ingest(ctx context.Context, body []byte, ev webhook.Event) (Ou
 		return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
 	}
 	if res.revoke {
-		why, name := "suspended", ""
+		why := "suspended"
 		if ev.Name == webhook.EventUserDeleted {
 			why = "deleted"
-		} else if ev.User != nil {
-			name = cmp.Or(ev.User.Name, ev.User.Email)
 		}
-		s.revokeNow(ctx, ev.UserID, name, why)
+		s.revokeNow(ctx, ev.UserID, why)
 	}
 	return res.outcome, nil
 }
@@ -543,7 +540,7 @@ func (s *Service) jobOpts() *river.InsertOpts {
 	}
 }
 
-func (s *Service) revokeNow(ctx context.Context, userID, name, why string) {
+func (s *Service) revokeNow(ctx context.Context, userID, why string) {
 	if s.sessions == nil {
 		return
 	}
@@ -554,7 +551,7 @@ func (s *Service) revokeNow(ctx context.Context, userID, name, why string) {
 		// The job revokes again; log and go on.
 		s.log.WarnContext(ctx, "provision: revoke sessions", "user", userID, "error", err)
 	}
-	s.recordRevoked(ctx, userID, name, why, n)
+	s.recordRevoked(ctx, userID, why, n)
 }
 
 // countTx adds counts (deliveries by outcome) to the day of now, in one

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -101,7 +102,7 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 	}
 
 	if row.deleted {
-		if err := s.revoke(ctx, id, "", "deleted"); err != nil {
+		if err := s.revoke(ctx, id, "deleted"); err != nil {
 			return s.fail(ctx, job, err)
 		}
 		if err := s.permit.DeleteUser(ctx, id); err != nil {
@@ -131,7 +132,7 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 	}
 
 	if row.suspended {
-		if err := s.revoke(ctx, id, label(row), "suspended"); err != nil {
+		if err := s.revoke(ctx, id, "suspended"); err != nil {
 			return s.fail(ctx, job, err)
 		}
 	}
@@ -144,7 +145,7 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 			return s.fail(ctx, job, err)
 		}
 		grant = &audit.Entry{ActorID: audit.ActorSystem, Action: audit.RoleGranted, SubjectID: id,
-			SubjectName: label(row), Role: s.role, Detail: "default role, first sync (sign-up, sign-in reconcile or backfill)"}
+			Role: s.role, Detail: "default role, first sync (sign-up, sign-in reconcile or backfill)"}
 	}
 	if err := s.finish(ctx, job, row.generation, "synced", grant); err != nil {
 		return err
@@ -158,7 +159,7 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 
 // revoke ends the person's sessions; why ("suspended", "deleted") goes in
 // the audit entry when any ended.
-func (s *Service) revoke(ctx context.Context, userID, name, why string) error {
+func (s *Service) revoke(ctx context.Context, userID, why string) error {
 	if s.sessions == nil {
 		return nil
 	}
@@ -166,35 +167,51 @@ func (s *Service) revoke(ctx context.Context, userID, name, why string) error {
 	if err != nil {
 		return fmt.Errorf("revoke sessions: %w", err)
 	}
-	s.recordRevoked(ctx, userID, name, why, n)
+	s.recordRevoked(ctx, userID, why, n)
 	return nil
 }
 
 // recordRevoked audits n sessions of userID ended because the person was
-// why ("suspended", "deleted"); nothing when none were.
-func (s *Service) recordRevoked(ctx context.Context, userID, name, why string, n int) {
-	if n > 0 {
-		s.record(ctx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.SessionsRevoked, SubjectID: userID,
-			SubjectName: name, Detail: fmt.Sprintf("%s: %d sessions ended", why, n)})
-	}
-}
-
-// record writes an audit entry for a change already made outside the
-// database; a failure is logged, as the change itself stands.
-func (s *Service) record(ctx context.Context, e audit.Entry) {
-	if s.audit == nil {
+// why ("suspended", "deleted"); nothing when none were. The entry names
+// the person as user_sync does when it is written (see liveNameTx), not as
+// they were when the sessions ended: a deletion may have erased them since.
+// A failure is logged, as the revocation itself stands.
+func (s *Service) recordRevoked(ctx context.Context, userID, why string, n int) {
+	if n == 0 || s.audit == nil {
 		return
 	}
-	if err := s.audit.Record(ctx, e); err != nil {
-		s.log.ErrorContext(ctx, "provision: audit", "action", e.Action, "user", e.SubjectID, "error", err)
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		name, err := s.liveNameTx(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		return s.audit.RecordTx(ctx, tx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.SessionsRevoked,
+			SubjectID: userID, SubjectName: name, Detail: fmt.Sprintf("%s: %d sessions ended", why, n)})
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "provision: audit", "action", audit.SessionsRevoked, "user", userID, "error", err)
 	}
 }
 
-func label(r syncRow) string {
-	if r.name != "" {
-		return r.name
+// liveNameTx returns, in tx, the name (else the email) user_sync holds for
+// userID, or "" for a deleted person, for an audit entry written in tx.
+// A name read before a Permit call may have been erased by the time the
+// entry is written: the deletion erases the trail (audit.EraseTx) in its
+// own transaction, and an entry committed after that would name the person
+// again. The row is locked, so on PostgreSQL a deletion under way is
+// waited for, and one that comes later waits for tx and then erases its
+// entry.
+func (s *Service) liveNameTx(ctx context.Context, tx *sql.Tx, userID string) (string, error) {
+	var name, email string
+	err := tx.QueryRowContext(ctx, `SELECT name, email FROM user_sync WHERE user_id = $1 AND deleted_at IS NULL`+
+		s.db.Dialect.ForUpdate(), userID).Scan(&name, &email)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("read name: %w", err)
 	}
-	return r.email
+	return cmp.Or(name, email), nil
 }
 
 // finish records the result and completes the job in one transaction, but
@@ -217,6 +234,12 @@ func (s *Service) finish(ctx context.Context, job *river.Job[syncArgs], generati
 	}
 	defer tx.Rollback()
 	if grant != nil {
+		name, err := s.liveNameTx(ctx, tx, job.Args.UserID)
+		if err != nil {
+			tx.Rollback()
+			return s.fail(ctx, job, fmt.Errorf("record grant: %w", err))
+		}
+		grant.SubjectName = name
 		if _, err := tx.ExecContext(ctx, `UPDATE user_sync SET default_role_granted_at = $2
 			WHERE user_id = $1 AND default_role_granted_at IS NULL`, job.Args.UserID, now); err != nil {
 			tx.Rollback()
