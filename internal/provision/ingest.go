@@ -123,7 +123,9 @@ func (s *Service) ingestBatch(take func() []*pendingDelivery) {
 // number of statements for the common case: the event rows in one insert,
 // the profiles in one upsert per round (a user's first profile in the
 // first, their second, as a User.Created followed by its PostRegister, in
-// the second), the jobs in one insert, then the counts. Other accepted
+// the second), the jobs in one insert, then the counts; one more drops
+// the payloads of the deliveries not acted on that are about deleted
+// users (eraseLatePayloads), when there are any. Other accepted
 // events (deletions, suspensions, partial profiles) are applied one by one
 // after that;
 // deliveries that arrive together have no order among them, so applying
@@ -222,6 +224,9 @@ func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDeli
 			database.Placeholders(1, len(ignored))+`)`, ignored...); err != nil {
 			return batch, nil, fmt.Errorf("mark ignored: %w", err)
 		}
+	}
+	if err := eraseLatePayloads(ctx, tx, batch, eventIDs); err != nil {
+		return batch, nil, err
 	}
 	if len(users) > 0 {
 		jobs, err := s.enqueueMany(ctx, tx, users)
@@ -334,6 +339,30 @@ func upsertProfiles(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, i
 	}
 	for _, i := range idx {
 		applied[i] = written[batch[i].ev.UserID]
+	}
+	return nil
+}
+
+// eraseLatePayloads drops the stored payload of every delivery of batch
+// that was not accepted (ignored, test, stale, future) and is about a
+// tombstoned user, in one statement, run only when there are such
+// deliveries. Logto promises no order, so a PostSignIn or an old update
+// may arrive after the person's User.Deleted erased their payloads; an
+// accepted one is caught by the tombstone guard of its upsert instead.
+func eraseLatePayloads(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, eventIDs []int64) error {
+	var ids []any
+	for i, d := range batch {
+		if eventIDs[i] != 0 && d.outcome != OutcomeAccepted && d.ev.UserID != "" && len(d.payload) > 0 {
+			ids = append(ids, eventIDs[i])
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET payload = '' WHERE id IN (`+
+		database.Placeholders(1, len(ids))+`) AND user_id IN (SELECT user_id FROM user_sync WHERE deleted_at IS NOT NULL)`,
+		ids...); err != nil {
+		return fmt.Errorf("erase payloads of deleted users: %w", err)
 	}
 	return nil
 }

@@ -145,6 +145,37 @@ func TestLateCreatedAfterDeletedStaysDeleted(t *testing.T) {
 	})
 }
 
+// TestLateUnacceptedDeliveryKeepsNoPayloadOfAnErasedPerson: User.Deleted
+// erases the stored payloads of the person's deliveries. Logto promises no
+// order, so a PostSignIn (ignored) or a stale User.Data.Updated may arrive
+// after it: such deliveries, though not accepted, must not be stored with
+// the erased person's email and name either.
+func TestLateUnacceptedDeliveryKeepsNoPayloadOfAnErasedPerson(t *testing.T) {
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		s := newService(t, testConfig(db, newFakePermit()), false)
+		const id = "latepayload1"
+		body, ev := delivery(t, webhook.EventUserDeleted, id, "gone@example.com", "Gone Person", time.Now())
+		if o := ingest(t, s, body, ev); o != OutcomeAccepted {
+			t.Fatalf("deletion: %s", o)
+		}
+		late := []struct {
+			event string
+			at    time.Time
+		}{
+			{webhook.EventPostSignIn, time.Now().Add(-time.Minute)},
+			{webhook.EventUserDataUpdated, time.Now().Add(-30 * 24 * time.Hour)}, // stale
+		}
+		for _, l := range late {
+			body, ev := delivery(t, l.event, id, "gone@example.com", "Gone Person", l.at)
+			o := ingest(t, s, body, ev)
+			t.Logf("%s after the deletion: %s", l.event, o)
+		}
+		if n := countRows(t, db, `SELECT COUNT(*) FROM webhook_events WHERE user_id = $1 AND payload LIKE '%gone@example.com%'`, id); n > 0 {
+			t.Errorf("%d stored payloads of the erased person still hold their email", n)
+		}
+	})
+}
+
 func TestRemovedRoleIsNotRestored(t *testing.T) {
 	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
