@@ -609,7 +609,8 @@ func countTx(ctx context.Context, tx *sql.Tx, now time.Time, counts map[Outcome]
 // Reconcile is called at sign-in with what the ID token says: a user who is
 // not synced (no row, queued, or failed) and not deleted is upserted and
 // gets a sync job — the safety net for a webhook Logto never delivered.
-// A synced user is left alone, so Reconcile never re-grants a role.
+// A synced user is left alone, so Reconcile never re-grants a role. The
+// token's profile is stamped on Logto's clock (logtoTime), not ours.
 func (s *Service) Reconcile(ctx context.Context, u webhook.User) error {
 	if u.ID == "" {
 		return errors.New("reconcile: user has no id")
@@ -632,7 +633,11 @@ func (s *Service) Reconcile(ctx context.Context, u webhook.User) error {
 	}
 	var ok bool
 	if u.Email != "" || u.Name != "" {
-		ok, err = upsertProfile(ctx, tx, u, now.UnixMilli(), now)
+		var at int64
+		if at, err = logtoTime(ctx, tx, u.ID); err != nil {
+			return fmt.Errorf("reconcile %s: %w", u.ID, err)
+		}
+		ok, err = upsertProfile(ctx, tx, u, at, now)
 	} else {
 		ok, err = ensureRow(ctx, tx, u.ID, false, now)
 	}

@@ -116,12 +116,18 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 		if err != nil {
 			return s.fail(ctx, job, fmt.Errorf("fetch from logto: %w", err))
 		}
-		now := s.now().UnixMilli()
+		at, err := logtoTime(ctx, s.db, id)
+		if err != nil {
+			return s.fail(ctx, job, err)
+		}
 		res, err := s.db.ExecContext(ctx, `UPDATE user_sync SET email = $2, name = $3,
 			registered_at = CASE WHEN registered_at = 0 THEN $4 ELSE registered_at END,
-			suspended = $5, suspended_at = $6, profile_at = $6, needs_fetch = FALSE, updated_at = $6
-			WHERE user_id = $1 AND generation = $7`,
-			id, u.Email, u.Name, unixMilli(u.CreatedAt), u.IsSuspended, now, row.generation)
+			suspended = $5,
+			suspended_at = CASE WHEN suspended_at > $6 THEN suspended_at ELSE $6 END,
+			profile_at = CASE WHEN profile_at > $6 THEN profile_at ELSE $6 END,
+			needs_fetch = FALSE, updated_at = $7
+			WHERE user_id = $1 AND generation = $8`,
+			id, u.Email, u.Name, unixMilli(u.CreatedAt), u.IsSuspended, at, s.now().UnixMilli(), row.generation)
 		if err != nil {
 			return s.fail(ctx, job, fmt.Errorf("store fetched user: %w", err))
 		}
@@ -155,6 +161,32 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 			CreatedAt: fromMilli(row.registeredAt), IsSuspended: row.suspended})
 	}
 	return nil
+}
+
+// logtoTime is the time, on Logto's clock, to stamp profile data taken
+// from Logto itself (a fetched user, an ID token) with: profile_at and
+// suspended_at order it against events by their createdAt. It is the
+// createdAt of the newest event applied for the user, the one that asked
+// for a fetch or a later one. Logto's user carries no time of its own, and
+// ours will not do: Logto's clock may be up to MaxEventSkew behind, and
+// data stamped ahead of it would outrank, and so drop, a change made in
+// Logto just after. Every event counted here was applied before the data
+// is stored (a job's fetch is not stored if one came since it read the
+// row: the generation moved), so Logto sent it before the data was read
+// and the stamp is never ahead of the data. 0 when no event is left (a
+// sign-in or a backfill asked): the stamps then stay as they were.
+func logtoTime(ctx context.Context, q queryRower, userID string) (int64, error) {
+	var at sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT MAX(event_created_at) FROM webhook_events
+		WHERE user_id = $1 AND outcome = 'accepted'`, userID).Scan(&at); err != nil {
+		return 0, fmt.Errorf("time on logto's clock: %w", err)
+	}
+	return at.Int64, nil
+}
+
+// queryRower is a *sql.DB or a *sql.Tx.
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // revoke ends the person's sessions; why ("suspended", "deleted") goes in
