@@ -339,3 +339,55 @@ func TestEraseClearsTheirFreeText(t *testing.T) {
 		}
 	})
 }
+
+// erasingPermit erases the requester (as an ingested User.Deleted does, in
+// its own transaction) while the grant's AssignRole is in flight.
+type erasingPermit struct {
+	db *database.DB
+	t  *testing.T
+}
+
+func (p erasingPermit) AssignRole(ctx context.Context, key, role string) error {
+	if err := p.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := audit.EraseTx(ctx, tx, key); err != nil {
+			return err
+		}
+		return access.EraseTx(ctx, tx, key)
+	}); err != nil {
+		p.t.Fatal(err)
+	}
+	return nil
+}
+
+// TestGrantEntryDoesNotNameAPersonErasedDuringTheCall: the grant job reads
+// the request (with the requester's name), calls Permit, then writes the
+// role.granted entry. The requester is erased while the call is in flight
+// (as the tombstone transaction does, audit.EraseTx then access.EraseTx):
+// the entry must not name them again.
+func TestGrantEntryDoesNotNameAPersonErasedDuringTheCall(t *testing.T) {
+	db := databasetest.Open(t, database.SQLite)
+	f := newFixture(t, db)
+	ctx := context.Background()
+	req, _, err := f.svc.Open(ctx, nora, "reports:view", "please")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Approve(ctx, ada, req.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	w := &access.GrantWorker{Service: f.svc, Permit: erasingPermit{db: db, t: t}, CallTimeout: 1e9}
+	job := &river.Job[access.GrantArgs]{JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 5},
+		Args: access.GrantArgs{RequestID: req.ID}}
+	if err := w.Work(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := f.trail.List(ctx, audit.Filter{Person: nora.ID}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.SubjectID == nora.ID && e.SubjectName != "" {
+			t.Errorf("after nora's erasure the trail names her: action %s, subject_name %q", e.Action, e.SubjectName)
+		}
+	}
+}

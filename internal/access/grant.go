@@ -1,8 +1,10 @@
 package access
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -76,19 +78,27 @@ func (w *GrantWorker) Work(ctx context.Context, job *river.Job[GrantArgs]) error
 	return nil
 }
 
+// finishGrant records the outcome of the Permit call for request r. The
+// names in the audit entry are read again here, from the row this
+// transaction changes, not taken from r: r was read before the call, and a
+// deletion in between has erased the person (EraseTx, audit.EraseTx); an
+// entry written with r's names would name them again. An erased person is
+// left unnamed (not named by id, as Label would).
 func (s *Service) finishGrant(ctx context.Context, r Request, state, action, detail string) error {
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		res, err := tx.ExecContext(ctx, `UPDATE access_requests SET state = $2, decided_at = $3 WHERE id = $1 AND state = 'approving'`,
-			r.ID, state, now.UnixMilli())
+		var name, email, deciderName string
+		err := tx.QueryRowContext(ctx, `UPDATE access_requests SET state = $2, decided_at = $3
+			WHERE id = $1 AND state = 'approving' RETURNING user_name, user_email, decided_by_name`,
+			r.ID, state, now.UnixMilli()).Scan(&name, &email, &deciderName)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // recorded by another attempt
+		}
 		if err != nil {
 			return fmt.Errorf("record grant: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return nil // recorded by another attempt
-		}
-		return s.trail.RecordTx(ctx, tx, audit.Entry{At: now, ActorID: r.DecidedBy, ActorName: r.DecidedByName,
-			Action: action, SubjectID: r.UserID, SubjectName: requester(r).Label(), Role: r.Role,
+		return s.trail.RecordTx(ctx, tx, audit.Entry{At: now, ActorID: r.DecidedBy, ActorName: deciderName,
+			Action: action, SubjectID: r.UserID, SubjectName: cmp.Or(name, email), Role: r.Role,
 			Permission: r.Permission, Detail: detail, RequestID: r.ID})
 	})
 }

@@ -52,6 +52,52 @@ func TestDeletionErasesInTheTombstoneTransaction(t *testing.T) {
 	})
 }
 
+// TestGrantEntryDoesNotNameAPersonDeletedDuringTheGrant: the person's
+// User.Deleted is ingested while their sync job is in AssignRole, so the
+// erasure (audit.EraseTx in the tombstone transaction) runs before the
+// job records the grant. The entry, committed even though the job then
+// snoozes, must not name the erased person: deleting a person keeps their
+// entries but erases their name.
+func TestGrantEntryDoesNotNameAPersonDeletedDuringTheGrant(t *testing.T) {
+	db := databasetest.Open(t, database.SQLite)
+	ctx := context.Background()
+	trail := audit.New(db, 0, nil)
+	p := newFakePermit()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	p.AssignRoleFunc = func(ctx context.Context, key, role string) error {
+		once.Do(func() { close(entered); <-release })
+		return nil
+	}
+	cfg := testConfig(db, p)
+	cfg.Audit = trail
+	cfg.Erase = audit.EraseTx
+	s := newService(t, cfg, true)
+	const id = "erasedrace01"
+	body, ev := delivery(t, webhook.EventUserCreated, id, "ada@example.com", "Ada Lovelace", time.Now().Add(-time.Second))
+	ingest(t, s, body, ev)
+	<-entered
+	body, ev = delivery(t, webhook.EventUserDeleted, id, "ada@example.com", "Ada Lovelace", time.Now())
+	if o := ingest(t, s, body, ev); o != OutcomeAccepted {
+		t.Fatalf("deletion: %s", o)
+	}
+	close(release)
+	waitStatus(t, s, StatusDeleted, id)
+	waitFor(t, 30*time.Second, "the deletion synced", func() bool {
+		return countRows(t, db, `SELECT COUNT(*) FROM user_sync WHERE user_id = $1 AND state = 'deleted'`, id) == 1
+	})
+	entries, _, err := trail.List(ctx, audit.Filter{Person: id}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.SubjectName != "" || e.ActorName != "" {
+			t.Errorf("after the person's erasure the trail still names them: action %s, subject_name %q, actor_name %q",
+				e.Action, e.SubjectName, e.ActorName)
+		}
+	}
+}
+
 // TestJobsAuditTheDefaultRoleAndRevokedSessions: the default role at
 // sign-up and sessions ended by a suspension are recorded, actor system,
 // after the call.

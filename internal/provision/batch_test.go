@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -315,4 +317,65 @@ func killIngester(t *testing.T, d database.Dialect) {
 	}
 	t.Logf("%d acknowledged before SIGKILL; %d event rows in the database", len(acked),
 		countRows(t, db, `SELECT COUNT(*) FROM webhook_events`))
+}
+
+// deadlockCounter counts the batches that failed with a deadlock.
+type deadlockCounter struct {
+	n atomic.Int64
+}
+
+func (c *deadlockCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (c *deadlockCounter) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "batch of deliveries failed") {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "error" && strings.Contains(a.Value.String(), "deadlock") {
+				c.n.Add(1)
+			}
+			return true
+		})
+	}
+	return nil
+}
+func (c *deadlockCounter) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *deadlockCounter) WithGroup(string) slog.Handler      { return c }
+
+// TestConcurrentBatchesDoNotDeadlockOnCounts: two replicas ingest batches
+// that each hold an accepted and an ignored delivery at once. Had the
+// batches upserted their webhook_counts rows in differing orders (Go map
+// order), two of them would lock the two rows in opposite orders and
+// PostgreSQL would abort one as a deadlock (after deadlock_timeout, 1 s by
+// default), writing its whole batch again one delivery per transaction.
+func TestConcurrentBatchesDoNotDeadlockOnCounts(t *testing.T) {
+	url := databasetest.OpenURL(t, database.Postgres)
+	counter := &deadlockCounter{}
+	var replicas []*Service
+	for range 2 {
+		db := openMigrated(t, url)
+		cfg := testConfig(db, newFakePermit())
+		cfg.Logger = slog.New(counter)
+		replicas = append(replicas, newService(t, cfg, false))
+	}
+	ctx := context.Background()
+	start := time.Now()
+	for round := range 10 {
+		var wg sync.WaitGroup
+		for i := range 48 {
+			event := webhook.EventUserCreated
+			if i%2 == 1 {
+				event = webhook.EventPostSignIn
+			}
+			id := fmt.Sprintf("dl%02d%03d", round, i)
+			body, ev := delivery(t, event, id, id+"@example.com", "P", time.Now())
+			s := replicas[(i/2)%2]
+			wg.Go(func() {
+				if _, err := s.Ingest(ctx, body, ev); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if n := counter.n.Load(); n > 0 {
+		t.Errorf("%d batches failed with a deadlock and were re-written one by one (%s for 480 deliveries)", n, time.Since(start))
+	}
 }

@@ -1,7 +1,6 @@
 package provision
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -9,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -55,13 +55,11 @@ func (s *Service) Ingest(ctx context.Context, body []byte, ev webhook.Event) (Ou
 		return "", fmt.Errorf("ingest %s: %w", ev.Name, err)
 	}
 	if res.revoke {
-		why, name := "suspended", ""
+		why := "suspended"
 		if ev.Name == webhook.EventUserDeleted {
 			why = "deleted"
-		} else if ev.User != nil {
-			name = cmp.Or(ev.User.Name, ev.User.Email)
 		}
-		s.revokeNow(ctx, ev.UserID, name, why)
+		s.revokeNow(ctx, ev.UserID, why)
 	}
 	return res.outcome, nil
 }
@@ -125,7 +123,9 @@ func (s *Service) ingestBatch(take func() []*pendingDelivery) {
 // number of statements for the common case: the event rows in one insert,
 // the profiles in one upsert per round (a user's first profile in the
 // first, their second, as a User.Created followed by its PostRegister, in
-// the second), the jobs in one insert, then the counts. Other accepted
+// the second), the jobs in one insert, then the counts; one more drops
+// the payloads of the deliveries not acted on that are about deleted
+// users (eraseLatePayloads), when there are any. Other accepted
 // events (deletions, suspensions, partial profiles) are applied one by one
 // after that;
 // deliveries that arrive together have no order among them, so applying
@@ -225,6 +225,9 @@ func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDeli
 			return batch, nil, fmt.Errorf("mark ignored: %w", err)
 		}
 	}
+	if err := eraseLatePayloads(ctx, tx, batch, eventIDs); err != nil {
+		return batch, nil, err
+	}
 	if len(users) > 0 {
 		jobs, err := s.enqueueMany(ctx, tx, users)
 		if err != nil {
@@ -238,11 +241,8 @@ func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDeli
 	for _, r := range results {
 		counts[r.outcome]++
 	}
-	now := batch[0].now
-	for outcome, n := range counts {
-		if err := countNTx(ctx, tx, now, string(outcome), n); err != nil {
-			return batch, nil, err
-		}
+	if err := countTx(ctx, tx, batch[0].now, counts); err != nil {
+		return batch, nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return batch, nil, fmt.Errorf("commit: %w", err)
@@ -339,6 +339,30 @@ func upsertProfiles(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, i
 	}
 	for _, i := range idx {
 		applied[i] = written[batch[i].ev.UserID]
+	}
+	return nil
+}
+
+// eraseLatePayloads drops the stored payload of every delivery of batch
+// that was not accepted (ignored, test, stale, future) and is about a
+// tombstoned user, in one statement, run only when there are such
+// deliveries. Logto promises no order, so a PostSignIn or an old update
+// may arrive after the person's User.Deleted erased their payloads; an
+// accepted one is caught by the tombstone guard of its upsert instead.
+func eraseLatePayloads(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery, eventIDs []int64) error {
+	var ids []any
+	for i, d := range batch {
+		if eventIDs[i] != 0 && d.outcome != OutcomeAccepted && d.ev.UserID != "" && len(d.payload) > 0 {
+			ids = append(ids, eventIDs[i])
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET payload = '' WHERE id IN (`+
+		database.Placeholders(1, len(ids))+`) AND user_id IN (SELECT user_id FROM user_sync WHERE deleted_at IS NOT NULL)`,
+		ids...); err != nil {
+		return fmt.Errorf("erase payloads of deleted users: %w", err)
 	}
 	return nil
 }
@@ -545,7 +569,7 @@ func (s *Service) jobOpts() *river.InsertOpts {
 	}
 }
 
-func (s *Service) revokeNow(ctx context.Context, userID, name, why string) {
+func (s *Service) revokeNow(ctx context.Context, userID, why string) {
 	if s.sessions == nil {
 		return
 	}
@@ -556,15 +580,28 @@ func (s *Service) revokeNow(ctx context.Context, userID, name, why string) {
 		// The job revokes again; log and go on.
 		s.log.WarnContext(ctx, "provision: revoke sessions", "user", userID, "error", err)
 	}
-	s.recordRevoked(ctx, userID, name, why, n)
+	s.recordRevoked(ctx, userID, why, n)
 }
 
-// countNTx adds n deliveries of kind to the day of now.
-func countNTx(ctx context.Context, tx *sql.Tx, now time.Time, kind string, n int64) error {
+// countTx adds counts (deliveries by outcome) to the day of now, in one
+// statement. The rows are written in outcome order, the same in every
+// batch: in map order, two batches written at once on PostgreSQL could
+// lock two count rows in opposite orders and deadlock.
+func countTx(ctx context.Context, tx *sql.Tx, now time.Time, counts map[Outcome]int64) error {
 	day := now.UTC().Unix() / 86400
-	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_counts (day, kind, n) VALUES ($1, $2, $3)
-		ON CONFLICT (day, kind) DO UPDATE SET n = webhook_counts.n + excluded.n`, day, kind, n); err != nil {
-		return fmt.Errorf("count %s: %w", kind, err)
+	var values strings.Builder
+	args := make([]any, 0, 3*len(counts))
+	for _, outcome := range slices.Sorted(maps.Keys(counts)) {
+		if len(args) > 0 {
+			values.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&values, "($%d, $%d, $%d)", n+1, n+2, n+3)
+		args = append(args, day, string(outcome), counts[outcome])
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_counts (day, kind, n) VALUES `+values.String()+`
+		ON CONFLICT (day, kind) DO UPDATE SET n = webhook_counts.n + excluded.n`, args...); err != nil {
+		return fmt.Errorf("count: %w", err)
 	}
 	return nil
 }
@@ -572,7 +609,8 @@ func countNTx(ctx context.Context, tx *sql.Tx, now time.Time, kind string, n int
 // Reconcile is called at sign-in with what the ID token says: a user who is
 // not synced (no row, queued, or failed) and not deleted is upserted and
 // gets a sync job — the safety net for a webhook Logto never delivered.
-// A synced user is left alone, so Reconcile never re-grants a role.
+// A synced user is left alone, so Reconcile never re-grants a role. The
+// token's profile is stamped on Logto's clock (logtoTime), not ours.
 func (s *Service) Reconcile(ctx context.Context, u webhook.User) error {
 	if u.ID == "" {
 		return errors.New("reconcile: user has no id")
@@ -595,7 +633,11 @@ func (s *Service) Reconcile(ctx context.Context, u webhook.User) error {
 	}
 	var ok bool
 	if u.Email != "" || u.Name != "" {
-		ok, err = upsertProfile(ctx, tx, u, now.UnixMilli(), now)
+		var at int64
+		if at, err = logtoTime(ctx, tx, u.ID); err != nil {
+			return fmt.Errorf("reconcile %s: %w", u.ID, err)
+		}
+		ok, err = upsertProfile(ctx, tx, u, at, now)
 	} else {
 		ok, err = ensureRow(ctx, tx, u.ID, false, now)
 	}

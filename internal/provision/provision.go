@@ -203,10 +203,9 @@ type Config struct {
 	OnJobResult func(result string)
 }
 
-// AuditTrail records what the jobs changed (audit.Trail): on its own, or
-// in the transaction that records the change.
+// AuditTrail records what the jobs changed (audit.Trail), in a
+// transaction that reads whether the person is deleted (see liveNameTx).
 type AuditTrail interface {
-	Record(ctx context.Context, e audit.Entry) error
 	RecordTx(ctx context.Context, tx *sql.Tx, e audit.Entry) error
 }
 

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -141,6 +142,37 @@ func TestLateCreatedAfterDeletedStaysDeleted(t *testing.T) {
 		}
 		if _, err := pc.AssignedRoles(ctx, id); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestLateUnacceptedDeliveryKeepsNoPayloadOfAnErasedPerson: User.Deleted
+// erases the stored payloads of the person's deliveries. Logto promises no
+// order, so a PostSignIn (ignored) or a stale User.Data.Updated may arrive
+// after it: such deliveries, though not accepted, must not be stored with
+// the erased person's email and name either.
+func TestLateUnacceptedDeliveryKeepsNoPayloadOfAnErasedPerson(t *testing.T) {
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		s := newService(t, testConfig(db, newFakePermit()), false)
+		const id = "latepayload1"
+		body, ev := delivery(t, webhook.EventUserDeleted, id, "gone@example.com", "Gone Person", time.Now())
+		if o := ingest(t, s, body, ev); o != OutcomeAccepted {
+			t.Fatalf("deletion: %s", o)
+		}
+		late := []struct {
+			event string
+			at    time.Time
+		}{
+			{webhook.EventPostSignIn, time.Now().Add(-time.Minute)},
+			{webhook.EventUserDataUpdated, time.Now().Add(-30 * 24 * time.Hour)}, // stale
+		}
+		for _, l := range late {
+			body, ev := delivery(t, l.event, id, "gone@example.com", "Gone Person", l.at)
+			o := ingest(t, s, body, ev)
+			t.Logf("%s after the deletion: %s", l.event, o)
+		}
+		if n := countRows(t, db, `SELECT COUNT(*) FROM webhook_events WHERE user_id = $1 AND payload LIKE '%gone@example.com%'`, id); n > 0 {
+			t.Errorf("%d stored payloads of the erased person still hold their email", n)
 		}
 	})
 }
@@ -412,6 +444,83 @@ func TestFetchesIncompleteUsersFromLogto(t *testing.T) {
 		users, _, _, _, _ := fp.snapshot()
 		if users["fetch0000001"] != "f@example.com" || dir.calls.Load() != 1 {
 			t.Errorf("permit email %q after %d fetches", users["fetch0000001"], dir.calls.Load())
+		}
+	})
+}
+
+// TestFetchedProfileDoesNotOutrankLaterEvents: profile order is event
+// time on Logto's clock (createdAt), which may be up to MaxEventSkew off
+// ours. With ours one minute ahead, a job fetches the profile from Logto,
+// then the person changes their email in Logto: the change must reach
+// user_sync and Permit, so the fetch must not be stamped with our clock.
+func TestFetchedProfileDoesNotOutrankLaterEvents(t *testing.T) {
+	db := databasetest.Open(t, database.SQLite)
+	const skew = time.Minute // our clock ahead of Logto's, well inside MaxEventSkew
+	p := newFakePermit()
+	logto := &fakeLogtoUsers{users: map[string]webhook.User{}}
+	cfg := testConfig(db, p)
+	cfg.Logto = logto
+	cfg.Now = func() time.Time { return time.Now().Add(skew) }
+	s := newService(t, cfg, true)
+	const id = "clockskew001"
+	logtoNow := time.Now // Logto's clock
+	logto.mu.Lock()
+	logto.users[id] = webhook.User{ID: id, Email: "old@example.com", Name: "P"}
+	logto.mu.Unlock()
+
+	// A User.Data.Updated carrying only customData: the job fetches the user.
+	body, _ := json.Marshal(map[string]any{"event": webhook.EventUserDataUpdated, "userId": id, "n": 1})
+	if o := ingest(t, s, body, webhook.Event{Name: webhook.EventUserDataUpdated, UserID: id, Partial: true,
+		CreatedAt: logtoNow()}); o != OutcomeAccepted {
+		t.Fatalf("partial update: %s", o)
+	}
+	waitStatus(t, s, StatusSynced, id)
+
+	// Seconds later the person changes their email in Logto.
+	time.Sleep(50 * time.Millisecond)
+	logto.mu.Lock()
+	logto.users[id] = webhook.User{ID: id, Email: "new@example.com", Name: "P"}
+	logto.mu.Unlock()
+	body, ev := delivery(t, webhook.EventUserDataUpdated, id, "new@example.com", "P", logtoNow())
+	if o := ingest(t, s, body, ev); o != OutcomeAccepted {
+		t.Fatalf("email change: %s", o)
+	}
+	waitFor(t, 30*time.Second, "the second sync", func() bool {
+		_, syncs, _, _, _ := p.snapshot()
+		return syncs[id] >= 2
+	})
+	waitStatus(t, s, StatusSynced, id)
+	if users, _, _, _, _ := p.snapshot(); users[id] != "new@example.com" {
+		t.Errorf("Permit has %q after the email change to new@example.com", users[id])
+	}
+	var email string
+	if err := db.QueryRowContext(context.Background(), `SELECT email FROM user_sync WHERE user_id = $1`, id).Scan(&email); err != nil {
+		t.Fatal(err)
+	}
+	if email != "new@example.com" {
+		t.Errorf("user_sync has %q after the email change", email)
+	}
+}
+
+// TestSignInProfileDoesNotOutrankLaterEvents: Reconcile stores the profile
+// of an ID token, which comes from Logto too; with our clock one minute
+// ahead of Logto's, an email change made in Logto right after the sign-in
+// must still be applied.
+func TestSignInProfileDoesNotOutrankLaterEvents(t *testing.T) {
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		cfg := testConfig(db, newFakePermit())
+		cfg.Now = func() time.Time { return time.Now().Add(time.Minute) }
+		s := newService(t, cfg, false)
+		const id = "signinskew01"
+		if err := s.Reconcile(context.Background(), webhook.User{ID: id, Email: "old@example.com", Name: "P"}); err != nil {
+			t.Fatal(err)
+		}
+		body, ev := delivery(t, webhook.EventUserDataUpdated, id, "new@example.com", "P", time.Now())
+		if o := ingest(t, s, body, ev); o != OutcomeAccepted {
+			t.Fatalf("email change: %s", o)
+		}
+		if n := countRows(t, db, `SELECT COUNT(*) FROM user_sync WHERE user_id = $1 AND email = 'new@example.com'`, id); n != 1 {
+			t.Error("the email change made after the sign-in was dropped")
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -101,7 +102,7 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 	}
 
 	if row.deleted {
-		if err := s.revoke(ctx, id, "", "deleted"); err != nil {
+		if err := s.revoke(ctx, id, "deleted"); err != nil {
 			return s.fail(ctx, job, err)
 		}
 		if err := s.permit.DeleteUser(ctx, id); err != nil {
@@ -115,12 +116,18 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 		if err != nil {
 			return s.fail(ctx, job, fmt.Errorf("fetch from logto: %w", err))
 		}
-		now := s.now().UnixMilli()
+		at, err := logtoTime(ctx, s.db, id)
+		if err != nil {
+			return s.fail(ctx, job, err)
+		}
 		res, err := s.db.ExecContext(ctx, `UPDATE user_sync SET email = $2, name = $3,
 			registered_at = CASE WHEN registered_at = 0 THEN $4 ELSE registered_at END,
-			suspended = $5, suspended_at = $6, profile_at = $6, needs_fetch = FALSE, updated_at = $6
-			WHERE user_id = $1 AND generation = $7`,
-			id, u.Email, u.Name, unixMilli(u.CreatedAt), u.IsSuspended, now, row.generation)
+			suspended = $5,
+			suspended_at = CASE WHEN suspended_at > $6 THEN suspended_at ELSE $6 END,
+			profile_at = CASE WHEN profile_at > $6 THEN profile_at ELSE $6 END,
+			needs_fetch = FALSE, updated_at = $7
+			WHERE user_id = $1 AND generation = $8`,
+			id, u.Email, u.Name, unixMilli(u.CreatedAt), u.IsSuspended, at, s.now().UnixMilli(), row.generation)
 		if err != nil {
 			return s.fail(ctx, job, fmt.Errorf("store fetched user: %w", err))
 		}
@@ -131,7 +138,7 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 	}
 
 	if row.suspended {
-		if err := s.revoke(ctx, id, label(row), "suspended"); err != nil {
+		if err := s.revoke(ctx, id, "suspended"); err != nil {
 			return s.fail(ctx, job, err)
 		}
 	}
@@ -144,7 +151,7 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 			return s.fail(ctx, job, err)
 		}
 		grant = &audit.Entry{ActorID: audit.ActorSystem, Action: audit.RoleGranted, SubjectID: id,
-			SubjectName: label(row), Role: s.role, Detail: "default role, first sync (sign-up, sign-in reconcile or backfill)"}
+			Role: s.role, Detail: "default role, first sync (sign-up, sign-in reconcile or backfill)"}
 	}
 	if err := s.finish(ctx, job, row.generation, "synced", grant); err != nil {
 		return err
@@ -156,9 +163,35 @@ func (s *Service) work(ctx context.Context, job *river.Job[syncArgs]) error {
 	return nil
 }
 
+// logtoTime is the time, on Logto's clock, to stamp profile data taken
+// from Logto itself (a fetched user, an ID token) with: profile_at and
+// suspended_at order it against events by their createdAt. It is the
+// createdAt of the newest event applied for the user, the one that asked
+// for a fetch or a later one. Logto's user carries no time of its own, and
+// ours will not do: Logto's clock may be up to MaxEventSkew behind, and
+// data stamped ahead of it would outrank, and so drop, a change made in
+// Logto just after. Every event counted here was applied before the data
+// is stored (a job's fetch is not stored if one came since it read the
+// row: the generation moved), so Logto sent it before the data was read
+// and the stamp is never ahead of the data. 0 when no event is left (a
+// sign-in or a backfill asked): the stamps then stay as they were.
+func logtoTime(ctx context.Context, q queryRower, userID string) (int64, error) {
+	var at sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT MAX(event_created_at) FROM webhook_events
+		WHERE user_id = $1 AND outcome = 'accepted'`, userID).Scan(&at); err != nil {
+		return 0, fmt.Errorf("time on logto's clock: %w", err)
+	}
+	return at.Int64, nil
+}
+
+// queryRower is a *sql.DB or a *sql.Tx.
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // revoke ends the person's sessions; why ("suspended", "deleted") goes in
 // the audit entry when any ended.
-func (s *Service) revoke(ctx context.Context, userID, name, why string) error {
+func (s *Service) revoke(ctx context.Context, userID, why string) error {
 	if s.sessions == nil {
 		return nil
 	}
@@ -166,35 +199,51 @@ func (s *Service) revoke(ctx context.Context, userID, name, why string) error {
 	if err != nil {
 		return fmt.Errorf("revoke sessions: %w", err)
 	}
-	s.recordRevoked(ctx, userID, name, why, n)
+	s.recordRevoked(ctx, userID, why, n)
 	return nil
 }
 
 // recordRevoked audits n sessions of userID ended because the person was
-// why ("suspended", "deleted"); nothing when none were.
-func (s *Service) recordRevoked(ctx context.Context, userID, name, why string, n int) {
-	if n > 0 {
-		s.record(ctx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.SessionsRevoked, SubjectID: userID,
-			SubjectName: name, Detail: fmt.Sprintf("%s: %d sessions ended", why, n)})
-	}
-}
-
-// record writes an audit entry for a change already made outside the
-// database; a failure is logged, as the change itself stands.
-func (s *Service) record(ctx context.Context, e audit.Entry) {
-	if s.audit == nil {
+// why ("suspended", "deleted"); nothing when none were. The entry names
+// the person as user_sync does when it is written (see liveNameTx), not as
+// they were when the sessions ended: a deletion may have erased them since.
+// A failure is logged, as the revocation itself stands.
+func (s *Service) recordRevoked(ctx context.Context, userID, why string, n int) {
+	if n == 0 || s.audit == nil {
 		return
 	}
-	if err := s.audit.Record(ctx, e); err != nil {
-		s.log.ErrorContext(ctx, "provision: audit", "action", e.Action, "user", e.SubjectID, "error", err)
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		name, err := s.liveNameTx(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		return s.audit.RecordTx(ctx, tx, audit.Entry{ActorID: audit.ActorSystem, Action: audit.SessionsRevoked,
+			SubjectID: userID, SubjectName: name, Detail: fmt.Sprintf("%s: %d sessions ended", why, n)})
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "provision: audit", "action", audit.SessionsRevoked, "user", userID, "error", err)
 	}
 }
 
-func label(r syncRow) string {
-	if r.name != "" {
-		return r.name
+// liveNameTx returns, in tx, the name (else the email) user_sync holds for
+// userID, or "" for a deleted person, for an audit entry written in tx.
+// A name read before a Permit call may have been erased by the time the
+// entry is written: the deletion erases the trail (audit.EraseTx) in its
+// own transaction, and an entry committed after that would name the person
+// again. The row is locked, so on PostgreSQL a deletion under way is
+// waited for, and one that comes later waits for tx and then erases its
+// entry.
+func (s *Service) liveNameTx(ctx context.Context, tx *sql.Tx, userID string) (string, error) {
+	var name, email string
+	err := tx.QueryRowContext(ctx, `SELECT name, email FROM user_sync WHERE user_id = $1 AND deleted_at IS NULL`+
+		s.db.Dialect.ForUpdate(), userID).Scan(&name, &email)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("read name: %w", err)
 	}
-	return r.email
+	return cmp.Or(name, email), nil
 }
 
 // finish records the result and completes the job in one transaction, but
@@ -217,6 +266,12 @@ func (s *Service) finish(ctx context.Context, job *river.Job[syncArgs], generati
 	}
 	defer tx.Rollback()
 	if grant != nil {
+		name, err := s.liveNameTx(ctx, tx, job.Args.UserID)
+		if err != nil {
+			tx.Rollback()
+			return s.fail(ctx, job, fmt.Errorf("record grant: %w", err))
+		}
+		grant.SubjectName = name
 		if _, err := tx.ExecContext(ctx, `UPDATE user_sync SET default_role_granted_at = $2
 			WHERE user_id = $1 AND default_role_granted_at IS NULL`, job.Args.UserID, now); err != nil {
 			tx.Rollback()
