@@ -231,10 +231,13 @@ func EraseTx(ctx context.Context, tx *sql.Tx, id string) error {
 	if _, err := deleteRecord(ctx, tx, id); err != nil {
 		return fmt.Errorf("erase user %s: %w", id, err)
 	}
-	if err := audit.EraseTx(ctx, tx, id); err != nil {
+	// Requests first: a grant job names the person from their request row,
+	// so once that is blank, no entry it writes after the trail's erasure
+	// names them again.
+	if err := access.EraseTx(ctx, tx, id); err != nil {
 		return err
 	}
-	return access.EraseTx(ctx, tx, id)
+	return audit.EraseTx(ctx, tx, id)
 }
 
 // Pending says a deny is "access being set up": an approved access
