@@ -348,6 +348,10 @@ func (l *Logto) refresh(ctx context.Context, refreshToken string) (core.RefreshT
 		if tokens, ok := l.recentRefresh(key); ok {
 			return tokens, nil
 		}
+		// The refresh serves every request waiting on it, so the first
+		// one's client going away must not fail the others; the HTTP
+		// client's Timeout still bounds each call.
+		ctx := context.WithoutCancel(ctx)
 		oidc, err := l.oidcConfig(ctx)
 		if err != nil {
 			return nil, err
@@ -362,6 +366,11 @@ func (l *Logto) refresh(ctx context.Context, refreshToken string) (core.RefreshT
 			return nil, classifyTokenError("refresh", err, ErrSignedOut)
 		}
 		if err := l.verifyIDToken(ctx, oidc, tokens.IdToken); err != nil {
+			if errors.Is(err, ErrBadCallback) {
+				// No callback here: a refreshed ID token that does not
+				// verify leaves the session without a trusted identity.
+				return nil, fmt.Errorf("refresh: %w: %v", ErrSignedOut, err)
+			}
 			return nil, err
 		}
 		l.refreshMu.Lock()

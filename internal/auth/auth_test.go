@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -48,13 +49,18 @@ func (m *memStorage) SetItem(k, v string) {
 	m.items[k] = v
 }
 
-func startLogto(t *testing.T) string {
-	t.Helper()
-	return standin.StartLogto(t, logto.Config{
+// adaAtLogto is a Logto stand-in's config with this app and one person.
+func adaAtLogto() logto.Config {
+	return logto.Config{
 		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional",
 			RedirectURIs: []string{callbackURL}, PostLogoutRedirectURIs: []string{"http://app.test/"}}},
 		SeedUsers: []logto.SeedUser{{Email: "ada@example.com", Password: "demo-password", Name: "Ada"}},
-	}).URL
+	}
+}
+
+func startLogto(t *testing.T) string {
+	t.Helper()
+	return standin.StartLogto(t, adaAtLogto()).URL
 }
 
 func newLogto(endpoint string) *auth.Logto {
@@ -277,11 +283,7 @@ func TestOnlyARejectedGrantEndsTheSignIn(t *testing.T) {
 		body   string
 	}
 	var injected atomic.Pointer[reply]
-	lt := standin.StartLogto(t, logto.Config{
-		Apps: []logto.App{{ID: appID, Secret: appSecret, Type: "Traditional",
-			RedirectURIs: []string{callbackURL}, PostLogoutRedirectURIs: []string{"http://app.test/"}}},
-		SeedUsers: []logto.SeedUser{{Email: "ada@example.com", Password: "demo-password", Name: "Ada"}},
-	}, standin.Wrap(func(inner http.Handler) http.Handler {
+	lt := standin.StartLogto(t, adaAtLogto(), standin.Wrap(func(inner http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if rep := injected.Load(); rep != nil && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/oidc/token") {
 				w.Header().Set("Retry-After", "10")
@@ -342,6 +344,82 @@ func TestOnlyARejectedGrantEndsTheSignIn(t *testing.T) {
 					c.reply.status, refreshErr)
 			}
 		})
+	}
+}
+
+// TestRefreshDoesNotFailWithTheFirstCallersContext: one refresh serves every
+// request of a session waiting on it, so a first caller whose client went
+// away (its context cancelled) must not fail it, even when discovery has
+// still to be fetched.
+func TestRefreshDoesNotFailWithTheFirstCallersContext(t *testing.T) {
+	t.Parallel()
+	lt := startLogto(t)
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	cfg := auth.Config{Endpoint: lt, AppID: appID, AppSecret: appSecret,
+		CallbackURL: callbackURL, PostSignOutURL: "http://app.test/", Timeout: 5 * time.Second, Now: clock}
+	l := auth.New(cfg)
+	session := &memStorage{}
+	if _, err := l.HandleCallback(context.Background(), session, signIn(t, l, session)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour) // the ID token has expired: the next request refreshes
+	mu.Unlock()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	fresh := auth.New(cfg) // nothing cached: the refresh fetches discovery and keys
+	if _, err := fresh.CurrentUser(gone, session); err != nil {
+		t.Fatalf("refresh started by a caller that went away: %v", err)
+	}
+}
+
+// TestRefreshedIDTokenThatFailsVerificationSignsOut: a refresh whose new
+// ID token does not verify leaves no trusted identity, so the session ends
+// (signed out), rather than an ordinary page load being answered as a bad
+// sign-in callback.
+func TestRefreshedIDTokenThatFailsVerificationSignsOut(t *testing.T) {
+	t.Parallel()
+	var tamper atomic.Bool
+	lt := standin.StartLogto(t, adaAtLogto(), standin.Wrap(func(inner http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !tamper.Load() || r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/oidc/token") {
+				inner.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			inner.ServeHTTP(rec, r)
+			var body map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Errorf("token reply: %v", err)
+				return
+			}
+			// Another signature: the token no longer verifies.
+			if tok, _ := body["id_token"].(string); tok != "" {
+				body["id_token"] = tok[:strings.LastIndex(tok, ".")+1] + "AAAA"
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(rec.Code)
+			json.NewEncoder(w).Encode(body)
+		})
+	}))
+	now := time.Now()
+	var mu sync.Mutex
+	l := auth.New(auth.Config{Endpoint: lt.URL, AppID: appID, AppSecret: appSecret,
+		CallbackURL: callbackURL, PostSignOutURL: "http://app.test/", Timeout: 5 * time.Second,
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	session := &memStorage{}
+	if _, err := l.HandleCallback(context.Background(), session, signIn(t, l, session)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	tamper.Store(true)
+	_, err := l.CurrentUser(context.Background(), session)
+	if !errors.Is(err, auth.ErrSignedOut) || errors.Is(err, auth.ErrBadCallback) {
+		t.Fatalf("refreshed ID token that does not verify: err = %v, want ErrSignedOut", err)
 	}
 }
 
