@@ -184,6 +184,9 @@ func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDeli
 		}
 	}
 	applied := make([]bool, len(batch))
+	// suspends marks the suspensions that set the person suspended: only
+	// those end sessions, not one older than the state it would change.
+	suspends := make([]bool, len(batch))
 	for _, round := range rounds {
 		if err := upsertProfiles(ctx, tx, batch, round, applied); err != nil {
 			return batch, nil, err
@@ -191,11 +194,11 @@ func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDeli
 	}
 	for _, i := range single {
 		ev := batch[i].ev
-		ok, err := s.apply(ctx, tx, ev, batch[i].now)
+		ok, suspended, err := s.apply(ctx, tx, ev, batch[i].now)
 		if err != nil {
 			return batch, nil, fmt.Errorf("%s for %s: %w", ev.Name, ev.UserID, err)
 		}
-		applied[i] = ok
+		applied[i], suspends[i] = ok, suspended
 	}
 
 	var users []string                     // distinct users that need a job, in user order
@@ -214,7 +217,7 @@ func (s *Service) ingestTx(take func() []*pendingDelivery) (batch []*pendingDeli
 			continue
 		}
 		jobEvents[i] = eventIDs[i]
-		results[i].revoke = ev.Name == webhook.EventUserDeleted || (ev.Name == webhook.EventUserSuspension && suspendedIn(ev))
+		results[i].revoke = ev.Name == webhook.EventUserDeleted || suspends[i]
 		if len(users) == 0 || users[len(users)-1] != ev.UserID {
 			users = append(users, ev.UserID)
 		}
@@ -416,11 +419,13 @@ func suspendedIn(ev webhook.Event) bool {
 }
 
 // apply folds an accepted event into user_sync inside tx. It reports false
-// when the user is tombstoned (then nothing changed). Every statement
+// when the user is tombstoned (then nothing changed), and whether the
+// event set the person suspended: a suspension older than the state it
+// would change is not applied and ends no session. Every statement
 // carries its own guard (deleted_at IS NULL, event-time order) so that,
 // on PostgreSQL, concurrent ingests for one user re-check it against the
 // row they finally lock.
-func (s *Service) apply(ctx context.Context, tx *sql.Tx, ev webhook.Event, now time.Time) (bool, error) {
+func (s *Service) apply(ctx context.Context, tx *sql.Tx, ev webhook.Event, now time.Time) (ok, suspended bool, err error) {
 	at := ev.CreatedAt.UnixMilli()
 	switch ev.Name {
 	case webhook.EventUserDeleted:
@@ -433,21 +438,19 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, ev webhook.Event, now t
 				deleted_at = COALESCE(user_sync.deleted_at, excluded.deleted_at),
 				generation = user_sync.generation + 1, updated_at = excluded.updated_at`,
 			ev.UserID, now.UnixMilli()); err != nil {
-			return false, fmt.Errorf("tombstone: %w", err)
+			return false, false, fmt.Errorf("tombstone: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET payload = '' WHERE user_id = $1`, ev.UserID); err != nil {
-			return false, fmt.Errorf("erase payloads: %w", err)
+			return false, false, fmt.Errorf("erase payloads: %w", err)
 		}
 		if s.erase != nil {
 			if err := s.erase(ctx, tx, ev.UserID); err != nil {
-				return false, fmt.Errorf("erase: %w", err)
+				return false, false, fmt.Errorf("erase: %w", err)
 			}
 		}
-		return true, nil
+		return true, false, nil
 	}
 
-	var ok bool
-	var err error
 	if ev.User != nil {
 		ok, err = upsertProfile(ctx, tx, *ev.User, at, now)
 	} else {
@@ -459,16 +462,19 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, ev webhook.Event, now t
 		ok, err = ensureRow(ctx, tx, ev.UserID, force, now)
 	}
 	if err != nil || !ok {
-		return ok, err
+		return ok, false, err
 	}
 	if ev.Name == webhook.EventUserSuspension && (ev.Suspended != nil || ev.User != nil) {
-		if _, err := tx.ExecContext(ctx, `UPDATE user_sync SET suspended = $2, suspended_at = $3
+		res, err := tx.ExecContext(ctx, `UPDATE user_sync SET suspended = $2, suspended_at = $3
 			WHERE user_id = $1 AND deleted_at IS NULL AND suspended_at <= $3`,
-			ev.UserID, suspendedIn(ev), at); err != nil {
-			return false, fmt.Errorf("suspension: %w", err)
+			ev.UserID, suspendedIn(ev), at)
+		changed, err := changedRow(res, err, "suspension")
+		if err != nil {
+			return false, false, err
 		}
+		return true, changed && suspendedIn(ev), nil
 	}
-	return true, nil
+	return true, false, nil
 }
 
 // profileConflict is how a profile upsert changes an existing user_sync

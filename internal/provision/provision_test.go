@@ -423,6 +423,27 @@ func TestSuspensionAndDeletionRevokeSessions(t *testing.T) {
 	})
 }
 
+// TestLateSuspensionRevokesNothing: a suspension older than the
+// unsuspension already recorded does not change the person's state, so it
+// must not end the sessions of someone who may use the app again.
+func TestLateSuspensionRevokesNothing(t *testing.T) {
+	t.Parallel()
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		rv := &fakeRevoker{}
+		cfg := testConfig(db, newFakePermit())
+		cfg.Sessions = rv
+		s := newService(t, cfg, false)
+		now := time.Now()
+		b, e := delivery(t, webhook.EventUserSuspension, "late00000001", "l@example.com", "L", now, suspended(false))
+		ingest(t, s, b, e)
+		b, e = delivery(t, webhook.EventUserSuspension, "late00000001", "l@example.com", "L", now.Add(-time.Minute), suspended(true))
+		ingest(t, s, b, e)
+		if n := rv.count("late00000001"); n != 0 {
+			t.Errorf("a suspension older than the unsuspension ended sessions %d times, want none", n)
+		}
+	})
+}
+
 func TestFetchesIncompleteUsersFromLogto(t *testing.T) {
 	t.Parallel()
 	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
