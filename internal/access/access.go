@@ -444,7 +444,8 @@ func cleanText(s string) (string, error) {
 func requester(r Request) Person { return Person{ID: r.UserID, Name: r.UserName, Email: r.UserEmail} }
 
 // EraseTx erases, in tx (the deletion's transaction), userID's name and
-// email and the free text of their requests.
+// email and the free text of their requests, and withdraws those still
+// open or being granted.
 func EraseTx(ctx context.Context, tx *sql.Tx, userID string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE access_requests SET user_name = '', user_email = '', reason = '', note = ''
 		WHERE user_id = $1`, userID); err != nil {
@@ -452,6 +453,13 @@ func EraseTx(ctx context.Context, tx *sql.Tx, userID string) error {
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE access_requests SET decided_by_name = '' WHERE decided_by = $1`, userID); err != nil {
 		return fmt.Errorf("erase access request deciders: %w", err)
+	}
+	// A deleted person's requests are moot: none stays open for an admin
+	// to approve, and a queued grant finds its request no longer
+	// approving and assigns nothing to a person Permit is deleting.
+	if _, err := tx.ExecContext(ctx, `UPDATE access_requests SET state = 'withdrawn'
+		WHERE user_id = $1 AND state IN ('open', 'approving')`, userID); err != nil {
+		return fmt.Errorf("withdraw access requests: %w", err)
 	}
 	return nil
 }

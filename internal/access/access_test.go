@@ -340,6 +340,46 @@ func TestEraseClearsTheirFreeText(t *testing.T) {
 	})
 }
 
+// TestErasureWithdrawsOpenAndApprovingRequests: a deleted person's open
+// request leaves the admins' queue, and an approved one still being
+// granted assigns nothing to someone Permit is deleting.
+func TestErasureWithdrawsOpenAndApprovingRequests(t *testing.T) {
+	t.Parallel()
+	databasetest.ForEachDialect(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		open, _, err := f.svc.Open(ctx, nora, "reports:view", "please")
+		if err != nil {
+			t.Fatal(err)
+		}
+		approving, _, err := f.svc.Open(ctx, nora, "reports:export", "please")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Approve(ctx, ada, approving.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.InTx(ctx, func(tx *sql.Tx) error { return access.EraseTx(ctx, tx, nora.ID) }); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []int64{open.ID, approving.ID} {
+			if got, _ := f.svc.Get(ctx, id); got.State != access.StateWithdrawn {
+				t.Errorf("request %d after erasure: state %s, want withdrawn", id, got.State)
+			}
+		}
+		p := &permit{}
+		w := &access.GrantWorker{Service: f.svc, Permit: p, CallTimeout: time.Second}
+		job := &river.Job[access.GrantArgs]{JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 5},
+			Args: access.GrantArgs{RequestID: approving.ID}}
+		if err := w.Work(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		if len(p.assigned) != 0 {
+			t.Errorf("the grant job assigned %v to an erased person", p.assigned)
+		}
+	})
+}
+
 // erasingPermit erases the requester (as an ingested User.Deleted does, in
 // its own transaction) while the grant's AssignRole is in flight.
 type erasingPermit struct {
