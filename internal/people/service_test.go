@@ -762,3 +762,55 @@ func TestGrantFromCommandLineIsAudited(t *testing.T) {
 func authIdentity(id string) auth.Identity {
 	return auth.Identity{Subject: id, Email: id + "@example.com"}
 }
+
+// TestRoleChangeDoesNotHoldUpWebhookIngest: an admin's role change runs
+// under the role lock and makes its Permit calls inside that transaction.
+// Its record writes check the person's tombstone; were that read to lock
+// the user_sync row, a webhook batch updating the admin's profile would
+// wait for the Permit calls (and every delivery of the batch with it,
+// against Logto's 10 s timeout). PostgreSQL only: SQLite has one writer.
+func TestRoleChangeDoesNotHoldUpWebhookIngest(t *testing.T) {
+	db := databasetest.Open(t, database.Postgres)
+	ctx := context.Background()
+	store := people.NewStore(db, nil)
+	prov := realSync(t, db, nil)
+	const admin = "roleadmin001"
+	body, ev := delivery(t, webhook.EventUserCreated, admin, time.Now().Add(-2*time.Hour))
+	if _, err := prov.Ingest(ctx, body, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Upsert(ctx, people.Person{ID: admin, Email: admin + "@example.com", Name: "Admin"}); err != nil {
+		t.Fatal(err)
+	}
+
+	held, release, roleDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		roleDone <- store.WithRoleLock(ctx, func(tx *people.RoleTx) error {
+			if err := tx.SetRoles(ctx, admin, []string{"admin"}); err != nil {
+				return err
+			}
+			close(held)
+			<-release // the Permit calls of the change
+			return nil
+		})
+	}()
+	<-held
+	ingested := make(chan error, 1)
+	go func() {
+		body, ev := delivery(t, webhook.EventUserCreated, admin, time.Now().Add(-time.Hour))
+		_, err := prov.Ingest(ctx, body, ev)
+		ingested <- err
+	}()
+	select {
+	case err := <-ingested:
+		if err != nil {
+			t.Errorf("ingest: %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Errorf("a webhook about the admin waited over 3 s for the role change's Permit calls")
+	}
+	close(release)
+	if err := <-roleDone; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -356,9 +356,6 @@ func (s *Store) UpsertMany(ctx context.Context, users []Person) error {
 // applyTx is apply's write inside the transaction tx. moved says whether
 // the person's sign-up cell changed (or they were added).
 func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) (moved bool, err error) {
-	if deleted, err := s.tombstoned(ctx, tx, id); err != nil || deleted {
-		return false, err
-	}
 	// On PostgreSQL a concurrent transaction can create (and even delete
 	// again) the record between our read and our insert; the insert then
 	// does nothing, and since each statement sees the latest commits we
@@ -366,6 +363,9 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) (
 	for range maxApplyAttempts {
 		old, err := s.load(ctx, tx, id, true)
 		if err != nil {
+			return false, err
+		}
+		if deleted, err := s.tombstoned(ctx, tx, id); err != nil || deleted {
 			return false, err
 		}
 		next, err := ch(old)
@@ -392,18 +392,16 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, id string, ch change) (
 // tombstoned reports whether the sync holds a User.Deleted tombstone for
 // id, so that no write brings back the record its deletion erased: a sync
 // job that finished just before the deletion still calls UserChanged
-// after it. On PostgreSQL the read shares the lock on the user_sync row
-// that the tombstone's transaction takes before it erases the record
-// (EraseTx): a write either commits before the tombstone, and is erased
-// with the record, or waits for it and sees it. A person the sync has no
-// row for yet leaves nothing to lock; their deletion then creates the row.
+// after it. Read after the record's row lock (applyTx), it needs no lock
+// of its own: the deletion writes its tombstone before it deletes the
+// record, so it has either committed, and the tombstone is seen, or it
+// waits on our lock and deletes what we wrote. Locking user_sync here
+// instead would hold up webhook ingest of the person for as long as the
+// writer's transaction lasts (a role change spans Permit calls). A person
+// with no record yet leaves nothing to lock.
 func (s *Store) tombstoned(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
-	query := `SELECT deleted_at FROM user_sync WHERE user_id = $1`
-	if s.db.Dialect == database.Postgres {
-		query += ` FOR SHARE`
-	}
 	var deletedAt sql.NullInt64
-	err := tx.QueryRowContext(ctx, query, id).Scan(&deletedAt)
+	err := tx.QueryRowContext(ctx, `SELECT deleted_at FROM user_sync WHERE user_id = $1`, id).Scan(&deletedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
