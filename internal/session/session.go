@@ -238,18 +238,32 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess := sessions.NewSession(s, name)
 	sess.Options = s.cookieOptions()
 	sess.IsNew = true
-	c, err := r.Cookie(s.cookie)
-	bare := false
-	if err != nil && s.bareCookie != "" {
-		c, err = r.Cookie(s.bareCookie)
-		bare = true
+	// The prefixed cookie first; the bare one of the release before only
+	// when the prefixed one gives no session (absent, or dead: a browser
+	// moved to it, then signed out and in again on a replica of that
+	// release, holds a dead prefixed cookie beside a live bare one).
+	for _, cookie := range []string{s.cookie, s.bareCookie} {
+		if cookie == "" {
+			continue
+		}
+		c, err := r.Cookie(cookie)
+		if err != nil {
+			continue
+		}
+		if found, err := s.open(r, sess, c.Value, cookie == s.bareCookie); found || err != nil {
+			return sess, err
+		}
 	}
-	if err != nil {
-		return sess, nil
-	}
-	id, ok := s.verify(c.Value)
+	return sess, nil
+}
+
+// open loads into sess the session a cookie value names, reporting
+// whether there was a live one. bare marks a value read through the
+// bare-named cookie, which Save moves to the prefixed name.
+func (s *Store) open(r *http.Request, sess *sessions.Session, value string, bare bool) (bool, error) {
+	id, ok := s.verify(value)
 	if !ok {
-		return sess, nil
+		return false, nil
 	}
 	hash := hashID(id)
 	now := s.opts.Now()
@@ -258,14 +272,14 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	if !cached {
 		// Read before the row: a drop while it is read makes it stale.
 		gen = s.cache.generation()
-		err = s.db.QueryRowContext(r.Context(),
+		err := s.db.QueryRowContext(r.Context(),
 			`SELECT data, created_at, last_seen_at, expires_at FROM sessions WHERE id = $1`, hash).
 			Scan(&row.data, &row.created, &row.lastSeen, &row.expiry)
 		if errors.Is(err, sql.ErrNoRows) {
-			return sess, nil
+			return false, nil
 		}
 		if err != nil {
-			return sess, fmt.Errorf("load session: %w", err)
+			return false, fmt.Errorf("load session: %w", err)
 		}
 	}
 	// expires_at was fixed at creation; also apply today's AbsoluteTimeout
@@ -274,9 +288,9 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		now.Sub(time.UnixMilli(row.lastSeen)) > s.opts.IdleTimeout {
 		s.cache.drop(hash)
 		if err := s.delete(r.Context(), s.db, hash); err != nil {
-			return sess, fmt.Errorf("delete expired session: %w", err)
+			return false, fmt.Errorf("delete expired session: %w", err)
 		}
-		return sess, nil
+		return false, nil
 	}
 	values, err := decode(row.data)
 	if err != nil {
@@ -284,7 +298,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		// may have written it, and the visitor's next request may reach a
 		// replica that reads it. sess.ID stays empty, so nothing this
 		// request saves overwrites it.
-		return sess, nil
+		return false, nil
 	}
 	if !cached {
 		row.user = userID(values)
@@ -299,7 +313,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess.Values[metaKey{}] = m
 	sess.ID = hash
 	sess.IsNew = false
-	return sess, nil
+	return true, nil
 }
 
 // Save writes the session when its data changed, or refreshes last-seen

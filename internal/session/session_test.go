@@ -797,3 +797,46 @@ func BenchmarkStore(b *testing.B) {
 		})
 	}
 }
+
+// TestDeadPrefixedCookieGivesWayToALiveBareOne: during the rolling deploy
+// the move is made for, a browser is given the __Host- cookie by a new
+// replica, then signs out and in again on a replica of the release
+// before, which knows only the bare name: the bare cookie now holds a live
+// session and the __Host- one a deleted session. The new replicas must see
+// the live one, and move it over the dead one.
+func TestDeadPrefixedCookieGivesWayToALiveBareOne(t *testing.T) {
+	t.Parallel()
+	db := databasetest.Open(t, database.SQLite)
+	before, _ := newStore(t, db, false) // the release before: bare name, same secret
+	store, _ := newStore(t, db, true)
+
+	s1 := create(t, before, map[any]any{session.UserIDKey: "ann", "k": "first"}).setCookie()
+	q := beginWith(t, store, &http.Cookie{Name: "reportgate_session", Value: s1.Value})
+	if err := q.save(); err != nil {
+		t.Fatal(err)
+	}
+	moved := q.setCookie()
+	if moved == nil {
+		t.Fatal("no move")
+	}
+
+	// Sign-out on an old replica: deletes the row, expires the bare cookie.
+	q = beginWith(t, before, &http.Cookie{Name: "reportgate_session", Value: s1.Value})
+	if err := before.Destroy(q.r, q.w, q.ses); err != nil {
+		t.Fatal(err)
+	}
+	// Sign-in again on an old replica: a new bare cookie.
+	s2 := create(t, before, map[any]any{session.UserIDKey: "ann", "k": "second"}).setCookie()
+
+	// The browser now sends the dead __Host- cookie and the live bare one.
+	q = beginWith(t, store, moved, &http.Cookie{Name: "reportgate_session", Value: s2.Value})
+	if got, _ := q.ses.Values["k"].(string); q.ses.IsNew || got != "second" {
+		t.Fatalf("new replica: signed in=%v, session %q; want the live bare session (the __Host- one is deleted)", !q.ses.IsNew, got)
+	}
+	if err := q.save(); err != nil {
+		t.Fatal(err)
+	}
+	if c := q.setCookie(); c == nil || c.Value != s2.Value {
+		t.Errorf("the dead __Host- cookie was not replaced by the live session: %+v", c)
+	}
+}
