@@ -209,7 +209,9 @@ func startApp(ctx context.Context, s config.Settings, logger *slog.Logger, ln, m
 		sweep.Job{What: "events and finished jobs past retention", Every: time.Hour, Delete: func(ctx context.Context) (int64, error) {
 			return 0, prov.Sweep(ctx)
 		}},
-		sweep.Job{What: "audit entries past retention", Every: time.Hour, Delete: trail.Sweep})
+		sweep.Job{What: "audit entries past retention", Every: time.Hour, Delete: trail.Sweep},
+		sweep.Job{What: "payloads of deleted people (recorded as they were deleted)", Every: 5 * time.Minute,
+			Delete: prov.SweepDeletedPayloads})
 	return &app{db: db, prov: prov, people: persons, sessions: sessions, checker: checker,
 		Servers: shutdown.Serve(draining, ln, handler, metricsLn, meters.Handler(logger), logger),
 		stopBus: bus.Start(ctx)}, nil

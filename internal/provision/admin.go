@@ -319,6 +319,30 @@ func (s *Service) RetryJob(ctx context.Context, jobID int64) error {
 	return tx.Commit()
 }
 
+// deletedPayloadWindow is how far back SweepDeletedPayloads looks for
+// deletions: many of its runs, so a missed run loses nothing.
+const deletedPayloadWindow = time.Hour
+
+// SweepDeletedPayloads blanks every payload still stored for a person
+// deleted within deletedPayloadWindow, and returns how many it blanked.
+// The deletion erases what is recorded when it runs, and each batch
+// blanks what it records about a tombstoned person; but on PostgreSQL a
+// delivery recorded by another replica in the same moment sees neither
+// the deletion's tombstone nor is seen by its erasure.
+func (s *Service) SweepDeletedPayloads(ctx context.Context) (int64, error) {
+	since := s.now().Add(-deletedPayloadWindow).UnixMilli()
+	res, err := s.db.ExecContext(ctx, `UPDATE webhook_events SET payload = '' WHERE payload <> ''
+		AND user_id IN (SELECT user_id FROM user_sync WHERE deleted_at >= $1)`, since)
+	if err != nil {
+		return 0, fmt.Errorf("sweep payloads of deleted people: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sweep payloads of deleted people: %w", err)
+	}
+	return n, nil
+}
+
 // Sweep deletes webhook_events and finished (completed, cancelled,
 // discarded) sync jobs older than Retention. River's own cleaner does the
 // same for jobs; Sweep makes it explicit and covers the app's tables.

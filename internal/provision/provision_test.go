@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -685,4 +686,68 @@ func TestFutureEventIsNotApplied(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPayloadRecordedAsThePersonIsDeletedIsSwept: two replicas ingest at
+// once on PostgreSQL. Replica 1 writes a User.Deleted (its transaction is
+// still open, after it erased the person's payloads); replica 2 meanwhile
+// records a PostSignIn (ignored) about the same person and does not see
+// the uncommitted tombstone, nor does the erasure see its row. The sweep
+// of deleted people's payloads blanks it.
+func TestPayloadRecordedAsThePersonIsDeletedIsSwept(t *testing.T) {
+	t.Parallel()
+	url := databasetest.OpenURL(t, database.Postgres)
+	db1 := openMigrated(t, url)
+	db2 := openMigrated(t, url)
+	const id = "racepayload1"
+	inErase := make(chan struct{})
+	release := make(chan struct{})
+	cfg1 := testConfig(db1, newFakePermit())
+	cfg1.Erase = func(ctx context.Context, tx *sql.Tx, userID string) error {
+		close(inErase)
+		<-release
+		return nil
+	}
+	s1 := newService(t, cfg1, false)
+	s2 := newService(t, testConfig(db2, newFakePermit()), false)
+
+	body, ev := delivery(t, webhook.EventUserCreated, id, "race@example.com", "Race Person", time.Now().Add(-time.Hour))
+	if o := ingest(t, s2, body, ev); o != OutcomeAccepted {
+		t.Fatalf("created: %s", o)
+	}
+
+	delDone := make(chan Outcome, 1)
+	go func() {
+		body, ev := delivery(t, webhook.EventUserDeleted, id, "race@example.com", "Race Person", time.Now())
+		o, err := s1.Ingest(context.Background(), body, ev)
+		if err != nil {
+			t.Error(err)
+		}
+		delDone <- o
+	}()
+	<-inErase
+	signInDone := make(chan Outcome, 1)
+	go func() {
+		body, ev := delivery(t, webhook.EventPostSignIn, id, "race@example.com", "Race Person", time.Now().Add(-time.Minute))
+		o, err := s2.Ingest(context.Background(), body, ev)
+		if err != nil {
+			t.Error(err)
+		}
+		signInDone <- o
+	}()
+	select {
+	case o := <-signInDone:
+		t.Logf("PostSignIn recorded (%s) while the deletion was open", o)
+		close(release)
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Logf("PostSignIn waited for the deletion: %s", <-signInDone)
+	}
+	t.Logf("deletion: %s", <-delDone)
+	if _, err := s2.SweepDeletedPayloads(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db1, `SELECT COUNT(*) FROM webhook_events WHERE user_id = $1 AND payload LIKE '%race@example.com%'`, id); n > 0 {
+		t.Errorf("%d stored payloads of the erased person still hold their email", n)
+	}
 }
