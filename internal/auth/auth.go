@@ -128,6 +128,11 @@ const maxIdentities = 4096
 type refreshResult struct {
 	tokens core.RefreshTokenResponse
 	at     time.Time
+	// verified is false for an answer whose ID token could not be checked
+	// (the key set was unreachable). Logto has spent the old refresh token
+	// by then, so the answer is kept for the next attempt to check rather
+	// than presenting the spent token again, which revokes the grant.
+	verified bool
 }
 
 const (
@@ -139,6 +144,9 @@ const (
 	// recentRefreshTTL is how long a refresh result is shared with
 	// requests still holding the old refresh token.
 	recentRefreshTTL = time.Minute
+	// unverifiedRefreshTTL is how long an unchecked refresh answer waits
+	// for the key set to be reachable again.
+	unverifiedRefreshTTL = time.Hour
 )
 
 // New returns a Logto client for cfg.
@@ -356,32 +364,29 @@ func (l *Logto) refresh(ctx context.Context, refreshToken string) (core.RefreshT
 		if err != nil {
 			return nil, err
 		}
-		tokens, err := core.FetchTokenByRefreshToken(l.http, &core.FetchTokenByRefreshTokenOptions{
-			TokenEndpoint: oidc.TokenEndpoint,
-			ClientId:      l.cfg.AppID,
-			ClientSecret:  l.cfg.AppSecret,
-			RefreshToken:  refreshToken,
-		})
-		if err != nil {
-			return nil, classifyTokenError("refresh", err, ErrSignedOut)
+		tokens, ok := l.unverifiedRefresh(key)
+		if !ok {
+			tokens, err = core.FetchTokenByRefreshToken(l.http, &core.FetchTokenByRefreshTokenOptions{
+				TokenEndpoint: oidc.TokenEndpoint,
+				ClientId:      l.cfg.AppID,
+				ClientSecret:  l.cfg.AppSecret,
+				RefreshToken:  refreshToken,
+			})
+			if err != nil {
+				return nil, classifyTokenError("refresh", err, ErrSignedOut)
+			}
 		}
 		if err := l.verifyIDToken(ctx, oidc, tokens.IdToken); err != nil {
 			if errors.Is(err, ErrBadCallback) {
 				// No callback here: a refreshed ID token that does not
 				// verify leaves the session without a trusted identity.
+				l.forgetRefresh(key)
 				return nil, fmt.Errorf("refresh: %w: %v", ErrSignedOut, err)
 			}
+			l.rememberRefresh(key, tokens, false)
 			return nil, err
 		}
-		l.refreshMu.Lock()
-		now := l.now()
-		for k, r := range l.refreshed {
-			if now.Sub(r.at) > recentRefreshTTL {
-				delete(l.refreshed, k)
-			}
-		}
-		l.refreshed[key] = refreshResult{tokens: tokens, at: now}
-		l.refreshMu.Unlock()
+		l.rememberRefresh(key, tokens, true)
 		return tokens, nil
 	})
 	if err != nil {
@@ -394,10 +399,44 @@ func (l *Logto) recentRefresh(key [32]byte) (core.RefreshTokenResponse, bool) {
 	l.refreshMu.Lock()
 	defer l.refreshMu.Unlock()
 	r, ok := l.refreshed[key]
-	if !ok || l.now().Sub(r.at) > recentRefreshTTL {
+	if !ok || !r.verified || l.now().Sub(r.at) > recentRefreshTTL {
 		return core.RefreshTokenResponse{}, false
 	}
 	return r.tokens, true
+}
+
+// unverifiedRefresh is the answer to the refresh token of key that is
+// still waiting to be checked, if any.
+func (l *Logto) unverifiedRefresh(key [32]byte) (core.RefreshTokenResponse, bool) {
+	l.refreshMu.Lock()
+	defer l.refreshMu.Unlock()
+	r, ok := l.refreshed[key]
+	if !ok || r.verified || l.now().Sub(r.at) > unverifiedRefreshTTL {
+		return core.RefreshTokenResponse{}, false
+	}
+	return r.tokens, true
+}
+
+// rememberRefresh records what the refresh token of key was exchanged
+// for, and whether its ID token verified. Old entries go on the way.
+func (l *Logto) rememberRefresh(key [32]byte, tokens core.RefreshTokenResponse, verified bool) {
+	l.refreshMu.Lock()
+	defer l.refreshMu.Unlock()
+	now := l.now()
+	for k, r := range l.refreshed {
+		if age := now.Sub(r.at); (r.verified && age > recentRefreshTTL) || age > unverifiedRefreshTTL {
+			delete(l.refreshed, k)
+		}
+	}
+	l.refreshed[key] = refreshResult{tokens: tokens, at: now, verified: verified}
+}
+
+// forgetRefresh drops the answer to the refresh token of key: its ID token
+// failed verification, so it is no use to anyone.
+func (l *Logto) forgetRefresh(key [32]byte) {
+	l.refreshMu.Lock()
+	defer l.refreshMu.Unlock()
+	delete(l.refreshed, key)
 }
 
 // SignOut revokes the session's refresh token at Logto (with client

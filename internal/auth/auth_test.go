@@ -423,6 +423,49 @@ func TestRefreshedIDTokenThatFailsVerificationSignsOut(t *testing.T) {
 	}
 }
 
+// TestRefreshAnswerWaitsOutAnUnreachableKeySet: Logto rotates the refresh
+// token on a refresh, so when the new ID token cannot be checked because
+// the key set is unreachable, the answer must be kept for the next
+// attempt; presenting the spent refresh token again makes Logto revoke
+// the grant, which signs the person out for a passing outage.
+func TestRefreshAnswerWaitsOutAnUnreachableKeySet(t *testing.T) {
+	t.Parallel()
+	var keysDown atomic.Bool
+	rotating := adaAtLogto()
+	rotating.RotateRefreshTokenAlways = true
+	lt := standin.StartLogto(t, rotating, standin.Wrap(func(inner http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if keysDown.Load() && strings.HasSuffix(r.URL.Path, "/oidc/jwks") {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return
+			}
+			inner.ServeHTTP(w, r)
+		})
+	}))
+	now := time.Now()
+	var mu sync.Mutex
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	cfg := auth.Config{Endpoint: lt.URL, AppID: appID, AppSecret: appSecret,
+		CallbackURL: callbackURL, PostSignOutURL: "http://app.test/", Timeout: 5 * time.Second,
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}
+	session := &memStorage{}
+	first := auth.New(cfg)
+	if _, err := first.HandleCallback(context.Background(), session, signIn(t, first, session)); err != nil {
+		t.Fatal(err)
+	}
+	advance(2 * time.Hour) // the ID token has expired: the next request refreshes
+	keysDown.Store(true)
+	l := auth.New(cfg) // no keys cached
+	if _, err := l.CurrentUser(context.Background(), session); !errors.Is(err, auth.ErrUnavailable) {
+		t.Fatalf("refresh with the key set down: err = %v, want ErrUnavailable", err)
+	}
+	keysDown.Store(false)
+	advance(2 * time.Second) // past the remembered failure
+	if _, err := l.CurrentUser(context.Background(), session); err != nil {
+		t.Fatalf("refresh once the key set is back: %v", err)
+	}
+}
+
 // TestConcurrentSignInsAgainstAHungLogtoFailWithinOneTimeout: while Logto
 // hangs, concurrent sign-ins share one discovery fetch and all fail when
 // it times out, rather than each running its own fetch after the previous
