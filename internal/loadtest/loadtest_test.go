@@ -220,7 +220,7 @@ func TestLoadtestWebhooksGivesUpOnASyncThatDoesNotEnd(t *testing.T) {
 	f := &fakeInstance{want: 10, base: 3, step: 0}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	err := Webhooks{URL: srv.URL, Key: "k", Senders: 2, Count: 10, Timeout: 500 * time.Millisecond,
+	err := Webhooks{URL: srv.URL, Key: "k", Senders: 2, Count: 10, Timeout: 2 * time.Second,
 		Metrics: srv.URL + "/metrics"}.Run(context.Background(), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "0 of 5 sync jobs succeeded, 5 left to run, before the timeout") {
 		t.Errorf("err = %v, want the sync wait to time out", err)
@@ -266,7 +266,7 @@ func TestLoadtestHTTPBaselineRatio(t *testing.T) {
 		}
 		mu.Unlock()
 		if r.URL.Path == "/slow" {
-			time.Sleep(2 * time.Millisecond) // the page under test costs more than the baseline
+			time.Sleep(5 * time.Millisecond) // the page under test costs more than the baseline
 		}
 		w.WriteHeader(http.StatusOK)
 	}))
