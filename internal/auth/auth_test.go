@@ -521,14 +521,14 @@ func TestHungLogtoWaitEndsWithTheCallersDeadlineAndAFailureIsRemembered(t *testi
 
 	fetchFailed := make(chan error, 1)
 	go func() { _, err := signInWithin(time.Minute); fetchFailed <- err }()
-	if took, err := signInWithin(30 * time.Millisecond); !errors.Is(err, auth.ErrUnavailable) || took > timeout/2 {
-		t.Errorf("caller with a 30ms deadline: err = %v after %s; want ErrUnavailable when its deadline passes", err, took)
+	if took, err := signInWithin(30 * time.Millisecond); !errors.Is(err, auth.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("caller with a 30ms deadline: err = %v after %s; want ErrUnavailable when its own deadline passes", err, took)
 	}
 	if err := <-fetchFailed; !errors.Is(err, auth.ErrUnavailable) {
 		t.Fatalf("caller waiting for the fetch: err = %v, want ErrUnavailable", err)
 	}
-	if took, err := signInWithin(time.Minute); !errors.Is(err, auth.ErrUnavailable) || took > timeout/2 || fetches.Load() != 1 {
-		t.Errorf("sign-in right after the fetch failed: err = %v after %s, %d fetches; want ErrUnavailable at once, 1 fetch",
+	if took, err := signInWithin(time.Minute); !errors.Is(err, auth.ErrUnavailable) || fetches.Load() != 1 {
+		t.Errorf("sign-in right after the fetch failed: err = %v after %s, %d fetches; want the remembered failure, 1 fetch",
 			err, took, fetches.Load())
 	}
 	mu.Lock()
