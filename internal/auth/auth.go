@@ -396,25 +396,36 @@ func (l *Logto) refresh(ctx context.Context, refreshToken string) (core.RefreshT
 }
 
 func (l *Logto) recentRefresh(key [32]byte) (core.RefreshTokenResponse, bool) {
-	l.refreshMu.Lock()
-	defer l.refreshMu.Unlock()
-	r, ok := l.refreshed[key]
-	if !ok || !r.verified || l.now().Sub(r.at) > recentRefreshTTL {
-		return core.RefreshTokenResponse{}, false
-	}
-	return r.tokens, true
+	r, ok := l.storedRefresh(key)
+	return r.tokens, ok && r.verified
 }
 
 // unverifiedRefresh is the answer to the refresh token of key that is
 // still waiting to be checked, if any.
 func (l *Logto) unverifiedRefresh(key [32]byte) (core.RefreshTokenResponse, bool) {
+	r, ok := l.storedRefresh(key)
+	return r.tokens, ok && !r.verified
+}
+
+// storedRefresh is what the refresh token of key was exchanged for, while
+// that answer is kept.
+func (l *Logto) storedRefresh(key [32]byte) (refreshResult, bool) {
 	l.refreshMu.Lock()
 	defer l.refreshMu.Unlock()
 	r, ok := l.refreshed[key]
-	if !ok || r.verified || l.now().Sub(r.at) > unverifiedRefreshTTL {
-		return core.RefreshTokenResponse{}, false
+	if !ok || r.expired(l.now()) {
+		return refreshResult{}, false
 	}
-	return r.tokens, true
+	return r, true
+}
+
+// expired says whether r is past how long such an answer is kept.
+func (r refreshResult) expired(now time.Time) bool {
+	ttl := recentRefreshTTL
+	if !r.verified {
+		ttl = unverifiedRefreshTTL
+	}
+	return now.Sub(r.at) > ttl
 }
 
 // rememberRefresh records what the refresh token of key was exchanged
@@ -424,7 +435,7 @@ func (l *Logto) rememberRefresh(key [32]byte, tokens core.RefreshTokenResponse, 
 	defer l.refreshMu.Unlock()
 	now := l.now()
 	for k, r := range l.refreshed {
-		if age := now.Sub(r.at); (r.verified && age > recentRefreshTTL) || age > unverifiedRefreshTTL {
+		if r.expired(now) {
 			delete(l.refreshed, k)
 		}
 	}
@@ -514,11 +525,11 @@ func (l *Logto) oidcConfig(ctx context.Context) (core.OidcConfigResponse, error)
 // cached copy is maxAge old or older. A failed fetch is ErrUnavailable even
 // when an older copy is cached. Concurrent callers share one fetch.
 func (l *Logto) oidcConfigWithin(ctx context.Context, maxAge time.Duration) (core.OidcConfigResponse, error) {
-	endpoint, err := url.JoinPath(l.cfg.Endpoint, "/oidc/.well-known/openid-configuration")
-	if err != nil {
-		return core.OidcConfigResponse{}, fmt.Errorf("discovery: %w", err)
-	}
 	return l.discovery.get(ctx, l.now, maxAge, func() (core.OidcConfigResponse, error) {
+		endpoint, err := url.JoinPath(l.cfg.Endpoint, "/oidc/.well-known/openid-configuration")
+		if err != nil {
+			return core.OidcConfigResponse{}, fmt.Errorf("discovery: %w", err)
+		}
 		cfg, err := core.FetchOidcConfig(l.http, endpoint)
 		if err != nil {
 			return core.OidcConfigResponse{}, fmt.Errorf("discovery: %w: %v", ErrUnavailable, err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // failureTTL is how long a failed fetch is remembered, so that while Logto
@@ -19,20 +21,14 @@ const failureTTL = time.Second
 // other; it is bounded by the HTTP client's Timeout, as the SDK's fetch
 // functions take no context.
 type fetched[T any] struct {
-	name string // names the document in errors
+	name   string // names the document in errors
+	flight singleflight.Group
 
 	mu       sync.Mutex
 	value    T
 	at       time.Time // when value was fetched; zero while there is none
 	failure  error
 	failedAt time.Time
-	inFlight *fetchCall[T]
-}
-
-type fetchCall[T any] struct {
-	done  chan struct{}
-	value T
-	err   error
 }
 
 // get returns the value when it was fetched less than maxAge ago;
@@ -43,40 +39,43 @@ func (f *fetched[T]) get(ctx context.Context, now func() time.Time, maxAge time.
 	if err := ctx.Err(); err != nil {
 		return zero, fmt.Errorf("%s: %w", f.name, err)
 	}
-	f.mu.Lock()
-	t := now()
-	if !f.at.IsZero() && t.Sub(f.at) < maxAge {
-		defer f.mu.Unlock()
-		return f.value, nil
+	if v, ok, err := f.kept(now(), maxAge); ok {
+		return v, err
 	}
-	if f.failure != nil && t.Sub(f.failedAt) < failureTTL {
-		defer f.mu.Unlock()
-		return zero, f.failure
-	}
-	call := f.inFlight
-	if call == nil {
-		call = &fetchCall[T]{done: make(chan struct{})}
-		f.inFlight = call
-		go f.run(call, now, fetch)
-	}
-	f.mu.Unlock()
+	ch := f.flight.DoChan(f.name, func() (any, error) {
+		// A fetch that ended just before this one was asked for answers it.
+		if v, ok, err := f.kept(now(), maxAge); ok {
+			return v, err
+		}
+		v, err := fetch()
+		f.mu.Lock()
+		if err == nil {
+			f.value, f.at, f.failure = v, now(), nil
+		} else {
+			f.failure, f.failedAt = err, now()
+		}
+		f.mu.Unlock()
+		return v, err
+	})
 	select {
-	case <-call.done:
-		return call.value, call.err
+	case r := <-ch:
+		v, _ := r.Val.(T)
+		return v, r.Err
 	case <-ctx.Done():
 		return zero, fmt.Errorf("%s: %w: no answer in time: %w", f.name, ErrUnavailable, ctx.Err())
 	}
 }
 
-func (f *fetched[T]) run(call *fetchCall[T], now func() time.Time, fetch func() (T, error)) {
-	call.value, call.err = fetch()
+// kept is the value fetched less than maxAge before t, or the failure of
+// a fetch less than failureTTL before t; ok is false when there is neither.
+func (f *fetched[T]) kept(t time.Time, maxAge time.Duration) (v T, ok bool, err error) {
 	f.mu.Lock()
-	if call.err == nil {
-		f.value, f.at, f.failure = call.value, now(), nil
-	} else {
-		f.failure, f.failedAt = call.err, now()
+	defer f.mu.Unlock()
+	if !f.at.IsZero() && t.Sub(f.at) < maxAge {
+		return f.value, true, nil
 	}
-	f.inFlight = nil
-	f.mu.Unlock()
-	close(call.done)
+	if f.failure != nil && t.Sub(f.failedAt) < failureTTL {
+		return v, true, f.failure
+	}
+	return v, false, nil
 }
