@@ -447,19 +447,16 @@ func requester(r Request) Person { return Person{ID: r.UserID, Name: r.UserName,
 // email and the free text of their requests, and withdraws those still
 // open or being granted.
 func EraseTx(ctx context.Context, tx *sql.Tx, userID string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE access_requests SET user_name = '', user_email = '', reason = '', note = ''
+	// A deleted person's requests are also moot: none stays open for an
+	// admin to approve, and a queued grant finds its request no longer
+	// approving and assigns nothing to a person Permit is deleting.
+	if _, err := tx.ExecContext(ctx, `UPDATE access_requests SET user_name = '', user_email = '', reason = '', note = '',
+		state = CASE WHEN state IN ('open', 'approving') THEN 'withdrawn' ELSE state END
 		WHERE user_id = $1`, userID); err != nil {
 		return fmt.Errorf("erase access requests: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE access_requests SET decided_by_name = '' WHERE decided_by = $1`, userID); err != nil {
 		return fmt.Errorf("erase access request deciders: %w", err)
-	}
-	// A deleted person's requests are moot: none stays open for an admin
-	// to approve, and a queued grant finds its request no longer
-	// approving and assigns nothing to a person Permit is deleting.
-	if _, err := tx.ExecContext(ctx, `UPDATE access_requests SET state = 'withdrawn'
-		WHERE user_id = $1 AND state IN ('open', 'approving')`, userID); err != nil {
-		return fmt.Errorf("withdraw access requests: %w", err)
 	}
 	return nil
 }

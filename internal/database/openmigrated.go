@@ -10,12 +10,16 @@ func OpenMigrated(ctx context.Context, url string, also ...func(context.Context,
 	if err != nil {
 		return nil, err
 	}
-	app := func(ctx context.Context, db *DB) error { return db.Migrate(ctx) }
-	for _, migrate := range append([]func(context.Context, *DB) error{app}, also...) {
-		if err := migrate(ctx, db); err != nil {
-			db.Close()
-			return nil, err
+	err = db.Migrate(ctx)
+	for _, migrate := range also {
+		if err != nil {
+			break
 		}
+		err = migrate(ctx, db)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
 	return db, nil
 }

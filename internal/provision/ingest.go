@@ -362,8 +362,11 @@ func eraseLatePayloads(ctx context.Context, tx *sql.Tx, batch []*pendingDelivery
 	if len(ids) == 0 {
 		return nil
 	}
+	// A lookup by key per row: deleted_at has no index, and SQLite would
+	// read all of user_sync for an IN over it.
 	if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET payload = '' WHERE id IN (`+
-		database.Placeholders(1, len(ids))+`) AND user_id IN (SELECT user_id FROM user_sync WHERE deleted_at IS NOT NULL)`,
+		database.Placeholders(1, len(ids))+`) AND EXISTS (SELECT 1 FROM user_sync s
+		WHERE s.user_id = webhook_events.user_id AND s.deleted_at IS NOT NULL)`,
 		ids...); err != nil {
 		return fmt.Errorf("erase payloads of deleted users: %w", err)
 	}

@@ -266,16 +266,19 @@ func (s *Service) finish(ctx context.Context, job *river.Job[syncArgs], generati
 	}
 	defer tx.Rollback()
 	if grant != nil {
-		name, err := s.liveNameTx(ctx, tx, job.Args.UserID)
-		if err != nil {
+		// One statement stamps the grant and reads, from the row it locks,
+		// the name the entry gives: none for a person deleted meanwhile.
+		var name, email string
+		var deleted sql.NullInt64
+		err := tx.QueryRowContext(ctx, `UPDATE user_sync SET default_role_granted_at = COALESCE(default_role_granted_at, $2)
+			WHERE user_id = $1 RETURNING name, email, deleted_at`, job.Args.UserID, now).Scan(&name, &email, &deleted)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			tx.Rollback()
 			return s.fail(ctx, job, fmt.Errorf("record grant: %w", err))
 		}
-		grant.SubjectName = name
-		if _, err := tx.ExecContext(ctx, `UPDATE user_sync SET default_role_granted_at = $2
-			WHERE user_id = $1 AND default_role_granted_at IS NULL`, job.Args.UserID, now); err != nil {
-			tx.Rollback()
-			return s.fail(ctx, job, fmt.Errorf("record grant: %w", err))
+		grant.SubjectName = ""
+		if err == nil && !deleted.Valid {
+			grant.SubjectName = cmp.Or(name, email)
 		}
 		if s.audit != nil {
 			if err := s.audit.RecordTx(ctx, tx, *grant); err != nil {
