@@ -3,7 +3,6 @@ package standins
 import (
 	"context"
 	"net"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"reportgate/internal/people"
 	"reportgate/internal/permitdir"
 	"reportgate/internal/policy"
+	"reportgate/internal/testkit/standin"
 )
 
 func TestDemoLogtoImportsAndLooksUp(t *testing.T) {
@@ -52,14 +52,8 @@ func TestDemoPermitImportsWithTheBestRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pm, err := permit.New(permit.Config{APIKey: testKey, Schema: Schema(pol)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pm.Close() })
-	srv := httptest.NewServer(pm.Handler())
-	t.Cleanup(srv.Close)
-	d := demoPermit{pm, "default"}
+	srv := standin.StartPermit(t, permit.Config{APIKey: testKey, Schema: Schema(pol)})
+	d := demoPermit{srv.Server, "default"}
 	if err := d.Import([]people.Person{{ID: "u1", Email: "ana@demo.test", Name: "Ana", Roles: []string{"viewer", "analyst"}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,12 +3,12 @@ package standins
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"slices"
 	"testing"
 
 	"reportgate/internal/devstack/permit"
 	"reportgate/internal/policy"
+	"reportgate/internal/testkit/standin"
 )
 
 const testKey = "permit_key_standins"
@@ -27,12 +27,7 @@ func TestDevAppliesThePolicyToAnOldStandin(t *testing.T) {
 		r.Permissions = slices.DeleteFunc(slices.Clone(r.Permissions), func(p string) bool { return p == "audit:view" })
 		old.Roles = append(old.Roles, r)
 	}
-	s, err := permit.New(permit.Config{APIKey: testKey, Schema: Schema(old)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	srv := standin.StartPermit(t, permit.Config{APIKey: testKey, Schema: Schema(old)})
 	if err := ApplyPolicy(context.Background(), testKey, srv.URL, pol); err != nil {
 		t.Fatal(err)
 	}
